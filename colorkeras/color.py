@@ -1,0 +1,150 @@
+"""Colour spaces and their scaling constants, in one place.
+
+Every conversion here is written in float32 TensorFlow ops so that the same code
+runs inside the tf.data pipelines, inside the exported SavedModel graph and, eagerly,
+on numpy arrays in the evaluator. Ranges:
+
+- sRGB: float32 in [0, 1] (uint8 / 255).
+- CIELAB (D65 white): L float32 in [0, 100], a and b float32 in about [-110, 110].
+- Model input: L / 100, float32 in [0, 1] (see ``L_SCALE``).
+"""
+
+import numpy as np
+import tensorflow as tf
+
+# The model sees L / L_SCALE, a gray image in [0, 1].
+L_SCALE = 100.0
+# Regression heads predict ab / AB_SCALE, which keeps targets in about [-1, 1].
+AB_SCALE = 110.0
+
+# D65 reference white, and the linear-sRGB to XYZ matrix (IEC 61966-2-1).
+_WHITE = (0.95047, 1.0, 1.08883)
+_RGB_TO_XYZ = np.array(
+    [
+        [0.412453, 0.357580, 0.180423],
+        [0.212671, 0.715160, 0.072169],
+        [0.019334, 0.119193, 0.950227],
+    ],
+    dtype=np.float64,
+)
+_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
+_EPSILON = (6.0 / 29.0) ** 3
+_KAPPA = 3.0 * (6.0 / 29.0) ** 2
+
+
+def _srgb_to_linear(rgb):
+    return tf.where(rgb <= 0.04045, rgb / 12.92, tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4))
+
+
+def _linear_to_srgb(linear):
+    linear = tf.clip_by_value(linear, 0.0, 1.0)
+    return tf.where(
+        linear <= 0.0031308,
+        linear * 12.92,
+        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
+    )
+
+
+def _f(t):
+    return tf.where(t > _EPSILON, tf.pow(tf.maximum(t, _EPSILON), 1.0 / 3.0), t / _KAPPA + 4.0 / 29.0)
+
+
+def _f_inverse(t):
+    return tf.where(t > 6.0 / 29.0, t * t * t, _KAPPA * (t - 4.0 / 29.0))
+
+
+def rgb_to_lab(rgb):
+    """sRGB float32 [..., 3] in [0, 1] -> CIELAB float32 [..., 3] (L in [0, 100])."""
+    rgb = tf.convert_to_tensor(rgb, tf.float32)
+    linear = _srgb_to_linear(rgb)
+    matrix = tf.constant((_RGB_TO_XYZ / np.array(_WHITE)[:, None]).T, tf.float32)
+    xyz = tf.tensordot(linear, matrix, axes=1)
+    fx, fy, fz = tf.unstack(_f(xyz), axis=-1)
+    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+
+
+def lab_to_rgb(lab):
+    """CIELAB float32 [..., 3] -> sRGB float32 [..., 3], clipped to [0, 1]."""
+    lab = tf.convert_to_tensor(lab, tf.float32)
+    lightness, a, b = tf.unstack(lab, axis=-1)
+    fy = (lightness + 16.0) / 116.0
+    xyz = _f_inverse(tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1))
+    matrix = tf.constant((_XYZ_TO_RGB * np.array(_WHITE)[None, :]).T, tf.float32)
+    return tf.clip_by_value(_linear_to_srgb(tf.tensordot(xyz, matrix, axes=1)), 0.0, 1.0)
+
+
+def gray_to_lightness(gray):
+    """sRGB gray float32 [..., 1] in [0, 1] -> L float32 [..., 1] in [0, 100].
+
+    A gray pixel has R = G = B, so its luminance Y is its linearised value and L
+    depends on that alone; this is cheaper than a full conversion.
+    """
+    y = _srgb_to_linear(tf.convert_to_tensor(gray, tf.float32))
+    return 116.0 * _f(y) - 16.0
+
+
+def rgb_to_lightness(rgb):
+    """sRGB float32 [..., 3] in [0, 1] -> L float32 [..., 1] in [0, 100]."""
+    linear = _srgb_to_linear(tf.convert_to_tensor(rgb, tf.float32))
+    y = tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1)[..., None]
+    return 116.0 * _f(y) - 16.0
+
+
+def luma_gray(rgb_uint8):
+    """ITU-R BT.601 luma of uint8 RGB [..., 3], as uint8 [..., 3] with R = G = B.
+
+    This is the "gray copy" baseline, and the gray image that the evaluator feeds
+    to every model.
+    """
+    rgb = np.asarray(rgb_uint8, dtype=np.float32)
+    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    gray = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+def boost_saturation(rgb, factor):
+    """Multiplies HSV saturation of sRGB float32 [..., 3] by ``factor``; hue and value stay.
+
+    This is the original design's enhancement after prediction; 1.0 leaves the image
+    as it is.
+    """
+    hsv = tf.image.rgb_to_hsv(tf.clip_by_value(rgb, 0.0, 1.0))
+    hue, saturation, value = tf.unstack(hsv, axis=-1)
+    saturation = tf.clip_by_value(saturation * factor, 0.0, 1.0)
+    return tf.image.hsv_to_rgb(tf.stack([hue, saturation, value], axis=-1))
+
+
+def ab_bin_centers(step=10.0, limit=110.0):
+    """Centres of the quantised a/b grid cells that hold some in-gamut sRGB colour.
+
+    Returns float32 [K, 2]. With the default 10-unit grid, K is about 300, close to
+    the 313 bins of Zhang et al. (2016). The grid depends on nothing but the colour
+    space, so a model's bins are reproducible from its step alone.
+    """
+    values = np.arange(-limit, limit + step / 2, step, dtype=np.float32)
+    a_grid, b_grid = np.meshgrid(values, values, indexing="ij")
+    # Sample each cell densely across lightness and within the cell, and keep the
+    # cell if any sample round-trips through sRGB without clipping.
+    offsets = np.linspace(-step / 2, step / 2, 5, dtype=np.float32)
+    lightness = np.linspace(1.0, 99.0, 50, dtype=np.float32)
+    lab = np.stack(
+        np.meshgrid(lightness, values, values, offsets, offsets, indexing="ij"), axis=-1
+    ).reshape(-1, 5)
+    samples = np.stack([lab[:, 0], lab[:, 1] + lab[:, 3], lab[:, 2] + lab[:, 4]], axis=-1)
+    rgb = _lab_to_rgb_unclipped(samples)
+    in_gamut = np.all((rgb >= -1e-3) & (rgb <= 1.0 + 1e-3), axis=-1)
+    cell_index = np.stack([lab[:, 1], lab[:, 2]], axis=-1)
+    keep = {tuple(cell) for cell in cell_index[in_gamut].tolist()}
+    centers = [(a, b) for a, b in zip(a_grid.ravel(), b_grid.ravel()) if (a, b) in keep]
+    return np.array(centers, dtype=np.float32)
+
+
+def _lab_to_rgb_unclipped(lab):
+    lab = np.asarray(lab, np.float64)
+    fy = (lab[:, 0] + 16.0) / 116.0
+    f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=-1)
+    xyz = np.where(f > 6.0 / 29.0, f**3, _KAPPA * (f - 4.0 / 29.0)) * np.array(_WHITE)
+    linear = xyz @ _XYZ_TO_RGB.T
+    return np.where(
+        linear <= 0.0031308, linear * 12.92, 1.055 * np.abs(linear) ** (1.0 / 2.4) - 0.055
+    )

@@ -1,0 +1,91 @@
+"""Training settings: one dataclass, grouped, each with the reason it exists.
+
+``None`` means "the architecture's default" and is resolved by ``resolve()``; the
+resolved settings are written to each run's ``config.json``.
+"""
+
+from dataclasses import asdict, dataclass, fields
+
+# Per-architecture defaults: the U-Net is this project's model; the plain CNN is
+# the original design, kept as the baseline every comparison shows.
+ARCHITECTURE_DEFAULTS = {
+    "unet": dict(base_filters=32, depth=3, head="classes", loss="crossentropy", saturation=1.0, temperature=0.5),
+    "plain-cnn": dict(base_filters=64, depth=6, head="rgb", loss="mse", saturation=1.5, temperature=1.0),
+}
+
+
+@dataclass
+class TrainConfig:
+    # === Data ===
+    data: str = "cifar10"  # "cifar10", or a path: image folder, cifar-10-python.tar.gz or its folder.
+    image_size: int = 32  # Side of the square training crops, in pixels.
+    load_size: int | None = None  # Side images are stored at before cropping (default: image_size).
+    validation_fraction: float = 0.1  # Share of the training images held out for val_loss.
+    limit: int | None = None  # Use at most this many training images (quick experiments).
+
+    # === Model ===
+    architecture: str = "unet"  # "unet" (L -> a/b) or "plain-cnn" (the original gray -> RGB design).
+    base_filters: int | None = None  # Width: filters of the first level.
+    depth: int | None = None  # U-Net: levels of downsampling; plain CNN: number of convolutions.
+    head: str | None = None  # U-Net: "classes" (quantised a/b) or "regression"; plain CNN: "rgb".
+    loss: str | None = None  # "crossentropy" (classes head), "mse", "l1" or "huber".
+    bin_step: float = 10.0  # Classes head: a/b grid step in Lab units.
+
+    # === Optimisation ===
+    epochs: int = 10
+    batch_size: int = 64
+    learning_rate: float = 1e-3  # Adam's initial learning rate.
+    schedule: str = "cosine"  # "constant" or "cosine" (decays to 5% over the epochs).
+    early_stopping: int = 0  # Stop after this many epochs without a better val_loss; 0 = off.
+    seed: int = 0  # Seeds weights, the validation split and the shuffling.
+
+    # === Export (defaults of the SavedModel's serving signature) ===
+    render_size: int | None = None  # Short side the chroma is predicted at (default: image_size).
+    saturation: float | None = None  # HSV saturation factor after prediction; 1.0 = off.
+    temperature: float | None = None  # Classes head: annealed-mean temperature, 1.0 = mean.
+
+    # === Run ===
+    distribute: str = "none"  # "none", "mirrored" (local devices) or "multiworker" (TF_CONFIG).
+    samples: int = 8  # Test images shown in samples.png.
+    evaluate_limit: int | None = None  # Score at most this many test images at the end (None: all).
+
+    def resolve(self):
+        """Fills every ``None`` default from the architecture and checks the values."""
+        if self.architecture not in ARCHITECTURE_DEFAULTS:
+            choices = ", ".join(ARCHITECTURE_DEFAULTS)
+            raise ValueError(f"architecture must be one of {choices}, received {self.architecture!r}")
+        for key, value in ARCHITECTURE_DEFAULTS[self.architecture].items():
+            if getattr(self, key) is None:
+                setattr(self, key, value)
+        self.load_size = self.load_size or self.image_size
+        self.render_size = self.render_size or self.image_size
+        checks = [
+            (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
+            (self.load_size >= self.image_size, f"load size ({self.load_size}) must be >= image size ({self.image_size})"),
+            (self.epochs >= 1, f"epochs must be at least 1, received {self.epochs}"),
+            (self.batch_size >= 1, f"batch size must be at least 1, received {self.batch_size}"),
+            (self.learning_rate > 0, f"learning rate must be positive, received {self.learning_rate}"),
+            (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),
+            (self.depth >= 1, f"depth must be at least 1, received {self.depth}"),
+            (self.schedule in ("constant", "cosine"), f"schedule must be 'constant' or 'cosine', received {self.schedule!r}"),
+            (self.distribute in ("none", "mirrored", "multiworker"), f"distribute must be none, mirrored or multiworker, received {self.distribute!r}"),
+            (0 <= self.validation_fraction < 1, f"validation fraction must be in [0, 1), received {self.validation_fraction}"),
+            (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),
+            (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
+            (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
+        ]
+        if self.architecture == "unet":
+            multiple = 2**self.depth
+            checks.append((self.image_size % multiple == 0, f"image size must be a multiple of {multiple} for a depth-{self.depth} U-Net, received {self.image_size}"))
+        for ok, message in checks:
+            if not ok:
+                raise ValueError(message)
+        return self
+
+    def to_dict(self):
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values):
+        known = {field.name for field in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})

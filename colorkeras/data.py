@@ -1,0 +1,289 @@
+"""Data: CIFAR-10 and image folders as tf.data pipelines of (gray input, colour target).
+
+Sources (``--data``):
+
+- ``cifar10``: the official CIFAR-10 through ``keras.datasets.cifar10`` when online,
+  else a local copy found at ``$COLORKERAS_CIFAR10`` or under ``~/.keras/datasets``.
+- a path to ``cifar-10-python.tar.gz``, to its extracted ``cifar-10-batches-py/``,
+  or to any folder of images (PNG, JPEG, WebP, BMP, TIFF, found recursively; its
+  ``train/`` and ``test/`` subfolders are used where present, else a deterministic
+  80:20 split).
+
+Images are decoded once into memory as uint8 ``[n, load_size, load_size, 3]``
+(short side resized to ``load_size``, centre crop). The training pipeline crops a
+random square (side between ``image_size`` and ``load_size``), resizes it to
+``image_size`` and flips it; the evaluation pipelines take the centre.
+
+Each element is ``(lightness, target)``: lightness float32 ``[h, w, 1]`` = L / 100
+in [0, 1]; target float32 a/b ``[h, w, 2]`` in Lab units for the U-Net, or sRGB
+``[h, w, 3]`` in [0, 1] for the plain CNN.
+"""
+
+import os
+import pickle
+import tarfile
+import warnings
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import tensorflow as tf
+from PIL import Image, ImageOps
+
+from colorkeras import color
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+CIFAR10_ENV = "COLORKERAS_CIFAR10"
+FOLDER_TEST_FRACTION = 0.2  # The 80:20 split of the original report.
+
+
+class DatasetError(Exception):
+    """A dataset is missing, empty or unreadable; the message says which and how to fix it."""
+
+
+@dataclass
+class Splits:
+    """uint8 RGB arrays ``[n, size, size, 3]`` for each split, and where they came from."""
+
+    train: np.ndarray
+    validation: np.ndarray
+    test: np.ndarray
+    source: str
+    skipped: int = 0
+
+
+# === Finding and decoding files ===
+
+
+def find_images(folder):
+    """All image files under ``folder``, recursively, in a stable (sorted) order."""
+    folder = Path(folder)
+    return sorted(
+        path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+    )
+
+
+def load_square(path, size):
+    """Decodes one file to uint8 RGB ``[size, size, 3]`` (short side resized, centre crop).
+
+    Raises ``OSError`` or ``ValueError`` (from Pillow) for a file that is not a
+    readable image.
+    """
+    with Image.open(path) as image:
+        image.draft("RGB", (size, size))  # Lets JPEG decode at a reduced scale.
+        image = ImageOps.exif_transpose(image).convert("RGB")
+        image = ImageOps.fit(image, (size, size), method=Image.Resampling.BICUBIC)
+        return np.asarray(image, dtype=np.uint8)
+
+
+def _try_load(path, size):
+    try:
+        return load_square(path, size)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+        return None
+
+
+def load_images(paths, size, label):
+    """Decodes ``paths`` in parallel; unreadable files are skipped and counted.
+
+    Returns (uint8 array ``[n, size, size, 3]``, number skipped).
+    """
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        decoded = list(pool.map(lambda path: _try_load(path, size), paths))
+    good = [image for image in decoded if image is not None]
+    skipped = len(decoded) - len(good)
+    if not good:
+        raise DatasetError(f"no readable images in {label} ({len(paths)} files tried)")
+    return np.stack(good), skipped
+
+
+# === CIFAR-10 ===
+
+
+def _read_cifar_batches(read_member):
+    """CIFAR-10 python batches -> (train, test) uint8 [n, 32, 32, 3]."""
+
+    def batch(name):
+        entry = pickle.loads(read_member(name), encoding="bytes")  # Official CIFAR files only.
+        return np.asarray(entry[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
+
+    train = np.concatenate([batch(f"data_batch_{index}") for index in range(1, 6)])
+    return train, batch("test_batch")
+
+
+def load_cifar10_batches(path):
+    """Reads the official ``cifar-10-python.tar.gz`` or its extracted folder."""
+    path = Path(path)
+    if path.is_dir():
+        return _read_cifar_batches(lambda name: (path / name).read_bytes())
+    with tarfile.open(path, "r:gz") as archive:
+        return _read_cifar_batches(
+            lambda name: archive.extractfile(f"cifar-10-batches-py/{name}").read()
+        )
+
+
+def _is_cifar_batches(path):
+    path = Path(path)
+    return (path.is_dir() and (path / "data_batch_1").is_file()) or path.name.endswith(
+        "cifar-10-python.tar.gz"
+    )
+
+
+def find_local_cifar10():
+    """A local CIFAR-10 copy, or None: ``$COLORKERAS_CIFAR10``, then Keras's cache."""
+    candidates = []
+    if os.environ.get(CIFAR10_ENV):
+        candidates.append(Path(os.environ[CIFAR10_ENV]))
+    keras_home = Path(os.environ.get("KERAS_HOME", Path.home() / ".keras")) / "datasets"
+    candidates += [keras_home / "cifar-10-batches-py", keras_home / "cifar-10-python.tar.gz"]
+    return next((path for path in candidates if path.exists()), None)
+
+
+def load_cifar10_official():
+    """The official download through Keras; None when offline."""
+    import keras
+
+    try:
+        (train, _), (test, _) = keras.datasets.cifar10.load_data()
+    except Exception:  # Keras raises several kinds of error when there is no network.
+        return None
+    return train, test
+
+
+# === Building the splits ===
+
+
+def split_validation(images, fraction, seed):
+    """Holds ``fraction`` of ``images`` out, chosen by ``seed``; returns (train, validation)."""
+    if not 0.0 <= fraction < 1.0:
+        raise ValueError(f"validation fraction must be in [0, 1), received {fraction}")
+    order = np.random.default_rng(seed).permutation(len(images))
+    count = int(round(len(images) * fraction))
+    if fraction > 0 and count == 0 and len(images) > 1:
+        count = 1
+    return images[order[count:]], images[order[:count]]
+
+
+def _split_files(paths):
+    """Deterministic 80:20 split of a flat folder, by a hash of each relative name."""
+    import zlib
+
+    test = [path for path in paths if zlib.crc32(path.name.encode()) % 100 < FOLDER_TEST_FRACTION * 100]
+    train = [path for path in paths if path not in set(test)]
+    if not train or not test:  # Tiny folders: fall back to every fifth file.
+        test = paths[::5]
+        train = [path for path in paths if path not in set(test)]
+    return train, test
+
+
+def load_folder(folder, load_size):
+    """An image folder -> (train, test, skipped), uint8 squares of ``load_size``."""
+    folder = Path(folder)
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        train_paths, test_paths = find_images(folder / "train"), find_images(folder / "test")
+        if not train_paths:
+            raise DatasetError(f"no images found in {folder / 'train'}")
+        if not test_paths:
+            raise DatasetError(f"no images found in {folder / 'test'}")
+    else:
+        paths = find_images(folder)
+        if len(paths) < 2:
+            raise DatasetError(
+                f"{folder} holds {len(paths)} image(s); at least 2 are needed "
+                f"(extensions: {', '.join(IMAGE_EXTENSIONS)})"
+            )
+        train_paths, test_paths = _split_files(paths)
+    train, skipped_train = load_images(train_paths, load_size, f"{folder} (train)")
+    test, skipped_test = load_images(test_paths, load_size, f"{folder} (test)")
+    skipped = skipped_train + skipped_test
+    if skipped:
+        warnings.warn(f"skipped {skipped} unreadable file(s) in {folder}", stacklevel=2)
+    return train, test, skipped
+
+
+def _resize_square(images, size):
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    resized = tf.image.resize(images, (size, size), method="area", antialias=True)
+    return np.clip(np.rint(resized.numpy()), 0, 255).astype(np.uint8)
+
+
+def load_splits(data, load_size=32, validation_fraction=0.1, seed=0):
+    """Resolves ``data`` (``"cifar10"`` or a path) into train, validation and test arrays."""
+    if data == "cifar10":
+        local = find_local_cifar10()
+        if local is not None:
+            return load_splits(str(local), load_size, validation_fraction, seed)
+        official = load_cifar10_official()
+        if official is None:
+            raise DatasetError(
+                "CIFAR-10 could not be downloaded (no network?) and no local copy was found. "
+                "Point --data at a local copy: the official cifar-10-python.tar.gz, its "
+                "extracted cifar-10-batches-py/ folder, or an image folder with train/ and "
+                f"test/ subfolders (or set {CIFAR10_ENV} to one of these)."
+            )
+        train, test = official
+        source, skipped = "cifar10 (keras.datasets download)", 0
+    else:
+        path = Path(data).expanduser()
+        if not path.exists():
+            raise DatasetError(f"dataset not found: {path}")
+        if _is_cifar_batches(path):
+            train, test = load_cifar10_batches(path)
+            source, skipped = f"cifar10 batches at {path.resolve()}", 0
+        elif path.is_dir():
+            train, test, skipped = load_folder(path, load_size)
+            source = f"image folder {path.resolve()}"
+        else:
+            raise DatasetError(
+                f"{path} is neither an image folder nor a CIFAR-10 archive (cifar-10-python.tar.gz)"
+            )
+    train, test = _resize_square(train, load_size), _resize_square(test, load_size)
+    train, validation = split_validation(train, validation_fraction, seed)
+    return Splits(train=train, validation=validation, test=test, source=source, skipped=skipped)
+
+
+# === tf.data pipelines ===
+
+
+def to_example(rgb_uint8, architecture):
+    """uint8 RGB ``[..., h, w, 3]`` -> (L / 100, target), built inside the pipeline."""
+    rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
+    lab = color.rgb_to_lab(rgb)
+    lightness = lab[..., :1] / color.L_SCALE
+    target = rgb if architecture == "plain-cnn" else lab[..., 1:]
+    return lightness, target
+
+
+def _random_crop(image, image_size, seed_stream):
+    load_size = tf.shape(image)[0]
+    side = tf.random.uniform((), image_size, load_size + 1, dtype=tf.int32, seed=seed_stream)
+    crop = tf.image.random_crop(image, tf.stack([side, side, 3]), seed=seed_stream)
+    crop = tf.image.resize(crop, (image_size, image_size), method="area", antialias=True)
+    return tf.image.random_flip_left_right(crop, seed=seed_stream)
+
+
+def make_dataset(images, image_size, batch_size, architecture, training, seed=0):
+    """uint8 images -> batched (lightness, target) tf.data pipeline.
+
+    Training pipelines crop randomly, flip and shuffle; the others take the centre,
+    in order, so that every evaluation sees the same pixels.
+    """
+    if len(images) == 0:
+        raise DatasetError("a split is empty; add images or lower the validation fraction")
+    dataset = tf.data.Dataset.from_tensor_slices(images).cache()
+    if training:
+        dataset = dataset.shuffle(min(len(images), 20_000), seed=seed, reshuffle_each_iteration=True)
+        dataset = dataset.map(
+            lambda image: _random_crop(image, image_size, seed), num_parallel_calls=tf.data.AUTOTUNE
+        )
+    elif images.shape[1] != image_size:
+        offset = (images.shape[1] - image_size) // 2
+        dataset = dataset.map(
+            lambda image: tf.image.crop_to_bounding_box(image, offset, offset, image_size, image_size),
+            num_parallel_calls=tf.data.AUTOTUNE,
+        )
+    dataset = dataset.batch(batch_size, drop_remainder=False)
+    dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.prefetch(tf.data.AUTOTUNE)

@@ -1,0 +1,112 @@
+"""Image-quality metrics for colorization, on uint8 RGB images (range 0-255).
+
+- MSE over every pixel and channel; PSNR pooled over the whole set,
+  ``10 * log10(255**2 / MSE)`` (the headline; a mean of per-image PSNR is also
+  kept, with images whose error is 0 left out, as ``psnr_mean``).
+- SSIM: scikit-image ``structural_similarity(channel_axis=-1, data_range=255)``,
+  mean over images.
+- Colourfulness: Hasler & Suesstrunk (2003), mean over images; and its gap to the
+  ground truth's (prediction minus truth: negative means duller).
+- AuC: Zhang et al. (2016): the share of pixels whose a/b error is within a
+  threshold, averaged over thresholds 0, 1, ..., 150 (Lab units), in [0, 1].
+"""
+
+import math
+
+import numpy as np
+from skimage.metrics import structural_similarity
+
+from colorkeras import color
+
+AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float64)
+
+
+def colorfulness(rgb_uint8):
+    """Hasler & Suesstrunk (2003) colourfulness of one uint8 RGB image."""
+    rgb = np.asarray(rgb_uint8, dtype=np.float64)
+    red, green, blue = rgb[..., 0], rgb[..., 1], rgb[..., 2]
+    rg = red - green
+    yb = 0.5 * (red + green) - blue
+    spread = math.sqrt(rg.std() ** 2 + yb.std() ** 2)
+    mean = math.sqrt(rg.mean() ** 2 + yb.mean() ** 2)
+    return spread + 0.3 * mean
+
+
+def ssim(prediction, truth):
+    """SSIM of two uint8 RGB images; the window shrinks for images under 7 px."""
+    window = min(7, *prediction.shape[:2])
+    window -= 1 - window % 2  # Odd, as scikit-image requires.
+    return float(
+        structural_similarity(prediction, truth, channel_axis=-1, data_range=255, win_size=max(window, 1))
+    )
+
+
+def ab_error_histogram(prediction, truth):
+    """Counts of pixels by a/b error, in the bins of ``AUC_THRESHOLDS`` (last: >= 150)."""
+    lab_prediction = color.rgb_to_lab(np.asarray(prediction, np.float32) / 255.0).numpy()
+    lab_truth = color.rgb_to_lab(np.asarray(truth, np.float32) / 255.0).numpy()
+    error = np.sqrt(np.sum((lab_prediction[..., 1:] - lab_truth[..., 1:]) ** 2, axis=-1))
+    index = np.minimum(np.ceil(error).astype(np.int64), len(AUC_THRESHOLDS))
+    return np.bincount(index.ravel(), minlength=len(AUC_THRESHOLDS) + 1)
+
+
+def auc_from_histogram(histogram):
+    """Share of pixels within each threshold, averaged over the thresholds."""
+    cumulative = np.cumsum(histogram)[: len(AUC_THRESHOLDS)]
+    return float(np.mean(cumulative / max(histogram.sum(), 1)))
+
+
+class MetricAccumulator:
+    """Accumulates every metric above over (prediction, truth) pairs of any size."""
+
+    def __init__(self, name):
+        self.name = name
+        self.count = 0
+        self.squared_error = 0.0
+        self.values = 0
+        self.psnrs = []
+        self.ssims = []
+        self.colorfulness = []
+        self.truth_colorfulness = []
+        self.histogram = np.zeros(len(AUC_THRESHOLDS) + 1, np.int64)
+
+    def update(self, prediction, truth):
+        """Adds one pair of uint8 RGB images ``[h, w, 3]`` of the same shape."""
+        prediction, truth = np.asarray(prediction), np.asarray(truth)
+        if prediction.shape != truth.shape:
+            raise ValueError(f"prediction {prediction.shape} and truth {truth.shape} differ in shape")
+        error = float(np.sum((prediction.astype(np.float64) - truth.astype(np.float64)) ** 2))
+        self.count += 1
+        self.squared_error += error
+        self.values += prediction.size
+        if error > 0:
+            self.psnrs.append(10.0 * math.log10(255.0**2 / (error / prediction.size)))
+        self.ssims.append(ssim(prediction, truth))
+        self.colorfulness.append(colorfulness(prediction))
+        self.truth_colorfulness.append(colorfulness(truth))
+        self.histogram += ab_error_histogram(prediction, truth)
+
+    def update_batch(self, predictions, truths):
+        for prediction, truth in zip(predictions, truths):
+            self.update(prediction, truth)
+
+    def result(self):
+        """One row: name, n, mse, psnr, psnr_mean, ssim, colorfulness, colorfulness_gap,
+        truth_colorfulness, auc."""
+        if self.count == 0:
+            raise ValueError(f"no images were scored for {self.name!r}")
+        mse = self.squared_error / self.values
+        truth = float(np.mean(self.truth_colorfulness))
+        model = float(np.mean(self.colorfulness))
+        return {
+            "name": self.name,
+            "n": self.count,
+            "mse": mse,
+            "psnr": 10.0 * math.log10(255.0**2 / mse) if mse > 0 else float("inf"),
+            "psnr_mean": float(np.mean(self.psnrs)) if self.psnrs else float("inf"),
+            "ssim": float(np.mean(self.ssims)),
+            "colorfulness": model,
+            "colorfulness_gap": model - truth,
+            "truth_colorfulness": truth,
+            "auc": auc_from_histogram(self.histogram),
+        }

@@ -1,0 +1,222 @@
+"""Colorization networks, built with the Keras functional API.
+
+Every network takes the lightness ``L / 100`` (float32 ``[batch, height, width, 1]``
+in [0, 1]) and is fully convolutional, so it runs at any size whose sides are
+multiples of ``size_multiple(...)``. What it returns depends on its head:
+
+- ``unet`` with ``head="classes"``: logits over the quantised a/b bins of
+  ``color.ab_bin_centers(bin_step)`` at half the input resolution (Zhang et al. 2016);
+  decoded by an annealed mean.
+- ``unet`` with ``head="regression"``: ``ab / color.AB_SCALE`` at half resolution.
+- ``plain-cnn``: the original design, sRGB in [0, 1] at full resolution.
+
+``decode_chroma`` turns any of these outputs into a/b in Lab units, and the losses
+for training live here too, beside the heads they train.
+"""
+
+import keras
+import numpy as np
+import tensorflow as tf
+from keras import layers
+
+from colorkeras import color
+
+ARCHITECTURES = ("unet", "plain-cnn")
+HEADS = ("classes", "regression")
+LOSSES = ("crossentropy", "mse", "l1", "huber")
+
+
+def size_multiple(architecture, depth):
+    """Input sides must be multiples of this (2 ** depth for the U-Net)."""
+    return 2**depth if architecture == "unet" else 1
+
+
+def apply_conv_block(x, filters, name, strides=1):
+    """3x3 convolution, batch normalisation and ReLU."""
+    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
+    x = layers.BatchNormalization(name=f"{name}_bn")(x)
+    return layers.ReLU(name=f"{name}_relu")(x)
+
+
+def apply_global_context(x, name):
+    """Adds a whole-image summary to every position, so that a sky or a lawn far
+    away can inform the colour here without a deeper network."""
+    filters = x.shape[-1]
+    context = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
+    context = layers.Dense(filters, activation="relu", name=f"{name}_dense")(context)
+    return layers.Add(name=f"{name}_add")([x, context])
+
+
+def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="unet"):
+    """A U-Net from L to a/b whose output is at half the input resolution.
+
+    The chroma of natural images (and of JPEG's 4:2:0 storage) is smooth, so the
+    full-resolution decoder level, the most expensive one, buys little; the chroma
+    is upsampled to full size outside the network, where it joins the full
+    resolution L.
+    """
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, received {head!r}")
+    if depth < 1:
+        raise ValueError(f"depth must be at least 1, received {depth}")
+    inputs = keras.Input(shape=(None, None, 1), name="lightness")
+
+    # === Encoder ===
+    x = apply_conv_block(inputs, base_filters, name="stem")
+    skips = []
+    for level in range(1, depth + 1):
+        filters = base_filters * 2**level
+        x = apply_conv_block(x, filters, name=f"down{level}_a", strides=2)
+        x = apply_conv_block(x, filters, name=f"down{level}_b")
+        skips.append(x)
+
+    # === Bottleneck ===
+    x = apply_global_context(x, name="context")
+    x = apply_conv_block(x, base_filters * 2**depth, name="bottleneck")
+
+    # === Decoder (back up to half resolution) ===
+    for level in range(depth - 1, 0, -1):
+        filters = base_filters * 2**level
+        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}_resize")(x)
+        x = layers.Concatenate(name=f"up{level}_concat")([x, skips[level - 1]])
+        x = apply_conv_block(x, filters, name=f"up{level}_a")
+        x = apply_conv_block(x, filters, name=f"up{level}_b")
+
+    # === Head ===
+    if head == "classes":
+        if not num_bins:
+            raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
+        outputs = layers.Conv2D(num_bins, 1, name="ab_logits")(x)
+    else:
+        outputs = layers.Conv2D(2, 1, name="ab_scaled")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_plain_cnn(base_filters=64, depth=6, name="plain_cnn"):
+    """The original design: a plain stack of 3x3 convolutions with ReLU, gray to RGB."""
+    inputs = keras.Input(shape=(None, None, 1), name="lightness")
+    x = inputs
+    for index in range(1, depth):
+        x = layers.Conv2D(base_filters, 3, padding="same", activation="relu", name=f"conv{index}")(x)
+    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="rgb")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0):
+    """Builds the network named by ``architecture`` (one of ``ARCHITECTURES``)."""
+    if architecture == "unet":
+        num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
+        return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins)
+    if architecture == "plain-cnn":
+        return build_plain_cnn(base_filters=base_filters, depth=depth)
+    raise ValueError(f"architecture must be one of {ARCHITECTURES}, received {architecture!r}")
+
+
+def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0):
+    """Network outputs -> a/b float32 ``[batch, h, w, 2]`` in Lab units.
+
+    ``temperature`` applies to class heads only: 1.0 is the mean of the predicted
+    distribution (the least squared error), lower values move toward its mode (more
+    vivid colour), as in the annealed mean of Zhang et al. (2016).
+    """
+    if architecture == "plain-cnn":
+        return color.rgb_to_lab(outputs)[..., 1:]
+    if head == "regression":
+        return outputs * color.AB_SCALE
+    probabilities = tf.nn.softmax(outputs / temperature, axis=-1)
+    return tf.tensordot(probabilities, tf.constant(bin_centers, tf.float32), axes=1)
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class SoftEncodedCrossEntropy(keras.losses.Loss):
+    """Cross-entropy against a soft encoding of the true a/b over the bins.
+
+    ``y_true`` is a/b in Lab units at full resolution; it is area-downsampled to the
+    prediction's size, then each pixel becomes a Gaussian (``sigma`` Lab units) over
+    the bin centres, as in Zhang et al. (2016). ``class_weights`` (optional, [K])
+    rebalance rare colours.
+    """
+
+    def __init__(self, bin_step=10.0, sigma=5.0, class_weights=None, name="soft_encoded_crossentropy", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.bin_step = float(bin_step)
+        self.sigma = float(sigma)
+        self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
+        self._centers = tf.constant(color.ab_bin_centers(self.bin_step), tf.float32)
+
+    def call(self, y_true, y_pred):
+        ab = tf.image.resize(y_true, tf.shape(y_pred)[1:3], method="area")
+        centers = self._centers
+        squared_distance = (
+            tf.reduce_sum(ab * ab, axis=-1, keepdims=True)
+            - 2.0 * tf.tensordot(ab, tf.transpose(centers), axes=1)
+            + tf.reduce_sum(centers * centers, axis=-1)
+        )
+        target = tf.nn.softmax(-squared_distance / (2.0 * self.sigma**2), axis=-1)
+        target = tf.stop_gradient(target)
+        loss = tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=y_pred)
+        if self.class_weights is not None:
+            weights = tf.constant(self.class_weights, tf.float32)
+            loss = loss * tf.reduce_sum(target * weights, axis=-1)
+        return loss
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(bin_step=self.bin_step, sigma=self.sigma, class_weights=self.class_weights)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class ResizedRegressionLoss(keras.losses.Loss):
+    """MSE, L1 or Huber between a prediction and a target resized to its size.
+
+    The U-Net's regression head predicts ab / AB_SCALE at half resolution; the
+    plain CNN predicts RGB at full resolution (then the resize does nothing).
+    """
+
+    def __init__(self, kind="mse", target_scale=1.0, name=None, **kwargs):
+        if kind not in ("mse", "l1", "huber"):
+            raise ValueError(f"kind must be 'mse', 'l1' or 'huber', received {kind!r}")
+        super().__init__(name=name or f"resized_{kind}", **kwargs)
+        self.kind = kind
+        self.target_scale = float(target_scale)
+
+    def call(self, y_true, y_pred):
+        y_true = tf.image.resize(y_true, tf.shape(y_pred)[1:3], method="area") / self.target_scale
+        error = y_pred - y_true
+        if self.kind == "mse":
+            return tf.reduce_mean(tf.square(error), axis=-1)
+        if self.kind == "l1":
+            return tf.reduce_mean(tf.abs(error), axis=-1)
+        return tf.reduce_mean(keras.losses.huber(y_true, y_pred, delta=0.1)[..., None], axis=-1)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(kind=self.kind, target_scale=self.target_scale)
+        return config
+
+
+def build_loss(architecture, head, loss, bin_step=10.0):
+    """The loss that trains ``architecture``/``head``; ``loss`` is one of ``LOSSES``."""
+    if loss not in LOSSES:
+        raise ValueError(f"loss must be one of {LOSSES}, received {loss!r}")
+    if architecture == "unet" and head == "classes":
+        if loss != "crossentropy":
+            raise ValueError(f"the 'classes' head trains with loss 'crossentropy', received {loss!r}")
+        return SoftEncodedCrossEntropy(bin_step=bin_step)
+    if loss == "crossentropy":
+        raise ValueError(
+            f"loss 'crossentropy' needs --architecture unet --head classes, received {architecture!r}/{head!r}"
+        )
+    scale = color.AB_SCALE if architecture == "unet" else 1.0
+    return ResizedRegressionLoss(kind=loss, target_scale=scale)
+
+
+CUSTOM_OBJECTS = {
+    "SoftEncodedCrossEntropy": SoftEncodedCrossEntropy,
+    "ResizedRegressionLoss": ResizedRegressionLoss,
+}
+
+
+def count_parameters(model):
+    return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))

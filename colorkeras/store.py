@@ -1,0 +1,158 @@
+"""The run store: ``saved_models/<run>/``, the one place that keeps model state.
+
+A run is complete when its folder holds ``config.json`` and ``saved_model/``. A run
+is written into a hidden sibling folder ``.<run>.partial/`` (checkpoints, history)
+and renamed into place only once everything is written, so a crash never leaves a
+half-written folder that looks like a run, and never touches another run. The
+partial folder is what ``--resume`` continues from.
+"""
+
+import json
+import os
+import re
+import shutil
+import tempfile
+from pathlib import Path
+
+MODELS_ENV = "COLORKERAS_MODELS"
+DEFAULT_FILE = "DEFAULT"  # Names the run used when none is given.
+_RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+class RunError(Exception):
+    """A run is missing, incomplete, or its name is not allowed; the message says which."""
+
+
+def models_dir():
+    """``$COLORKERAS_MODELS``, or the repository's ``saved_models/``."""
+    if os.environ.get(MODELS_ENV):
+        return Path(os.environ[MODELS_ENV]).expanduser()
+    return Path(__file__).resolve().parents[1] / "saved_models"
+
+
+def validate_run_name(name):
+    """Returns ``name`` if it is a plain folder name; raises ``RunError`` otherwise.
+
+    Names may hold letters, digits, '.', '_' and '-', start with a letter or digit,
+    and never contain a path separator or '..', so no name escapes the store.
+    """
+    if not isinstance(name, str) or not _RUN_NAME.match(name) or ".." in name:
+        raise RunError(
+            f"invalid run name {name!r}: use letters, digits, '.', '_' and '-' "
+            "(starting with a letter or digit), at most 100 characters, no '..' or '/'"
+        )
+    return name
+
+
+def run_path(name, root=None):
+    """The folder of run ``name`` inside the store; refuses names and symlinks that escape it."""
+    root = Path(root) if root else models_dir()
+    path = root / validate_run_name(name)
+    if path.is_symlink() or (path.exists() and root.resolve() not in path.resolve().parents):
+        raise RunError(f"run {name!r} points outside {root} (a symlink?); refusing to use it")
+    return path
+
+
+def partial_path(final):
+    final = Path(final)
+    return final.parent / f".{final.name}.partial"
+
+
+def is_complete(path):
+    path = Path(path)
+    return (path / "config.json").is_file() and (path / "saved_model" / "saved_model.pb").is_file()
+
+
+def list_runs(root=None):
+    """Names of the complete runs in the store, sorted."""
+    root = Path(root) if root else models_dir()
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.name
+        for path in root.iterdir()
+        if not path.name.startswith(".") and path.is_dir() and not path.is_symlink() and is_complete(path)
+    )
+
+
+def default_run_name(root=None):
+    """The run named in ``saved_models/DEFAULT``, else the first complete run, else None."""
+    root = Path(root) if root else models_dir()
+    marker = root / DEFAULT_FILE
+    if marker.is_file():
+        name = marker.read_text().strip()
+        if name in list_runs(root):
+            return name
+    runs = list_runs(root)
+    return runs[0] if runs else None
+
+
+def resolve_run(model=None, root=None):
+    """A run given by folder path or by name (default: the default run) -> its folder."""
+    if model is None:
+        name = default_run_name(root)
+        if name is None:
+            raise RunError(f"no trained run in {Path(root) if root else models_dir()}; train one first")
+        return run_path(name, root)
+    candidate = Path(model).expanduser()
+    if ("/" in str(model) or os.sep in str(model)) or (candidate.is_dir() and is_complete(candidate)):
+        if not is_complete(candidate):
+            raise RunError(f"{candidate} is not a complete run (it needs config.json and saved_model/)")
+        return candidate
+    path = run_path(model, root)
+    if not is_complete(path):
+        known = ", ".join(list_runs(root)) or "none"
+        raise RunError(f"no complete run named {model!r} in {path.parent} (runs: {known})")
+    return path
+
+
+def read_json(path, default=None):
+    path = Path(path)
+    if not path.is_file():
+        return default
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return default
+
+
+def atomic_write_text(path, text):
+    """Writes ``text`` to ``path`` through a temporary file and a rename.
+
+    A crash (or a full disk) leaves either the old file or the new one, never half.
+    """
+    path = Path(path)
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "w") as stream:
+            stream.write(text)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+
+
+def atomic_write_json(path, value):
+    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+
+
+def publish(partial, final, overwrite=False):
+    """Moves a finished ``partial`` folder to ``final`` with one rename.
+
+    With ``overwrite``, an existing ``final`` is moved aside first and deleted only
+    after the new run is in place.
+    """
+    partial, final = Path(partial), Path(final)
+    old = None
+    if final.exists():
+        if not overwrite:
+            raise RunError(f"{final} already exists; choose another name or pass --overwrite")
+        old = final.parent / f".{final.name}.old"
+        if old.exists():
+            shutil.rmtree(old)
+        os.replace(final, old)
+    os.replace(partial, final)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)

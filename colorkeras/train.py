@@ -1,0 +1,459 @@
+"""Train a colorizer and write a run to the store: ``python -m colorkeras.train``.
+
+Examples::
+
+    # The default U-Net on CIFAR-10 (local copy), as saved_models/cifar10-unet:
+    python -m colorkeras.train --data ../shared/datasets/cifar10 --epochs 20 --name cifar10-unet
+
+    # The original plain-CNN design, for comparison:
+    python -m colorkeras.train --data ../shared/datasets/cifar10 --architecture plain-cnn --name cifar10-plain-cnn
+
+    # Any image folder, into an explicit folder; then continue after an interruption:
+    python -m colorkeras.train --data ~/photos --image-size 64 --load-size 96 --run-dir /tmp/run
+    python -m colorkeras.train --run-dir /tmp/run --resume
+
+    # Over the local devices, or over several machines configured by TF_CONFIG:
+    python -m colorkeras.train --data cifar10 --distribute mirrored
+    TF_CONFIG='{"cluster": {...}, "task": {...}}' python -m colorkeras.train --distribute multiworker
+
+While it trains, the run lives in a hidden ``.<run>.partial/`` folder beside its
+final place (checkpoint every epoch, history.csv, progress.json); it is renamed into
+place only when every file is written.
+"""
+
+import argparse
+import csv
+import datetime
+import io
+import json
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+# TensorFlow's C++ start-up chatter is not for users; set before TensorFlow loads.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+from colorkeras import store  # noqa: E402
+from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
+
+CHECKPOINT = "checkpoint.keras"
+STATE = "state.json"
+HISTORY = "history.csv"
+PROGRESS = "progress.json"
+HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds")
+
+
+class UsageError(Exception):
+    """A flag or a folder the user gave cannot be used; the message says why."""
+
+
+# === Command line ===
+
+
+def build_parser():
+    defaults = TrainConfig()
+    unet, plain = ARCHITECTURE_DEFAULTS["unet"], ARCHITECTURE_DEFAULTS["plain-cnn"]
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.train",
+        description="Train a colorizer (gray in, colour out) and write it as a run in saved_models/.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    data = parser.add_argument_group("data")
+    data.add_argument("--data", default=defaults.data, help="'cifar10' (download, or a local copy), or a path: an image folder, cifar-10-python.tar.gz or cifar-10-batches-py/")
+    data.add_argument("--image-size", type=int, default=defaults.image_size, help="side of the square training crops in pixels")
+    data.add_argument("--load-size", type=int, default=None, help="side images are kept at before random crops with scale jitter (default: image size)")
+    data.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction, help="share of the training images held out for val_loss")
+    data.add_argument("--limit", type=int, default=None, help="use at most this many training images (default: all)")
+
+    model = parser.add_argument_group("model")
+    model.add_argument("--architecture", choices=tuple(ARCHITECTURE_DEFAULTS), default=defaults.architecture, help="unet: L -> a/b; plain-cnn: the original gray -> RGB design")
+    model.add_argument("--base-filters", type=int, default=None, help=f"width (default: unet {unet['base_filters']}, plain-cnn {plain['base_filters']})")
+    model.add_argument("--depth", type=int, default=None, help=f"unet: downsampling levels (default {unet['depth']}); plain-cnn: convolutions (default {plain['depth']})")
+    model.add_argument("--head", choices=("classes", "regression"), default=None, help="unet output: quantised a/b classes or a/b regression (default: classes)")
+    model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help="default: crossentropy for the classes head, mse for plain-cnn; regression heads take mse, l1 or huber")
+
+    optimisation = parser.add_argument_group("optimisation")
+    optimisation.add_argument("--epochs", type=int, default=defaults.epochs, help="number of epochs (with --resume: the new total)")
+    optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per step")
+    optimisation.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate")
+    optimisation.add_argument("--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning-rate schedule over the epochs")
+    optimisation.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE", help="stop after this many epochs without a better val_loss (0: off)")
+    optimisation.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights, the validation split and the shuffling")
+
+    export = parser.add_argument_group("export (defaults of the SavedModel)")
+    export.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)")
+    export.add_argument("--saturation", type=float, default=None, help=f"HSV saturation factor after prediction, 1.0 = off (default: unet {unet['saturation']}, plain-cnn {plain['saturation']})")
+    export.add_argument("--temperature", type=float, default=None, help=f"classes head: annealed-mean temperature, 1.0 = mean (default {unet['temperature']})")
+
+    run = parser.add_argument_group("run")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument("--name", default=None, help="the run's name in saved_models/ (default: <architecture>-<date>-<time>)")
+    where.add_argument("--run-dir", default=None, help="an explicit folder for the run instead of saved_models/<name>")
+    run.add_argument("--resume", action="store_true", help="continue the interrupted run of this name/folder from its last completed epoch")
+    run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same name, or discard an interrupted one")
+    run.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default=defaults.distribute, help="mirrored: tf.distribute.MirroredStrategy over local devices; multiworker: MultiWorkerMirroredStrategy configured by TF_CONFIG")
+    run.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images at the end (default: all)")
+    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)")
+    return parser
+
+
+def config_from_args(args):
+    values = {key: value for key, value in vars(args).items() if key in TrainConfig.__dataclass_fields__}
+    return TrainConfig.from_dict(values).resolve()
+
+
+def resolve_folder(args, config):
+    """The run's final folder, from --run-dir or --name."""
+    if args.run_dir:
+        return Path(args.run_dir).expanduser().absolute()
+    name = args.name or f"{config.architecture}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    return store.run_path(name).absolute()
+
+
+# === Per-epoch bookkeeping ===
+
+
+def read_history(folder):
+    path = Path(folder) / HISTORY
+    if not path.is_file():
+        return []
+    with path.open(newline="") as stream:
+        return list(csv.DictReader(stream))
+
+
+def write_history(folder, rows):
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    store.atomic_write_text(Path(folder) / HISTORY, buffer.getvalue())
+
+
+def make_callbacks(folder, config, is_chief, history_rows):
+    """Checkpoint, history and live progress, written by the chief only."""
+    import keras
+
+    class EpochCheckpoint(keras.callbacks.Callback):
+        """After each epoch: the model (with optimizer state), then history, then state.
+
+        The order matters for resume: state.json names an epoch only once both the
+        checkpoint and the history row of that epoch are on disk.
+        """
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.started = time.time()
+            self.epoch = epoch
+
+        def on_epoch_end(self, epoch, logs=None):
+            logs = logs or {}
+            row = {
+                "epoch": epoch + 1,
+                "loss": f"{logs.get('loss', float('nan')):.6f}",
+                "val_loss": f"{logs.get('val_loss', float('nan')):.6f}",
+                "learning_rate": f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.6g}",
+                "seconds": f"{time.time() - self.started:.1f}",
+            }
+            history_rows[:] = [r for r in history_rows if int(r["epoch"]) <= epoch] + [row]
+            if not is_chief:
+                return
+            temporary = Path(folder) / f".{CHECKPOINT}.tmp.keras"
+            self.model.save(temporary)
+            os.replace(temporary, Path(folder) / CHECKPOINT)
+            write_history(folder, history_rows)
+            store.atomic_write_json(Path(folder) / STATE, {"completed_epochs": epoch + 1})
+
+    class ProgressFile(keras.callbacks.Callback):
+        """progress.json, rewritten at most every 2 s, for the dashboard's live view."""
+
+        def __init__(self):
+            super().__init__()
+            self.last = 0.0
+            self.started = time.time()
+
+        def on_epoch_begin(self, epoch, logs=None):
+            self.epoch = epoch
+            self.epoch_started = time.time()
+
+        def on_train_batch_end(self, batch, logs=None):
+            now = time.time()
+            if now - self.last < 2.0:
+                return
+            self.last = now
+            steps = self.params.get("steps") or 0
+            store.atomic_write_json(
+                Path(folder) / PROGRESS,
+                {
+                    "epoch": self.epoch + 1,
+                    "epochs": config.epochs,
+                    "step": batch + 1,
+                    "steps": steps,
+                    "loss": float((logs or {}).get("loss", float("nan"))),
+                    "epoch_seconds": now - self.epoch_started,
+                    "updated": now,
+                    "pid": os.getpid(),
+                },
+            )
+
+    callbacks = [EpochCheckpoint()]
+    if is_chief:
+        callbacks.append(ProgressFile())
+    if config.schedule == "cosine":
+        import math
+
+        def cosine(epoch, _rate):
+            progress = epoch / max(config.epochs - 1, 1)
+            return config.learning_rate * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+        callbacks.append(keras.callbacks.LearningRateScheduler(cosine))
+    if config.early_stopping:
+        callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
+    return callbacks
+
+
+# === Distribution ===
+
+
+def make_strategy(kind):
+    import tensorflow as tf
+
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise UsageError("--distribute multiworker needs TF_CONFIG (cluster and task) in the environment")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief_worker():
+    """The chief of a TF_CONFIG cluster (or a run without one) writes the run."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
+
+
+# === Training ===
+
+
+def compile_model(config):
+    import keras
+
+    from colorkeras import model as model_lib
+
+    model = model_lib.build_colorizer(
+        config.architecture, base_filters=config.base_filters, depth=config.depth, head=config.head, bin_step=config.bin_step
+    )
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step),
+    )
+    return model
+
+
+def package_versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def prepare_folder(args, config, final):
+    """Creates (or, with --resume, reopens) the partial folder; returns (partial, completed epochs)."""
+    partial = store.partial_path(final)
+    if args.resume:
+        state = store.read_json(partial / STATE)
+        if not partial.is_dir() or state is None or not (partial / CHECKPOINT).is_file():
+            if store.is_complete(final):
+                raise UsageError(f"{final} is already complete; nothing to resume")
+            raise UsageError(f"no interrupted run to resume at {final} (looked for {partial}/{STATE})")
+        return partial, int(state["completed_epochs"])
+    if store.is_complete(final) or (final.exists() and any(final.iterdir())):
+        if not args.overwrite:
+            raise UsageError(f"{final} already exists; choose another --name/--run-dir or pass --overwrite")
+    if partial.exists():
+        if not args.overwrite:
+            raise UsageError(
+                f"an interrupted run is waiting at {partial}; pass --resume to continue it "
+                "or --overwrite to discard it"
+            )
+        shutil.rmtree(partial)
+    partial.mkdir(parents=True)
+    return partial, 0
+
+
+def load_resumed_config(args, partial):
+    """The interrupted run's own settings; only --epochs may change on resume."""
+    saved = store.read_json(partial / "config.json")
+    if saved is None:
+        raise UsageError(f"{partial}/config.json is missing; cannot resume")
+    config = TrainConfig.from_dict(saved["settings"])
+    if "--epochs" in sys.argv or args.epochs != TrainConfig().epochs:
+        config.epochs = args.epochs
+    return config.resolve()
+
+
+def train(args):
+    config = config_from_args(args)
+    final = resolve_folder(args, config)
+    chief = is_chief_worker() if config.distribute == "multiworker" else True
+    if chief:
+        partial, completed = prepare_folder(args, config, final)
+        if args.resume:
+            config = load_resumed_config(args, partial)
+    else:
+        # Workers other than the chief write only to a scratch folder of their own.
+        partial, completed = Path(os.environ.get("TMPDIR", "/tmp")) / f"colorkeras-worker-{os.getpid()}", 0
+        partial.mkdir(parents=True, exist_ok=True)
+
+    import keras
+    import tensorflow as tf
+
+    from colorkeras import data as data_lib
+
+    keras.utils.set_random_seed(config.seed)
+    print(f"Loading data from {config.data} ...", flush=True)
+    splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
+    train_images = splits.train[: config.limit] if config.limit else splits.train
+    print(
+        f"  {len(train_images)} train, {len(splits.validation)} validation, {len(splits.test)} test images"
+        + (f"; {splits.skipped} unreadable file(s) skipped" if splits.skipped else ""),
+        flush=True,
+    )
+    record = {
+        "settings": config.to_dict(),
+        "data_source": splits.source,
+        "images": {"train": len(train_images), "validation": len(splits.validation), "test": len(splits.test), "skipped": splits.skipped},
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    if chief and completed:
+        record["started"] = store.read_json(partial / "config.json", {}).get("started", record["started"])
+    if chief:
+        store.atomic_write_json(partial / "config.json", record)
+
+    strategy = make_strategy(config.distribute)
+    global_batch = config.batch_size
+    train_data = data_lib.make_dataset(train_images, config.image_size, global_batch, config.architecture, True, config.seed)
+    validation_data = None
+    if len(splits.validation):
+        validation_data = data_lib.make_dataset(splits.validation, config.image_size, global_batch, config.architecture, False)
+
+    with strategy.scope():
+        if completed:
+            from colorkeras.model import CUSTOM_OBJECTS
+
+            model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
+            print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
+        else:
+            model = compile_model(config)
+    from colorkeras.model import count_parameters
+
+    print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
+    history_rows = read_history(partial)[:completed] if chief else []
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    started = time.time()
+    if completed < config.epochs:
+        callbacks = make_callbacks(partial, config, chief, history_rows)
+        if config.distribute == "multiworker":
+            from colorkeras.distributed import fit_multiworker
+
+            fit_multiworker(strategy, model, train_data, validation_data, config, completed, callbacks, verbose)
+        else:
+            model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=config.epochs,
+                initial_epoch=completed,
+                callbacks=callbacks,
+                verbose=verbose,
+            )
+    if not chief:
+        shutil.rmtree(partial, ignore_errors=True)
+        return None
+    finish_run(model, config, record, partial, final, splits, history_rows, args.overwrite, time.time() - started)
+    return final
+
+
+def finish_run(model, config, record, partial, final, splits, history_rows, overwrite, seconds):
+    """Export, samples, metrics and config into the partial folder, then publish it."""
+    from colorkeras import evaluate, export
+    from colorkeras.inference import Colorizer
+
+    print("Exporting the SavedModel ...", flush=True)
+    # The exported graph and the shipped model.keras leave out the optimizer state
+    # (two more copies of the weights): enough to serve and to fine-tune, and it
+    # keeps a run small enough to commit.
+    from colorkeras.model import build_colorizer
+
+    bare = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step)
+    bare.set_weights(model.get_weights())
+    settings = record["settings"]
+    staging = partial / ".saved_model.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    export.export_saved_model(bare, settings, staging)
+    shutil.rmtree(partial / "saved_model", ignore_errors=True)
+    os.replace(staging, partial / "saved_model")
+    model_path = partial / ".model.tmp.keras"
+    bare.save(model_path)
+    os.replace(model_path, partial / "model.keras")
+
+    test = splits.test[: config.evaluate_limit] if config.evaluate_limit else splits.test
+    print(f"Scoring {len(test)} test images through the SavedModel ...", flush=True)
+    colorizer = Colorizer(partial)
+    row = evaluate.score_arrays(colorizer, test, name=final.name)
+    evaluate.write_samples(colorizer, splits.test[: config.samples], partial / "samples.png")
+    store.atomic_write_json(partial / "metrics.json", {"split": "test", "data_source": record["data_source"], **row})
+
+    record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    record["epochs_completed"] = len(history_rows)
+    record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
+    from colorkeras.model import count_parameters
+
+    record["parameters"] = count_parameters(model)
+    store.atomic_write_json(partial / "config.json", record)
+    for scratch in (CHECKPOINT, STATE, PROGRESS):
+        (partial / scratch).unlink(missing_ok=True)
+    store.publish(partial, final, overwrite=overwrite)
+    print(
+        f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
+        f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}",
+        flush=True,
+    )
+
+
+def main(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    from colorkeras.data import DatasetError
+
+    try:
+        train(args)
+    except (UsageError, ValueError, DatasetError, store.RunError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(
+            "\ninterrupted: completed epochs are checkpointed; run the same command with --resume to continue",
+            file=sys.stderr,
+        )
+        return 130
+    except OSError as error:
+        print(f"error: {error.strerror or error} ({error.filename or 'disk'})", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -264,11 +264,13 @@ def _random_crop(image, image_size, seed_stream):
     return tf.image.random_flip_left_right(crop, seed=seed_stream)
 
 
-def make_dataset(images, image_size, batch_size, architecture, training, seed=0):
+def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False):
     """uint8 images -> batched (lightness, target) tf.data pipeline.
 
     Training pipelines crop randomly, flip and shuffle; the others take the centre,
-    in order, so that every evaluation sees the same pixels.
+    in order, so that every evaluation sees the same pixels. ``drop_remainder``
+    keeps every batch full, which distributed training needs to split batches
+    evenly across replicas.
     """
     if len(images) == 0:
         raise DatasetError("a split is empty; add images or lower the validation fraction")
@@ -284,6 +286,6 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0)
             lambda image: tf.image.crop_to_bounding_box(image, offset, offset, image_size, image_size),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    dataset = dataset.batch(batch_size, drop_remainder=False)
+    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
     return dataset.prefetch(tf.data.AUTOTUNE)

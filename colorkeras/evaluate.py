@@ -5,6 +5,8 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
+from pathlib import Path
+
 import numpy as np
 
 from colorkeras import color
@@ -47,3 +49,217 @@ def write_samples(colorizer, images, path):
     temporary = f"{path}.tmp.png"
     Image.fromarray(sample_grid(colorizer, images)).save(temporary)
     os.replace(temporary, path)
+
+
+# === Loading what to score ===
+
+
+def load_split_arrays(data, split="test", limit=None):
+    """CIFAR-10 (keyword or batches) -> uint8 [n, 32, 32, 3] of ``split``."""
+    from colorkeras import data as data_lib
+
+    splits = data_lib.load_splits(data, load_size=32, validation_fraction=0.0)
+    images = splits.test if split == "test" else splits.train
+    return images[:limit] if limit else images
+
+
+def find_split_files(folder, split="test", limit=None):
+    """Image files of ``split`` under an image folder (the whole folder if it has no
+    ``split`` subfolder), in a stable order."""
+    from colorkeras import data as data_lib
+
+    folder = Path(folder)
+    root = folder / split if (folder / split).is_dir() else folder
+    files = data_lib.find_images(root)
+    if not files:
+        from colorkeras.data import DatasetError
+
+        raise DatasetError(f"no images found in {root}")
+    return files[:limit] if limit else files
+
+
+def _read_files(paths):
+    """Decodes ``paths``; returns (list of (path, uint8 RGB)), skipped count)."""
+    from colorkeras.inference import ImageError, open_image, to_uint8_rgb
+
+    images, skipped = [], 0
+    for path in paths:
+        try:
+            images.append(to_uint8_rgb(open_image(path))[0])
+        except ImageError:
+            skipped += 1
+    return images, skipped
+
+
+def score_files(colorizers, files, progress=None, chunk=256, batch_size=64):
+    """Scores each colorizer on image files at their full resolution.
+
+    Files are read a chunk at a time and same-sized images are colorized as one
+    batch. Unreadable files are skipped and counted. Returns (rows, gray-copy row,
+    skipped).
+    """
+    accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
+    gray_accumulator = MetricAccumulator(GRAY_COPY)
+    skipped = 0
+    for start in range(0, len(files), chunk):
+        images, bad = _read_files(files[start : start + chunk])
+        skipped += bad
+        by_shape = {}
+        for image in images:
+            by_shape.setdefault(image.shape, []).append(image)
+        for group in by_shape.values():
+            for offset in range(0, len(group), batch_size):
+                truth = np.stack(group[offset : offset + batch_size])
+                gray = color.luma_gray(truth)
+                gray_accumulator.update_batch(gray, truth)
+                for colorizer, accumulator in zip(colorizers, accumulators):
+                    accumulator.update_batch(colorizer.colorize_batch(gray), truth)
+        if progress:
+            progress(min(start + chunk, len(files)), len(files))
+    return [a.result() for a in accumulators], gray_accumulator.result(), skipped
+
+
+# === Command line ===
+
+ROW_FIELDS = ("name", "n", "mse", "psnr", "psnr_mean", "ssim", "colorfulness", "colorfulness_gap", "truth_colorfulness", "auc")
+
+
+def truth_row(gray_row):
+    return {
+        "name": "ground truth",
+        "n": gray_row["n"],
+        "mse": 0.0,
+        "psnr": float("inf"),
+        "psnr_mean": float("inf"),
+        "ssim": 1.0,
+        "colorfulness": gray_row["truth_colorfulness"],
+        "colorfulness_gap": 0.0,
+        "truth_colorfulness": gray_row["truth_colorfulness"],
+        "auc": 1.0,
+    }
+
+
+def format_table(rows):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=ROW_FIELDS)
+    return frame.to_string(
+        index=False,
+        formatters={
+            "mse": "{:.2f}".format,
+            "psnr": "{:.2f}".format,
+            "psnr_mean": "{:.2f}".format,
+            "ssim": "{:.4f}".format,
+            "colorfulness": "{:.1f}".format,
+            "colorfulness_gap": "{:+.1f}".format,
+            "truth_colorfulness": "{:.1f}".format,
+            "auc": "{:.4f}".format,
+        },
+    )
+
+
+def write_report(report, path):
+    """Writes ``report`` as JSON to ``path`` and its rows as CSV beside it (``.csv``)."""
+    import csv
+    import io
+
+    from colorkeras import store
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_json(path, report)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    store.atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
+
+
+def build_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.evaluate",
+        description="Score colorizers on the gray copies of colour images, beside the gray-copy baseline.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
+    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, or an image folder (scored at full resolution)")
+    parser.add_argument("--split", choices=("test", "train"), default="test", help="which split to score")
+    parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
+    parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
+    parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
+    parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature for class heads (default: each run's own)")
+    parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
+    return parser
+
+
+def main(argv=None):
+    import os
+    import sys
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from colorkeras import data as data_lib, store
+    from colorkeras.inference import Colorizer, ImageError
+
+    args = build_parser().parse_args(argv)
+    try:
+        if args.limit is not None and args.limit < 1:
+            raise ValueError(f"--limit must be at least 1, received {args.limit}")
+        names = args.model or store.list_runs()
+        if not names:
+            raise store.RunError("no runs to evaluate: train one or pass --model")
+        colorizers = [
+            Colorizer(name, render_size=args.render_size, saturation=args.saturation, temperature=args.temperature)
+            for name in names
+        ]
+        import keras
+
+        verbose = 1 if sys.stderr.isatty() else 2
+        bar = {"target": 0, "offset": 0, "widget": None}
+
+        def progress(done, total):
+            if bar["widget"] is None:
+                bar["widget"] = keras.utils.Progbar(bar["target"], unit_name="image", verbose=verbose)
+            bar["widget"].update(bar["offset"] + done)
+
+        path = Path(args.data).expanduser()
+        is_folder = args.data != "cifar10" and path.is_dir() and not data_lib._is_cifar_batches(path)
+        skipped = 0
+        if is_folder:
+            files = find_split_files(path, args.split, args.limit)
+            bar["target"] = len(files)
+            print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
+            rows, gray_row, skipped = score_files(colorizers, files, progress)
+            source = str(path.resolve())
+        else:
+            images = load_split_arrays(args.data, args.split, args.limit)
+            print(f"Scoring {len(images)} images ...", file=sys.stderr)
+            gray_row = score_gray_copy(images)
+            rows = []
+            bar["target"] = len(images) * len(colorizers)
+            for index, colorizer in enumerate(colorizers):
+                bar["offset"] = index * len(images)
+                rows.append(score_arrays(colorizer, images, name=colorizer.name, batch_size=args.batch_size, progress=progress))
+            source = args.data if args.data == "cifar10" else str(path.resolve())
+    except (ValueError, ImageError, data_lib.DatasetError, store.RunError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    for colorizer, row in zip(colorizers, rows):
+        row.update(render_size=colorizer.render_size, saturation=colorizer.saturation, temperature=colorizer.temperature)
+    all_rows = [gray_row, *rows, truth_row(gray_row)]
+    print(format_table(all_rows))
+    if skipped:
+        print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
+    if args.output:
+        report = {"data": source, "split": args.split, "limit": args.limit, "skipped": skipped, "rows": all_rows}
+        write_report(report, args.output)
+        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

@@ -33,16 +33,24 @@ def colorfulness(rgb_uint8):
 
 
 def ssim(prediction, truth):
-    """SSIM of two uint8 RGB images; the window shrinks for images under 7 px."""
+    """SSIM of two uint8 RGB images; the window shrinks for images under 7 px.
+
+    Below 3 px a sample covariance is undefined, so the population one is used.
+    """
     window = min(7, *prediction.shape[:2])
     window -= 1 - window % 2  # Odd, as scikit-image requires.
     return float(
-        structural_similarity(prediction, truth, channel_axis=-1, data_range=255, win_size=max(window, 1))
+        structural_similarity(
+            prediction, truth, channel_axis=-1, data_range=255, win_size=window, use_sample_covariance=window > 1
+        )
     )
 
 
 def ab_error_histogram(prediction, truth):
-    """Counts of pixels by a/b error, in the bins of ``AUC_THRESHOLDS`` (last: >= 150)."""
+    """Counts of pixels by a/b error, in the bins of ``AUC_THRESHOLDS`` (last: > 150).
+
+    Takes uint8 RGB arrays of any matching shape ``[..., 3]``.
+    """
     lab_prediction = color.rgb_to_lab(np.asarray(prediction, np.float32) / 255.0).numpy()
     lab_truth = color.rgb_to_lab(np.asarray(truth, np.float32) / 255.0).numpy()
     error = np.sqrt(np.sum((lab_prediction[..., 1:] - lab_truth[..., 1:]) ** 2, axis=-1))
@@ -72,23 +80,25 @@ class MetricAccumulator:
 
     def update(self, prediction, truth):
         """Adds one pair of uint8 RGB images ``[h, w, 3]`` of the same shape."""
-        prediction, truth = np.asarray(prediction), np.asarray(truth)
-        if prediction.shape != truth.shape:
-            raise ValueError(f"prediction {prediction.shape} and truth {truth.shape} differ in shape")
-        error = float(np.sum((prediction.astype(np.float64) - truth.astype(np.float64)) ** 2))
-        self.count += 1
-        self.squared_error += error
-        self.values += prediction.size
-        if error > 0:
-            self.psnrs.append(10.0 * math.log10(255.0**2 / (error / prediction.size)))
-        self.ssims.append(ssim(prediction, truth))
-        self.colorfulness.append(colorfulness(prediction))
-        self.truth_colorfulness.append(colorfulness(truth))
-        self.histogram += ab_error_histogram(prediction, truth)
+        self.update_batch(np.asarray(prediction)[None], np.asarray(truth)[None])
 
     def update_batch(self, predictions, truths):
-        for prediction, truth in zip(predictions, truths):
-            self.update(prediction, truth)
+        """Adds pairs of uint8 RGB images ``[n, h, w, 3]`` (one size within a batch)."""
+        predictions, truths = np.asarray(predictions), np.asarray(truths)
+        if predictions.shape != truths.shape:
+            raise ValueError(f"predictions {predictions.shape} and truths {truths.shape} differ in shape")
+        errors = np.sum(
+            (predictions.astype(np.float64) - truths.astype(np.float64)) ** 2, axis=(1, 2, 3)
+        )
+        values_per_image = predictions[0].size
+        self.count += len(predictions)
+        self.squared_error += float(errors.sum())
+        self.values += values_per_image * len(predictions)
+        self.psnrs += [10.0 * math.log10(255.0**2 / (e / values_per_image)) for e in errors if e > 0]
+        self.ssims += [ssim(p, t) for p, t in zip(predictions, truths)]
+        self.colorfulness += [colorfulness(p) for p in predictions]
+        self.truth_colorfulness += [colorfulness(t) for t in truths]
+        self.histogram += ab_error_histogram(predictions, truths)
 
     def result(self):
         """One row: name, n, mse, psnr, psnr_mean, ssim, colorfulness, colorfulness_gap,

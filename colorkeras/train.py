@@ -216,6 +216,23 @@ def make_callbacks(folder, config, is_chief, history_rows):
 # === Distribution ===
 
 
+LOGICAL_CPUS_ENV = "COLORKERAS_LOGICAL_CPUS"
+
+
+def configure_devices():
+    """Splits the CPU into ``$COLORKERAS_LOGICAL_CPUS`` logical devices, if set.
+
+    This lets ``--distribute mirrored`` be tried (and tested) on a machine without
+    accelerators; it must run before TensorFlow touches a device.
+    """
+    import tensorflow as tf
+
+    count = int(os.environ.get(LOGICAL_CPUS_ENV) or 0)
+    if count > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
 def make_strategy(kind):
     import tensorflow as tf
 
@@ -321,6 +338,7 @@ def train(args):
 
     from colorkeras import data as data_lib
 
+    configure_devices()
     keras.utils.set_random_seed(config.seed)
     print(f"Loading data from {config.data} ...", flush=True)
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
@@ -344,11 +362,24 @@ def train(args):
         store.atomic_write_json(partial / "config.json", record)
 
     strategy = make_strategy(config.distribute)
-    global_batch = config.batch_size
-    train_data = data_lib.make_dataset(train_images, config.image_size, global_batch, config.architecture, True, config.seed)
+    replicas = strategy.num_replicas_in_sync
+    if config.distribute != "none":
+        print(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}", flush=True)
+    # Replicas need batches that split evenly, so distributed runs drop the last
+    # partial batch (and shrink the validation batch to fit a small split).
+    distributed = config.distribute != "none"
+    train_data = data_lib.make_dataset(
+        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed, drop_remainder=distributed
+    )
     validation_data = None
     if len(splits.validation):
-        validation_data = data_lib.make_dataset(splits.validation, config.image_size, global_batch, config.architecture, False)
+        validation_batch = config.batch_size
+        if distributed:
+            validation_batch = min(config.batch_size, len(splits.validation) // replicas * replicas)
+        if validation_batch > 0:
+            validation_data = data_lib.make_dataset(
+                splits.validation, config.image_size, validation_batch, config.architecture, False, drop_remainder=distributed
+            )
 
     with strategy.scope():
         if completed:

@@ -1,0 +1,99 @@
+import pickle
+import tarfile
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorkeras import data as data_lib
+from tests.conftest import write_crops
+
+
+def make_cifar_batches(folder, per_batch=6):
+    """Synthetic files in the official CIFAR-10 python format."""
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
+        entry = {b"data": rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8), b"labels": [0] * per_batch}
+        (folder / name).write_bytes(pickle.dumps(entry))
+    return folder
+
+
+def test_cifar_batches_folder_and_tarball(tmp_path):
+    folder = make_cifar_batches(tmp_path / "cifar-10-batches-py")
+    splits = data_lib.load_splits(str(folder), validation_fraction=0.1)
+    assert splits.train.shape[1:] == (32, 32, 3) and splits.train.dtype == np.uint8
+    assert len(splits.train) + len(splits.validation) == 30 and len(splits.test) == 6
+    # The channel-first rows of the official format become height x width x RGB.
+    raw = pickle.loads((folder / "test_batch").read_bytes())[b"data"][0]
+    np.testing.assert_array_equal(splits.test[0][..., 0].ravel(), raw[:1024])
+    archive = tmp_path / "cifar-10-python.tar.gz"
+    with tarfile.open(archive, "w:gz") as tar:
+        tar.add(folder, arcname="cifar-10-batches-py")
+    from_tar = data_lib.load_splits(str(archive))
+    np.testing.assert_array_equal(from_tar.test, splits.test)
+
+
+def test_cifar10_offline_without_copy_says_how_to_point_at_one(monkeypatch, tmp_path):
+    monkeypatch.setattr(data_lib, "load_cifar10_official", lambda: None)
+    monkeypatch.setenv("KERAS_HOME", str(tmp_path))
+    monkeypatch.delenv(data_lib.CIFAR10_ENV, raising=False)
+    with pytest.raises(data_lib.DatasetError, match="--data at a local copy"):
+        data_lib.load_splits("cifar10")
+
+
+def test_cifar10_keyword_finds_local_copy(monkeypatch, tmp_path):
+    folder = make_cifar_batches(tmp_path / "copy")
+    monkeypatch.setenv(data_lib.CIFAR10_ENV, str(folder))
+    monkeypatch.setattr(data_lib, "load_cifar10_official", lambda: pytest.fail("must not download"))
+    assert len(data_lib.load_splits("cifar10").test) == 6
+
+
+def test_flat_folder_split_is_80_20_and_deterministic(tmp_path):
+    folder = write_crops(tmp_path / "flat", 100)
+    first = data_lib._split_files(data_lib.find_images(folder))
+    second = data_lib._split_files(data_lib.find_images(folder))
+    assert first == second
+    assert 12 <= len(first[1]) <= 28 and len(first[0]) + len(first[1]) == 100
+    assert not set(first[0]) & set(first[1])
+
+
+def test_train_and_test_subfolders_are_used(tmp_path):
+    write_crops(tmp_path / "ds" / "train" / "a", 12)
+    write_crops(tmp_path / "ds" / "test" / "b", 5, seed=1)
+    splits = data_lib.load_splits(str(tmp_path / "ds"), load_size=16, validation_fraction=0.25)
+    assert (len(splits.train), len(splits.validation), len(splits.test)) == (9, 3, 5)
+    assert splits.train.shape[1:] == (16, 16, 3)
+
+
+def test_unreadable_files_are_skipped_and_counted_with_one_warning(tmp_path):
+    folder = write_crops(tmp_path / "mixed", 10)
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "text.jpg").write_text("not an image")
+    good = (folder / "crop_0000.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 2])
+    with pytest.warns(UserWarning, match="skipped 3 unreadable") as caught:
+        splits = data_lib.load_splits(str(folder), load_size=16)
+    assert splits.skipped == 3 and len(caught) == 1
+    assert len(splits.train) + len(splits.validation) + len(splits.test) == 10
+
+
+@pytest.mark.parametrize("path", ["missing-folder", "empty"])
+def test_missing_or_empty_dataset_names_the_path(tmp_path, path):
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(data_lib.DatasetError, match=str(tmp_path / path)):
+        data_lib.load_splits(str(tmp_path / path))
+
+
+@pytest.mark.parametrize("architecture, channels", [("unet", 2), ("plain-cnn", 3)])
+def test_pipeline_builds_gray_input_and_colour_target(architecture, channels):
+    images = np.random.default_rng(0).integers(0, 256, (10, 24, 24, 3), dtype=np.uint8)
+    dataset = data_lib.make_dataset(images, 16, 4, architecture, training=True, seed=1)
+    lightness, target = next(iter(dataset))
+    assert lightness.shape == (4, 16, 16, 1) and target.shape == (4, 16, 16, channels)
+    assert 0.0 <= float(tf.reduce_min(lightness)) and float(tf.reduce_max(lightness)) <= 1.0
+    evaluation = data_lib.make_dataset(images, 16, 4, architecture, training=False)
+    first = [batch[0].numpy() for batch in evaluation]
+    second = [batch[0].numpy() for batch in evaluation]
+    np.testing.assert_array_equal(np.concatenate(first), np.concatenate(second))
+    assert sum(len(batch) for batch in first) == 10

@@ -1,0 +1,199 @@
+import csv
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from colorkeras import color, store, train
+from tests.conftest import run_module, write_crops
+
+TINY = ["--image-size", "16", "--load-size", "24", "--base-filters", "4", "--depth", "2", "--batch-size", "8", "--verbose", "0"]
+RUN_FILES = {"saved_model", "model.keras", "history.csv", "config.json", "metrics.json", "samples.png"}
+
+
+def test_training_writes_every_file_of_a_run(trained_run):
+    assert RUN_FILES <= {path.name for path in trained_run.iterdir()}
+    assert not store.partial_path(trained_run).exists()
+    record = json.loads((trained_run / "config.json").read_text())
+    assert record["settings"]["architecture"] == "unet" and record["settings"]["epochs"] == 1
+    assert {"tensorflow", "keras", "numpy"} <= set(record["versions"])
+    assert "image folder" in record["data_source"]
+    with open(trained_run / "history.csv") as stream:
+        rows = list(csv.DictReader(stream))
+    assert [row["epoch"] for row in rows] == ["1"]
+    assert set(rows[0]) == {"epoch", "loss", "val_loss", "learning_rate", "seconds"}
+    metrics = json.loads((trained_run / "metrics.json").read_text())
+    assert metrics["split"] == "test" and metrics["n"] > 0 and 0 < metrics["ssim"] <= 1
+
+
+def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
+    """Loaded without colorkeras: a 123x77 gray image -> 123x77x3 with the same L."""
+    script = (
+        "import numpy as np, tensorflow as tf, sys\n"
+        f"serve = tf.saved_model.load({str(trained_run / 'saved_model')!r}).signatures['serving_default']\n"
+        "gray = np.random.default_rng(0).integers(0, 256, (1, 77, 123, 1), dtype=np.uint8)\n"
+        "one = serve(images=tf.constant(gray))['colorized'].numpy()\n"
+        "three = serve(images=tf.constant(np.repeat(gray, 3, axis=-1)))['colorized'].numpy()\n"
+        "np.save(sys.argv[1], np.stack([one, three]))\n"
+    )
+    output = trained_run.parent / "plain_tf.npy"
+    env = dict(os.environ, PYTHONPATH="", TF_CPP_MIN_LOG_LEVEL="2")
+    result = subprocess.run([sys.executable, "-c", script, str(output)], capture_output=True, text=True, env=env, cwd="/")
+    assert result.returncode == 0, result.stderr[-2000:]
+    one, three = np.load(output)
+    assert one.shape == (1, 77, 123, 3) and one.dtype == np.uint8
+    np.testing.assert_array_equal(one, three)
+    gray = np.random.default_rng(0).integers(0, 256, (1, 77, 123, 1), dtype=np.uint8)
+    lightness_in = color.gray_to_lightness(gray / 255.0).numpy()
+    lightness_out = color.rgb_to_lightness(one / 255.0).numpy()
+    assert np.abs(lightness_in - lightness_out).mean() < 3
+
+
+def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
+    import keras
+
+    from colorkeras import model as model_lib
+
+    settings = json.loads((trained_run / "config.json").read_text())["settings"]
+    keras_model = keras.models.load_model(trained_run / "model.keras")
+    image = np.random.default_rng(1).integers(0, 256, (1, 16, 16, 3), dtype=np.uint8)
+    lightness = color.rgb_to_lightness(image / 255.0)
+    ab = model_lib.decode_chroma(
+        keras_model(lightness / color.L_SCALE, training=False), "unet", "classes",
+        color.ab_bin_centers(settings["bin_step"]), settings["temperature"],
+    )
+    ab = tf.image.resize(ab, (16, 16), method="bilinear")
+    expected = np.round(color.lab_to_rgb(tf.concat([lightness, ab], axis=-1)).numpy() * 255)
+    served = tf.saved_model.load(str(trained_run / "saved_model")).signatures["serving_default"]
+    actual = served(images=tf.constant(image))["colorized"].numpy()
+    assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
+
+
+def test_plain_cnn_trains_and_exports(tmp_path, image_folder):
+    run_dir = tmp_path / "plain"
+    args = ["--data", image_folder, "--architecture", "plain-cnn", "--epochs", "1", "--run-dir", run_dir, *TINY]
+    assert train.main(list(map(str, args))) == 0
+    settings = json.loads((run_dir / "config.json").read_text())["settings"]
+    assert settings["loss"] == "mse" and settings["saturation"] > 1.0 and settings["head"] == "rgb"
+    assert store.is_complete(run_dir)
+
+
+@pytest.mark.slow
+def test_kill_during_epoch_two_then_resume_finishes_epochs_two_and_three(tmp_path):
+    folder = write_crops(tmp_path / "images", 600, size=24)
+    run_dir = tmp_path / "run"
+    args = ["--data", folder, "--epochs", "3", "--run-dir", run_dir, "--limit", "500", *TINY]
+    args[args.index("--batch-size") + 1] = "2"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colorkeras.train", *map(str, args)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    state = store.partial_path(run_dir) / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline and process.poll() is None:
+        if state.exists() and json.loads(state.read_text())["completed_epochs"] == 1:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "training ended before it could be killed in epoch 2"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not run_dir.exists() and json.loads(state.read_text())["completed_epochs"] == 1
+
+    resumed = run_module("colorkeras.train", *args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert "Resuming after epoch 1 of 3" in resumed.stdout
+    with open(run_dir / "history.csv") as stream:
+        assert [row["epoch"] for row in csv.DictReader(stream)] == ["1", "2", "3"]
+    assert store.is_complete(run_dir) and not store.partial_path(run_dir).exists()
+
+
+def test_interrupted_run_is_not_overwritten_without_asking(tmp_path, image_folder, capsys):
+    run_dir = tmp_path / "run"
+    partial = store.partial_path(run_dir)
+    partial.mkdir()
+    (partial / "state.json").write_text('{"completed_epochs": 1}')
+    assert train.main(["--data", str(image_folder), "--run-dir", str(run_dir), *TINY]) == 2
+    assert "--resume" in capsys.readouterr().err and (partial / "state.json").exists()
+
+
+def test_existing_run_is_kept_unless_overwrite(tmp_path, image_folder, capsys):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "keep.txt").write_text("mine")
+    assert train.main(["--data", str(image_folder), "--run-dir", str(run_dir), *TINY]) == 2
+    assert "already exists" in capsys.readouterr().err and (run_dir / "keep.txt").exists()
+
+
+@pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/b", "..", ".hidden"])
+def test_run_names_cannot_escape_the_store(models_store, image_folder, capsys, name):
+    assert train.main(["--data", str(image_folder), "--name", name, *TINY]) == 2
+    assert "invalid run name" in capsys.readouterr().err
+    assert list(models_store.iterdir()) == []
+
+
+def test_symlinked_run_name_is_refused(models_store, tmp_path):
+    (models_store / "link").symlink_to(tmp_path)
+    with pytest.raises(store.RunError, match="outside"):
+        store.run_path("link")
+
+
+def test_missing_dataset_and_bad_flags_end_in_one_message(tmp_path):
+    result = run_module("colorkeras.train", "--data", tmp_path / "nope", "--run-dir", tmp_path / "r")
+    assert result.returncode == 2 and "dataset not found" in result.stderr and "Traceback" not in result.stderr
+    result = run_module("colorkeras.train", "--architecture", "vgg")
+    assert result.returncode == 2 and "invalid choice" in result.stderr
+    result = run_module("colorkeras.train", "--image-size", "20", "--run-dir", tmp_path / "r")
+    assert result.returncode == 2 and "multiple of 8" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_help_names_choices_and_defaults():
+    text = train.build_parser().format_help()
+    for expected in ("unet", "plain-cnn", "--resume", "--run-dir", "--distribute", "mirrored", "multiworker", "default: 10"):
+        assert expected in text
+
+
+@pytest.mark.slow
+def test_mirrored_strategy_on_two_logical_cpus(tmp_path, image_folder):
+    run_dir = tmp_path / "mirrored"
+    result = run_module(
+        "colorkeras.train", "--data", image_folder, "--epochs", "1", "--run-dir", run_dir,
+        "--distribute", "mirrored", *TINY, env={"COLORKERAS_LOGICAL_CPUS": "2"},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "over 2 replica(s)" in result.stdout
+    assert store.is_complete(run_dir)
+
+
+@pytest.mark.slow
+def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_folder):
+    import socket
+
+    ports = []
+    for _ in range(2):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            ports.append(probe.getsockname()[1])
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
+    run_dir = tmp_path / "multiworker"
+    processes = []
+    for index in range(2):
+        env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
+        args = ["--data", image_folder, "--epochs", "1", "--run-dir", run_dir, "--distribute", "multiworker", *TINY]
+        processes.append(
+            subprocess.Popen([sys.executable, "-m", "colorkeras.train", *map(str, args)], env=env,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        )
+    outputs = [process.communicate(timeout=300) for process in processes]
+    assert processes[0].returncode == 0, outputs[0][1][-3000:]
+    assert "over 2 replica(s)" in outputs[0][0] and "over 2 replica(s)" in outputs[1][0]
+    assert "Saved run to" in outputs[0][0] and "Saved run to" not in outputs[1][0]
+    assert store.is_complete(run_dir)
+    with open(run_dir / "history.csv") as stream:
+        assert [row["epoch"] for row in csv.DictReader(stream)] == ["1"]

@@ -1,0 +1,62 @@
+import numpy as np
+from PIL import Image
+from skimage import data
+
+from tests.conftest import run_module
+
+
+def make_inputs(folder):
+    (folder / "nested dir é").mkdir(parents=True)
+    Image.fromarray(data.astronaut()[:120, :160]).save(folder / "a.png")
+    Image.fromarray(data.coffee()[:90, :100]).convert("L").save(folder / "nested dir é" / "b.jpg")
+    Image.fromarray(data.chelsea()[:64, :64]).save(folder / "c.webp")
+    (folder / "zero.png").write_bytes(b"")
+    good = (folder / "a.png").read_bytes()
+    (folder / "truncated.png").write_bytes(good[: len(good) // 3])
+    (folder / "text.jpg").write_text("not a picture")
+    return folder
+
+
+def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(trained_run, tmp_path):
+    inputs = make_inputs(tmp_path / "in")
+    out = tmp_path / "out"
+    result = run_module("colorkeras.colorize", inputs, "--out", out, "--model", trained_run, "--compare")
+    assert result.returncode == 1, result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    outputs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png") if ".compare" not in p.name)
+    assert outputs == ["in/a.png", "in/c.png", "in/nested dir é/b.png"]
+    for name in ("zero.png", "truncated.png", "text.jpg"):
+        assert f"{name}: not a readable image" in result.stderr
+    assert "3 colorized, 0 skipped" in result.stderr and "3 failed" in result.stderr
+    colour = np.asarray(Image.open(out / "in" / "a.png"))
+    assert colour.shape == (120, 160, 3)
+    assert np.asarray(Image.open(out / "in" / "a.compare.png")).shape == (120, 320, 3)
+    assert not list(out.rglob(".*.tmp"))
+
+
+def test_existing_outputs_are_skipped_unless_overwrite(trained_run, tmp_path):
+    Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "x.jpg")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "x.png").write_bytes(b"mine")
+    result = run_module("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", trained_run)
+    assert result.returncode == 0 and "1 skipped" in result.stderr
+    assert (out / "x.png").read_bytes() == b"mine"
+    result = run_module("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", trained_run, "--overwrite")
+    assert result.returncode == 0 and np.asarray(Image.open(out / "x.png")).shape == (40, 40, 3)
+
+
+def test_an_output_never_replaces_an_input(trained_run, tmp_path):
+    source = tmp_path / "photo.png"
+    Image.fromarray(data.coffee()[:40, :40]).convert("L").save(source)
+    before = source.read_bytes()
+    result = run_module("colorkeras.colorize", source, "--out", tmp_path, "--model", trained_run, "--overwrite")
+    assert result.returncode == 1 and "would replace an input" in result.stderr
+    assert source.read_bytes() == before
+
+
+def test_usage_errors_are_one_message(tmp_path):
+    result = run_module("colorkeras.colorize", tmp_path, "--out", tmp_path / "o", "--model", "no-such-run")
+    assert result.returncode == 2 and "no complete run named" in result.stderr and "Traceback" not in result.stderr
+    result = run_module("colorkeras.colorize", tmp_path / "missing.jpg")
+    assert result.returncode == 2 and "--out" in result.stderr

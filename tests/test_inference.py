@@ -1,0 +1,121 @@
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import color as skcolor, data
+
+from colorkeras import inference
+from colorkeras.inference import Colorizer, ImageError
+
+
+@pytest.fixture(scope="module")
+def colorizer(trained_run):
+    return Colorizer(trained_run)
+
+
+def lightness(rgb):
+    return skcolor.rgb2lab(np.asarray(rgb)[..., :3] / 255.0)[..., 0]
+
+
+def png_bomb(width, height):
+    """A valid PNG header claiming width x height, with almost no data behind it."""
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_photo_keeps_size_and_luminance(colorizer):
+    photo = data.astronaut()
+    result = colorizer.colorize(photo)
+    assert result.shape == photo.shape and result.dtype == np.uint8
+    assert np.abs(lightness(result) - lightness(photo)).mean() < 1.0
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Image.fromarray(data.camera()),  # Gray (L).
+        lambda: Image.fromarray(data.coffee()),  # RGB.
+        lambda: Image.fromarray(data.coffee()).convert("RGBA"),
+        lambda: Image.fromarray(data.coffee()).convert("P"),  # Palette.
+        lambda: Image.fromarray(data.coffee()).convert("CMYK"),
+        lambda: Image.fromarray(data.camera().astype(np.uint16) * 257),  # 16-bit gray (I;16).
+        lambda: data.camera(),  # 2-D uint8 array.
+        lambda: data.camera()[..., None].astype(np.uint16) * 257,  # 16-bit array.
+        lambda: data.coffee() / 255.0,  # float array in [0, 1].
+        lambda: np.dstack([data.coffee(), np.full(data.coffee().shape[:2], 128, np.uint8)]),  # RGBA array.
+    ],
+    ids=["gray", "rgb", "rgba", "palette", "cmyk", "16-bit", "array-2d", "array-16-bit", "array-float", "array-rgba"],
+)
+def test_every_input_kind_gives_rgb_of_the_same_size(colorizer, make):
+    image = make()
+    size = image.size[::-1] if isinstance(image, Image.Image) else np.asarray(image).shape[:2]
+    reference, alpha = inference.to_uint8_rgb(image)
+    result = colorizer.colorize(image)
+    assert result.shape[:2] == tuple(size) and result.dtype == np.uint8
+    assert result.shape[2] == (4 if alpha is not None else 3)
+    if alpha is not None:
+        np.testing.assert_array_equal(result[..., 3], alpha)
+    assert np.abs(lightness(result) - lightness(reference)).mean() < 1.5
+
+
+def test_exif_orientation_is_honoured(colorizer, tmp_path):
+    photo = Image.fromarray(data.chelsea())  # 451 wide, 300 high.
+    exif = Image.Exif()
+    exif[0x0112] = 6  # Rotate 90 degrees clockwise to display.
+    path = tmp_path / "rotated.jpg"
+    photo.save(path, exif=exif)
+    result = colorizer.colorize_file(path)
+    assert result.shape[:2] == (451, 300)
+
+
+def test_saturation_rises_and_hue_stays(trained_run):
+    plain = Colorizer(trained_run, saturation=1.0).colorize(data.coffee())
+    vivid = Colorizer(trained_run, saturation=2.0).colorize(data.coffee())
+    before, after = skcolor.rgb2hsv(plain), skcolor.rgb2hsv(vivid)
+    coloured = (before[..., 1] > 0.15) & (before[..., 2] > 0.15)
+    assert after[..., 1][coloured].mean() > before[..., 1][coloured].mean() * 1.2
+    difference = np.abs(after[..., 0] - before[..., 0])[coloured]
+    assert np.median(np.minimum(difference, 1 - difference)) < 0.02
+
+
+def test_batches_match_single_images(colorizer):
+    crops = [data.astronaut()[i * 40 : i * 40 + 64, :96] for i in range(3)] + [data.coffee()[:50, :70]]
+    many = colorizer.colorize_many(crops, batch_size=2)
+    for crop, result in zip(crops, many):
+        np.testing.assert_array_equal(result, colorizer.colorize(crop))
+
+
+def test_render_size_changes_the_working_resolution_only(trained_run):
+    small = Colorizer(trained_run, render_size=16).colorize(data.astronaut())
+    large = Colorizer(trained_run, render_size=64).colorize(data.astronaut())
+    assert small.shape == large.shape == data.astronaut().shape
+    assert not np.array_equal(small, large)
+
+
+def test_bad_inputs_are_refused_with_a_message(colorizer, tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "text.jpg").write_text("hello")
+    (tmp_path / "bomb.png").write_bytes(png_bomb(30000, 30000))
+    with pytest.raises(ImageError, match="empty file"):
+        colorizer.colorize_file(tmp_path / "empty.png")
+    with pytest.raises(ImageError, match="text.jpg"):
+        colorizer.colorize_file(tmp_path / "text.jpg")
+    with pytest.raises(ImageError, match="900 megapixels is over the limit"):
+        colorizer.colorize_file(tmp_path / "bomb.png")
+    with pytest.raises(ImageError, match="shape"):
+        colorizer.colorize(np.zeros((4, 4, 5), np.uint8))
+    with pytest.raises(ImageError, match="over the limit"):
+        Colorizer(colorizer.path, max_pixels=1000).colorize(data.camera())
+
+
+def test_unknown_run_lists_the_known_ones(models_store):
+    from colorkeras.store import RunError
+
+    with pytest.raises(RunError, match="no trained run"):
+        Colorizer()
+    with pytest.raises(RunError, match="no complete run named 'nope'"):
+        Colorizer("nope")

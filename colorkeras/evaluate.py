@@ -54,12 +54,17 @@ def write_samples(colorizer, images, path):
 # === Loading what to score ===
 
 
-def load_split_arrays(data, split="test", limit=None):
-    """CIFAR-10 (keyword or batches) -> uint8 [n, 32, 32, 3] of ``split``."""
+def load_split_arrays(data, split="test", limit=None, validation_fraction=0.1, seed=0):
+    """CIFAR-10 (keyword or batches) -> uint8 [n, 32, 32, 3] of ``split``.
+
+    ``validation`` is the part of the training images that training holds out
+    with the same fraction and seed (the defaults of ``python -m colorkeras.train``),
+    for choosing settings without looking at the test split.
+    """
     from colorkeras import data as data_lib
 
-    splits = data_lib.load_splits(data, load_size=32, validation_fraction=0.0)
-    images = splits.test if split == "test" else splits.train
+    splits = data_lib.load_splits(data, load_size=32, validation_fraction=validation_fraction, seed=seed)
+    images = {"test": splits.test, "train": splits.train, "validation": splits.validation}[split]
     return images[:limit] if limit else images
 
 
@@ -185,7 +190,7 @@ def build_parser():
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
     parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, or an image folder (scored at full resolution)")
-    parser.add_argument("--split", choices=("test", "train"), default="test", help="which split to score")
+    parser.add_argument("--split", choices=("test", "validation", "train"), default="test", help="which split to score; validation: the 10%% of the training images that training holds out (CIFAR-10 only)")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")

@@ -78,29 +78,38 @@ def _check_size(width, height, max_pixels):
         )
 
 
-def open_image(path, max_pixels=DEFAULT_MAX_PIXELS):
-    """Opens and fully decodes an image file; raises ``ImageError`` with the file's name."""
-    path = Path(path)
+def open_image(source, max_pixels=DEFAULT_MAX_PIXELS, name=None):
+    """Opens and fully decodes an image file (a path or a binary file object).
+
+    Raises ``ImageError`` whose message starts with ``name`` (default: the path).
+    Only the first frame of an animation is used.
+    """
+    label = name or str(source)
     previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # We apply our own limit below, before decoding.
+    Image.MAX_IMAGE_PIXELS = None  # Our own limit applies below, before decoding.
     try:
-        with Image.open(path) as image:
+        with Image.open(source) as image:
             _check_size(*image.size, max_pixels)
             image.load()
-            if getattr(image, "is_animated", False):
-                image.seek(0)
-            return ImageOps.exif_transpose(image).copy() if image.mode != "P" else image.copy()
+            return image.copy()
     except ImageError as error:
-        raise ImageError(f"{path}: {error}") from None
+        raise ImageError(f"{label}: {error}") from None
     except FileNotFoundError:
-        raise ImageError(f"{path}: no such file") from None
+        raise ImageError(f"{label}: no such file") from None
     except IsADirectoryError:
-        raise ImageError(f"{path}: is a folder") from None
+        raise ImageError(f"{label}: is a folder") from None
     except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
-        reason = "empty file" if path.is_file() and path.stat().st_size == 0 else str(error) or type(error).__name__
-        raise ImageError(f"{path}: not a readable image ({reason})") from None
+        raise ImageError(f"{label}: not a readable image ({_reason(source, error)})") from None
     finally:
         Image.MAX_IMAGE_PIXELS = previous
+
+
+def _reason(source, error):
+    if hasattr(source, "getbuffer"):
+        empty = source.getbuffer().nbytes == 0
+    else:
+        empty = Path(source).is_file() and Path(source).stat().st_size == 0
+    return "empty file" if empty else str(error) or type(error).__name__
 
 
 class Colorizer:
@@ -130,24 +139,27 @@ class Colorizer:
         self._loaded = tf.saved_model.load(str(self.path / "saved_model"))
         self._signature = self._loaded.signatures["colorize"]
 
-    def colorize_batch(self, images):
-        """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``."""
+    def colorize_batch(self, images, render_size=None, saturation=None):
+        """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``.
+
+        ``render_size`` and ``saturation`` override the colorizer's own for this call.
+        """
         tf = self._tf
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
         outputs = self._signature(
             images=tf.constant(images),
-            render_size=tf.constant(self.render_size, tf.int32),
-            saturation=tf.constant(self.saturation, tf.float32),
+            render_size=tf.constant(int(render_size or self.render_size), tf.int32),
+            saturation=tf.constant(float(saturation or self.saturation), tf.float32),
             temperature=tf.constant(self.temperature, tf.float32),
         )
         return outputs["colorized"].numpy()
 
-    def colorize(self, image):
+    def colorize(self, image, render_size=None, saturation=None):
         """A PIL image or array of any kind and size -> uint8 RGB (RGBA if it had alpha), same size."""
         rgb, alpha = to_uint8_rgb(image, self.max_pixels)
-        result = self.colorize_batch(rgb[None])[0]
+        result = self.colorize_batch(rgb[None], render_size, saturation)[0]
         if alpha is not None:
             result = np.concatenate([result, alpha[..., None]], axis=-1)
         return result
@@ -169,6 +181,6 @@ class Colorizer:
             start = end
         return results
 
-    def colorize_file(self, path):
+    def colorize_file(self, path, render_size=None, saturation=None):
         """Opens ``path`` and colorizes it; raises ``ImageError`` naming the file if it can't."""
-        return self.colorize(open_image(path, self.max_pixels))
+        return self.colorize(open_image(path, self.max_pixels), render_size, saturation)

@@ -1,0 +1,21 @@
+"""colorkeras dashboard: ``streamlit run dashboard/app.py``.
+
+A router only: the pages live in ``app_pages/`` and hold UI; the logic lives in
+``colorkeras`` (``colorkeras.dashboard``, ``colorkeras.jobs``, ``colorkeras.inference``).
+"""
+
+import streamlit as st
+
+import common
+
+st.set_page_config(page_title="colorkeras", page_icon=":material/palette:", layout="wide")
+
+pages = [
+    st.Page("app_pages/colorize.py", title="Colorize", icon=":material/palette:", default=True),
+    st.Page("app_pages/history.py", title="Training history", icon=":material/show_chart:"),
+    st.Page("app_pages/metrics.py", title="Metrics", icon=":material/table_chart:"),
+    st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),
+]
+navigation = st.navigation(pages)
+common.sidebar()
+navigation.run()

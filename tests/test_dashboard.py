@@ -1,0 +1,171 @@
+import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from colorkeras import dashboard, jobs, store
+from colorkeras.inference import Colorizer, ImageError
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "dashboard" / "app.py")
+PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py", "app_pages/train.py")
+
+
+@pytest.fixture()
+def store_with_run(models_store, trained_run):
+    shutil.copytree(trained_run, models_store / "tiny-unet")
+    (models_store / "DEFAULT").write_text("tiny-unet\n")
+    return models_store
+
+
+def png_of(array):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_every_page_renders_without_exception(store_with_run, page):
+    from streamlit.testing.v1 import AppTest
+
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    if page != PAGES[0]:
+        app.switch_page(page)
+        app.run()
+    assert not app.exception
+    if page.endswith("colorize.py"):
+        assert [box.label for box in app.selectbox] == ["Model"]
+        assert {slider.label for slider in app.slider} == {"Render size (short side, px)", "Saturation"}
+        assert any("50 MB per file" in caption.value for caption in app.caption)
+    elif page.endswith("history.py"):
+        assert app.selectbox[0].value == "tiny-unet" and len(app.dataframe) == 1
+    elif page.endswith("metrics.py"):
+        assert len(app.dataframe) == 1
+    else:
+        assert [button.label for button in app.button] == ["Start training"]
+        assert app.text_input(key="train_name") is not None
+
+
+def test_colorize_page_function_colorizes_an_upload(store_with_run):
+    colorizer = Colorizer("tiny-unet")
+    result = dashboard.colorize_upload(colorizer, "astronaut.png", png_of(data.astronaut()), saturation=1.2)
+    assert result.colour.shape == data.astronaut().shape
+    assert Image.open(io.BytesIO(result.png)).size == (512, 512)
+    with pytest.raises(ImageError, match="notes.jpg: not a readable image"):
+        dashboard.colorize_upload(colorizer, "notes.jpg", b"plain text")
+    with pytest.raises(ImageError, match="empty.png: empty file"):
+        dashboard.colorize_upload(colorizer, "empty.png", b"")
+    archive = zipfile.ZipFile(io.BytesIO(dashboard.zip_results([result, result])))
+    assert archive.namelist() == ["astronaut-colorized.png", "astronaut-colorized-2.png"]
+
+
+def test_metrics_table_holds_runs_and_baselines(store_with_run):
+    store.atomic_write_json(
+        store_with_run / dashboard.EVALUATION_REPORT,
+        {"data": "x", "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}]},
+    )
+    frame = dashboard.metrics_table()
+    assert list(frame["run"]) == ["tiny-unet", "gray copy"]
+    assert frame.loc[0, "architecture"] == "unet" and frame.loc[1, "psnr"] == 22.2
+
+
+@pytest.mark.slow
+def test_training_job_runs_in_background_one_at_a_time(models_store, image_folder):
+    settings = dict(data=str(image_folder), architecture="plain-cnn", epochs=1, batch_size=8, image_size=16, name="from-dashboard")
+    job = jobs.start_job(settings)
+    assert job["status"] == "running"
+    with pytest.raises(jobs.JobError, match="already running"):
+        jobs.start_job(dict(settings, name="second"))
+    deadline = time.time() + 240
+    while jobs.read_job()["status"] == "running" and time.time() < deadline:
+        assert jobs.job_progress(jobs.read_job())["epochs"] == 1
+        time.sleep(1)
+    assert jobs.read_job()["status"] == "finished", jobs.log_tail(jobs.read_job())
+    assert "from-dashboard" in store.list_runs()
+    with pytest.raises(jobs.JobError, match="already exists"):
+        jobs.start_job(settings)
+    with pytest.raises(store.RunError, match="invalid run name"):
+        jobs.start_job(dict(settings, name="../escape"))
+
+
+@pytest.mark.slow
+def test_cancel_interrupts_and_keeps_the_run_resumable(models_store, image_folder):
+    settings = dict(data=str(image_folder), architecture="unet", epochs=50, batch_size=2, image_size=16, name="long")
+    jobs.start_job(settings)
+    partial = store.partial_path(models_store / "long")
+    deadline = time.time() + 120
+    while not (partial / "progress.json").exists() and time.time() < deadline:
+        time.sleep(0.5)
+    jobs.cancel_job()
+    while jobs.read_job()["status"] == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert jobs.read_job()["status"] == "cancelled"
+    assert partial.is_dir() and not (models_store / "long").exists()
+    assert "--resume" in jobs.log_tail(jobs.read_job())
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium and chromium-driver")
+def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path):
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    photo = tmp_path / "astronaut.png"
+    Image.fromarray(data.astronaut()).save(photo)
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), "--server.headless", "true",
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
+        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+    )
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium")
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                 "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'chrome'}"):
+        options.add_argument(flag)
+    browser = None
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.5)
+        browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        browser.get(f"http://127.0.0.1:{port}/")
+        wait = WebDriverWait(browser, 120)
+        upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
+        upload.send_keys(str(photo))
+        wait.until(lambda b: "Colorized (" in b.find_element(By.TAG_NAME, "body").text)
+        images = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stImageContainer'] img, img")
+        assert len(images) >= 2
+        assert "Download PNG" in browser.find_element(By.TAG_NAME, "body").text
+        output = ROOT / "test-output"
+        output.mkdir(exist_ok=True)
+        browser.save_screenshot(str(output / "dashboard-colorize.png"))
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,49 @@
+import json
+
+import numpy as np
+import pytest
+
+from colorkeras import evaluate
+from colorkeras.inference import Colorizer
+from tests.conftest import run_module, write_crops
+
+
+def test_gray_copy_row_scores_luma_against_truth():
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
+    row = evaluate.score_gray_copy(images)
+    assert row["name"] == "gray copy" and row["n"] == 5 and row["colorfulness"] == 0.0
+    from colorkeras.color import luma_gray
+
+    expected = np.mean((luma_gray(images).astype(float) - images) ** 2)
+    assert row["mse"] == pytest.approx(expected)
+
+
+def test_score_arrays_goes_through_the_saved_model(trained_run):
+    images = np.stack([crop for crop in np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)])
+    colorizer = Colorizer(trained_run)
+    row = evaluate.score_arrays(colorizer, images, batch_size=4)
+    assert row["n"] == 6 and row["name"] == trained_run.name
+    grid = evaluate.sample_grid(colorizer, images[:3], scale=2)
+    assert grid.shape == (3 * 16 * 2, 3 * 16 * 2, 3)
+
+
+def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, tmp_path):
+    folder = write_crops(tmp_path / "photos" / "test", 6, size=40)
+    (folder / "broken.png").write_bytes(b"\x89PNG broken")
+    report_path = tmp_path / "report.json"
+    result = run_module("colorkeras.evaluate", "--model", trained_run, "--data", tmp_path / "photos", "--output", report_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "gray copy" in result.stdout and trained_run.name in result.stdout and "ground truth" in result.stdout
+    assert "1 unreadable file(s) skipped" in result.stderr
+    report = json.loads(report_path.read_text())
+    assert [row["name"] for row in report["rows"]] == ["gray copy", trained_run.name, "ground truth"]
+    for row in report["rows"]:
+        assert {"name", "n", "mse", "psnr", "ssim", "colorfulness", "colorfulness_gap", "auc"} <= set(row)
+        assert row["n"] == 6
+    assert report_path.with_suffix(".csv").read_text().startswith("name,n,mse,psnr")
+
+
+def test_cli_errors_are_one_message(tmp_path):
+    result = run_module("colorkeras.evaluate", "--model", "nope", "--data", tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr

@@ -43,6 +43,7 @@ class TrainConfig:
     render_size: int | None = None  # Short side the chroma is predicted at (default: image_size).
     saturation: float | None = None  # HSV saturation factor after prediction; 1.0 = off.
     temperature: float | None = None  # Classes head: annealed-mean temperature, 1.0 = mean.
+    prior_weight: float = 0.0  # Classes head: decode-time class rebalancing, 0 = off (see model.decode_chroma).
 
     # === Run ===
     distribute: str = "none"  # "none", "mirrored" (local devices) or "multiworker" (TF_CONFIG).
@@ -73,6 +74,7 @@ class TrainConfig:
             (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),
             (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
+            (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
         ]
         if self.architecture == "unet":
             multiple = 2**self.depth

@@ -19,6 +19,7 @@ Signatures:
   option given (int32, float32, float32 scalars).
 """
 
+import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, model as model_lib
@@ -36,9 +37,14 @@ class ColorizerModule(tf.Module):
         self.default_render_size = int(settings["render_size"])
         self.default_saturation = float(settings["saturation"])
         self.default_temperature = float(settings.get("temperature", 1.0))
-        self.bin_centers = None
+        self.bin_centers = self.log_prior = None
+        self.prior_weight = float(settings.get("prior_weight") or 0.0)
         if self.architecture == "unet" and self.head == "classes":
             self.bin_centers = color.ab_bin_centers(settings["bin_step"])
+            if self.prior_weight:
+                if not settings.get("bin_prior"):
+                    raise ValueError("prior_weight > 0 needs the run's bin_prior (computed from its training data)")
+                self.log_prior = np.log(np.asarray(settings["bin_prior"], np.float32))
 
     def _render_shape(self, height, width, render_size):
         short_side = tf.cast(tf.minimum(height, width), tf.float32)
@@ -68,7 +74,7 @@ class ColorizerModule(tf.Module):
         small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
         outputs = self.keras_model(small / color.L_SCALE, training=False)
         ab = model_lib.decode_chroma(
-            outputs, self.architecture, self.head, self.bin_centers, temperature=temperature
+            outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, self.prior_weight
         )
 
         # === The original design's HSV boost, on the prediction ===
@@ -115,3 +121,132 @@ def export_saved_model(keras_model, settings, path):
         signatures={"serving_default": module.serve, "colorize": module.colorize},
     )
     return module
+
+
+def write_run_files(folder, keras_model, record, test_images, sample_images, name):
+    """Writes a run's saved_model/, model.keras, samples.png, metrics.json and
+    config.json into ``folder`` (each through a temporary name); returns the
+    test metrics row. ``keras_model`` should carry no optimizer state."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from colorkeras import evaluate, store
+    from colorkeras.inference import Colorizer
+
+    folder = Path(folder)
+    settings = {**record["settings"], "bin_prior": record.get("bin_prior")}
+    print("Exporting the SavedModel ...", flush=True)
+    staging = folder / ".saved_model.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    export_saved_model(keras_model, settings, staging)
+    shutil.rmtree(folder / "saved_model", ignore_errors=True)
+    os.replace(staging, folder / "saved_model")
+    model_path = folder / ".model.tmp.keras"
+    keras_model.save(model_path)
+    os.replace(model_path, folder / "model.keras")
+    from colorkeras.model import count_parameters
+
+    record["parameters"] = count_parameters(keras_model)
+    store.atomic_write_json(folder / "config.json", record)
+
+    print(f"Scoring {len(test_images)} test images through the SavedModel ...", flush=True)
+    colorizer = Colorizer(folder)
+    row = evaluate.score_arrays(colorizer, test_images, name=name)
+    evaluate.write_samples(colorizer, sample_images, folder / "samples.png")
+    store.atomic_write_json(folder / "metrics.json", {"split": "test", "data_source": record.get("data_source"), **row})
+    return row
+
+
+# === Command line: re-export a run with other serving defaults ===
+
+
+def build_parser():
+    import argparse
+
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.export",
+        description=(
+            "Write a new run from an existing run's model.keras with other serving defaults "
+            "(temperature, prior weight, saturation, render size), scored on the test split. "
+            "The source run is not changed."
+        ),
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", required=True, metavar="RUN", help="the source run: a name in saved_models/ or a folder")
+    where = parser.add_mutually_exclusive_group(required=True)
+    where.add_argument("--name", help="the new run's name in saved_models/")
+    where.add_argument("--run-dir", help="an explicit folder for the new run")
+    parser.add_argument("--data", default=None, help="data to score on and to count colours from (default: the source run's)")
+    parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature, 1.0 = mean (default: the source run's)")
+    parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)")
+    parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)")
+    parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: the source run's)")
+    parser.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images (default: all)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name")
+    return parser
+
+
+def main(argv=None):
+    import datetime
+    import os
+    import shutil
+    import sys
+    from pathlib import Path
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    from colorkeras import data as data_lib, store
+    from colorkeras.config import TrainConfig
+    from colorkeras.model import bin_prior
+
+    args = build_parser().parse_args(argv)
+    partial = None
+    try:
+        source = store.resolve_run(args.model)
+        record = store.read_json(source / "config.json")
+        final = Path(args.run_dir).expanduser().absolute() if args.run_dir else store.run_path(args.name).absolute()
+        if final.exists() and not args.overwrite:
+            raise store.RunError(f"{final} already exists; choose another name or pass --overwrite")
+        overrides = {
+            "temperature": args.temperature,
+            "prior_weight": args.prior_weight,
+            "saturation": args.saturation,
+            "render_size": args.render_size,
+        }
+        settings = dict(record["settings"], **{k: v for k, v in overrides.items() if v is not None})
+        config = TrainConfig.from_dict(settings).resolve()
+        data = args.data or config.data
+        splits = data_lib.load_splits(data, config.load_size, config.validation_fraction, config.seed)
+        record = dict(record, settings=config.to_dict(), data_source=splits.source)
+        if config.architecture == "unet" and config.head == "classes" and not record.get("bin_prior"):
+            record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
+        record["exported_from"] = str(source)
+        record["exported"] = datetime.datetime.now().isoformat(timespec="seconds")
+        record["export_command"] = "python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv)
+        model = keras.models.load_model(source / "model.keras")
+        partial = store.partial_path(final)
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        if (source / "history.csv").is_file():
+            shutil.copy2(source / "history.csv", partial / "history.csv")
+        test = splits.test[: args.evaluate_limit] if args.evaluate_limit else splits.test
+        row = write_run_files(partial, model, record, test, splits.test[: config.samples], final.name)
+        store.publish(partial, final, overwrite=args.overwrite)
+    except (ValueError, store.RunError, data_lib.DatasetError, OSError) as error:
+        if partial is not None:
+            shutil.rmtree(partial, ignore_errors=True)
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(
+        f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
+        f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main())

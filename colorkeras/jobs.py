@@ -8,7 +8,6 @@ be resumed.
 """
 
 import fcntl
-import json
 import os
 import signal
 import subprocess
@@ -176,7 +175,3 @@ def log_tail(job, lines=15):
         return ""
     kept = [line for line in text.splitlines() if not line.startswith(("WARNING: All log", "I0000", "E0000", "W0000"))]
     return "\n".join(kept[-lines:])
-
-
-def job_record_text(job):
-    return json.dumps({k: v for k, v in job.items() if k != "command"}, indent=2)

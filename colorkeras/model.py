@@ -112,17 +112,22 @@ def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, received {architecture!r}")
 
 
-def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0):
+def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0, log_prior=None, prior_weight=0.0):
     """Network outputs -> a/b float32 ``[batch, h, w, 2]`` in Lab units.
 
-    ``temperature`` applies to class heads only: 1.0 is the mean of the predicted
-    distribution (the least squared error), lower values move toward its mode (more
-    vivid colour), as in the annealed mean of Zhang et al. (2016).
+    For class heads only: ``temperature`` 1.0 is the mean of the predicted
+    distribution (the least squared error); lower values move toward its mode, as
+    in the annealed mean of Zhang et al. (2016). ``prior_weight`` (0 = off) divides
+    the predicted probabilities by the training colours' prior to that power
+    before decoding, which favours rare, saturated colours: class rebalancing
+    applied at decoding time, so it can be tuned without retraining.
     """
     if architecture == "plain-cnn":
         return color.rgb_to_lab(outputs)[..., 1:]
     if head == "regression":
         return outputs * color.AB_SCALE
+    if log_prior is not None and prior_weight:
+        outputs = outputs - prior_weight * tf.constant(log_prior, tf.float32)
     probabilities = tf.nn.softmax(outputs / temperature, axis=-1)
     return tf.tensordot(probabilities, tf.constant(bin_centers, tf.float32), axes=1)
 
@@ -216,6 +221,24 @@ CUSTOM_OBJECTS = {
     "SoftEncodedCrossEntropy": SoftEncodedCrossEntropy,
     "ResizedRegressionLoss": ResizedRegressionLoss,
 }
+
+
+def bin_prior(images, bin_step=10.0, max_images=5000, seed=0):
+    """How often each a/b bin occurs in uint8 RGB ``images`` ``[n, h, w, 3]``.
+
+    Returns float64 [K] summing to 1, with one count added to every bin so that no
+    colour has probability zero. At most ``max_images`` images (chosen by ``seed``)
+    are counted.
+    """
+    centers = color.ab_bin_centers(bin_step)
+    if len(images) > max_images:
+        images = images[np.random.default_rng(seed).choice(len(images), max_images, replace=False)]
+    counts = np.ones(len(centers))
+    for start in range(0, len(images), 500):
+        ab = color.rgb_to_lab(images[start : start + 500] / 255.0).numpy()[..., 1:].reshape(-1, 2)
+        distance = (ab**2).sum(-1, keepdims=True) - 2.0 * ab @ centers.T + (centers**2).sum(-1)
+        counts += np.bincount(distance.argmin(axis=1), minlength=len(centers))
+    return counts / counts.sum()
 
 
 def count_parameters(model):

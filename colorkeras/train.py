@@ -87,6 +87,7 @@ def build_parser():
     export.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)")
     export.add_argument("--saturation", type=float, default=None, help=f"HSV saturation factor after prediction, 1.0 = off (default: unet {unet['saturation']}, plain-cnn {plain['saturation']})")
     export.add_argument("--temperature", type=float, default=None, help=f"classes head: annealed-mean temperature, 1.0 = mean (default {unet['temperature']})")
+    export.add_argument("--prior-weight", type=float, default=TrainConfig().prior_weight, help="classes head: decode-time class rebalancing in [0, 1] (more vivid, lower PSNR); 0 = off")
 
     run = parser.add_argument_group("run")
     where = run.add_mutually_exclusive_group()
@@ -419,41 +420,21 @@ def train(args):
 
 def finish_run(model, config, record, partial, final, splits, history_rows, overwrite, seconds):
     """Export, samples, metrics and config into the partial folder, then publish it."""
-    from colorkeras import evaluate, export
-    from colorkeras.inference import Colorizer
+    from colorkeras import export
+    from colorkeras.model import bin_prior, build_colorizer
 
-    print("Exporting the SavedModel ...", flush=True)
     # The exported graph and the shipped model.keras leave out the optimizer state
     # (two more copies of the weights): enough to serve and to fine-tune, and it
     # keeps a run small enough to commit.
-    from colorkeras.model import build_colorizer
-
     bare = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step)
     bare.set_weights(model.get_weights())
-    settings = record["settings"]
-    staging = partial / ".saved_model.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    export.export_saved_model(bare, settings, staging)
-    shutil.rmtree(partial / "saved_model", ignore_errors=True)
-    os.replace(staging, partial / "saved_model")
-    model_path = partial / ".model.tmp.keras"
-    bare.save(model_path)
-    os.replace(model_path, partial / "model.keras")
-
-    test = splits.test[: config.evaluate_limit] if config.evaluate_limit else splits.test
-    print(f"Scoring {len(test)} test images through the SavedModel ...", flush=True)
-    colorizer = Colorizer(partial)
-    row = evaluate.score_arrays(colorizer, test, name=final.name)
-    evaluate.write_samples(colorizer, splits.test[: config.samples], partial / "samples.png")
-    store.atomic_write_json(partial / "metrics.json", {"split": "test", "data_source": record["data_source"], **row})
-
+    if config.architecture == "unet" and config.head == "classes":
+        record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     record["epochs_completed"] = len(history_rows)
     record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
-    from colorkeras.model import count_parameters
-
-    record["parameters"] = count_parameters(model)
-    store.atomic_write_json(partial / "config.json", record)
+    test = splits.test[: config.evaluate_limit] if config.evaluate_limit else splits.test
+    row = export.write_run_files(partial, bare, record, test, splits.test[: config.samples], final.name)
     for scratch in (CHECKPOINT, STATE, PROGRESS):
         (partial / scratch).unlink(missing_ok=True)
     store.publish(partial, final, overwrite=overwrite)

@@ -1,0 +1,36 @@
+import json
+
+import numpy as np
+import pytest
+from skimage import data
+
+from colorkeras import export, store
+from colorkeras.inference import Colorizer
+from tests.conftest import run_module
+
+
+def test_reexport_with_other_defaults_writes_a_new_run_and_keeps_the_source(trained_run, image_folder, tmp_path):
+    before = {path.name: path.stat().st_mtime for path in trained_run.iterdir()}
+    target = tmp_path / "vivid"
+    code = export.main(
+        ["--model", str(trained_run), "--run-dir", str(target), "--data", str(image_folder),
+         "--prior-weight", "0.5", "--temperature", "0.7", "--saturation", "1.3"]
+    )
+    assert code == 0 and store.is_complete(target)
+    assert {path.name: path.stat().st_mtime for path in trained_run.iterdir()} == before
+    record = json.loads((target / "config.json").read_text())
+    assert record["settings"]["prior_weight"] == 0.5 and record["settings"]["saturation"] == 1.3
+    assert len(record["bin_prior"]) > 200 and abs(sum(record["bin_prior"]) - 1) < 1e-6
+    assert record["exported_from"] == str(trained_run)
+    assert (target / "history.csv").read_text() == (trained_run / "history.csv").read_text()
+    photo = data.coffee()
+    plain, vivid = Colorizer(trained_run).colorize(photo), Colorizer(target).colorize(photo)
+    assert plain.shape == vivid.shape and not np.array_equal(plain, vivid)
+
+
+def test_reexport_refuses_to_replace_a_run(trained_run, tmp_path):
+    target = tmp_path / "taken"
+    target.mkdir()
+    result = run_module("colorkeras.export", "--model", trained_run, "--run-dir", target)
+    assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
+    assert list(target.iterdir()) == []

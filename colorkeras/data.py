@@ -32,8 +32,9 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorkeras import color
+from colorkeras.inference import ImageError, to_uint8_rgb
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
 FOLDER_TEST_FRACTION = 0.2  # The 80:20 split of the original report.
 
@@ -67,20 +68,21 @@ def find_images(folder):
 def load_square(path, size):
     """Decodes one file to uint8 RGB ``[size, size, 3]`` (short side resized, centre crop).
 
-    Raises ``OSError`` or ``ValueError`` (from Pillow) for a file that is not a
-    readable image.
+    Decoding goes through the colorize path's own converter, so training sees
+    16-bit, palette, CMYK and EXIF-rotated files exactly as colorizing does.
+    Raises ``ImageError`` for a file that is not a readable image.
     """
     with Image.open(path) as image:
         image.draft("RGB", (size, size))  # Lets JPEG decode at a reduced scale.
-        image = ImageOps.exif_transpose(image).convert("RGB")
-        image = ImageOps.fit(image, (size, size), method=Image.Resampling.BICUBIC)
-        return np.asarray(image, dtype=np.uint8)
+        rgb, _ = to_uint8_rgb(image)
+    fitted = ImageOps.fit(Image.fromarray(rgb), (size, size), method=Image.Resampling.BICUBIC)
+    return np.asarray(fitted, dtype=np.uint8)
 
 
 def _try_load(path, size):
     try:
         return load_square(path, size)
-    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+    except (ImageError, OSError, ValueError, Image.DecompressionBombError, SyntaxError):
         return None
 
 

@@ -85,8 +85,13 @@ def open_image(source, max_pixels=DEFAULT_MAX_PIXELS, name=None):
     Only the first frame of an animation is used.
     """
     label = name or str(source)
+    # Pillow refuses images over twice its own limit when it opens them. Within that
+    # limit our check below decides; only a user who raises max_pixels above it
+    # needs Pillow's limit lifted for the call (a rare, command-line case).
     previous = Image.MAX_IMAGE_PIXELS
-    Image.MAX_IMAGE_PIXELS = None  # Our own limit applies below, before decoding.
+    lift = previous is not None and max_pixels and max_pixels > 2 * previous
+    if lift:
+        Image.MAX_IMAGE_PIXELS = None
     try:
         with Image.open(source) as image:
             _check_size(*image.size, max_pixels)
@@ -94,14 +99,20 @@ def open_image(source, max_pixels=DEFAULT_MAX_PIXELS, name=None):
             return image.copy()
     except ImageError as error:
         raise ImageError(f"{label}: {error}") from None
+    except Image.DecompressionBombError:
+        limit = max_pixels or 2 * previous
+        raise ImageError(
+            f"{label}: image is over the limit of {limit / 1e6:.0f} megapixels (a decompression bomb?)"
+        ) from None
     except FileNotFoundError:
         raise ImageError(f"{label}: no such file") from None
     except IsADirectoryError:
         raise ImageError(f"{label}: is a folder") from None
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as error:
+    except (OSError, ValueError, SyntaxError) as error:
         raise ImageError(f"{label}: not a readable image ({_reason(source, error)})") from None
     finally:
-        Image.MAX_IMAGE_PIXELS = previous
+        if lift:
+            Image.MAX_IMAGE_PIXELS = previous
 
 
 def _reason(source, error):

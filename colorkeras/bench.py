@@ -1,0 +1,145 @@
+"""Speed on this machine, in one command: ``python -m colorkeras.bench [--json FILE]``.
+
+Each figure is the median of ``--repeats`` timed repeats after a warm-up:
+
+- yardstick: numpy float32 matrix multiply (2048 x 2048 x 2048), GFLOP/s;
+- training: images/s of the run's architecture at 32x32 (synthetic data), and the
+  achieved GFLOP/s (3 forward passes per training step, a multiply-add = 2 FLOPs,
+  forward FLOPs counted by the TensorFlow profiler) as a share of the yardstick;
+- inference: images/s through the SavedModel at 32x32 in batches, and latency of
+  the serving signature on one 768x512 and one 4000x3000 image;
+- peak memory (maximum resident set size) of the process.
+"""
+
+import argparse
+import json
+import os
+import platform
+import resource
+import statistics
+import sys
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+
+
+def median_seconds(function, repeats, warmup=1):
+    for _ in range(warmup):
+        function()
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def yardstick_gflops(repeats, size=2048):
+    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
+    b = np.random.default_rng(1).random((size, size), dtype=np.float32)
+    seconds = median_seconds(lambda: a @ b, repeats)
+    return 2.0 * size**3 / seconds / 1e9
+
+
+def forward_flops(model, image_size):
+    """FLOPs of one forward pass on one image, from the TensorFlow profiler."""
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
+    from tensorflow.python.profiler import model_analyzer, option_builder
+
+    tf.get_logger().setLevel("ERROR")  # The profiler is TF1 API and says so on every call.
+    function = tf.function(lambda x: model(x, training=False))
+    concrete = function.get_concrete_function(tf.TensorSpec([1, image_size, image_size, 1], tf.float32))
+    frozen = convert_variables_to_constants_v2(concrete)
+    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    return model_analyzer.profile(graph=frozen.graph, options=options).total_float_ops
+
+
+def training_throughput(settings, batch_size, steps, repeats, image_size=32):
+    import tensorflow as tf
+
+    from colorkeras.config import TrainConfig
+    from colorkeras.train import compile_model
+
+    config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size)).resolve()
+    model = compile_model(config)
+    rng = np.random.default_rng(0)
+    lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)
+    channels = 3 if config.architecture == "plain-cnn" else 2
+    target = (rng.random((batch_size * 4, image_size, image_size, channels), dtype=np.float32) - 0.5) * 80
+    dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)  # Warm-up: traces and allocates.
+    seconds = median_seconds(lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0), repeats, warmup=0)
+    flops = forward_flops(model, image_size)
+    images_per_second = steps * batch_size / seconds
+    return images_per_second, flops, config
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.bench",
+        description="Measure training and inference speed on this machine.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    parser.add_argument("--model", default=None, metavar="RUN", help="run whose architecture and SavedModel are measured (default: the default run)")
+    parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (the median is reported)")
+    parser.add_argument("--train-steps", type=int, default=20, help="training steps per repeat")
+    parser.add_argument("--batch-size", type=int, default=64, help="training and 32x32 inference batch size")
+    args = parser.parse_args(argv)
+
+    import tensorflow as tf
+
+    from colorkeras import store
+    from colorkeras.inference import Colorizer
+
+    try:
+        colorizer = Colorizer(args.model)
+    except (store.RunError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    settings = colorizer.record.get("settings", {})
+    results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
+    print(f"Benchmarking {colorizer.name} on {os.cpu_count()} CPU(s) ...", file=sys.stderr)
+
+    results["yardstick_gflops"] = yardstick_gflops(args.repeats)
+    images_per_second, flops, config = training_throughput(settings, args.batch_size, args.train_steps, args.repeats)
+    results["architecture"] = f"{config.architecture} (base {config.base_filters}, depth {config.depth}, head {config.head})"
+    results["forward_gflop_per_image_32"] = flops / 1e9
+    results["train_images_per_second_32"] = images_per_second
+    results["train_gflops"] = images_per_second * 3 * flops / 1e9
+    results["train_share_of_yardstick"] = results["train_gflops"] / results["yardstick_gflops"]
+
+    serve = colorizer._loaded.signatures["serving_default"]
+    batch = tf.constant(np.random.default_rng(2).integers(0, 256, (256, 32, 32, 1), dtype=np.uint8))
+    seconds = median_seconds(lambda: serve(images=batch), args.repeats)
+    results["inference_images_per_second_32"] = 256 / seconds
+    for width, height in ((768, 512), (4000, 3000)):
+        image = tf.constant(np.random.default_rng(3).integers(0, 256, (1, height, width, 1), dtype=np.uint8))
+        results[f"latency_ms_{width}x{height}"] = 1000 * median_seconds(lambda: serve(images=image), args.repeats)
+    results["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    rows = [
+        ("yardstick (numpy float32 matmul 2048^3)", f"{results['yardstick_gflops']:.1f} GFLOP/s"),
+        (f"training at 32x32, {results['architecture']}", f"{images_per_second:.0f} images/s"),
+        ("forward FLOPs per 32x32 image", f"{flops / 1e9:.3f} GFLOP"),
+        ("training compute (3 forward passes per step)", f"{results['train_gflops']:.1f} GFLOP/s = {100 * results['train_share_of_yardstick']:.0f}% of yardstick"),
+        ("inference at 32x32, batch 256 (SavedModel)", f"{results['inference_images_per_second_32']:.0f} images/s"),
+        ("latency 768x512 (SavedModel, warm)", f"{results['latency_ms_768x512']:.0f} ms"),
+        ("latency 4000x3000 (SavedModel, warm)", f"{results['latency_ms_4000x3000']:.0f} ms"),
+        ("peak memory", f"{results['peak_memory_mb']:.0f} MB"),
+    ]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        print(f"{name:<{width}}  {value}")
+    if args.json:
+        from colorkeras.store import atomic_write_json
+
+        atomic_write_json(args.json, results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

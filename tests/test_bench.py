@@ -1,0 +1,28 @@
+import json
+
+import pytest
+
+from colorkeras import bench
+
+
+def test_forward_flops_of_one_convolution_by_hand():
+    import keras
+
+    inputs = keras.Input((None, None, 1))
+    outputs = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
+    model = keras.Model(inputs, outputs)
+    # 8x8 outputs x 4 filters x 3x3x1 multiply-adds x 2 FLOPs.
+    assert bench.forward_flops(model, 8) == 8 * 8 * 4 * 9 * 2
+
+
+@pytest.mark.slow
+def test_bench_prints_every_figure_and_writes_json(trained_run, tmp_path, capsys):
+    output = tmp_path / "bench.json"
+    code = bench.main(["--model", str(trained_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--json", str(output)])
+    assert code == 0
+    figures = json.loads(output.read_text())
+    for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",
+                "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb"):
+        assert figures[key] > 0, key
+    printed = capsys.readouterr().out
+    assert "GFLOP/s" in printed and "4000x3000" in printed

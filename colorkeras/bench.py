@@ -63,7 +63,7 @@ def training_throughput(settings, batch_size, steps, repeats, image_size=32):
     from colorkeras.config import TrainConfig
     from colorkeras.train import compile_model
 
-    config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size)).resolve()
+    config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
     model = compile_model(config)
     rng = np.random.default_rng(0)
     lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)

@@ -333,9 +333,19 @@ def train(args):
         # Workers other than the chief write only to a scratch folder of their own.
         partial, completed = Path(os.environ.get("TMPDIR", "/tmp")) / f"colorkeras-worker-{os.getpid()}", 0
         partial.mkdir(parents=True, exist_ok=True)
+    try:
+        return train_in(args, config, final, partial, completed, chief)
+    except BaseException:
+        # A run that failed before its first checkpoint has nothing to resume:
+        # leave no trace of it. Later failures keep the partial folder for --resume.
+        if not (partial / STATE).exists():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
 
+
+def train_in(args, config, final, partial, completed, chief):
+    """Loads the data, trains from epoch ``completed`` and writes the run."""
     import keras
-    import tensorflow as tf
 
     from colorkeras import data as data_lib
 
@@ -457,7 +467,8 @@ def main(argv=None):
         return 2
     except KeyboardInterrupt:
         print(
-            "\ninterrupted: completed epochs are checkpointed; run the same command with --resume to continue",
+            "\ninterrupted: completed epochs are checkpointed (none if the first was not done); "
+            "run the same command with --resume to continue",
             file=sys.stderr,
         )
         return 130

@@ -197,3 +197,38 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
     assert store.is_complete(run_dir)
     with open(run_dir / "history.csv") as stream:
         assert [row["epoch"] for row in csv.DictReader(stream)] == ["1"]
+
+
+def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image_folder, monkeypatch):
+    from colorkeras import export
+
+    run_dir = tmp_path / "run"
+    args = ["--data", str(image_folder), "--epochs", "1", "--run-dir", str(run_dir), *TINY]
+    real = export.write_run_files
+
+    def crash_half_way(folder, *rest, **kwargs):
+        (folder / "saved_model").mkdir()  # Something half-written, as a kill would leave.
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "write_run_files", crash_half_way)
+    assert train.main(args) == 130
+    assert not run_dir.exists() and store.partial_path(run_dir).is_dir()
+    monkeypatch.setattr(export, "write_run_files", real)
+    assert train.main([*args, "--resume"]) == 0
+    assert store.is_complete(run_dir) and not store.partial_path(run_dir).exists()
+    with open(run_dir / "history.csv") as stream:
+        assert [row["epoch"] for row in csv.DictReader(stream)] == ["1"]
+
+
+def test_full_disk_is_one_message_and_changes_nothing(tmp_path, image_folder, monkeypatch, capsys):
+    import errno
+
+    run_dir = tmp_path / "run"
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", str(tmp_path))
+
+    monkeypatch.setattr(store, "atomic_write_json", no_space)
+    assert train.main(["--data", str(image_folder), "--epochs", "1", "--run-dir", str(run_dir), *TINY]) == 1
+    assert "No space left on device" in capsys.readouterr().err
+    assert not run_dir.exists() and not store.partial_path(run_dir).exists()

@@ -96,12 +96,25 @@ def _read_files(paths):
     return images, skipped
 
 
+def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size):
+    """Adds uint8 RGB images of any sizes: same-sized ones are colorized as one batch."""
+    by_shape = {}
+    for image in images:
+        by_shape.setdefault(image.shape, []).append(image)
+    for group in by_shape.values():
+        for offset in range(0, len(group), batch_size):
+            truth = np.stack(group[offset : offset + batch_size])
+            gray = color.luma_gray(truth)
+            gray_accumulator.update_batch(gray, truth)
+            for colorizer, accumulator in zip(colorizers, accumulators):
+                accumulator.update_batch(colorizer.colorize_batch(gray), truth)
+
+
 def score_files(colorizers, files, progress=None, chunk=256, batch_size=64):
     """Scores each colorizer on image files at their full resolution.
 
-    Files are read a chunk at a time and same-sized images are colorized as one
-    batch. Unreadable files are skipped and counted. Returns (rows, gray-copy row,
-    skipped).
+    Files are read a chunk at a time, so memory stays bounded. Unreadable files
+    are skipped and counted. Returns (rows, gray-copy row, skipped).
     """
     accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
     gray_accumulator = MetricAccumulator(GRAY_COPY)
@@ -109,19 +122,35 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64):
     for start in range(0, len(files), chunk):
         images, bad = _read_files(files[start : start + chunk])
         skipped += bad
-        by_shape = {}
-        for image in images:
-            by_shape.setdefault(image.shape, []).append(image)
-        for group in by_shape.values():
-            for offset in range(0, len(group), batch_size):
-                truth = np.stack(group[offset : offset + batch_size])
-                gray = color.luma_gray(truth)
-                gray_accumulator.update_batch(gray, truth)
-                for colorizer, accumulator in zip(colorizers, accumulators):
-                    accumulator.update_batch(colorizer.colorize_batch(gray), truth)
+        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size)
         if progress:
             progress(min(start + chunk, len(files)), len(files))
     return [a.result() for a in accumulators], gray_accumulator.result(), skipped
+
+
+# The colour photographs that scikit-image ships (no download needed), scored at
+# their full size: five photographs of scenes and three scientific images.
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle", "hubble_deep_field", "immunohistochemistry", "retina")
+
+
+def skimage_photos():
+    from skimage import data
+
+    photos = []
+    for name in SKIMAGE_PHOTOS:
+        image = getattr(data, name)()
+        photos.append(image[0] if isinstance(image, tuple) else image)
+    return photos
+
+
+def score_skimage(colorizers):
+    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size; returns (rows, gray-copy row)."""
+    photos = skimage_photos()
+    accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
+    gray_accumulator = MetricAccumulator(GRAY_COPY)
+    _score_images(colorizers, accumulators, gray_accumulator, photos, batch_size=1)
+    rows = [a.result() for a in accumulators]
+    return rows, gray_accumulator.result()
 
 
 # === Command line ===
@@ -189,7 +218,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
-    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, or an image folder (scored at full resolution)")
+    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), or 'skimage' (scikit-image's colour photographs at full size)")
     parser.add_argument("--split", choices=("test", "validation", "train"), default="test", help="which split to score; validation: the 10%% of the training images that training holds out (CIFAR-10 only)")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
@@ -230,9 +259,13 @@ def main(argv=None):
             bar["widget"].update(bar["offset"] + done)
 
         path = Path(args.data).expanduser()
-        is_folder = args.data != "cifar10" and path.is_dir() and not data_lib._is_cifar_batches(path)
+        is_folder = args.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib._is_cifar_batches(path)
         skipped = 0
-        if is_folder:
+        if args.data == "skimage":
+            print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
+            rows, gray_row = score_skimage(colorizers)
+            source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
+        elif is_folder:
             files = find_split_files(path, args.split, args.limit)
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)

@@ -47,3 +47,9 @@ def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, t
 def test_cli_errors_are_one_message(tmp_path):
     result = run_module("colorkeras.evaluate", "--model", "nope", "--data", tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
+
+
+def test_skimage_photographs_are_scored_at_full_size(trained_run):
+    rows, gray_row = evaluate.score_skimage([Colorizer(trained_run)])
+    assert rows[0]["n"] == gray_row["n"] == len(evaluate.SKIMAGE_PHOTOS)
+    assert gray_row["colorfulness"] == 0.0 and gray_row["truth_colorfulness"] > 20

@@ -125,7 +125,7 @@ def load_cifar10_batches(path):
         )
 
 
-def _is_cifar_batches(path):
+def is_cifar_batches(path):
     path = Path(path)
     return (path.is_dir() and (path / "data_batch_1").is_file()) or path.name.endswith(
         "cifar-10-python.tar.gz"
@@ -167,7 +167,7 @@ def split_validation(images, fraction, seed):
     return images[order[count:]], images[order[:count]]
 
 
-def _split_files(paths):
+def split_files(paths):
     """Deterministic 80:20 split of a flat folder, by a hash of each relative name."""
     import zlib
 
@@ -195,7 +195,7 @@ def load_folder(folder, load_size):
                 f"{folder} holds {len(paths)} image(s); at least 2 are needed "
                 f"(extensions: {', '.join(IMAGE_EXTENSIONS)})"
             )
-        train_paths, test_paths = _split_files(paths)
+        train_paths, test_paths = split_files(paths)
     train, skipped_train = load_images(train_paths, load_size, f"{folder} (train)")
     test, skipped_test = load_images(test_paths, load_size, f"{folder} (test)")
     skipped = skipped_train + skipped_test
@@ -231,7 +231,7 @@ def load_splits(data, load_size=32, validation_fraction=0.1, seed=0):
         path = Path(data).expanduser()
         if not path.exists():
             raise DatasetError(f"dataset not found: {path}")
-        if _is_cifar_batches(path):
+        if is_cifar_batches(path):
             train, test = load_cifar10_batches(path)
             source, skipped = f"cifar10 batches at {path.resolve()}", 0
         elif path.is_dir():

@@ -54,8 +54,8 @@ def write_samples(colorizer, images, path):
 # === Loading what to score ===
 
 
-def load_split_arrays(data, split="test", limit=None, validation_fraction=0.1, seed=0):
-    """CIFAR-10 (keyword or batches) -> uint8 [n, 32, 32, 3] of ``split``.
+def load_split_arrays(data, split="test", limit=None, load_size=32, validation_fraction=0.1, seed=0):
+    """A dataset's ``split`` as uint8 squares ``[n, load_size, load_size, 3]``.
 
     ``validation`` is the part of the training images that training holds out
     with the same fraction and seed (the defaults of ``python -m colorkeras.train``),
@@ -63,23 +63,32 @@ def load_split_arrays(data, split="test", limit=None, validation_fraction=0.1, s
     """
     from colorkeras import data as data_lib
 
-    splits = data_lib.load_splits(data, load_size=32, validation_fraction=validation_fraction, seed=seed)
+    if split == "all":
+        raise data_lib.DatasetError("--split all is for image folders; use test, validation or train")
+    splits = data_lib.load_splits(data, load_size=load_size, validation_fraction=validation_fraction, seed=seed)
     images = {"test": splits.test, "train": splits.train, "validation": splits.validation}[split]
     return images[:limit] if limit else images
 
 
 def find_split_files(folder, split="test", limit=None):
-    """Image files of ``split`` under an image folder (the whole folder if it has no
-    ``split`` subfolder), in a stable order."""
+    """Image files of ``split`` under an image folder, as training splits it.
+
+    ``train``/``test`` subfolders where present, else the fixed 80:20 split of
+    ``data.split_files``; ``all`` takes every image in the folder.
+    """
     from colorkeras import data as data_lib
 
     folder = Path(folder)
-    root = folder / split if (folder / split).is_dir() else folder
-    files = data_lib.find_images(root)
+    if split == "all":
+        files = data_lib.find_images(folder)
+    elif (folder / "train").is_dir() and (folder / "test").is_dir():
+        files = data_lib.find_images(folder / split)
+    else:
+        everything = data_lib.find_images(folder)
+        train, test = data_lib.split_files(everything) if len(everything) > 1 else ([], [])
+        files = test if split == "test" else train
     if not files:
-        from colorkeras.data import DatasetError
-
-        raise DatasetError(f"no images found in {root}")
+        raise data_lib.DatasetError(f"no images found for split {split!r} in {folder}")
     return files[:limit] if limit else files
 
 
@@ -219,7 +228,7 @@ def build_parser():
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
     parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), or 'skimage' (scikit-image's colour photographs at full size)")
-    parser.add_argument("--split", choices=("test", "validation", "train"), default="test", help="which split to score; validation: the 10%% of the training images that training holds out (CIFAR-10 only)")
+    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the 10%% of the training images that training holds out (at the first model's load size); all: every image of a folder")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
@@ -259,7 +268,12 @@ def main(argv=None):
             bar["widget"].update(bar["offset"] + done)
 
         path = Path(args.data).expanduser()
-        is_folder = args.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib._is_cifar_batches(path)
+        is_folder = (
+            args.data not in ("cifar10", "skimage")
+            and path.is_dir()
+            and not data_lib.is_cifar_batches(path)
+            and args.split != "validation"
+        )
         skipped = 0
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
@@ -272,7 +286,11 @@ def main(argv=None):
             rows, gray_row, skipped = score_files(colorizers, files, progress)
             source = str(path.resolve())
         else:
-            images = load_split_arrays(args.data, args.split, args.limit)
+            settings = colorizers[0].record.get("settings", {})
+            images = load_split_arrays(
+                args.data, args.split, args.limit, load_size=settings.get("load_size") or settings.get("image_size") or 32,
+                validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
+            )
             print(f"Scoring {len(images)} images ...", file=sys.stderr)
             gray_row = score_gray_copy(images)
             rows = []

@@ -51,8 +51,8 @@ def test_cifar10_keyword_finds_local_copy(monkeypatch, tmp_path):
 
 def test_flat_folder_split_is_80_20_and_deterministic(tmp_path):
     folder = write_crops(tmp_path / "flat", 100)
-    first = data_lib._split_files(data_lib.find_images(folder))
-    second = data_lib._split_files(data_lib.find_images(folder))
+    first = data_lib.split_files(data_lib.find_images(folder))
+    second = data_lib.split_files(data_lib.find_images(folder))
     assert first == second
     assert 12 <= len(first[1]) <= 28 and len(first[0]) + len(first[1]) == 100
     assert not set(first[0]) & set(first[1])

@@ -29,6 +29,7 @@ def test_score_arrays_goes_through_the_saved_model(trained_run):
 
 
 def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, tmp_path):
+    write_crops(tmp_path / "photos" / "train", 3, size=40)
     folder = write_crops(tmp_path / "photos" / "test", 6, size=40)
     (folder / "broken.png").write_bytes(b"\x89PNG broken")
     report_path = tmp_path / "report.json"
@@ -53,3 +54,12 @@ def test_skimage_photographs_are_scored_at_full_size(trained_run):
     rows, gray_row = evaluate.score_skimage([Colorizer(trained_run)])
     assert rows[0]["n"] == gray_row["n"] == len(evaluate.SKIMAGE_PHOTOS)
     assert gray_row["colorfulness"] == 0.0 and gray_row["truth_colorfulness"] > 20
+
+
+def test_flat_folder_test_split_matches_training(tmp_path):
+    from colorkeras import data as data_lib
+
+    folder = write_crops(tmp_path / "flat", 30)
+    _, test = data_lib.split_files(data_lib.find_images(folder))
+    assert evaluate.find_split_files(folder) == test
+    assert len(evaluate.find_split_files(folder, split="all")) == 30

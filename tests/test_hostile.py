@@ -85,7 +85,7 @@ def test_colorize_cli(trained_run, corpus, tmp_path):
 
 
 def test_evaluator_folder_loader(trained_run, corpus):
-    files = evaluate.find_split_files(corpus)
+    files = evaluate.find_split_files(corpus, split="all")
     rows, gray_row, skipped = evaluate.score_files([Colorizer(trained_run)], files)
     assert skipped == len(BAD) and rows[0]["n"] == gray_row["n"] == len(GOOD)
 

@@ -59,14 +59,13 @@ class ColorizerModule(tf.Module):
 
     def _colorize(self, images, render_size, saturation, temperature):
         images = tf.convert_to_tensor(images)
-        pixels = tf.cast(images, tf.float32) / 255.0
-        channels = tf.shape(pixels)[-1]
-        rgb = tf.cond(
+        channels = tf.shape(images)[-1]
+        lightness = tf.cond(
             channels <= 2,
-            lambda: tf.tile(pixels[..., :1], [1, 1, 1, 3]),
-            lambda: pixels[..., :3],
+            lambda: color.uint8_to_lightness(images[..., :1], gray=True),
+            lambda: color.uint8_to_lightness(images[..., :3], gray=False),
         )
-        lightness = color.rgb_to_lightness(rgb)
+        lightness.set_shape([None, None, None, 1])
         height, width = tf.shape(images)[1], tf.shape(images)[2]
 
         # === Predict chroma at the working resolution ===
@@ -87,8 +86,7 @@ class ColorizerModule(tf.Module):
 
         # === Join full-resolution L with upsampled chroma ===
         ab = tf.image.resize(ab, tf.stack([height, width]), method="bilinear")
-        result = color.lab_to_rgb(tf.concat([lightness, ab], axis=-1))
-        return tf.cast(tf.round(result * 255.0), tf.uint8)
+        return color.lab_to_uint8(tf.concat([lightness, ab], axis=-1))
 
     @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
     def serve(self, images):

@@ -48,3 +48,16 @@ def test_bin_centres_cover_the_gamut_on_a_grid():
     ab = skcolor.rgb2lab(data.astronaut()[::4, ::4] / 255.0)[..., 1:].reshape(-1, 2)
     distance = np.sqrt(((ab[:, None, :] - centers[None]) ** 2).sum(-1)).min(axis=1)
     assert distance.max() <= 5 * np.sqrt(2) + 1e-3
+
+
+def test_table_based_uint8_paths_match_the_exact_conversions():
+    photo = data.coffee()
+    exact = skcolor.rgb2lab(photo / 255.0)
+    np.testing.assert_allclose(color.uint8_to_lightness(photo).numpy()[..., 0], exact[..., 0], atol=0.06)
+    gray = photo[..., :1]
+    np.testing.assert_allclose(
+        color.uint8_to_lightness(gray).numpy(), color.gray_to_lightness(gray / 255.0).numpy(), atol=1e-4
+    )
+    lab = color.rgb_to_lab(photo / 255.0)
+    rounded = np.round(color.lab_to_rgb(lab).numpy() * 255.0)
+    assert np.abs(color.lab_to_uint8(lab).numpy().astype(int) - rounded).max() <= 1

@@ -60,11 +60,16 @@ class ColorizerModule(tf.Module):
     def _colorize(self, images, render_size, saturation, temperature):
         images = tf.convert_to_tensor(images)
         channels = tf.shape(images)[-1]
-        lightness = tf.cond(
-            channels <= 2,
-            lambda: color.uint8_to_lightness(images[..., :1], gray=True),
-            lambda: color.uint8_to_lightness(images[..., :3], gray=False),
-        )
+        gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)  # noqa: E731
+
+        def rgb_lightness():
+            # RGB files holding a gray image (common for scans) take the exact gray
+            # path, so one gray image gives one result however it is stored.
+            rgb = images[..., :3]
+            is_gray = tf.reduce_all(tf.equal(rgb[..., :1], rgb[..., 1:2]) & tf.equal(rgb[..., 1:2], rgb[..., 2:3]))
+            return tf.cond(is_gray, gray_lightness, lambda: color.uint8_to_lightness(rgb, gray=False))
+
+        lightness = tf.cond(channels <= 2, gray_lightness, rgb_lightness)
         lightness.set_shape([None, None, None, 1])
         height, width = tf.shape(images)[1], tf.shape(images)[2]
 

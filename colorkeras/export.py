@@ -126,10 +126,15 @@ def export_saved_model(keras_model, settings, path):
     return module
 
 
-def write_run_files(folder, keras_model, record, test_images, sample_images, name):
+def write_run_files(folder, keras_model, record, test_images, name, samples=8, evaluate_limit=None):
     """Writes a run's saved_model/, model.keras, samples.png, metrics.json and
     config.json into ``folder`` (each through a temporary name); returns the
-    test metrics row. ``keras_model`` should carry no optimizer state."""
+    test metrics row. ``keras_model`` should carry no optimizer state.
+
+    samples.png shows ``samples`` test images spread evenly over the split (so
+    over the classes of a folder sorted by class); the metrics cover the first
+    ``evaluate_limit`` test images (all by default).
+    """
     import os
     import shutil
     from pathlib import Path
@@ -153,10 +158,12 @@ def write_run_files(folder, keras_model, record, test_images, sample_images, nam
     record["parameters"] = count_parameters(keras_model)
     store.atomic_write_json(folder / "config.json", record)
 
-    print(f"Scoring {len(test_images)} test images through the SavedModel ...", flush=True)
+    scored = test_images[:evaluate_limit] if evaluate_limit else test_images
+    print(f"Scoring {len(scored)} test images through the SavedModel ...", flush=True)
     colorizer = Colorizer(folder)
-    row = evaluate.score_arrays(colorizer, test_images, name=name)
-    evaluate.write_samples(colorizer, sample_images, folder / "samples.png")
+    row = evaluate.score_arrays(colorizer, scored, name=name)
+    spread = np.linspace(0, len(test_images) - 1, min(samples, len(test_images))).round().astype(int)
+    evaluate.write_samples(colorizer, test_images[spread], folder / "samples.png")
     store.atomic_write_json(folder / "metrics.json", {"split": "test", "data_source": record.get("data_source"), **row})
     return row
 
@@ -234,8 +241,7 @@ def main(argv=None):
         partial.mkdir(parents=True)
         if (source / "history.csv").is_file():
             shutil.copy2(source / "history.csv", partial / "history.csv")
-        test = splits.test[: args.evaluate_limit] if args.evaluate_limit else splits.test
-        row = write_run_files(partial, model, record, test, splits.test[: config.samples], final.name)
+        row = write_run_files(partial, model, record, splits.test, final.name, config.samples, args.evaluate_limit)
         store.publish(partial, final, overwrite=args.overwrite)
     except (ValueError, store.RunError, data_lib.DatasetError, OSError) as error:
         if partial is not None:

@@ -443,8 +443,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     record["epochs_completed"] = len(history_rows)
     record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
-    test = splits.test[: config.evaluate_limit] if config.evaluate_limit else splits.test
-    row = export.write_run_files(partial, bare, record, test, splits.test[: config.samples], final.name)
+    row = export.write_run_files(partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit)
     for scratch in (CHECKPOINT, STATE, PROGRESS):
         (partial / scratch).unlink(missing_ok=True)
     store.publish(partial, final, overwrite=overwrite)

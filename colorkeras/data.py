@@ -103,11 +103,41 @@ def load_images(paths, size, label):
 # === CIFAR-10 ===
 
 
+class _CifarUnpickler(pickle.Unpickler):
+    """Unpickles CIFAR-10 batches and nothing else.
+
+    The official files hold dicts, lists, bytes and numpy arrays; any other class
+    in a file handed to us is refused, so a crafted "batch" cannot run code.
+    """
+
+    ALLOWED = {
+        ("numpy.core.multiarray", "_reconstruct"),
+        ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy", "ndarray"),
+        ("numpy", "dtype"),
+        ("_codecs", "encode"),
+    }
+
+    def find_class(self, module, name):
+        if (module, name) not in self.ALLOWED:
+            raise DatasetError(f"refusing to load {module}.{name} from a CIFAR-10 batch file")
+        return super().find_class(module, name)
+
+
+def _unpickle_batch(payload):
+    import io
+
+    try:
+        return _CifarUnpickler(io.BytesIO(payload), encoding="bytes").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
+        raise DatasetError(f"not a CIFAR-10 batch file ({error})") from None
+
+
 def _read_cifar_batches(read_member):
     """CIFAR-10 python batches -> (train, test) uint8 [n, 32, 32, 3]."""
 
     def batch(name):
-        entry = pickle.loads(read_member(name), encoding="bytes")  # Official CIFAR files only.
+        entry = _unpickle_batch(read_member(name))
         return np.asarray(entry[b"data"], np.uint8).reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
 
     train = np.concatenate([batch(f"data_batch_{index}") for index in range(1, 6)])

@@ -97,3 +97,18 @@ def test_pipeline_builds_gray_input_and_colour_target(architecture, channels):
     second = [batch[0].numpy() for batch in evaluation]
     np.testing.assert_array_equal(np.concatenate(first), np.concatenate(second))
     assert sum(len(batch) for batch in first) == 10
+
+
+def test_cifar_batches_cannot_run_code(tmp_path):
+    import os
+
+    folder = make_cifar_batches(tmp_path / "cifar-10-batches-py")
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, ("touch " + str(tmp_path / "pwned"),))
+
+    (folder / "data_batch_3").write_bytes(pickle.dumps({b"data": Evil()}))
+    with pytest.raises(data_lib.DatasetError, match="refusing to load"):
+        data_lib.load_splits(str(folder))
+    assert not (tmp_path / "pwned").exists()

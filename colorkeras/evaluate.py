@@ -153,13 +153,23 @@ def skimage_photos():
 
 
 def score_skimage(colorizers):
-    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size; returns (rows, gray-copy row)."""
+    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
+
+    Returns (rows, gray-copy row, per-photo rows); each per-photo row is named
+    ``<photo>: <model>`` and covers one photograph.
+    """
     photos = skimage_photos()
     accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
     gray_accumulator = MetricAccumulator(GRAY_COPY)
-    _score_images(colorizers, accumulators, gray_accumulator, photos, batch_size=1)
-    rows = [a.result() for a in accumulators]
-    return rows, gray_accumulator.result()
+    per_photo = []
+    for name, photo in zip(SKIMAGE_PHOTOS, photos):
+        single = [MetricAccumulator(f"{name}: {colorizer.name}") for colorizer in colorizers]
+        single_gray = MetricAccumulator(f"{name}: {GRAY_COPY}")
+        _score_images(colorizers, single, single_gray, [photo], batch_size=1)
+        for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators]):
+            total.merge(accumulator)
+            per_photo.append(accumulator.result())
+    return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
 
 
 # === Command line ===
@@ -235,6 +245,7 @@ def build_parser():
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature for class heads (default: each run's own)")
     parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
+    parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph")
     return parser
 
 
@@ -277,7 +288,9 @@ def main(argv=None):
         skipped = 0
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
-            rows, gray_row = score_skimage(colorizers)
+            rows, gray_row, per_photo = score_skimage(colorizers)
+            if args.per_image:
+                print(format_table(per_photo))
             source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
         elif is_folder:
             files = find_split_files(path, args.split, args.limit)

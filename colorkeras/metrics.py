@@ -100,6 +100,17 @@ class MetricAccumulator:
         self.truth_colorfulness += [colorfulness(t) for t in truths]
         self.histogram += ab_error_histogram(predictions, truths)
 
+    def merge(self, other):
+        """Adds everything ``other`` accumulated."""
+        self.count += other.count
+        self.squared_error += other.squared_error
+        self.values += other.values
+        self.psnrs += other.psnrs
+        self.ssims += other.ssims
+        self.colorfulness += other.colorfulness
+        self.truth_colorfulness += other.truth_colorfulness
+        self.histogram += other.histogram
+
     def result(self):
         """One row: name, n, mse, psnr, psnr_mean, ssim, colorfulness, colorfulness_gap,
         truth_colorfulness, auc."""

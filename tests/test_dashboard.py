@@ -105,8 +105,9 @@ def test_cancel_interrupts_and_keeps_the_run_resumable(models_store, image_folde
     jobs.start_job(settings)
     partial = store.partial_path(models_store / "long")
     deadline = time.time() + 120
-    while not (partial / "progress.json").exists() and time.time() < deadline:
-        time.sleep(0.5)
+    # Once an epoch is checkpointed there is something to resume.
+    while not (partial / "state.json").exists() and time.time() < deadline:
+        time.sleep(0.2)
     jobs.cancel_job()
     while jobs.read_job()["status"] == "running" and time.time() < deadline:
         time.sleep(0.5)

@@ -51,8 +51,14 @@ def test_cli_errors_are_one_message(tmp_path):
 
 
 def test_skimage_photographs_are_scored_at_full_size(trained_run):
-    rows, gray_row = evaluate.score_skimage([Colorizer(trained_run)])
+    rows, gray_row, per_photo = evaluate.score_skimage([Colorizer(trained_run)])
     assert rows[0]["n"] == gray_row["n"] == len(evaluate.SKIMAGE_PHOTOS)
+    assert len(per_photo) == 2 * len(evaluate.SKIMAGE_PHOTOS) and per_photo[0]["name"] == "astronaut: gray copy"
+    # The pooled MSE is the per-photo MSEs weighted by each photo's pixel count.
+    sizes = [photo.size for photo in evaluate.skimage_photos()]
+    gray_rows = [row for row in per_photo if row["name"].endswith("gray copy")]
+    pooled = sum(row["mse"] * size for row, size in zip(gray_rows, sizes)) / sum(sizes)
+    assert gray_row["mse"] == pytest.approx(pooled)
     assert gray_row["colorfulness"] == 0.0 and gray_row["truth_colorfulness"] > 20
 
 

@@ -243,6 +243,7 @@ def build_parser():
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature for class heads (default: each run's own)")
+    parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
     parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph")
@@ -265,7 +266,10 @@ def main(argv=None):
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")
         colorizers = [
-            Colorizer(name, render_size=args.render_size, saturation=args.saturation, temperature=args.temperature)
+            Colorizer(
+                name, render_size=args.render_size, saturation=args.saturation,
+                temperature=args.temperature, prior_weight=args.prior_weight,
+            )
             for name in names
         ]
         import keras
@@ -316,7 +320,10 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     for colorizer, row in zip(colorizers, rows):
-        row.update(render_size=colorizer.render_size, saturation=colorizer.saturation, temperature=colorizer.temperature)
+        row.update(
+            render_size=colorizer.render_size, saturation=colorizer.saturation,
+            temperature=colorizer.temperature, prior_weight=colorizer.prior_weight,
+        )
     all_rows = [gray_row, *rows, truth_row(gray_row)]
     print(format_table(all_rows))
     if skipped:

@@ -15,8 +15,8 @@ Signatures:
 
 - ``serving_default(images)``: uint8 ``[batch, height, width, channels]`` ->
   ``{"colorized": uint8 [batch, height, width, 3]}`` with the run's defaults.
-- ``colorize(images, render_size, saturation, temperature)``: the same with every
-  option given (int32, float32, float32 scalars).
+- ``colorize(images, render_size, saturation, temperature, prior_weight)``: the
+  same with every option given (int32, then float32 scalars).
 """
 
 import numpy as np
@@ -38,13 +38,16 @@ class ColorizerModule(tf.Module):
         self.default_saturation = float(settings["saturation"])
         self.default_temperature = float(settings.get("temperature", 1.0))
         self.bin_centers = self.log_prior = None
-        self.prior_weight = float(settings.get("prior_weight") or 0.0)
+        self.default_prior_weight = float(settings.get("prior_weight") or 0.0)
         if self.architecture == "unet" and self.head == "classes":
             self.bin_centers = color.ab_bin_centers(settings["bin_step"])
-            if self.prior_weight:
-                if not settings.get("bin_prior"):
-                    raise ValueError("prior_weight > 0 needs the run's bin_prior (computed from its training data)")
+            if settings.get("bin_prior"):
                 self.log_prior = np.log(np.asarray(settings["bin_prior"], np.float32))
+            elif self.default_prior_weight:
+                raise ValueError("prior_weight > 0 needs the run's bin_prior (computed from its training data)")
+            else:
+                # Without the training colours' prior, rebalancing has nothing to act on.
+                self.log_prior = np.zeros(len(self.bin_centers), np.float32)
 
     def _render_shape(self, height, width, render_size):
         short_side = tf.cast(tf.minimum(height, width), tf.float32)
@@ -57,7 +60,7 @@ class ColorizerModule(tf.Module):
 
         return side(height), side(width)
 
-    def _colorize(self, images, render_size, saturation, temperature):
+    def _colorize(self, images, render_size, saturation, temperature, prior_weight):
         images = tf.convert_to_tensor(images)
         channels = tf.shape(images)[-1]
         gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)  # noqa: E731
@@ -78,7 +81,7 @@ class ColorizerModule(tf.Module):
         small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
         outputs = self.keras_model(small / color.L_SCALE, training=False)
         ab = model_lib.decode_chroma(
-            outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, self.prior_weight
+            outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
         )
 
         # === The original design's HSV boost, on the prediction ===
@@ -100,6 +103,7 @@ class ColorizerModule(tf.Module):
             tf.constant(self.default_render_size),
             tf.constant(self.default_saturation),
             tf.constant(self.default_temperature),
+            tf.constant(self.default_prior_weight),
         )
         return {"colorized": colorized}
 
@@ -109,10 +113,11 @@ class ColorizerModule(tf.Module):
             tf.TensorSpec([], tf.int32, name="render_size"),
             tf.TensorSpec([], tf.float32, name="saturation"),
             tf.TensorSpec([], tf.float32, name="temperature"),
+            tf.TensorSpec([], tf.float32, name="prior_weight"),
         ]
     )
-    def colorize(self, images, render_size, saturation, temperature):
-        return {"colorized": self._colorize(images, render_size, saturation, temperature)}
+    def colorize(self, images, render_size, saturation, temperature, prior_weight):
+        return {"colorized": self._colorize(images, render_size, saturation, temperature, prior_weight)}
 
 
 def export_saved_model(keras_model, settings, path):

@@ -131,7 +131,9 @@ class Colorizer:
     ``saturation`` (HSV factor, 1.0 = off) and ``temperature`` default to the run's.
     """
 
-    def __init__(self, model=None, render_size=None, saturation=None, temperature=None, max_pixels=DEFAULT_MAX_PIXELS):
+    def __init__(
+        self, model=None, render_size=None, saturation=None, temperature=None, prior_weight=None, max_pixels=DEFAULT_MAX_PIXELS
+    ):
         import tensorflow as tf
 
         self.path = store.resolve_run(model)
@@ -141,6 +143,9 @@ class Colorizer:
         self.render_size = int(render_size or settings.get("render_size", 32))
         self.saturation = float(saturation if saturation is not None else settings.get("saturation", 1.0))
         self.temperature = float(temperature if temperature is not None else settings.get("temperature", 1.0))
+        self.prior_weight = float(prior_weight if prior_weight is not None else settings.get("prior_weight") or 0.0)
+        if self.prior_weight and not self.record.get("bin_prior"):
+            raise ValueError(f"run {self.name} has no colour prior, so prior weight must be 0 (re-export it with python -m colorkeras.export)")
         self.max_pixels = max_pixels
         if self.render_size < 8:
             raise ValueError(f"render size must be at least 8, received {self.render_size}")
@@ -149,6 +154,8 @@ class Colorizer:
         self._tf = tf
         self._loaded = tf.saved_model.load(str(self.path / "saved_model"))
         self._signature = self._loaded.signatures["colorize"]
+        # Runs exported before the prior weight existed take one input fewer.
+        self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
 
     def colorize_batch(self, images, render_size=None, saturation=None):
         """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``.
@@ -159,12 +166,14 @@ class Colorizer:
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
-        outputs = self._signature(
-            images=tf.constant(images),
+        options = dict(
             render_size=tf.constant(int(render_size or self.render_size), tf.int32),
             saturation=tf.constant(float(saturation or self.saturation), tf.float32),
             temperature=tf.constant(self.temperature, tf.float32),
         )
+        if self._takes_prior_weight:
+            options["prior_weight"] = tf.constant(self.prior_weight, tf.float32)
+        outputs = self._signature(images=tf.constant(images), **options)
         return outputs["colorized"].numpy()
 
     def colorize(self, image, render_size=None, saturation=None):

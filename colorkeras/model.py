@@ -126,7 +126,7 @@ def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0
         return color.rgb_to_lab(outputs)[..., 1:]
     if head == "regression":
         return outputs * color.AB_SCALE
-    if log_prior is not None and prior_weight:
+    if log_prior is not None:
         outputs = outputs - prior_weight * tf.constant(log_prior, tf.float32)
     probabilities = tf.nn.softmax(outputs / temperature, axis=-1)
     return tf.tensordot(probabilities, tf.constant(bin_centers, tf.float32), axes=1)

@@ -34,3 +34,21 @@ def test_reexport_refuses_to_replace_a_run(trained_run, tmp_path):
     result = run_module("colorkeras.export", "--model", trained_run, "--run-dir", target)
     assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
     assert list(target.iterdir()) == []
+
+
+def test_prior_weight_is_an_option_of_the_colorize_signature(trained_run, image_folder, tmp_path):
+    target = tmp_path / "with-prior"
+    assert export.main(["--model", str(trained_run), "--run-dir", str(target), "--data", str(image_folder)]) == 0
+    photo = data.coffee()
+    default = Colorizer(target).colorize(photo)
+    assert np.array_equal(default, Colorizer(target, prior_weight=0.0).colorize(photo))
+    assert not np.array_equal(default, Colorizer(target, prior_weight=0.8).colorize(photo))
+    import shutil
+
+    older = tmp_path / "older"
+    shutil.copytree(trained_run, older)
+    record = json.loads((older / "config.json").read_text())
+    del record["bin_prior"]
+    (older / "config.json").write_text(json.dumps(record))
+    with pytest.raises(ValueError, match="no colour prior"):
+        Colorizer(older, prior_weight=0.5)

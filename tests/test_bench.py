@@ -22,7 +22,9 @@ def test_bench_prints_every_figure_and_writes_json(trained_run, tmp_path, capsys
     assert code == 0
     figures = json.loads(output.read_text())
     for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",
-                "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb"):
+                "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb",
+                "colorize_ms_4000x3000", "colorize_ms_1mp"):
         assert figures[key] > 0, key
+    assert 0 <= figures["mean_abs_delta_l_4000x3000"] < 1
     printed = capsys.readouterr().out
     assert "GFLOP/s" in printed and "4000x3000" in printed

@@ -63,14 +63,19 @@ def rgb_to_lab(rgb):
     return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
 
 
-def lab_to_rgb(lab):
-    """CIELAB float32 [..., 3] -> sRGB float32 [..., 3], clipped to [0, 1]."""
+def _lab_to_linear(lab):
+    """CIELAB float32 [..., 3] -> linear sRGB float32 [..., 3], clipped to [0, 1]."""
     lab = tf.convert_to_tensor(lab, tf.float32)
     lightness, a, b = tf.unstack(lab, axis=-1)
     fy = (lightness + 16.0) / 116.0
     xyz = _f_inverse(tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1))
     matrix = tf.constant((_XYZ_TO_RGB * np.array(_WHITE)[None, :]).T, tf.float32)
-    return tf.clip_by_value(_linear_to_srgb(tf.tensordot(xyz, matrix, axes=1)), 0.0, 1.0)
+    return tf.clip_by_value(tf.tensordot(xyz, matrix, axes=1), 0.0, 1.0)
+
+
+def lab_to_rgb(lab):
+    """CIELAB float32 [..., 3] -> sRGB float32 [..., 3], clipped to [0, 1]."""
+    return tf.clip_by_value(_linear_to_srgb(_lab_to_linear(lab)), 0.0, 1.0)
 
 
 def gray_to_lightness(gray):
@@ -203,11 +208,5 @@ def uint8_to_lightness(images, gray=None):
 
 def lab_to_uint8(lab):
     """CIELAB float32 ``[..., 3]`` -> sRGB uint8 ``[..., 3]``, clipped to the gamut."""
-    lab = tf.convert_to_tensor(lab, tf.float32)
-    lightness, a, b = tf.unstack(lab, axis=-1)
-    fy = (lightness + 16.0) / 116.0
-    xyz = _f_inverse(tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1))
-    matrix = tf.constant((_XYZ_TO_RGB * np.array(_WHITE)[None, :]).T, tf.float32)
-    linear = tf.clip_by_value(tf.tensordot(xyz, matrix, axes=1), 0.0, 1.0)
-    index = tf.cast(linear * _LINEAR_STEPS + 0.5, tf.int32)
+    index = tf.cast(_lab_to_linear(lab) * _LINEAR_STEPS + 0.5, tf.int32)
     return tf.gather(tf.constant(_linear_to_uint8_table()), index)

@@ -36,3 +36,13 @@ def sidebar():
         job = jobs.read_job()
         if job and job["status"] == "running":
             st.caption(f"Training **{job['name']}** in the background")
+
+
+def run_selector(label, key, container=st):
+    """A selectbox of the complete runs, on the default run; stops the page if there is none."""
+    names = runs()
+    if not names:
+        st.info("No trained model in saved_models/ yet: train one on the Train page.")
+        st.stop()
+    default = default_run()
+    return container.selectbox(label, names, index=names.index(default) if default in names else 0, key=key)

@@ -7,14 +7,8 @@ from colorkeras import dashboard
 from colorkeras.inference import ImageError
 
 st.title("Colorize")
-runs = common.runs()
-if not runs:
-    st.error("No trained model in saved_models/. Train one on the Train page first.")
-    st.stop()
-
-default = common.default_run()
 left, middle, right = st.columns(3)
-model_name = left.selectbox("Model", runs, index=runs.index(default) if default in runs else 0, key="colorize_model")
+model_name = common.run_selector("Model", "colorize_model", left)
 colorizer = common.load_colorizer(model_name)
 render_size = middle.slider(
     "Render size (short side, px)", 16, 512, colorizer.render_size, step=8, key="colorize_render_size",

@@ -6,13 +6,8 @@ import common
 from colorkeras import dashboard, store
 
 st.title("Training history")
+name = common.run_selector("Run", "history_run")
 runs = common.runs()
-if not runs:
-    st.info("No runs yet.")
-    st.stop()
-
-default = common.default_run()
-name = st.selectbox("Run", runs, index=runs.index(default) if default in runs else 0, key="history_run")
 frame = dashboard.history_frame(name)
 if frame.empty:
     st.warning(f"{name} has no history.csv.")

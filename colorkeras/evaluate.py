@@ -251,6 +251,7 @@ def build_parser():
 
 
 def main(argv=None):
+    import contextlib
     import os
     import sys
 
@@ -278,9 +279,11 @@ def main(argv=None):
         bar = {"target": 0, "offset": 0, "widget": None}
 
         def progress(done, total):
-            if bar["widget"] is None:
-                bar["widget"] = keras.utils.Progbar(bar["target"], unit_name="image", verbose=verbose)
-            bar["widget"].update(bar["offset"] + done)
+            # Keras draws on standard output; the table owns it, so the bar goes to stderr.
+            with contextlib.redirect_stdout(sys.stderr):
+                if bar["widget"] is None:
+                    bar["widget"] = keras.utils.Progbar(bar["target"], unit_name="image", verbose=verbose)
+                bar["widget"].update(bar["offset"] + done)
 
         path = Path(args.data).expanduser()
         is_folder = (

@@ -36,6 +36,7 @@ def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, t
     result = run_module("colorkeras.evaluate", "--model", trained_run, "--data", tmp_path / "photos", "--output", report_path)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "gray copy" in result.stdout and trained_run.name in result.stdout and "ground truth" in result.stdout
+    assert result.stdout.split()[0] == "name"  # The table alone on standard output; progress on stderr.
     assert "1 unreadable file(s) skipped" in result.stderr
     report = json.loads(report_path.read_text())
     assert [row["name"] for row in report["rows"]] == ["gray copy", trained_run.name, "ground truth"]

@@ -420,6 +420,7 @@ def train_in(args, config, final, partial, completed, chief):
                 initial_epoch=completed,
                 callbacks=callbacks,
                 verbose=verbose,
+                shuffle=False,  # The pipeline shuffles already.
             )
     if not chief:
         shutil.rmtree(partial, ignore_errors=True)

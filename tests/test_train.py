@@ -232,3 +232,27 @@ def test_full_disk_is_one_message_and_changes_nothing(tmp_path, image_folder, mo
     assert train.main(["--data", str(image_folder), "--epochs", "1", "--run-dir", str(run_dir), *TINY]) == 1
     assert "No space left on device" in capsys.readouterr().err
     assert not run_dir.exists() and not store.partial_path(run_dir).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", ["during the SavedModel export", "while scoring and writing metrics"])
+def test_kill_during_export_or_metrics_keeps_earlier_runs_and_resumes(tmp_path, image_folder, moment):
+    earlier = tmp_path / "earlier"
+    assert train.main(["--data", str(image_folder), "--epochs", "1", "--run-dir", str(earlier), *TINY]) == 0
+    before = {path.name: path.read_bytes() for path in earlier.iterdir() if path.is_file()}
+    run_dir = tmp_path / "run"
+    args = ["--data", image_folder, "--epochs", "1", "--run-dir", run_dir, *TINY]
+    partial = store.partial_path(run_dir)
+    marker = partial / (".saved_model.tmp" if moment.startswith("during") else "saved_model")
+    process = subprocess.Popen([sys.executable, "-m", "colorkeras.train", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 240
+    while not marker.exists() and process.poll() is None and time.time() < deadline:
+        time.sleep(0.005)
+    assert process.poll() is None, "the run finished before it could be killed"
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not run_dir.exists() and partial.is_dir()
+    assert {path.name: path.read_bytes() for path in earlier.iterdir() if path.is_file()} == before
+    resumed = run_module("colorkeras.train", *args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert store.is_complete(run_dir) and json.loads((run_dir / "metrics.json").read_text())["n"] > 0

@@ -15,7 +15,6 @@ Each figure is the median of ``--repeats`` timed repeats after a warm-up:
 """
 
 import argparse
-import json
 import os
 import platform
 import resource
@@ -73,8 +72,8 @@ def training_throughput(settings, batch_size, steps, repeats, image_size=32):
     channels = 3 if config.architecture == "plain-cnn" else 2
     target = (rng.random((batch_size * 4, image_size, image_size, channels), dtype=np.float32) - 0.5) * 80
     dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0)  # Warm-up: traces and allocates.
-    seconds = median_seconds(lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0), repeats, warmup=0)
+    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
+    seconds = median_seconds(lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False), repeats, warmup=0)
     flops = forward_flops(model, image_size)
     images_per_second = steps * batch_size / seconds
     return images_per_second, flops, config

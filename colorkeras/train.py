@@ -316,7 +316,7 @@ def load_resumed_config(args, partial):
     if saved is None:
         raise UsageError(f"{partial}/config.json is missing; cannot resume")
     config = TrainConfig.from_dict(saved["settings"])
-    if "--epochs" in sys.argv or args.epochs != TrainConfig().epochs:
+    if any(word == "--epochs" or word.startswith("--epochs=") for word in args.command_line):
         config.epochs = args.epochs
     return config.resolve()
 
@@ -445,9 +445,11 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     record["epochs_completed"] = len(history_rows)
     record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
     row = export.write_run_files(partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit)
-    for scratch in (CHECKPOINT, STATE, PROGRESS):
-        (partial / scratch).unlink(missing_ok=True)
+    # The checkpoint goes only after the rename: until then the partial folder
+    # must stay resumable.
     store.publish(partial, final, overwrite=overwrite)
+    for scratch in (CHECKPOINT, STATE, PROGRESS):
+        (final / scratch).unlink(missing_ok=True)
     print(
         f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
         f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}",
@@ -458,6 +460,8 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    # --resume keeps the run's own settings but a new --epochs, given explicitly.
+    args.command_line = list(sys.argv[1:] if argv is None else argv)
     from colorkeras.data import DatasetError
 
     try:

@@ -256,3 +256,20 @@ def test_kill_during_export_or_metrics_keeps_earlier_runs_and_resumes(tmp_path, 
     resumed = run_module("colorkeras.train", *args, "--resume")
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert store.is_complete(run_dir) and json.loads((run_dir / "metrics.json").read_text())["n"] > 0
+
+
+def test_resume_with_more_epochs_trains_only_the_new_ones(tmp_path, image_folder):
+    run_dir = tmp_path / "run"
+    partial = store.partial_path(run_dir)
+    args = ["--data", str(image_folder), "--run-dir", str(run_dir), *TINY]
+    real_publish = store.publish
+    store.publish = lambda *a, **k: (_ for _ in ()).throw(KeyboardInterrupt())  # Stop before the rename.
+    try:
+        assert train.main([*args, "--epochs", "1"]) == 130
+    finally:
+        store.publish = real_publish
+    assert json.loads((partial / "state.json").read_text())["completed_epochs"] == 1
+    assert train.main(["--run-dir", str(run_dir), "--resume", "--epochs", "2", "--verbose", "0"]) == 0
+    with open(run_dir / "history.csv") as stream:
+        assert [row["epoch"] for row in csv.DictReader(stream)] == ["1", "2"]
+    assert json.loads((run_dir / "config.json").read_text())["settings"]["epochs"] == 2

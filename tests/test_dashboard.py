@@ -1,9 +1,5 @@
 import io
-import os
 import shutil
-import socket
-import subprocess
-import sys
 import time
 import zipfile
 from pathlib import Path
@@ -14,6 +10,7 @@ from skimage import data
 
 from colorkeras import dashboard, jobs, store
 from colorkeras.inference import Colorizer, ImageError
+from tests.conftest import free_port, headless_chrome, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
@@ -115,44 +112,19 @@ def test_cancel_interrupts_and_keeps_the_run_resumable(models_store, image_folde
     assert "--resume" in jobs.log_tail(jobs.read_job())
 
 
-def free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.mark.slow
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium and chromium-driver")
 def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
     photo = tmp_path / "astronaut.png"
     Image.fromarray(data.astronaut()).save(photo)
     port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", APP, "--server.port", str(port), "--server.headless", "true",
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--window-size=1400,1000", f"--user-data-dir={tmp_path / 'chrome'}"):
-        options.add_argument(flag)
+    server = start_dashboard(ROOT, port)
     browser = None
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
-        browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1000")
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 120)
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))

@@ -6,9 +6,6 @@ shipped default model on localhost. Prints and writes its figures
 import json
 import re
 import shutil
-import socket
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +13,8 @@ from pathlib import Path
 import pytest
 from PIL import Image
 from skimage import data
+
+from tests.conftest import free_port, headless_chrome, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSIONS = 8
@@ -32,8 +31,6 @@ def peak_rss_mb(pid):
 @pytest.mark.slow
 @pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium and chromium-driver")
 def test_eight_sessions_upload_and_colorize_at_once(tmp_path):
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
@@ -42,25 +39,14 @@ def test_eight_sessions_upload_and_colorize_at_once(tmp_path):
         path = tmp_path / f"{name}.png"
         Image.fromarray(getattr(data, name)()).save(path)
         photos.append(str(path))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
+    port = free_port()
+    server = start_dashboard(ROOT, port)
     results, errors = [], []
 
     def session(index):
-        options = webdriver.ChromeOptions()
-        options.binary_location = shutil.which("chromium")
-        for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                     "--disable-dev-shm-usage", f"--user-data-dir={tmp_path / f'chrome{index}'}"):
-            options.add_argument(flag)
         browser = None
         try:
-            browser = webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)
+            browser = headless_chrome(tmp_path / f"chrome{index}", "--disable-dev-shm-usage")
             browser.get(f"http://127.0.0.1:{port}/")
             wait = WebDriverWait(browser, 240)
             upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
@@ -78,13 +64,6 @@ def test_eight_sessions_upload_and_colorize_at_once(tmp_path):
                 browser.quit()
 
     try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.5)
         started = time.time()
         threads = [threading.Thread(target=session, args=(index,)) for index in range(SESSIONS)]
         for thread in threads:

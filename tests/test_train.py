@@ -173,13 +173,9 @@ def test_mirrored_strategy_on_two_logical_cpus(tmp_path, image_folder):
 
 @pytest.mark.slow
 def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_folder):
-    import socket
+    from tests.conftest import free_port
 
-    ports = []
-    for _ in range(2):
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            ports.append(probe.getsockname()[1])
+    ports = [free_port(), free_port()]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     run_dir = tmp_path / "multiworker"
     processes = []

@@ -186,15 +186,41 @@ def load_cifar10_official():
 # === Building the splits ===
 
 
-def split_validation(images, fraction, seed):
-    """Holds ``fraction`` of ``images`` out, chosen by ``seed``; returns (train, validation)."""
+def validation_indices(total, fraction, seed):
+    """Which of ``total`` training items are held out: (kept indices, held-out indices)."""
     if not 0.0 <= fraction < 1.0:
         raise ValueError(f"validation fraction must be in [0, 1), received {fraction}")
-    order = np.random.default_rng(seed).permutation(len(images))
-    count = int(round(len(images) * fraction))
-    if fraction > 0 and count == 0 and len(images) > 1:
+    order = np.random.default_rng(seed).permutation(total)
+    count = int(round(total * fraction))
+    if fraction > 0 and count == 0 and total > 1:
         count = 1
-    return images[order[count:]], images[order[:count]]
+    return order[count:], order[:count]
+
+
+def split_validation(images, fraction, seed):
+    """Holds ``fraction`` of ``images`` out, chosen by ``seed``; returns (train, validation)."""
+    kept, held_out = validation_indices(len(images), fraction, seed)
+    return images[kept], images[held_out]
+
+
+def training_files(folder):
+    """The training files of an image folder: ``train/``, else the 80 of the fixed 80:20 split."""
+    folder = Path(folder)
+    if (folder / "train").is_dir() and (folder / "test").is_dir():
+        return find_images(folder / "train")
+    paths = find_images(folder)
+    return split_files(paths)[0] if len(paths) > 1 else []
+
+
+def validation_files(folder, fraction, seed):
+    """The training files that training holds out for val_loss, at their own resolution.
+
+    Training holds out ``fraction`` of the decoded training images with ``seed``; when
+    every training file decodes (a run's ``config.json`` counts the skipped ones),
+    these are exactly the files behind that validation split.
+    """
+    paths = training_files(folder)
+    return [paths[index] for index in sorted(validation_indices(len(paths), fraction, seed)[1])]
 
 
 def split_files(paths):

@@ -70,17 +70,21 @@ def load_split_arrays(data, split="test", limit=None, load_size=32, validation_f
     return images[:limit] if limit else images
 
 
-def find_split_files(folder, split="test", limit=None):
+def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, seed=0):
     """Image files of ``split`` under an image folder, as training splits it.
 
     ``train``/``test`` subfolders where present, else the fixed 80:20 split of
-    ``data.split_files``; ``all`` takes every image in the folder.
+    ``data.split_files``; ``all`` takes every image in the folder; ``validation``
+    the training files that training with ``validation_fraction`` and ``seed``
+    holds out.
     """
     from colorkeras import data as data_lib
 
     folder = Path(folder)
     if split == "all":
         files = data_lib.find_images(folder)
+    elif split == "validation":
+        files = data_lib.validation_files(folder, validation_fraction, seed)
     elif (folder / "train").is_dir() and (folder / "test").is_dir():
         files = data_lib.find_images(folder / split)
     else:
@@ -238,7 +242,7 @@ def build_parser():
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
     parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), or 'skimage' (scikit-image's colour photographs at full size)")
-    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the 10%% of the training images that training holds out (at the first model's load size); all: every image of a folder")
+    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the training images that training holds out (as the first model's run split them; folders at full resolution, CIFAR-10 archives at the run's load size); all: every image of a folder")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
@@ -290,7 +294,6 @@ def main(argv=None):
             args.data not in ("cifar10", "skimage")
             and path.is_dir()
             and not data_lib.is_cifar_batches(path)
-            and args.split != "validation"
         )
         skipped = 0
         if args.data == "skimage":
@@ -300,7 +303,11 @@ def main(argv=None):
                 print(format_table(per_photo))
             source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
         elif is_folder:
-            files = find_split_files(path, args.split, args.limit)
+            settings = colorizers[0].record.get("settings", {})
+            files = find_split_files(
+                path, args.split, args.limit,
+                validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
+            )
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
             rows, gray_row, skipped = score_files(colorizers, files, progress)

@@ -112,3 +112,23 @@ def test_cifar_batches_cannot_run_code(tmp_path):
     with pytest.raises(data_lib.DatasetError, match="refusing to load"):
         data_lib.load_splits(str(folder))
     assert not (tmp_path / "pwned").exists()
+
+
+@pytest.mark.parametrize("layout", ["flat", "train-test"])
+def test_validation_files_are_the_images_training_holds_out(tmp_path, layout):
+    from PIL import Image
+
+    if layout == "flat":
+        folder = write_crops(tmp_path / "flat", 30, size=16)
+    else:
+        folder = tmp_path / "ds"
+        write_crops(folder / "train" / "a", 20, size=16, seed=1)
+        write_crops(folder / "test" / "a", 5, size=16, seed=2)
+    splits = data_lib.load_splits(str(folder), load_size=16, validation_fraction=0.2, seed=3)
+    files = data_lib.validation_files(folder, 0.2, 3)
+    assert len(files) == len(splits.validation) > 0
+    held_out = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in files])
+    # The same images, in any order: none of them is a training image.
+    as_set = lambda images: sorted(image.tobytes() for image in images)  # noqa: E731
+    assert as_set(held_out) == as_set(splits.validation)
+    assert not set(as_set(held_out)) & set(as_set(splits.train))

@@ -70,3 +70,16 @@ def test_flat_folder_test_split_matches_training(tmp_path):
     _, test = data_lib.split_files(data_lib.find_images(folder))
     assert evaluate.find_split_files(folder) == test
     assert len(evaluate.find_split_files(folder, split="all")) == 30
+
+
+def test_cli_validation_split_of_a_folder_is_what_the_run_held_out(trained_run, image_folder):
+    # The tiny run trained on image_folder (40 files: 32 for training, 10% of them held out).
+    from colorkeras import data as data_lib
+
+    settings = json.loads((trained_run / "config.json").read_text())["settings"]
+    held_out = data_lib.validation_files(image_folder, settings["validation_fraction"], settings["seed"])
+    assert len(held_out) == 3
+    assert evaluate.find_split_files(image_folder, "validation", validation_fraction=0.1, seed=0) == held_out
+    result = run_module("colorkeras.evaluate", "--model", trained_run, "--data", image_folder, "--split", "validation", "--render-size", "24")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"Scoring {len(held_out)} images" in result.stderr and "full resolution" in result.stderr

@@ -93,20 +93,27 @@ def run_summaries(root=None):
     return rows
 
 
-def metrics_table(root=None):
-    """Every run's test metrics with the baselines of the evaluation report, one frame.
+def same_data(report_data, data_source):
+    """Whether an evaluation report's ``data`` is the data a run's ``data_source`` names."""
+    if not report_data or not data_source:
+        return False
+    return data_source == report_data or data_source.endswith(" " + report_data) or (
+        report_data == "cifar10" and data_source.startswith("cifar10")
+    )
 
-    The baselines (gray copy, ground truth) and any extra rows come from
-    ``saved_models/evaluation.json`` when it exists.
-    """
+
+def reports(root=None):
+    """The evaluation reports in the store, ``{file name: report}``, ``evaluation.json`` first."""
     root = Path(root) if root else store.models_dir()
-    rows = run_summaries(root)
-    report = store.read_json(root / EVALUATION_REPORT)
-    if report:
-        known = {row["run"] for row in rows}
-        for row in report.get("rows", []):
-            if row["name"] not in known:
-                rows.append({"run": row["name"], "data": report.get("data", ""), **{k: row.get(k) for k in METRIC_COLUMNS}})
+    found = {}
+    for path in sorted(root.glob("evaluation*.json"), key=lambda path: (path.name != EVALUATION_REPORT, path.name)):
+        report = store.read_json(path)
+        if isinstance(report, dict) and isinstance(report.get("rows"), list):
+            found[path.name] = report
+    return found
+
+
+def _frame(rows):
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
@@ -114,6 +121,69 @@ def metrics_table(root=None):
         if column not in frame:
             frame[column] = np.nan
     return frame.replace([np.inf, -np.inf], np.nan)
+
+
+def metrics_table(root=None, data_source=None):
+    """The test metrics of the runs trained on one dataset, with its baselines, one frame.
+
+    ``data_source`` defaults to the reference run's data (CIFAR-10 for the shipped
+    store). The baselines (gray copy, ground truth) and rows of runs trained
+    elsewhere come from the evaluation reports of the same data
+    (``python -m colorkeras.evaluate --output saved_models/evaluation.json``).
+    """
+    root = Path(root) if root else store.models_dir()
+    summaries = run_summaries(root)
+    if data_source is None:
+        reference = store.reference_run_name(root)
+        data_source = next((row["data"] for row in summaries if row["run"] == reference), None)
+    rows = [row for row in summaries if data_source is None or row["data"] == data_source]
+    known = {row["run"]: row for row in rows}
+    for report in reports(root).values():
+        if data_source is not None and not same_data(report.get("data"), data_source):
+            continue
+        for row in report["rows"]:
+            metrics = {k: row.get(k) for k in METRIC_COLUMNS}
+            if row["name"] in known:  # The report scored the run at full resolution: its figures win.
+                known[row["name"]].update(metrics)
+            else:
+                known[row["name"]] = {"run": row["name"], "data": report.get("data", ""), **metrics}
+                rows.append(known[row["name"]])
+    return _frame(rows)
+
+
+def data_sources(root=None):
+    """The data the runs were trained on, the reference run's first."""
+    summaries = run_summaries(root)
+    reference = store.reference_run_name(root)
+    ordered = sorted(summaries, key=lambda row: row["run"] != reference)
+    return list(dict.fromkeys(row["data"] for row in ordered if row["data"]))
+
+
+def report_title(report):
+    data = str(report.get("data", ""))
+    if data.startswith("scikit-image"):
+        return "scikit-image's colour photographs at full size"
+    count = next((row.get("n") for row in report["rows"] if row.get("n")), 0)
+    return f"{Path(data).name or data}: {report.get('split', 'test')} split, {count:,} images at full resolution"
+
+
+def other_reports(root=None):
+    """``[(title, frame)]`` for the reports on data that no run was trained on."""
+    root = Path(root) if root else store.models_dir()
+    summaries = {row["run"]: row for row in run_summaries(root)}
+    tables = []
+    for report in reports(root).values():
+        if any(same_data(report.get("data"), row["data"]) for row in summaries.values()):
+            continue
+        rows = []
+        for row in report["rows"]:
+            settings = {key: summaries.get(row["name"], {}).get(key) for key in ("data", *SETTING_COLUMNS)}
+            rows.append({"run": row["name"], **settings, **{k: row.get(k) for k in METRIC_COLUMNS}})
+            for key in ("render_size", "saturation", "temperature"):  # The settings the report was made with.
+                if row.get(key) is not None:
+                    rows[-1][key] = row[key]
+        tables.append((report_title(report), _frame(rows)))
+    return tables
 
 
 def history_frame(name, root=None):

@@ -15,7 +15,8 @@ import tempfile
 from pathlib import Path
 
 MODELS_ENV = "COLORKERAS_MODELS"
-DEFAULT_FILE = "DEFAULT"  # Names the run used when none is given.
+DEFAULT_FILE = "DEFAULT"  # Names the run that colorizes when none is given (the photo model).
+REFERENCE_FILE = "REFERENCE"  # Names the reference run for training and metrics (CIFAR-10).
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -75,16 +76,27 @@ def list_runs(root=None):
     )
 
 
-def default_run_name(root=None):
-    """The run named in ``saved_models/DEFAULT``, else the first complete run, else None."""
-    root = Path(root) if root else models_dir()
-    marker = root / DEFAULT_FILE
-    if marker.is_file():
-        name = marker.read_text().strip()
+def _marked_run(root, marker):
+    """The complete run named in the file ``marker`` of the store, else None."""
+    path = root / marker
+    if path.is_file():
+        name = path.read_text().strip()
         if name in list_runs(root):
             return name
+    return None
+
+
+def default_run_name(root=None):
+    """The run that colorizes when none is given: ``saved_models/DEFAULT``, else the first run, else None."""
+    root = Path(root) if root else models_dir()
     runs = list_runs(root)
-    return runs[0] if runs else None
+    return _marked_run(root, DEFAULT_FILE) or (runs[0] if runs else None)
+
+
+def reference_run_name(root=None):
+    """The reference run for training and metrics: ``saved_models/REFERENCE``, else the default run."""
+    root = Path(root) if root else models_dir()
+    return _marked_run(root, REFERENCE_FILE) or default_run_name(root)
 
 
 def resolve_run(model=None, root=None):

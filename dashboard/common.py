@@ -17,8 +17,18 @@ def load_colorizer(name):
 
 
 @st.cache_data(ttl=5, show_spinner=False)
-def metrics_table():
-    return dashboard.metrics_table()
+def metrics_table(data_source):
+    return dashboard.metrics_table(data_source=data_source)
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def data_sources():
+    return dashboard.data_sources()
+
+
+@st.cache_data(ttl=5, show_spinner=False)
+def other_reports():
+    return dashboard.other_reports()
 
 
 def runs():
@@ -26,23 +36,30 @@ def runs():
 
 
 def default_run():
+    """The run that colorizes photos when none is chosen."""
     return store.default_run_name()
+
+
+def reference_run():
+    """The reference run for training history and metrics."""
+    return store.reference_run_name()
 
 
 def sidebar():
     with st.sidebar:
         st.caption(f"Runs in `{store.models_dir()}`: {len(runs())}")
-        st.caption(f"Default model: **{default_run() or 'none'}**")
+        st.caption(f"Colorizes with: **{default_run() or 'none'}**")
+        st.caption(f"Reference for training and metrics: **{reference_run() or 'none'}**")
         job = jobs.read_job()
         if job and job["status"] == "running":
             st.caption(f"Training **{job['name']}** in the background")
 
 
-def run_selector(label, key, container=st):
-    """A selectbox of the complete runs, on the default run; stops the page if there is none."""
+def run_selector(label, key, container=st, default=None):
+    """A selectbox of the complete runs, on ``default`` (the default run); stops the page if there is none."""
     names = runs()
     if not names:
         st.info("No trained model in saved_models/ yet: train one on the Train page.")
         st.stop()
-    default = default_run()
+    default = default or default_run()
     return container.selectbox(label, names, index=names.index(default) if default in names else 0, key=key)

@@ -19,8 +19,11 @@ PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py"
 
 @pytest.fixture()
 def store_with_run(models_store, trained_run):
+    import streamlit as st
+
     shutil.copytree(trained_run, models_store / "tiny-unet")
     (models_store / "DEFAULT").write_text("tiny-unet\n")
+    st.cache_data.clear()  # Tables an earlier test of this process cached for another store.
     return models_store
 
 
@@ -66,14 +69,58 @@ def test_colorize_page_function_colorizes_an_upload(store_with_run):
     assert archive.namelist() == ["astronaut-colorized.png", "astronaut-colorized-2.png"]
 
 
-def test_metrics_table_holds_runs_and_baselines(store_with_run):
+def test_metrics_table_holds_runs_and_baselines(store_with_run, image_folder):
     store.atomic_write_json(
         store_with_run / dashboard.EVALUATION_REPORT,
-        {"data": "x", "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}]},
+        {"data": str(image_folder.resolve()), "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}]},
     )
     frame = dashboard.metrics_table()
     assert list(frame["run"]) == ["tiny-unet", "gray copy"]
     assert frame.loc[0, "architecture"] == "unet" and frame.loc[1, "psnr"] == 22.2
+
+
+def add_photo_run(root, photos):
+    """A second run, trained on other data (its config says so), made the default for colorizing."""
+    import json
+
+    shutil.copytree(root / "tiny-unet", root / "photo-run")
+    config = json.loads((root / "photo-run" / "config.json").read_text())
+    config["data_source"] = f"image folder {photos}"
+    (root / "photo-run" / "config.json").write_text(json.dumps(config))
+    (root / "DEFAULT").write_text("photo-run\n")
+    (root / "REFERENCE").write_text("tiny-unet\n")
+
+
+def test_pages_colorize_with_the_default_and_measure_against_the_reference(store_with_run, image_folder, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    add_photo_run(store_with_run, tmp_path / "photos")
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    assert app.selectbox(key="colorize_model").value == "photo-run"
+    assert any("Reference for training and metrics: **tiny-unet**" in caption.value for caption in app.sidebar.caption)
+    app.switch_page(PAGES[1])
+    app.run()
+    assert app.selectbox(key="history_run").value == "tiny-unet"
+    app.switch_page(PAGES[2])
+    app.run()
+    assert not app.exception
+    assert [header.value for header in app.subheader] == [f"Reference: {image_folder.name}", "Trained on photos"]
+    assert len(app.dataframe) == 2
+
+
+def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, image_folder, tmp_path):
+    add_photo_run(store_with_run, tmp_path / "photos")
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}  # noqa: E731
+    store.atomic_write_json(store_with_run / "evaluation-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)]})
+    store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
+    assert dashboard.data_sources() == [f"image folder {image_folder.resolve()}", f"image folder {tmp_path / 'photos'}"]
+    assert list(dashboard.metrics_table()["run"]) == ["tiny-unet"]
+    photos = dashboard.metrics_table(data_source=dashboard.data_sources()[1])
+    # The report's full-resolution figures replace the run's own; the CIFAR run scored on photos sits beside.
+    assert list(photos["run"]) == ["photo-run", "gray copy", "tiny-unet"] and photos.loc[0, "psnr"] == 22.5
+    (title, frame), = dashboard.other_reports()
+    assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 
 
 @pytest.mark.slow

@@ -6,7 +6,7 @@ import common
 from colorkeras import dashboard, store
 
 st.title("Training history")
-name = common.run_selector("Run", "history_run")
+name = common.run_selector("Run", "history_run", default=common.reference_run())
 runs = common.runs()
 frame = dashboard.history_frame(name)
 if frame.empty:

@@ -1,29 +1,46 @@
 """Metrics: every run beside the baselines, sortable, best values highlighted."""
 
+from pathlib import Path
+
 import pandas as pd
 import streamlit as st
 
 import common
 
 st.title("Metrics")
-frame = common.metrics_table()
-if frame.empty:
+
+
+def show(frame, key):
+    higher = [c for c in ("psnr", "ssim", "colorfulness", "auc") if c in frame]
+    # The ground truth wins every column by definition: the best is sought among the rest.
+    contenders = pd.IndexSlice[frame.index[frame["run"] != "ground truth"], :]
+    styled = (
+        frame.style.highlight_max(subset=(contenders[0], higher), color="#c8e6c9")
+        .highlight_min(subset=(contenders[0], ["mse"]), color="#c8e6c9")
+        .format(precision=4, subset=["ssim", "auc"])
+        .format(precision=2, subset=["psnr", "mse", "colorfulness", "colorfulness_gap"])
+        .format(precision=0, subset=[c for c in ("train_seconds",) if c in frame])
+    )
+    st.dataframe(styled, width="stretch", hide_index=True, key=key)
+
+
+sources = common.data_sources()
+if not sources:
     st.info("No runs yet.")
     st.stop()
 
 st.caption(
-    "Test-split metrics written by training (saved_models/<run>/metrics.json), with the baselines from "
-    "`python -m colorkeras.evaluate --output saved_models/evaluation.json`. PSNR is pooled over the set "
-    "(RGB 0-255); colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
+    "Test-split metrics of the runs, grouped by the data they were trained on, with the baselines and full-resolution "
+    "figures from `python -m colorkeras.evaluate --output saved_models/evaluation*.json` where present (otherwise the "
+    "figures training wrote to saved_models/<run>/metrics.json). PSNR is pooled over the set (RGB 0-255); "
+    "colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
 )
-higher = [c for c in ("psnr", "ssim", "colorfulness", "auc") if c in frame]
-# The ground truth wins every column by definition: the best is sought among the rest.
-contenders = pd.IndexSlice[frame.index[frame["run"] != "ground truth"], :]
-styled = (
-    frame.style.highlight_max(subset=(contenders[0], higher), color="#c8e6c9")
-    .highlight_min(subset=(contenders[0], ["mse"]), color="#c8e6c9")
-    .format(precision=4, subset=["ssim", "auc"])
-    .format(precision=2, subset=["psnr", "mse", "colorfulness", "colorfulness_gap"])
-    .format(precision=0, subset=[c for c in ("train_seconds",) if c in frame])
-)
-st.dataframe(styled, width="stretch", hide_index=True, key="metrics_table")
+for index, source in enumerate(sources):
+    name = Path(source.split(" ", 2)[-1]).name or source
+    st.subheader(f"Reference: {name}" if index == 0 else f"Trained on {name}")
+    if index == 0:
+        st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data ({source}).")
+    show(common.metrics_table(source), key=f"metrics_table_{index}")
+for index, (title, frame) in enumerate(common.other_reports()):
+    st.subheader(title)
+    show(frame, key=f"report_table_{index}")

@@ -1,0 +1,29 @@
+"""The runs shipped in saved_models/: what a new user colorizes with in the first minute."""
+
+import pytest
+
+from colorkeras import evaluate, store
+from colorkeras.inference import Colorizer
+
+SHIPPED = store.models_dir()
+
+
+def folder_bytes(folder):
+    return sum(path.stat().st_size for path in folder.rglob("*") if path.is_file())
+
+
+def test_default_and_reference_are_complete_small_runs():
+    default, reference = store.default_run_name(SHIPPED), store.reference_run_name(SHIPPED)
+    assert (SHIPPED / store.DEFAULT_FILE).read_text().strip() == default
+    assert (SHIPPED / store.REFERENCE_FILE).read_text().strip() == reference
+    for name in store.list_runs(SHIPPED):
+        folder = SHIPPED / name
+        assert (folder / "README.md").is_file(), f"{name} has no model card"
+        assert folder_bytes(folder) < 20 * 2**20, f"{name} is over 20 MB"
+
+
+@pytest.mark.slow
+def test_the_default_colorizes_real_photographs_better_than_the_gray_copy():
+    rows, gray_row, _ = evaluate.score_skimage([Colorizer()])
+    assert rows[0]["psnr"] > gray_row["psnr"] + 0.5
+    assert rows[0]["colorfulness"] > 15

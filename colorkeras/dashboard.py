@@ -145,8 +145,10 @@ def metrics_table(root=None, data_source=None):
             metrics = {k: row.get(k) for k in METRIC_COLUMNS}
             if row["name"] in known:  # The report scored the run at full resolution: its figures win.
                 known[row["name"]].update(metrics)
-            else:
-                known[row["name"]] = {"run": row["name"], "data": report.get("data", ""), **metrics}
+            else:  # A baseline, or a run trained on other data (its settings beside it).
+                other = next((dict(summary) for summary in summaries if summary["run"] == row["name"]), {})
+                known[row["name"]] = {"data": report.get("data", ""), **other, "run": row["name"], **metrics}
+                known[row["name"]].update({k: row[k] for k in ("render_size", "saturation", "temperature") if row.get(k) is not None})
                 rows.append(known[row["name"]])
     return _frame(rows)
 

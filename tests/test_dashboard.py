@@ -119,6 +119,7 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
     photos = dashboard.metrics_table(data_source=dashboard.data_sources()[1])
     # The report's full-resolution figures replace the run's own; the CIFAR run scored on photos sits beside.
     assert list(photos["run"]) == ["photo-run", "gray copy", "tiny-unet"] and photos.loc[0, "psnr"] == 22.5
+    assert photos.loc[2, "architecture"] == "unet" and photos.loc[2, "psnr"] == 20.0
     (title, frame), = dashboard.other_reports()
     assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 

@@ -161,6 +161,14 @@ def data_sources(root=None):
     return list(dict.fromkeys(row["data"] for row in ordered if row["data"]))
 
 
+def data_label(data_source):
+    """A short name for a run's ``data_source``: the folder's or archive's name, or 'cifar10'."""
+    for prefix in ("image folder ", "cifar10 batches at "):
+        if data_source.startswith(prefix):
+            return Path(data_source[len(prefix):]).name or data_source
+    return "cifar10" if data_source.startswith("cifar10") else data_source
+
+
 def report_title(report):
     data = str(report.get("data", ""))
     if data.startswith("scikit-image"):

@@ -120,6 +120,9 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
     # The report's full-resolution figures replace the run's own; the CIFAR run scored on photos sits beside.
     assert list(photos["run"]) == ["photo-run", "gray copy", "tiny-unet"] and photos.loc[0, "psnr"] == 22.5
     assert photos.loc[2, "architecture"] == "unet" and photos.loc[2, "psnr"] == 20.0
+    assert [dashboard.data_label(source) for source in dashboard.data_sources()] == [image_folder.name, "photos"]
+    assert dashboard.data_label("cifar10 (keras.datasets download)") == "cifar10"
+    assert dashboard.data_label("cifar10 batches at /d/cifar-10-batches-py") == "cifar-10-batches-py"
     (title, frame), = dashboard.other_reports()
     assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 

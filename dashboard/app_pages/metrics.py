@@ -1,11 +1,10 @@
 """Metrics: every run beside the baselines, sortable, best values highlighted."""
 
-from pathlib import Path
-
 import pandas as pd
 import streamlit as st
 
 import common
+from colorkeras import dashboard
 
 st.title("Metrics")
 
@@ -36,7 +35,7 @@ st.caption(
     "colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
 )
 for index, source in enumerate(sources):
-    name = Path(source.split(" ", 2)[-1]).name or source
+    name = dashboard.data_label(source)
     st.subheader(f"Reference: {name}" if index == 0 else f"Trained on {name}")
     if index == 0:
         st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data ({source}).")

@@ -203,15 +203,6 @@ def split_validation(images, fraction, seed):
     return images[kept], images[held_out]
 
 
-def training_files(folder):
-    """The training files of an image folder: ``train/``, else the 80 of the fixed 80:20 split."""
-    folder = Path(folder)
-    if (folder / "train").is_dir() and (folder / "test").is_dir():
-        return find_images(folder / "train")
-    paths = find_images(folder)
-    return split_files(paths)[0] if len(paths) > 1 else []
-
-
 def validation_files(folder, fraction, seed):
     """The training files that training holds out for val_loss, at their own resolution.
 
@@ -219,7 +210,7 @@ def validation_files(folder, fraction, seed):
     every training file decodes (a run's ``config.json`` counts the skipped ones),
     these are exactly the files behind that validation split.
     """
-    paths = training_files(folder)
+    paths = folder_split_paths(folder)[0]
     return [paths[index] for index in sorted(validation_indices(len(paths), fraction, seed)[1])]
 
 
@@ -235,23 +226,37 @@ def split_files(paths):
     return train, test
 
 
+def _has_split_subfolders(folder):
+    return (folder / "train").is_dir() and (folder / "test").is_dir()
+
+
+def folder_split_paths(folder):
+    """(train files, test files) of an image folder, the one place that decides them.
+
+    ``train/`` and ``test/`` subfolders where both exist, else the fixed 80:20 split
+    of ``split_files`` (nothing for a folder of fewer than 2 images).
+    """
+    folder = Path(folder)
+    if _has_split_subfolders(folder):
+        return find_images(folder / "train"), find_images(folder / "test")
+    paths = find_images(folder)
+    return split_files(paths) if len(paths) > 1 else ([], [])
+
+
 def load_folder(folder, load_size):
     """An image folder -> (train, test, skipped), uint8 squares of ``load_size``."""
     folder = Path(folder)
-    if (folder / "train").is_dir() and (folder / "test").is_dir():
-        train_paths, test_paths = find_images(folder / "train"), find_images(folder / "test")
+    train_paths, test_paths = folder_split_paths(folder)
+    if _has_split_subfolders(folder):
         if not train_paths:
             raise DatasetError(f"no images found in {folder / 'train'}")
         if not test_paths:
             raise DatasetError(f"no images found in {folder / 'test'}")
-    else:
-        paths = find_images(folder)
-        if len(paths) < 2:
-            raise DatasetError(
-                f"{folder} holds {len(paths)} image(s); at least 2 are needed "
-                f"(extensions: {', '.join(IMAGE_EXTENSIONS)})"
-            )
-        train_paths, test_paths = split_files(paths)
+    elif not train_paths:  # The 80:20 split leaves both sides non-empty from 2 images up.
+        raise DatasetError(
+            f"{folder} holds {len(find_images(folder))} image(s); at least 2 are needed "
+            f"(extensions: {', '.join(IMAGE_EXTENSIONS)})"
+        )
     train, skipped_train = load_images(train_paths, load_size, f"{folder} (train)")
     test, skipped_test = load_images(test_paths, load_size, f"{folder} (test)")
     skipped = skipped_train + skipped_test

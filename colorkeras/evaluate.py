@@ -85,11 +85,8 @@ def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, 
         files = data_lib.find_images(folder)
     elif split == "validation":
         files = data_lib.validation_files(folder, validation_fraction, seed)
-    elif (folder / "train").is_dir() and (folder / "test").is_dir():
-        files = data_lib.find_images(folder / split)
     else:
-        everything = data_lib.find_images(folder)
-        train, test = data_lib.split_files(everything) if len(everything) > 1 else ([], [])
+        train, test = data_lib.folder_split_paths(folder)
         files = test if split == "test" else train
     if not files:
         raise data_lib.DatasetError(f"no images found for split {split!r} in {folder}")
@@ -296,6 +293,9 @@ def main(argv=None):
             and not data_lib.is_cifar_batches(path)
         )
         skipped = 0
+        # The validation split is the one the first model's run held out.
+        settings = colorizers[0].record.get("settings", {})
+        held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
             rows, gray_row, per_photo = score_skimage(colorizers)
@@ -303,20 +303,15 @@ def main(argv=None):
                 print(format_table(per_photo))
             source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
         elif is_folder:
-            settings = colorizers[0].record.get("settings", {})
-            files = find_split_files(
-                path, args.split, args.limit,
-                validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
-            )
+            files = find_split_files(path, args.split, args.limit, **held_out)
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
             rows, gray_row, skipped = score_files(colorizers, files, progress)
             source = str(path.resolve())
         else:
-            settings = colorizers[0].record.get("settings", {})
             images = load_split_arrays(
                 args.data, args.split, args.limit, load_size=settings.get("load_size") or settings.get("image_size") or 32,
-                validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
+                **held_out,
             )
             print(f"Scoring {len(images)} images ...", file=sys.stderr)
             gray_row = score_gray_copy(images)

@@ -149,10 +149,12 @@ def _lab_to_rgb_unclipped(lab):
     fy = (lab[:, 0] + 16.0) / 116.0
     f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=-1)
     xyz = np.where(f > 6.0 / 29.0, f**3, _KAPPA * (f - 4.0 / 29.0)) * np.array(_WHITE)
-    linear = xyz @ _XYZ_TO_RGB.T
-    return np.where(
-        linear <= 0.0031308, linear * 12.92, 1.055 * np.abs(linear) ** (1.0 / 2.4) - 0.055
-    )
+    return _encode_srgb(xyz @ _XYZ_TO_RGB.T)
+
+
+def _encode_srgb(linear):
+    """The sRGB transfer curve in float64 numpy, for the tables and the gamut test."""
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * np.abs(linear) ** (1.0 / 2.4) - 0.055)
 
 
 # === Fast full-resolution paths for uint8 images ===
@@ -183,8 +185,7 @@ def _luminance_lightness_table():
 
 
 def _linear_to_uint8_table():
-    linear = np.arange(_LINEAR_STEPS + 1, dtype=np.float64) / _LINEAR_STEPS
-    srgb = np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1.0 / 2.4) - 0.055)
+    srgb = _encode_srgb(np.arange(_LINEAR_STEPS + 1, dtype=np.float64) / _LINEAR_STEPS)
     return np.clip(np.round(srgb * 255.0), 0, 255).astype(np.uint8)
 
 

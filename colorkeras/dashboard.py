@@ -136,6 +136,7 @@ def metrics_table(root=None, data_source=None):
     if data_source is None:
         reference = store.reference_run_name(root)
         data_source = next((row["data"] for row in summaries if row["run"] == reference), None)
+    by_name = {row["run"]: row for row in summaries}
     rows = [row for row in summaries if data_source is None or row["data"] == data_source]
     known = {row["run"]: row for row in rows}
     for report in reports(root).values():
@@ -146,7 +147,7 @@ def metrics_table(root=None, data_source=None):
             if row["name"] in known:  # The report scored the run at full resolution: its figures win.
                 known[row["name"]].update(metrics)
             else:  # A baseline, or a run trained on other data (its settings beside it).
-                other = next((dict(summary) for summary in summaries if summary["run"] == row["name"]), {})
+                other = by_name.get(row["name"], {})
                 known[row["name"]] = {"data": report.get("data", ""), **other, "run": row["name"], **metrics}
                 known[row["name"]].update({k: row[k] for k in ("render_size", "saturation", "temperature") if row.get(k) is not None})
                 rows.append(known[row["name"]])
@@ -180,20 +181,12 @@ def report_title(report):
 def other_reports(root=None):
     """``[(title, frame)]`` for the reports on data that no run was trained on."""
     root = Path(root) if root else store.models_dir()
-    summaries = {row["run"]: row for row in run_summaries(root)}
-    tables = []
-    for report in reports(root).values():
-        if any(same_data(report.get("data"), row["data"]) for row in summaries.values()):
-            continue
-        rows = []
-        for row in report["rows"]:
-            settings = {key: summaries.get(row["name"], {}).get(key) for key in ("data", *SETTING_COLUMNS)}
-            rows.append({"run": row["name"], **settings, **{k: row.get(k) for k in METRIC_COLUMNS}})
-            for key in ("render_size", "saturation", "temperature"):  # The settings the report was made with.
-                if row.get(key) is not None:
-                    rows[-1][key] = row[key]
-        tables.append((report_title(report), _frame(rows)))
-    return tables
+    trained_on = {row["data"] for row in run_summaries(root)}
+    return [
+        (report_title(report), metrics_table(root, data_source=report.get("data")))
+        for report in reports(root).values()
+        if report.get("data") and not any(same_data(report["data"], data) for data in trained_on)
+    ]
 
 
 def history_frame(name, root=None):

@@ -95,6 +95,10 @@ def rgb_to_lightness(rgb):
     return 116.0 * _f(y) - 16.0
 
 
+# ITU-R BT.601 luma weights of R, G and B: how gray copies are made here.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
 def luma_gray(rgb_uint8):
     """ITU-R BT.601 luma of uint8 RGB [..., 3], as uint8 [..., 3] with R = G = B.
 
@@ -102,7 +106,7 @@ def luma_gray(rgb_uint8):
     to every model.
     """
     rgb = np.asarray(rgb_uint8, dtype=np.float32)
-    luma = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+    luma = rgb @ np.asarray(LUMA_WEIGHTS, np.float32)
     gray = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
     return np.repeat(gray[..., None], 3, axis=-1)
 

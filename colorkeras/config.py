@@ -20,7 +20,7 @@ ARCHITECTURE_DEFAULTS = {
 @dataclass
 class TrainConfig:
     # === Data ===
-    data: str = "cifar10"  # "cifar10", or a path: image folder, cifar-10-python.tar.gz or its folder.
+    data: str | list = "cifar10"  # "cifar10", a path (image folder, cifar-10-python.tar.gz or its folder), or a list of these.
     image_size: int = 32  # Side of the square training crops, in pixels.
     load_size: int | None = None  # Side images are stored at before cropping (default: image_size).
     validation_fraction: float = 0.1  # Share of the training images held out for val_loss.
@@ -33,6 +33,8 @@ class TrainConfig:
     head: str | None = None  # U-Net: "classes" (quantised a/b) or "regression"; plain CNN: "rgb".
     loss: str | None = None  # "crossentropy" (classes head), "mse", "l1" or "huber".
     bin_step: float = 10.0  # Classes head: a/b grid step in Lab units.
+    class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
+    init_from: str | None = None  # A run (name or folder) whose weights start training: fine-tuning.
 
     # === Optimisation ===
     epochs: int = 10
@@ -41,6 +43,7 @@ class TrainConfig:
     schedule: str = "cosine"  # "constant" or "cosine" (decays to 5% over the epochs).
     early_stopping: int = 0  # Stop after this many epochs without a better val_loss; 0 = off.
     seed: int = 0  # Seeds weights, the validation split and the shuffling.
+    precision: str = "float32"  # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights and loss).
 
     # === Export (defaults of the SavedModel's serving signature) ===
     render_size: int | None = None  # Short side the chroma is predicted at (default: image_size).
@@ -77,6 +80,8 @@ class TrainConfig:
             (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),
             (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
+            (self.precision in ("float32", "mixed_bfloat16"), f"precision must be float32 or mixed_bfloat16, received {self.precision!r}"),
+            (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
         ]
         if self.architecture == "unet":

@@ -273,11 +273,33 @@ def _resize_square(images, size):
 
 
 def load_splits(data, load_size=32, validation_fraction=0.1, seed=0):
-    """Resolves ``data`` (``"cifar10"`` or a path) into train, validation and test arrays."""
+    """Resolves ``data`` into train, validation and test arrays.
+
+    ``data`` is ``"cifar10"``, a path, or a list of these: several sources are
+    loaded at ``load_size`` and joined, each holding out its own validation share
+    (so ``validation_files`` still names a folder's held-out files).
+    """
+    sources = [data] if isinstance(data, (str, os.PathLike)) else list(data)
+    if not sources:
+        raise DatasetError("no data given; name at least one dataset")
+    if len(sources) == 1:
+        return _load_one(str(sources[0]), load_size, validation_fraction, seed)
+    parts = [_load_one(str(source), load_size, validation_fraction, seed) for source in sources]
+    return Splits(
+        train=np.concatenate([part.train for part in parts]),
+        validation=np.concatenate([part.validation for part in parts]),
+        test=np.concatenate([part.test for part in parts]),
+        source=" + ".join(part.source for part in parts),
+        skipped=sum(part.skipped for part in parts),
+    )
+
+
+def _load_one(data, load_size, validation_fraction, seed):
+    """One source (``"cifar10"`` or a path) -> Splits."""
     if data == "cifar10":
         local = find_local_cifar10()
         if local is not None:
-            return load_splits(str(local), load_size, validation_fraction, seed)
+            return _load_one(str(local), load_size, validation_fraction, seed)
         official = load_cifar10_official()
         if official is None:
             raise DatasetError(
@@ -310,12 +332,24 @@ def load_splits(data, load_size=32, validation_fraction=0.1, seed=0):
 # === tf.data pipelines ===
 
 
+def luma_lightness(rgb_uint8):
+    """uint8 RGB ``[..., 3]`` -> L float32 ``[..., 1]`` in [0, 100] of its BT.601 luma gray.
+
+    This is the lightness the network sees in use: users hand it gray scans (and
+    the evaluator hands it the luma gray copy), whose L differs from the colour
+    image's own CIELAB L for saturated colours (pure red: 53 against 32). Training
+    on the gray copy's L removes that mismatch between training and use.
+    """
+    rgb = tf.cast(rgb_uint8, tf.float32)
+    luma = tf.round(tf.tensordot(rgb, tf.constant(color.LUMA_WEIGHTS, tf.float32), axes=1))[..., None]
+    return color.gray_to_lightness(tf.clip_by_value(luma, 0.0, 255.0) / 255.0)
+
+
 def to_example(rgb_uint8, architecture):
-    """uint8 RGB ``[..., h, w, 3]`` -> (L / 100, target), built inside the pipeline."""
+    """uint8 RGB ``[..., h, w, 3]`` -> (L / 100 of the luma gray copy, target), built in the pipeline."""
     rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
-    lab = color.rgb_to_lab(rgb)
-    lightness = lab[..., :1] / color.L_SCALE
-    target = rgb if architecture == "plain-cnn" else lab[..., 1:]
+    lightness = luma_lightness(rgb_uint8) / color.L_SCALE
+    target = rgb if architecture == "plain-cnn" else color.rgb_to_lab(rgb)[..., 1:]
     return lightness, target
 
 

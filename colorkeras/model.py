@@ -86,9 +86,10 @@ def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="un
     if head == "classes":
         if not num_bins:
             raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
-        outputs = layers.Conv2D(num_bins, 1, name="ab_logits")(x)
+        # The head stays float32 under mixed precision: logits feed a softmax.
+        outputs = layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
     else:
-        outputs = layers.Conv2D(2, 1, name="ab_scaled")(x)
+        outputs = layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
     return keras.Model(inputs, outputs, name=name)
 
 
@@ -201,14 +202,18 @@ class ResizedRegressionLoss(keras.losses.Loss):
         return config
 
 
-def build_loss(architecture, head, loss, bin_step=10.0):
-    """The loss that trains ``architecture``/``head``; ``loss`` is one of ``LOSSES``."""
+def build_loss(architecture, head, loss, bin_step=10.0, class_weights=None):
+    """The loss that trains ``architecture``/``head``; ``loss`` is one of ``LOSSES``.
+
+    ``class_weights`` ([K], classes head only) rebalance the cross-entropy; see
+    ``rebalancing_weights``.
+    """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, received {loss!r}")
     if architecture == "unet" and head == "classes":
         if loss != "crossentropy":
             raise ValueError(f"the 'classes' head trains with loss 'crossentropy', received {loss!r}")
-        return SoftEncodedCrossEntropy(bin_step=bin_step)
+        return SoftEncodedCrossEntropy(bin_step=bin_step, class_weights=class_weights)
     if loss == "crossentropy":
         raise ValueError(
             f"loss 'crossentropy' needs --architecture unet --head classes, received {architecture!r}/{head!r}"
@@ -239,6 +244,21 @@ def bin_prior(images, bin_step=10.0, max_images=5000, seed=0):
         distance = (ab**2).sum(-1, keepdims=True) - 2.0 * ab @ centers.T + (centers**2).sum(-1)
         counts += np.bincount(distance.argmin(axis=1), minlength=len(centers))
     return counts / counts.sum()
+
+
+def rebalancing_weights(prior, strength=0.5):
+    """Zhang et al. (2016) class rebalancing: ``w ~ 1 / ((1 - strength) * prior + strength / K)``.
+
+    ``prior`` is float [K] summing to 1 (``bin_prior``); ``strength`` (their lambda)
+    in [0, 1] mixes it with the uniform distribution. The weights are scaled so that
+    their expectation under the prior is 1, so the loss keeps its scale. Returns
+    float64 [K].
+    """
+    prior = np.asarray(prior, np.float64)
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"rebalancing strength must be in [0, 1], received {strength}")
+    weights = 1.0 / ((1.0 - strength) * prior + strength / len(prior))
+    return weights / float(np.sum(prior * weights))
 
 
 def count_parameters(model):

@@ -62,7 +62,7 @@ def build_parser():
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--data", default=defaults.data, help="'cifar10' (download, or a local copy), or a path: an image folder, cifar-10-python.tar.gz or cifar-10-batches-py/")
+    data.add_argument("--data", nargs="+", default=[defaults.data], metavar="DATA", help="one or more sources, joined: 'cifar10' (download, or a local copy), or a path: an image folder, cifar-10-python.tar.gz or cifar-10-batches-py/")
     data.add_argument("--image-size", type=int, default=defaults.image_size, help="side of the square training crops in pixels")
     data.add_argument("--load-size", type=int, default=None, help="side images are kept at before random crops with scale jitter (default: image size)")
     data.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction, help="share of the training images held out for val_loss")
@@ -73,6 +73,8 @@ def build_parser():
     model.add_argument("--base-filters", type=int, default=None, help=f"width (default: unet {unet['base_filters']}, plain-cnn {plain['base_filters']})")
     model.add_argument("--depth", type=int, default=None, help=f"unet: downsampling levels (default {unet['depth']}); plain-cnn: convolutions (default {plain['depth']})")
     model.add_argument("--head", choices=("classes", "regression"), default=None, help="unet output: quantised a/b classes or a/b regression (default: classes)")
+    model.add_argument("--class-rebalance", type=float, default=defaults.class_rebalance, metavar="LAMBDA", help="classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); 0 = off")
+    model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning")
     model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help="default: crossentropy for the classes head, mse for plain-cnn; regression heads take mse, l1 or huber")
 
     optimisation = parser.add_argument_group("optimisation")
@@ -81,6 +83,7 @@ def build_parser():
     optimisation.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate")
     optimisation.add_argument("--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning-rate schedule over the epochs")
     optimisation.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE", help="stop after this many epochs without a better val_loss (0: off)")
+    optimisation.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=defaults.precision, help="mixed_bfloat16 computes in bfloat16 (fast on CPUs with AVX-512 BF16 and on GPUs), keeping weights and the loss in float32")
     optimisation.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights, the validation split and the shuffling")
 
     export = parser.add_argument_group("export (defaults of the SavedModel)")
@@ -103,6 +106,9 @@ def build_parser():
 
 def config_from_args(args):
     values = {key: value for key, value in vars(args).items() if key in TrainConfig.__dataclass_fields__}
+    # One source is stored as a plain string, as runs made before several sources were allowed.
+    if isinstance(values.get("data"), list) and len(values["data"]) == 1:
+        values["data"] = values["data"][0]
     return TrainConfig.from_dict(values).resolve()
 
 
@@ -258,7 +264,7 @@ def is_chief_worker():
 # === Training ===
 
 
-def compile_model(config):
+def compile_model(config, class_weights=None):
     import keras
 
     from colorkeras import model as model_lib
@@ -268,9 +274,29 @@ def compile_model(config):
     )
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step),
+        loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
     )
     return model
+
+
+def initial_weights(config, model):
+    """Copies the weights of ``config.init_from`` (a run of the same network) into ``model``."""
+    import keras
+
+    from colorkeras.model import CUSTOM_OBJECTS
+
+    source_folder = store.resolve_run(config.init_from)
+    source = keras.models.load_model(source_folder / "model.keras", custom_objects=CUSTOM_OBJECTS, compile=False)
+    shapes = [tuple(weight.shape) for weight in model.weights]
+    source_shapes = [tuple(weight.shape) for weight in source.weights]
+    if shapes != source_shapes:
+        raise UsageError(
+            f"--init-from {config.init_from}: its network differs from this one "
+            f"({len(source_shapes)} weight tensors against {len(shapes)}, or other shapes); "
+            "give the same --architecture, --base-filters, --depth and --head"
+        )
+    model.set_weights(source.get_weights())
+    print(f"Starting from the weights of {source_folder}", flush=True)
 
 
 def package_versions():
@@ -351,7 +377,9 @@ def train_in(args, config, final, partial, completed, chief):
 
     configure_devices()
     keras.utils.set_random_seed(config.seed)
-    print(f"Loading data from {config.data} ...", flush=True)
+    keras.mixed_precision.set_global_policy(config.precision)
+    sources = [config.data] if isinstance(config.data, str) else config.data
+    print(f"Loading data from {', '.join(sources)} ...", flush=True)
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     train_images = splits.train[: config.limit] if config.limit else splits.train
     print(
@@ -399,7 +427,15 @@ def train_in(args, config, final, partial, completed, chief):
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
             print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
         else:
-            model = compile_model(config)
+            class_weights = None
+            if config.class_rebalance > 0 and config.head == "classes":
+                from colorkeras.model import bin_prior, rebalancing_weights
+
+                prior = bin_prior(train_images, config.bin_step, seed=config.seed)
+                class_weights = rebalancing_weights(prior, config.class_rebalance)
+            model = compile_model(config, class_weights)
+            if config.init_from:
+                initial_weights(config, model)
     from colorkeras.model import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
@@ -431,9 +467,14 @@ def train_in(args, config, final, partial, completed, chief):
 
 def finish_run(model, config, record, partial, final, splits, history_rows, overwrite, seconds):
     """Export, samples, metrics and config into the partial folder, then publish it."""
+    import keras
+
     from colorkeras import export
     from colorkeras.model import bin_prior, build_colorizer
 
+    # Whatever precision trained it, the run serves in float32: exact on every
+    # machine, and the bfloat16 speed-up is a training matter.
+    keras.mixed_precision.set_global_policy("float32")
     # The exported graph and the shipped model.keras leave out the optimizer state
     # (two more copies of the weights): enough to serve and to fine-tune, and it
     # keeps a run small enough to commit.

@@ -224,6 +224,7 @@ def main(argv=None):
         final = Path(args.run_dir).expanduser().absolute() if args.run_dir else store.run_path(args.name).absolute()
         if final.exists() and not args.overwrite:
             raise store.RunError(f"{final} already exists; choose another name or pass --overwrite")
+        store.check_replaceable(final)
         overrides = {
             "temperature": args.temperature,
             "prior_weight": args.prior_weight,

@@ -64,6 +64,55 @@ def is_complete(path):
     return (path / "config.json").is_file() and (path / "saved_model" / "saved_model.pb").is_file()
 
 
+def run_stamp(path):
+    """A value that changes whenever the run at ``path`` is written anew (for caches).
+
+    Publishing renames a whole new folder into place, so the files' change times
+    and inode numbers differ from the replaced run's, even within one second.
+    """
+    path = Path(path)
+    parts = []
+    for name in ("config.json", "saved_model/saved_model.pb"):
+        try:
+            status = (path / name).stat()
+        except OSError:
+            parts.append(None)
+            continue
+        parts.append((status.st_ino, status.st_mtime_ns, status.st_size))
+    return tuple(parts)
+
+
+# What an interrupted training leaves in a folder: a checkpoint and its state.
+CHECKPOINT_FILE = "checkpoint.keras"
+STATE_FILE = "state.json"
+
+
+def is_interrupted_run(path):
+    """Whether ``path`` holds a training of ours that stopped before it was published."""
+    path = Path(path)
+    return (path / STATE_FILE).is_file() and (path / CHECKPOINT_FILE).is_file()
+
+
+def check_replaceable(final):
+    """Refuses to let ``--overwrite`` replace a folder that is not a run of ours.
+
+    An absent or empty folder, a complete run or an interrupted one may be replaced;
+    any other folder (``--run-dir ~/Documents``) holds the user's files, so it is
+    named and left untouched. Raises ``RunError``.
+    """
+    final = Path(final)
+    if not final.exists():
+        return
+    if not final.is_dir() or final.is_symlink():
+        raise RunError(f"{final} is not a folder; refusing to replace it")
+    if is_complete(final) or is_interrupted_run(final) or not any(final.iterdir()):
+        return
+    raise RunError(
+        f"{final} holds files that are not a colorkeras run; refusing to replace it "
+        "even with --overwrite: choose an empty or new folder"
+    )
+
+
 def list_runs(root=None):
     """Names of the complete runs in the store, sorted."""
     root = Path(root) if root else models_dir()
@@ -119,13 +168,20 @@ def resolve_run(model=None, root=None):
 
 
 def read_json(path, default=None):
+    """The JSON in ``path``, or ``default`` when there is no such file.
+
+    A file that is there but not JSON (damaged by hand or by a foreign tool) is
+    an error that names it, never silently read as the defaults.
+    """
     path = Path(path)
     if not path.is_file():
         return default
     try:
         return json.loads(path.read_text())
-    except (OSError, ValueError):
-        return default
+    except UnicodeDecodeError as error:
+        raise RunError(f"{path} is not a JSON text file ({error.reason}); restore or delete it") from None
+    except ValueError as error:
+        raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
 def atomic_write_text(path, text):
@@ -146,8 +202,28 @@ def atomic_write_text(path, text):
         raise
 
 
+def strict_json_value(value):
+    """``value`` with every infinite or NaN float replaced by ``None``.
+
+    Python writes those as ``Infinity`` and ``NaN``, which are not JSON: strict
+    parsers (browsers, jq, most languages) refuse the whole file. A PSNR of a
+    perfect copy is infinite; it is written as null.
+    """
+    import math
+
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: strict_json_value(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [strict_json_value(item) for item in value]
+    return value
+
+
 def atomic_write_json(path, value):
-    atomic_write_text(path, json.dumps(value, indent=2, sort_keys=True) + "\n")
+    """Writes strict JSON (non-finite numbers as null) through ``atomic_write_text``."""
+    text = json.dumps(strict_json_value(value), indent=2, sort_keys=True, allow_nan=False)
+    atomic_write_text(path, text + "\n")
 
 
 def publish(partial, final, overwrite=False):
@@ -161,6 +237,7 @@ def publish(partial, final, overwrite=False):
     if final.exists():
         if not overwrite:
             raise RunError(f"{final} already exists; choose another name or pass --overwrite")
+        check_replaceable(final)
         old = final.parent / f".{final.name}.old"
         if old.exists():
             shutil.rmtree(old)

@@ -39,8 +39,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from colorkeras import store  # noqa: E402
 from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
 
-CHECKPOINT = "checkpoint.keras"
-STATE = "state.json"
+CHECKPOINT = store.CHECKPOINT_FILE
+STATE = store.STATE_FILE
 HISTORY = "history.csv"
 PROGRESS = "progress.json"
 HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds")
@@ -123,6 +123,14 @@ def resolve_folder(args, config):
 # === Per-epoch bookkeeping ===
 
 
+def write_phase(folder, phase, config):
+    """progress.json before the first step: what the run is doing (reading data, building the model)."""
+    store.atomic_write_json(
+        Path(folder) / PROGRESS,
+        {"phase": phase, "epoch": 0, "epochs": config.epochs, "step": 0, "steps": 0, "updated": time.time(), "pid": os.getpid()},
+    )
+
+
 def read_history(folder):
     path = Path(folder) / HISTORY
     if not path.is_file():
@@ -193,6 +201,7 @@ def make_callbacks(folder, config, is_chief, history_rows):
             store.atomic_write_json(
                 Path(folder) / PROGRESS,
                 {
+                    "phase": "training",
                     "epoch": self.epoch + 1,
                     "epochs": config.epochs,
                     "step": batch + 1,
@@ -325,6 +334,8 @@ def prepare_folder(args, config, final):
     if store.is_complete(final) or (final.exists() and any(final.iterdir())):
         if not args.overwrite:
             raise UsageError(f"{final} already exists; choose another --name/--run-dir or pass --overwrite")
+        # Checked before a minute of training, not only when the run is published.
+        store.check_replaceable(final)
     if partial.exists():
         if not args.overwrite:
             raise UsageError(
@@ -379,9 +390,15 @@ def train_in(args, config, final, partial, completed, chief):
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
     sources = [config.data] if isinstance(config.data, str) else config.data
+    if chief:
+        write_phase(partial, "reading data", config)
     print(f"Loading data from {', '.join(sources)} ...", flush=True)
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     train_images = splits.train[: config.limit] if config.limit else splits.train
+    if config.limit and len(train_images) < len(splits.train):
+        # A quick experiment on a share of the data holds out the same share for val_loss.
+        keep = max(1, round(len(splits.validation) * len(train_images) / len(splits.train)))
+        splits.validation = splits.validation[:keep]
     print(
         f"  {len(train_images)} train, {len(splits.validation)} validation, {len(splits.test)} test images"
         + (f"; {splits.skipped} unreadable file(s) skipped" if splits.skipped else ""),
@@ -400,6 +417,8 @@ def train_in(args, config, final, partial, completed, chief):
     if chief:
         store.atomic_write_json(partial / "config.json", record)
 
+    if chief:
+        write_phase(partial, "building the model", config)
     strategy = make_strategy(config.distribute)
     replicas = strategy.num_replicas_in_sync
     if config.distribute != "none":

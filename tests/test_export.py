@@ -36,6 +36,15 @@ def test_reexport_refuses_to_replace_a_run(trained_run, tmp_path):
     assert list(target.iterdir()) == []
 
 
+def test_reexport_with_overwrite_refuses_a_folder_that_is_not_a_run(trained_run, tmp_path):
+    target = tmp_path / "Documents"
+    target.mkdir()
+    (target / "notes.txt").write_text("mine")
+    result = run_module("colorkeras.export", "--model", trained_run, "--run-dir", target, "--overwrite")
+    assert result.returncode == 2 and "not a colorkeras run" in result.stderr and "Traceback" not in result.stderr
+    assert [path.name for path in target.iterdir()] == ["notes.txt"] and (target / "notes.txt").read_text() == "mine"
+
+
 def test_prior_weight_is_an_option_of_the_colorize_signature(trained_run, image_folder, tmp_path):
     target = tmp_path / "with-prior"
     assert export.main(["--model", str(trained_run), "--run-dir", str(target), "--data", str(image_folder)]) == 0

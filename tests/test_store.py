@@ -32,3 +32,51 @@ def test_default_and_reference_runs(tmp_path):
 def test_run_names_cannot_escape_the_store(tmp_path, name):
     with pytest.raises(store.RunError, match="invalid run name"):
         store.run_path(name, tmp_path)
+
+
+def test_overwrite_may_replace_runs_and_empty_folders_but_not_a_users_files(tmp_path):
+    fake_run(tmp_path, "complete")
+    store.check_replaceable(tmp_path / "complete")
+    store.check_replaceable(tmp_path / "absent")
+    (tmp_path / "empty").mkdir()
+    store.check_replaceable(tmp_path / "empty")
+    interrupted = tmp_path / "interrupted"
+    interrupted.mkdir()
+    (interrupted / store.STATE_FILE).write_text("{}")
+    (interrupted / store.CHECKPOINT_FILE).write_bytes(b"x")
+    store.check_replaceable(interrupted)
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.docx").write_text("years of work")
+    with pytest.raises(store.RunError, match="not a colorkeras run"):
+        store.check_replaceable(documents)
+
+
+def test_publish_with_overwrite_never_deletes_a_folder_that_is_not_a_run(tmp_path):
+    documents = tmp_path / "Documents"
+    documents.mkdir()
+    (documents / "thesis.docx").write_text("years of work")
+    partial = tmp_path / ".Documents.partial"
+    fake_run(tmp_path, ".Documents.partial")
+    with pytest.raises(store.RunError, match="not a colorkeras run"):
+        store.publish(partial, documents, overwrite=True)
+    assert (documents / "thesis.docx").read_text() == "years of work"
+
+
+def test_json_is_written_strictly_and_a_damaged_file_is_an_error(tmp_path):
+    import json
+    import math
+
+    path = tmp_path / "report.json"
+    store.atomic_write_json(path, {"psnr": math.inf, "rows": [{"mse": math.nan, "n": 3}]})
+    text = path.read_text()
+    assert "Infinity" not in text and "NaN" not in text
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    assert json.loads(text, parse_constant=refuse) == {"psnr": None, "rows": [{"mse": None, "n": 3}]}
+    path.write_text('{"settings": {"render_size": 64')
+    with pytest.raises(store.RunError, match="report.json is damaged"):
+        store.read_json(path)
+    assert store.read_json(tmp_path / "absent.json", {"a": 1}) == {"a": 1}

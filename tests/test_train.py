@@ -130,6 +130,19 @@ def test_existing_run_is_kept_unless_overwrite(tmp_path, image_folder, capsys):
     assert "already exists" in capsys.readouterr().err and (run_dir / "keep.txt").exists()
 
 
+def test_overwrite_refuses_a_folder_that_is_not_a_run_and_leaves_it_intact(tmp_path, image_folder, capsys):
+    documents = tmp_path / "Documents"
+    (documents / "letters").mkdir(parents=True)
+    (documents / "letters" / "mum.txt").write_text("dear mum")
+    (documents / "photo.jpg").write_bytes(b"jpeg bytes")
+    before = sorted(str(path.relative_to(documents)) for path in documents.rglob("*"))
+    assert train.main(["--data", str(image_folder), "--run-dir", str(documents), "--overwrite", *TINY]) == 2
+    assert "not a colorkeras run" in capsys.readouterr().err
+    assert sorted(str(path.relative_to(documents)) for path in documents.rglob("*")) == before
+    assert (documents / "letters" / "mum.txt").read_text() == "dear mum"
+    assert not store.partial_path(documents).exists()
+
+
 @pytest.mark.parametrize("name", ["../escape", "/etc/passwd", "a/b", "..", ".hidden"])
 def test_run_names_cannot_escape_the_store(models_store, image_folder, capsys, name):
     assert train.main(["--data", str(image_folder), "--name", name, *TINY]) == 2

@@ -44,23 +44,65 @@ def build_parser():
 
 
 def plan_outputs(inputs, out_dir):
-    """(input file, output file) pairs; folders are mirrored under ``out_dir``.
+    """(input file, output file) pairs, each input with an output of its own.
 
-    Returns (pairs, errors) where errors are messages for inputs that do not exist.
+    A file goes to ``out_dir/<stem>.png``; a folder is mirrored under
+    ``out_dir/<folder name>/`` (``<name>-2`` for a second folder of the same name).
+    Inputs whose outputs would clash (``a.jpg`` and ``a.png``) keep their extension
+    in the name (``a_jpg.png``, ``a_png.png``); a clash that remains is an error
+    naming both files. A file given twice is done once.
+
+    Returns (pairs, errors, roots): errors are messages for inputs that cannot be
+    done; roots maps each given folder to the folder its outputs go to.
     """
-    pairs, errors = [], []
+    pairs, errors, roots, seen = [], [], {}, set()
+    used_roots = set()
     for given in inputs:
         path = Path(given).expanduser()
         if path.is_dir():
             files = find_images(path)
             if not files:
                 errors.append(f"{path}: no images found in this folder")
-            pairs += [(file, out_dir / path.name / file.relative_to(path).with_suffix(".png")) for file in files]
+            if path.resolve() in roots:
+                continue
+            name, count = path.resolve().name or "root", 1
+            while (name if count == 1 else f"{name}-{count}") in used_roots:
+                count += 1
+            root_name = name if count == 1 else f"{name}-{count}"
+            used_roots.add(root_name)
+            roots[path.resolve()] = out_dir / root_name
+            candidates = [(file, out_dir / root_name / file.relative_to(path)) for file in files]
         elif path.is_file():
-            pairs.append((path, out_dir / path.with_suffix(".png").name))
+            candidates = [(path, out_dir / path.name)]
         else:
             errors.append(f"{path}: no such file or folder")
-    return pairs, errors
+            continue
+        for source, named in candidates:
+            if source.resolve() not in seen:
+                seen.add(source.resolve())
+                pairs.append((source, named))
+    planned = [(source, named.with_suffix(".png")) for source, named in pairs]
+    clashing = _clashes(planned)
+    planned = [
+        (source, named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}.png") if index in clashing else target)
+        for index, ((source, target), (_, named)) in enumerate(zip(planned, pairs))
+    ]
+    remaining = _clashes(planned)
+    for index in sorted(remaining):
+        others = [str(planned[other][0]) for other in remaining[index]]
+        errors.append(f"{planned[index][0]}: its output {planned[index][1]} would also be that of {', '.join(others)}; rename one of them")
+    return [pair for index, pair in enumerate(planned) if index not in remaining], errors, roots
+
+
+def _clashes(planned):
+    """{index: [indices of the other inputs with the same output]} for every clash."""
+    by_target = {}
+    for index, (_, target) in enumerate(planned):
+        by_target.setdefault(target, []).append(index)
+    return {
+        index: [other for other in group if other != index]
+        for group in by_target.values() if len(group) > 1 for index in group
+    }
 
 
 def save_png(array, path):
@@ -89,13 +131,15 @@ def run(args):
     from colorkeras.inference import Colorizer, open_image, to_uint8_rgb
 
     out_dir = Path(args.out).expanduser()
-    pairs, errors = plan_outputs(args.inputs, out_dir)
+    pairs, errors, roots = plan_outputs(args.inputs, out_dir)
     colorizer = Colorizer(args.model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
     inputs = {source.resolve() for source, _ in pairs}
     done = skipped = 0
     started = time.time()
     interactive = sys.stderr.isatty()
     print(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}", file=sys.stderr)
+    for folder, target in roots.items():
+        print(f"  {folder}/ -> {target}/", file=sys.stderr)
     for index, (source, target) in enumerate(pairs, start=1):
         try:
             if target.resolve() in inputs:
@@ -124,7 +168,7 @@ def run(args):
     seconds = time.time() - started
     print(
         f"Done: {done} colorized, {skipped} skipped (already there; --overwrite replaces), "
-        f"{len(errors)} failed, in {seconds:.1f} s",
+        f"{len(errors)} failed, in {seconds:.1f} s; results in {out_dir}",
         file=sys.stderr,
     )
     return 1 if errors else 0

@@ -18,110 +18,7 @@ import numpy as np  # noqa: E402
 from PIL import Image, ImageOps  # noqa: E402
 
 from colorkeras import store  # noqa: E402
-
-DEFAULT_MAX_PIXELS = 80_000_000  # 80 megapixels: far above a 12 MP scan, far below a bomb.
-
-
-class ImageError(Exception):
-    """An input that is not a usable image; the message says why."""
-
-
-def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
-    """A PIL image or numpy array of any common kind -> (uint8 [h, w, 3], alpha or None).
-
-    Accepts gray, gray+alpha, RGB, RGBA, 16-bit, float, palette and CMYK; applies
-    EXIF orientation to PIL images. Raises ``ImageError`` for anything else, or for
-    images over ``max_pixels``.
-    """
-    if isinstance(image, Image.Image):
-        width, height = image.size
-        _check_size(width, height, max_pixels)
-        image = ImageOps.exif_transpose(image)
-        alpha = None
-        if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
-            rgba = image.convert("RGBA")
-            alpha = np.asarray(rgba)[..., 3]
-            return np.asarray(rgba.convert("RGB")), alpha
-        if image.mode in ("I;16", "I;16B", "I;16L", "I"):
-            array = np.asarray(image, dtype=np.float64)
-            scale = 65535.0 if array.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
-            return to_uint8_rgb(np.clip(array / scale, 0, 1), max_pixels)
-        if image.mode == "F":
-            return to_uint8_rgb(np.asarray(image, dtype=np.float64), max_pixels)
-        return np.asarray(image.convert("RGB")), None
-    array = np.asarray(image)
-    if array.ndim == 2:
-        array = array[..., None]
-    if array.ndim != 3 or array.shape[-1] not in (1, 2, 3, 4) or 0 in array.shape:
-        raise ImageError(f"expected an image array [h, w] or [h, w, 1|2|3|4], received shape {array.shape}")
-    _check_size(array.shape[1], array.shape[0], max_pixels)
-    if array.dtype == np.uint16:
-        array = (array.astype(np.float64) / 65535.0 * 255.0).round().astype(np.uint8)
-    elif array.dtype.kind == "f":
-        array = (np.clip(np.nan_to_num(array), 0.0, 1.0) * 255.0).round().astype(np.uint8)
-    elif array.dtype == np.bool_:
-        array = array.astype(np.uint8) * 255
-    elif array.dtype != np.uint8:
-        raise ImageError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
-    alpha = array[..., -1] if array.shape[-1] in (2, 4) else None
-    colour = array[..., :1] if array.shape[-1] <= 2 else array[..., :3]
-    if colour.shape[-1] == 1:
-        colour = np.repeat(colour, 3, axis=-1)
-    return np.ascontiguousarray(colour), alpha
-
-
-def _check_size(width, height, max_pixels):
-    if max_pixels and width * height > max_pixels:
-        raise ImageError(
-            f"image of {width}x{height} = {width * height / 1e6:.0f} megapixels is over the limit of "
-            f"{max_pixels / 1e6:.0f} megapixels (raise it with max_pixels / --max-pixels)"
-        )
-
-
-def open_image(source, max_pixels=DEFAULT_MAX_PIXELS, name=None):
-    """Opens and fully decodes an image file (a path or a binary file object).
-
-    Raises ``ImageError`` whose message starts with ``name`` (default: the path).
-    Only the first frame of an animation is used.
-    """
-    label = name or str(source)
-    # Pillow refuses images over twice its own limit when it opens them. Within that
-    # limit our check below decides; only a user who raises max_pixels above it
-    # needs Pillow's limit lifted for the call (a rare, command-line case).
-    previous = Image.MAX_IMAGE_PIXELS
-    lift = previous is not None and max_pixels and max_pixels > 2 * previous
-    if lift:
-        Image.MAX_IMAGE_PIXELS = None
-    try:
-        with Image.open(source) as image:
-            _check_size(*image.size, max_pixels)
-            image.load()
-            return image.copy()
-    except ImageError as error:
-        raise ImageError(f"{label}: {error}") from None
-    except Image.DecompressionBombError:
-        limit = max_pixels or 2 * previous
-        raise ImageError(
-            f"{label}: image is over the limit of {limit / 1e6:.0f} megapixels (a decompression bomb?)"
-        ) from None
-    except FileNotFoundError:
-        raise ImageError(f"{label}: no such file") from None
-    except IsADirectoryError:
-        raise ImageError(f"{label}: is a folder") from None
-    except (OSError, ValueError, SyntaxError) as error:
-        raise ImageError(f"{label}: not a readable image ({_reason(source, error)})") from None
-    finally:
-        if lift:
-            Image.MAX_IMAGE_PIXELS = previous
-
-
-def _reason(source, error):
-    if hasattr(source, "getbuffer"):
-        empty = source.getbuffer().nbytes == 0
-    else:
-        empty = Path(source).is_file() and Path(source).stat().st_size == 0
-    return "empty file" if empty else str(error) or type(error).__name__
-
+from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb  # noqa: E402, F401
 
 class Colorizer:
     """A run's SavedModel, ready to colorize.
@@ -138,9 +35,11 @@ class Colorizer:
 
         self.path = store.resolve_run(model)
         self.name = self.path.name
-        self.record = store.read_json(self.path / "config.json", {})
-        settings = self.record.get("settings", {})
-        self.render_size = int(render_size or settings.get("render_size", 32))
+        self.record = store.read_json(self.path / "config.json")
+        settings = self.record.get("settings") if isinstance(self.record, dict) else None
+        if not isinstance(settings, dict) or not settings.get("render_size"):
+            raise store.RunError(f"{self.path / 'config.json'} holds no run settings (render size and the rest); re-export the run")
+        self.render_size = int(render_size if render_size is not None else settings["render_size"])
         self.saturation = float(saturation if saturation is not None else settings.get("saturation", 1.0))
         self.temperature = float(temperature if temperature is not None else settings.get("temperature", 1.0))
         self.prior_weight = float(prior_weight if prior_weight is not None else settings.get("prior_weight") or 0.0)
@@ -166,9 +65,16 @@ class Colorizer:
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
+        render_size = self.render_size if render_size is None else int(render_size)
+        saturation = self.saturation if saturation is None else float(saturation)
+        # 0 is a value, not "the default": it is refused like any other bad one.
+        if render_size < 8:
+            raise ValueError(f"render size must be at least 8, received {render_size}")
+        if saturation <= 0:
+            raise ValueError(f"saturation must be positive (1.0 = off), received {saturation}")
         options = dict(
-            render_size=tf.constant(int(render_size or self.render_size), tf.int32),
-            saturation=tf.constant(float(saturation or self.saturation), tf.float32),
+            render_size=tf.constant(render_size, tf.int32),
+            saturation=tf.constant(saturation, tf.float32),
             temperature=tf.constant(self.temperature, tf.float32),
         )
         if self._takes_prior_weight:

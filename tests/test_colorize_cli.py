@@ -26,7 +26,7 @@ def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(trained_run
     outputs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png") if ".compare" not in p.name)
     assert outputs == ["in/a.png", "in/c.png", "in/nested dir é/b.png"]
     for name in ("zero.png", "truncated.png", "text.jpg"):
-        assert f"{name}: not a readable image" in result.stderr
+        assert f"{name}: not an image we can read" in result.stderr
     assert "3 colorized, 0 skipped" in result.stderr and "3 failed" in result.stderr
     colour = np.asarray(Image.open(out / "in" / "a.png"))
     assert colour.shape == (120, 160, 3)
@@ -60,3 +60,40 @@ def test_usage_errors_are_one_message(tmp_path):
     assert result.returncode == 2 and "no complete run named" in result.stderr and "Traceback" not in result.stderr
     result = run_module("colorkeras.colorize", tmp_path / "missing.jpg")
     assert result.returncode == 2 and "--out" in result.stderr
+
+
+def test_inputs_with_the_same_stem_or_folder_name_each_get_their_own_output(tmp_path):
+    from colorkeras.colorize import plan_outputs
+
+    for folder in ("x/photos", "y/photos"):
+        (tmp_path / folder).mkdir(parents=True)
+        Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / folder / "a.png")
+    Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / "a.jpg")
+    Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / "a.png")
+    out = tmp_path / "out"
+    inputs = [tmp_path / "a.jpg", tmp_path / "a.png", tmp_path / "x/photos", tmp_path / "y/photos", tmp_path / "a.png"]
+    pairs, errors, roots = plan_outputs(inputs, out)
+    assert errors == []
+    targets = {source.relative_to(tmp_path).as_posix(): target.relative_to(out).as_posix() for source, target in pairs}
+    assert targets == {
+        "a.jpg": "a_jpg.png",
+        "a.png": "a_png.png",
+        "x/photos/a.png": "photos/a.png",
+        "y/photos/a.png": "photos-2/a.png",
+    }
+    assert roots == {(tmp_path / "x/photos").resolve(): out / "photos", (tmp_path / "y/photos").resolve(): out / "photos-2"}
+
+
+def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
+    from colorkeras.colorize import plan_outputs
+
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / "one" / "a.png")
+    Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / "one" / "a_png.png")
+    Image.fromarray(data.coffee()[:20, :20]).save(tmp_path / "one" / "a.jpg")
+    pairs, errors, _ = plan_outputs([tmp_path / "one"], tmp_path / "out")
+    # a.png and a.jpg become a_png.png and a_jpg.png; a_png.png claims a_png.png too.
+    assert len(errors) == 2 and all("rename one of them" in message for message in errors)
+    assert any(str(tmp_path / "one" / "a.png") in message and str(tmp_path / "one" / "a_png.png") in message for message in errors)
+    assert [source.name for source, _ in pairs] == ["a.jpg"]

@@ -34,12 +34,21 @@ def test_cifar_batches_folder_and_tarball(tmp_path):
     np.testing.assert_array_equal(from_tar.test, splits.test)
 
 
-def test_cifar10_offline_without_copy_says_how_to_point_at_one(monkeypatch, tmp_path):
-    monkeypatch.setattr(data_lib, "load_cifar10_official", lambda: None)
+def test_cifar10_download_failure_names_the_real_error_and_how_to_point_at_a_copy(monkeypatch, tmp_path):
+    import keras
+
+    def refuse():
+        raise PermissionError("[Errno 13] Permission denied: '/root/.keras/datasets'")
+
+    monkeypatch.setattr(keras.datasets.cifar10, "load_data", refuse)
     monkeypatch.setenv("KERAS_HOME", str(tmp_path))
     monkeypatch.delenv(data_lib.CIFAR10_ENV, raising=False)
-    with pytest.raises(data_lib.DatasetError, match="--data at a local copy"):
+    with pytest.raises(data_lib.DatasetError) as caught:
         data_lib.load_splits("cifar10")
+    message = str(caught.value)
+    # The cause is said as it is (a disk permission here, not "no network?").
+    assert "PermissionError: [Errno 13] Permission denied" in message and "no network" not in message
+    assert "--data at a local copy" in message
 
 
 def test_cifar10_keyword_finds_local_copy(monkeypatch, tmp_path):
@@ -132,3 +141,41 @@ def test_validation_files_are_the_images_training_holds_out(tmp_path, layout):
     as_set = lambda images: sorted(image.tobytes() for image in images)  # noqa: E731
     assert as_set(held_out) == as_set(splits.validation)
     assert not set(as_set(held_out)) & set(as_set(splits.train))
+
+
+def test_split_of_100000_paths_is_linear_and_disjoint():
+    import time
+    from pathlib import Path
+
+    paths = [Path(f"folder/image_{index:06d}.jpg") for index in range(100_000)]
+    started = time.perf_counter()
+    train, test = data_lib.split_files(paths)
+    assert time.perf_counter() - started < 1.0
+    assert len(train) + len(test) == len(paths) and not set(train) & set(test)
+    assert 0.17 < len(test) / len(paths) < 0.23
+
+
+def test_several_sources_are_joined_each_holding_out_its_own_validation(tmp_path):
+    first = write_crops(tmp_path / "first", 20, seed=1)
+    second = write_crops(tmp_path / "second", 30, seed=2)
+    alone = [data_lib.load_splits(str(folder), load_size=16, validation_fraction=0.2) for folder in (first, second)]
+    joined = data_lib.load_splits([str(first), str(second)], load_size=16, validation_fraction=0.2)
+    for split in ("train", "validation", "test"):
+        np.testing.assert_array_equal(getattr(joined, split), np.concatenate([getattr(part, split) for part in alone]))
+    assert " + " in joined.source
+
+
+def test_training_lightness_is_that_of_the_luma_gray_copy_users_give():
+    """Pure red: CIELAB L of the colour is 53, of its BT.601 gray copy 32; training uses the latter."""
+    from colorkeras import color
+
+    red = np.zeros((1, 4, 4, 3), np.uint8)
+    red[..., 0] = 255
+    lightness, _ = data_lib.to_example(red, "unet")
+    assert abs(float(lightness[0, 0, 0, 0]) * color.L_SCALE - 32.6) < 0.5
+    # Exactly what the exported graph computes from the gray copy a user would hand it.
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
+    served = color.uint8_to_lightness(color.luma_gray(images)[..., :1], gray=True).numpy()
+    trained = data_lib.to_example(images, "unet")[0].numpy() * color.L_SCALE
+    np.testing.assert_allclose(trained, served, atol=0.01)

@@ -118,3 +118,27 @@ def test_unknown_run_lists_the_known_ones(models_store):
         Colorizer()
     with pytest.raises(RunError, match="no complete run named 'nope'"):
         Colorizer("nope")
+
+
+def test_zero_or_negative_saturation_is_refused_not_taken_as_the_default(colorizer):
+    photo = data.coffee()[:64, :64]
+    for value in (0, 0.0, -1.5):
+        with pytest.raises(ValueError, match="saturation must be positive"):
+            colorizer.colorize(photo, saturation=value)
+    with pytest.raises(ValueError, match="render size must be at least 8"):
+        colorizer.colorize(photo, render_size=0)
+
+
+def test_a_damaged_config_is_an_error_not_the_defaults(trained_run, tmp_path):
+    import shutil
+
+    from colorkeras.store import RunError
+
+    damaged = tmp_path / "damaged"
+    shutil.copytree(trained_run, damaged)
+    (damaged / "config.json").write_text('{"settings": {"render_size": 16,')
+    with pytest.raises(RunError, match="config.json is damaged"):
+        Colorizer(damaged)
+    (damaged / "config.json").write_text("{}")
+    with pytest.raises(RunError, match="holds no run settings"):
+        Colorizer(damaged)

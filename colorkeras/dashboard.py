@@ -51,6 +51,12 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None):
     return ColorizedUpload(name=name, gray=gray, colour=colour, png=png_bytes(colour), seconds=seconds)
 
 
+def keep_current(cache, results):
+    """The entries of ``cache`` whose values are among ``results`` (the ones on show)."""
+    shown = {id(result) for result in results}
+    return {key: value for key, value in cache.items() if id(value) in shown}
+
+
 def result_name(upload_name):
     return f"{Path(upload_name).stem}-colorized.png"
 

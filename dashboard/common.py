@@ -11,9 +11,14 @@ from colorkeras.inference import Colorizer  # noqa: E402
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model ...")
-def load_colorizer(name):
-    """One loaded SavedModel per run, shared by every session."""
+def _cached_colorizer(name, stamp):
+    """One loaded SavedModel per run and content stamp, shared by every session."""
     return Colorizer(name)
+
+
+def load_colorizer(name):
+    """The run's colorizer; a run replaced on disk (``export --overwrite``) is loaded afresh."""
+    return _cached_colorizer(name, store.run_stamp(store.resolve_run(name)))
 
 
 @st.cache_data(ttl=5, show_spinner=False)

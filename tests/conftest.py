@@ -89,16 +89,16 @@ def free_port():
         return probe.getsockname()[1]
 
 
-def start_dashboard(root, port, timeout=60):
-    """``streamlit run dashboard/app.py`` on 127.0.0.1:``port``, once it accepts connections."""
+def start_dashboard(root, port, timeout=60, extra_env=None):
+    """``streamlit run dashboard/app.py --server.port PORT`` as the README starts it (the
+    repository's .streamlit/config.toml decides the address), once it accepts connections."""
     import socket
     import subprocess
     import time
 
     server = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port),
-         "--server.headless", "true", "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false"],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ),
+        [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port)],
+        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, **(extra_env or {})),
     )
     deadline = time.time() + timeout
     while time.time() < deadline:

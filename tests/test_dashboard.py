@@ -53,7 +53,8 @@ def test_every_page_renders_without_exception(store_with_run, page):
         assert len(app.dataframe) == 1
     else:
         assert [button.label for button in app.button] == ["Start training"]
-        assert app.text_input(key="train_name") is not None
+        assert app.text_input(key="train_name").value.startswith("run-")
+        assert any("One training at a time" in caption.value for caption in app.caption)
 
 
 def test_colorize_page_function_colorizes_an_upload(store_with_run):
@@ -61,7 +62,7 @@ def test_colorize_page_function_colorizes_an_upload(store_with_run):
     result = dashboard.colorize_upload(colorizer, "astronaut.png", png_of(data.astronaut()), saturation=1.2)
     assert result.colour.shape == data.astronaut().shape
     assert Image.open(io.BytesIO(result.png)).size == (512, 512)
-    with pytest.raises(ImageError, match="notes.jpg: not a readable image"):
+    with pytest.raises(ImageError, match="notes.jpg: not an image we can read"):
         dashboard.colorize_upload(colorizer, "notes.jpg", b"plain text")
     with pytest.raises(ImageError, match="empty.png: empty file"):
         dashboard.colorize_upload(colorizer, "empty.png", b"")
@@ -128,7 +129,8 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
 
 
 @pytest.mark.slow
-def test_training_job_runs_in_background_one_at_a_time(models_store, image_folder):
+def test_training_job_runs_in_background_one_at_a_time(models_store, image_folder, monkeypatch):
+    monkeypatch.setenv(jobs.DATA_ROOTS_ENV, str(image_folder.parent))
     settings = dict(data=str(image_folder), architecture="plain-cnn", epochs=1, batch_size=8, image_size=16, name="from-dashboard")
     job = jobs.start_job(settings)
     assert job["status"] == "running"
@@ -147,7 +149,8 @@ def test_training_job_runs_in_background_one_at_a_time(models_store, image_folde
 
 
 @pytest.mark.slow
-def test_cancel_interrupts_and_keeps_the_run_resumable(models_store, image_folder):
+def test_cancel_interrupts_and_resume_finishes_the_run(models_store, image_folder, monkeypatch):
+    monkeypatch.setenv(jobs.DATA_ROOTS_ENV, str(image_folder.parent))
     settings = dict(data=str(image_folder), architecture="unet", epochs=50, batch_size=2, image_size=16, name="long")
     jobs.start_job(settings)
     partial = store.partial_path(models_store / "long")
@@ -161,6 +164,17 @@ def test_cancel_interrupts_and_keeps_the_run_resumable(models_store, image_folde
     assert jobs.read_job()["status"] == "cancelled"
     assert partial.is_dir() and not (models_store / "long").exists()
     assert "--resume" in jobs.log_tail(jobs.read_job())
+    assert jobs.resumable(jobs.read_job())
+    # Resume continues the same run from its checkpoint, with fewer epochs left to go quickly.
+    record = store.read_json(partial / "config.json")
+    record["settings"]["epochs"] = store.read_json(partial / "state.json")["completed_epochs"] + 1
+    store.atomic_write_json(partial / "config.json", record)
+    assert jobs.resume_job()["status"] == "running"
+    deadline = time.time() + 240
+    while jobs.read_job()["status"] == "running" and time.time() < deadline:
+        time.sleep(0.5)
+    assert jobs.read_job()["status"] == "finished", jobs.log_tail(jobs.read_job())
+    assert "Resuming after epoch" in jobs.log_tail(jobs.read_job(), lines=200)
 
 
 @pytest.mark.slow
@@ -187,8 +201,84 @@ def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path)
         output = ROOT / "test-output"
         output.mkdir(exist_ok=True)
         browser.save_screenshot(str(output / "dashboard-colorize.png"))
+        # The page answers by its name too.
+        browser.get(f"http://127.0.0.1:{port}/colorize")
+        wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[type='file']"))
+        assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text
     finally:
         if browser is not None:
             browser.quit()
         server.terminate()
         server.wait(timeout=30)
+
+
+def listening_addresses(port):
+    """The local addresses (hex, as /proc/net/tcp writes them) that listen on ``port``."""
+    found = []
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            local, state = line.split()[1], line.split()[3]
+            address, hex_port = local.rsplit(":", 1)
+            if state == "0A" and int(hex_port, 16) == port:  # 0A: LISTEN
+                found.append(address)
+    return found
+
+
+@pytest.mark.slow
+def test_dashboard_started_as_the_readme_says_listens_on_localhost_only(store_with_run):
+    import urllib.request
+
+    port = free_port()
+    server = start_dashboard(ROOT, port)
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=30) as response:
+            assert response.status == 200
+        addresses = listening_addresses(port)
+        # 127.0.0.1 is 0100007F in /proc/net/tcp; every interface would be 00000000.
+        assert addresses and set(addresses) == {"0100007F"}, addresses
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_cached_colorizer_is_reloaded_when_its_run_is_replaced(store_with_run, trained_run):
+    import sys
+
+    sys.path.insert(0, str(ROOT / "dashboard"))
+    try:
+        import common
+    finally:
+        sys.path.remove(str(ROOT / "dashboard"))
+    first = common.load_colorizer("tiny-unet")
+    assert common.load_colorizer("tiny-unet") is first
+    # What `export --overwrite` does: a new folder renamed into place.
+    replacement = store_with_run / ".tiny-unet.partial"
+    shutil.copytree(trained_run, replacement)
+    store.publish(replacement, store_with_run / "tiny-unet", overwrite=True)
+    assert common.load_colorizer("tiny-unet") is not first
+
+
+def test_only_the_results_on_show_are_kept():
+    shown = [object(), object()]
+    cache = {("a", 1.0): shown[0], ("a", 1.1): object(), ("a", 1.2): object(), ("b", 1.0): shown[1]}
+    assert dashboard.keep_current(cache, shown) == {("a", 1.0): shown[0], ("b", 1.0): shown[1]}
+
+
+def test_train_page_refuses_data_outside_the_allowed_folders(store_with_run, tmp_path, monkeypatch):
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv(jobs.DATA_ROOTS_ENV, str(tmp_path / "allowed"))
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page("app_pages/train.py")
+    app.run()
+    app.text_input(key="train_data").input("/etc")
+    app.button[0].click()
+    app.run()
+    assert not app.exception
+    assert any("/etc is outside the folders this server trains from" in error.value for error in app.error)
+    assert jobs.read_job() is None

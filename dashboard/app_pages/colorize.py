@@ -3,7 +3,7 @@
 import streamlit as st
 
 import common
-from colorkeras import dashboard
+from colorkeras import dashboard, store
 from colorkeras.inference import ImageError
 
 st.title("Colorize")
@@ -29,8 +29,9 @@ st.session_state.setdefault("colorized", {})
 results = []
 if files:
     progress = st.progress(0.0, text="Colorizing ...")
+    stamp = store.run_stamp(colorizer.path)
     for index, upload in enumerate(files):
-        key = (upload.file_id, model_name, render_size, saturation)
+        key = (upload.file_id, model_name, stamp, render_size, saturation)
         try:
             if key not in st.session_state.colorized:
                 st.session_state.colorized[key] = dashboard.colorize_upload(
@@ -41,6 +42,8 @@ if files:
             st.error(f"Skipped {error}")
         progress.progress((index + 1) / len(files), text=f"Colorized {index + 1} of {len(files)}")
     progress.empty()
+# Only the results on show are kept: one per upload, not one per slider value ever tried.
+st.session_state.colorized = dashboard.keep_current(st.session_state.colorized, results)
 
 for index, result in enumerate(results):
     st.subheader(result.name)

@@ -1,7 +1,6 @@
-"""Train: start a training run in the background, watch it live, cancel it."""
+"""Train: start a training run in the background, watch it live, cancel or resume it."""
 
 import datetime
-from pathlib import Path
 
 import streamlit as st
 
@@ -9,6 +8,22 @@ from colorkeras import jobs
 from colorkeras.store import RunError
 
 st.title("Train")
+st.caption(
+    "One training at a time on this server. Data may come only from the folders the operator "
+    f"allows ({jobs.DATA_ROOTS_ENV}; the shared data sets are allowed by default)."
+)
+
+
+def status_line(progress):
+    """What the job is doing now, in words."""
+    if progress["phase"] != "training":
+        return f"{progress['phase'].capitalize()} ..."
+    text = f"Epoch {progress['epoch']} of {progress['epochs']}, step {progress['step']} of {progress['steps']}"
+    if progress["loss"] is not None:
+        text += f", loss {progress['loss']:.4f}"
+    if progress["seconds_left"] is not None:
+        text += f", about {datetime.timedelta(seconds=int(progress['seconds_left']))} left"
+    return text
 
 
 @st.fragment(run_every=2)
@@ -20,33 +35,43 @@ def live_job():
     progress = jobs.job_progress(job)
     st.subheader(f"{job['name']}: {job['status']}")
     if job["status"] == "running":
-        left = progress["seconds_left"]
-        text = f"Epoch {progress['epoch']} of {progress['epochs']}, step {progress['step']} of {progress['steps']}"
-        if progress["loss"] is not None:
-            text += f", loss {progress['loss']:.4f}"
-        if left is not None:
-            text += f", about {datetime.timedelta(seconds=int(left))} left"
-        st.progress(progress["overall"], text=text)
+        st.progress(progress["overall"], text=status_line(progress))
         if st.button("Cancel training", key="cancel"):
-            jobs.cancel_job()
-            st.warning("Cancelled: completed epochs are kept and can be resumed with --resume.")
+            try:
+                ended = jobs.cancel_job()
+            except jobs.JobError as error:
+                st.info(f"{error}: it ended meanwhile.")
+            else:
+                if ended["status"] == "cancelled":
+                    st.warning("Cancelled: completed epochs are kept; Resume continues from the last one.")
+            st.rerun(scope="fragment")
     elif job["status"] == "finished":
         st.success(f"Finished: {job['name']} is on the Colorize, Training history and Metrics pages.")
     elif job["status"] == "failed":
-        st.error("The training stopped with an error; the end of its log is below.")
+        reason = jobs.failure_reason(job)
+        st.error(f"The training stopped: {reason}" if reason else "The training stopped with an error; the end of its log is below.")
+    elif job["status"] == "cancelled":
+        st.warning("Cancelled.")
+    if jobs.resumable(job) and st.button("Resume training", key="resume"):
+        try:
+            jobs.resume_job()
+        except jobs.JobError as error:
+            st.error(str(error))
+        st.rerun(scope="fragment")
     if progress["history"]:
         st.dataframe(progress["history"], width="stretch")
-    with st.expander("Log"):
-        st.code(jobs.log_tail(job) or "(empty)")
+    with st.expander("Log", expanded=job["status"] == "failed"):
+        st.code(jobs.log_tail(job) or "(empty)", language=None, wrap_lines=True)
 
 
 live_job()
 
-shared_cifar = Path("../shared/datasets/cifar10")
+roots = jobs.data_roots()
+default_data = next((str(root / name) for root in roots for name in ("photos", "cifar10") if (root / name).is_dir()), "cifar10")
 with st.form("train_form"):
-    st.write("Start a new training run (one at a time).")
+    st.write("Start a new training run.")
     left, right = st.columns(2)
-    data = left.text_input("Data: 'cifar10' or a folder of images", value=str(shared_cifar) if shared_cifar.is_dir() else "cifar10", key="train_data")
+    data = left.text_input("Data: 'cifar10' or an image folder inside the allowed folders", value=default_data, key="train_data")
     architecture = right.selectbox("Architecture", ["unet", "plain-cnn"], key="train_architecture")
     epochs = left.number_input("Epochs", 1, 500, 5, key="train_epochs")
     batch_size = right.number_input("Batch size", 1, 1024, 64, key="train_batch_size")
@@ -63,6 +88,7 @@ if submitted:
     )
     try:
         job = jobs.start_job(settings)
-        st.success(f"Started {job['name']} (process {job['pid']}).")
+        # A toast, not a box: the live view above says how it goes from here.
+        st.toast(f"Started {job['name']}")
     except (jobs.JobError, RunError) as error:
         st.error(str(error))

@@ -26,6 +26,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 
+from colorkeras import cli  # noqa: E402
+
 
 def median_seconds(function, repeats, warmup=1):
     for _ in range(warmup):
@@ -83,7 +85,7 @@ def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bench",
         description="Measure training and inference speed on this machine.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--model", default=None, metavar="RUN", help="run whose architecture and SavedModel are measured (default: the default run)")
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
@@ -163,4 +165,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -12,6 +12,8 @@ on numpy arrays in the evaluator. Ranges:
 import numpy as np
 import tensorflow as tf
 
+from colorkeras.images import LUMA_WEIGHTS, luma_gray  # noqa: F401  (the gray copy, numpy only)
+
 # The model sees L / L_SCALE, a gray image in [0, 1].
 L_SCALE = 100.0
 # Regression heads predict ab / AB_SCALE, which keeps targets in about [-1, 1].
@@ -93,22 +95,6 @@ def rgb_to_lightness(rgb):
     linear = _srgb_to_linear(tf.convert_to_tensor(rgb, tf.float32))
     y = tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1)[..., None]
     return 116.0 * _f(y) - 16.0
-
-
-# ITU-R BT.601 luma weights of R, G and B: how gray copies are made here.
-LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-
-
-def luma_gray(rgb_uint8):
-    """ITU-R BT.601 luma of uint8 RGB [..., 3], as uint8 [..., 3] with R = G = B.
-
-    This is the "gray copy" baseline, and the gray image that the evaluator feeds
-    to every model.
-    """
-    rgb = np.asarray(rgb_uint8, dtype=np.float32)
-    luma = rgb @ np.asarray(LUMA_WEIGHTS, np.float32)
-    gray = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
-    return np.repeat(gray[..., None], 3, axis=-1)
 
 
 def boost_saturation(rgb, factor):

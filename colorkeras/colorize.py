@@ -21,16 +21,15 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colorkeras import store  # noqa: E402
-from colorkeras.data import find_images  # noqa: E402
-from colorkeras.inference import DEFAULT_MAX_PIXELS, ImageError  # noqa: E402
+from colorkeras import cli, store  # noqa: E402
+from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images  # noqa: E402
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.colorize",
         description="Colorize gray (or colour) photographs at their full resolution.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
@@ -187,4 +186,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -32,9 +32,8 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorkeras import color
-from colorkeras.images import ImageError, to_uint8_rgb
+from colorkeras.images import IMAGE_EXTENSIONS, ImageError, find_images, to_uint8_rgb  # noqa: F401
 
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
 FOLDER_TEST_FRACTION = 0.2  # The 80:20 split of the original report.
 
@@ -55,14 +54,6 @@ class Splits:
 
 
 # === Finding and decoding files ===
-
-
-def find_images(folder):
-    """All image files under ``folder``, recursively, in a stable (sorted) order."""
-    folder = Path(folder)
-    return sorted(
-        path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-    )
 
 
 def load_square(path, size):

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import numpy as np
 
-from colorkeras import color
+# Neither needs TensorFlow at import, so --help answers at once.
+from colorkeras.images import luma_gray
 from colorkeras.metrics import MetricAccumulator
 
 GRAY_COPY = "gray copy"
@@ -20,7 +21,7 @@ def score_arrays(colorizer, images, name=None, batch_size=256, progress=None):
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorizer.colorize_batch(color.luma_gray(truth)), truth)
+        accumulator.update_batch(colorizer.colorize_batch(luma_gray(truth)), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
@@ -28,13 +29,13 @@ def score_arrays(colorizer, images, name=None, batch_size=256, progress=None):
 
 def score_gray_copy(images):
     accumulator = MetricAccumulator(GRAY_COPY)
-    accumulator.update_batch(color.luma_gray(images), images)
+    accumulator.update_batch(luma_gray(images), images)
     return accumulator.result()
 
 
 def sample_grid(colorizer, images, scale=4):
     """A uint8 picture: one column per image, rows gray / colorized / truth."""
-    gray = color.luma_gray(images)
+    gray = luma_gray(images)
     colour = colorizer.colorize_batch(gray)
     rows = [np.concatenate(list(row), axis=1) for row in (gray, colour, images)]
     grid = np.concatenate(rows, axis=0)
@@ -114,7 +115,7 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
     for group in by_shape.values():
         for offset in range(0, len(group), batch_size):
             truth = np.stack(group[offset : offset + batch_size])
-            gray = color.luma_gray(truth)
+            gray = luma_gray(truth)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
                 accumulator.update_batch(colorizer.colorize_batch(gray), truth)
@@ -232,10 +233,12 @@ def write_report(report, path):
 def build_parser():
     import argparse
 
+    from colorkeras import cli
+
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.evaluate",
         description="Score colorizers on the gray copies of colour images, beside the gray-copy baseline.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
     parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), or 'skimage' (scikit-image's colour photographs at full size)")
@@ -256,11 +259,11 @@ def main(argv=None):
     import os
     import sys
 
+    args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from colorkeras import data as data_lib, store
     from colorkeras.inference import Colorizer, ImageError
 
-    args = build_parser().parse_args(argv)
     try:
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be at least 1, received {args.limit}")
@@ -341,6 +344,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import sys
+    from colorkeras import cli
 
-    sys.exit(main())
+    cli.run(main)

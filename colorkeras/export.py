@@ -179,6 +179,8 @@ def write_run_files(folder, keras_model, record, test_images, name, samples=8, e
 def build_parser():
     import argparse
 
+    from colorkeras import cli
+
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.export",
         description=(
@@ -186,7 +188,7 @@ def build_parser():
             "(temperature, prior weight, saturation, render size), scored on the test split. "
             "The source run is not changed."
         ),
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--model", required=True, metavar="RUN", help="the source run: a name in saved_models/ or a folder")
     where = parser.add_mutually_exclusive_group(required=True)
@@ -262,6 +264,6 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import sys
+    from colorkeras import cli
 
-    sys.exit(main())
+    cli.run(main)

@@ -14,6 +14,33 @@ from PIL import Image, ImageOps
 DEFAULT_MAX_PIXELS = 80_000_000  # 80 megapixels: far above a 12 MP scan, far below a bomb.
 
 
+# ITU-R BT.601 luma weights of R, G and B: how gray copies are made here.
+LUMA_WEIGHTS = (0.299, 0.587, 0.114)
+
+
+def luma_gray(rgb_uint8):
+    """ITU-R BT.601 luma of uint8 RGB [..., 3], as uint8 [..., 3] with R = G = B.
+
+    This is the "gray copy" baseline, and the gray image that the evaluator feeds
+    to every model.
+    """
+    rgb = np.asarray(rgb_uint8, dtype=np.float32)
+    luma = rgb @ np.asarray(LUMA_WEIGHTS, np.float32)
+    gray = np.clip(np.rint(luma), 0, 255).astype(np.uint8)
+    return np.repeat(gray[..., None], 3, axis=-1)
+
+
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", ".gif")
+
+
+def find_images(folder):
+    """All image files under ``folder``, recursively, in a stable (sorted) order."""
+    folder = Path(folder)
+    return sorted(
+        path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
+    )
+
+
 class ImageError(Exception):
     """An input that is not a usable image; the message says why."""
 

@@ -16,7 +16,6 @@ import math
 import numpy as np
 from skimage.metrics import structural_similarity
 
-from colorkeras import color
 
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float64)
 
@@ -51,6 +50,8 @@ def ab_error_histogram(prediction, truth):
 
     Takes uint8 RGB arrays of any matching shape ``[..., 3]``.
     """
+    from colorkeras import color  # TensorFlow, loaded when a metric needs it.
+
     lab_prediction = color.rgb_to_lab(np.asarray(prediction, np.float32) / 255.0).numpy()
     lab_truth = color.rgb_to_lab(np.asarray(truth, np.float32) / 255.0).numpy()
     error = np.sqrt(np.sum((lab_prediction[..., 1:] - lab_truth[..., 1:]) ** 2, axis=-1))

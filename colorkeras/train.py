@@ -36,7 +36,7 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter is not for users; set before TensorFlow loads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colorkeras import store  # noqa: E402
+from colorkeras import cli, store  # noqa: E402
 from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
 
 CHECKPOINT = store.CHECKPOINT_FILE
@@ -59,7 +59,7 @@ def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.train",
         description="Train a colorizer (gray in, colour out) and write it as a run in saved_models/.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=cli.HelpFormatter,
     )
     data = parser.add_argument_group("data")
     data.add_argument("--data", nargs="+", default=[defaults.data], metavar="DATA", help="one or more sources, joined: 'cifar10' (download, or a local copy), or a path: an image folder, cifar-10-python.tar.gz or cifar-10-batches-py/")
@@ -543,4 +543,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

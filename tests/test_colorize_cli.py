@@ -97,3 +97,20 @@ def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
     assert len(errors) == 2 and all("rename one of them" in message for message in errors)
     assert any(str(tmp_path / "one" / "a.png") in message and str(tmp_path / "one" / "a_png.png") in message for message in errors)
     assert [source.name for source, _ in pairs] == ["a.jpg"]
+
+
+def test_cli_is_quiet_and_help_is_fast(trained_run, tmp_path):
+    import time
+
+    Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "a.png")
+    result = run_module("colorkeras.colorize", tmp_path / "a.png", tmp_path / "missing.png", "--out", tmp_path / "out", "--model", trained_run)
+    # TensorFlow's native start-up lines are gone; our own messages are all there.
+    assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
+    assert "missing.png: no such file or folder" in result.stderr and "1 colorized" in result.stderr
+    assert f"results in {tmp_path / 'out'}" in result.stderr
+    for module in ("colorkeras.colorize", "colorkeras.evaluate", "colorkeras.train"):
+        started = time.perf_counter()
+        result = run_module(module, "--help")
+        assert result.returncode == 0 and time.perf_counter() - started < 2.5, module
+        assert "(default: None)" not in result.stdout and "(default: all) (default" not in result.stdout
+        assert "tensorflow" not in result.stderr.lower()

@@ -1,0 +1,92 @@
+"""What every command line shares: help text and a quiet TensorFlow.
+
+No TensorFlow here: ``--help`` must answer before any of it loads.
+"""
+
+import argparse
+import os
+import re
+import sys
+import threading
+
+# Lines TensorFlow's C++ runtime writes straight to the process's stderr (file
+# descriptor 2), which TF_CPP_MIN_LOG_LEVEL does not silence in TF 2.21: absl's
+# "All log messages before absl::InitializeLog()" and glog-style "I0000 ..." lines.
+NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\])")
+LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Adds "(default: X)" only where the help does not say the default already,
+    and never for required options or defaults of None."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if "default" in text or action.required or action.default in (None, argparse.SUPPRESS) or action.option_strings == []:
+            return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
+            return text
+        return super()._get_help_string(action)
+
+
+def quiet_native_logs():
+    """Filters TensorFlow's native log lines out of stderr for the rest of the process.
+
+    File descriptor 2 is pointed at a pipe; a thread forwards every other line
+    (Python's warnings, tracebacks, our messages, progress bars) to the real
+    stderr, in order. Set ``COLORKERAS_TF_LOGS=1`` to see everything.
+    """
+    if os.environ.get(LOGS_ENV) == "1":
+        return
+    sys.stderr.flush()
+    real, original = os.dup(2), os.dup(2)
+    reader, writer = os.pipe()
+    os.dup2(writer, 2)
+    os.close(writer)
+
+    def forward():
+        with os.fdopen(reader, "rb", buffering=0) as source, os.fdopen(real, "wb", buffering=0) as target:
+            pending = b""
+            while True:
+                chunk = source.read(65536)
+                if not chunk:
+                    break
+                pending += chunk
+                # Progress bars redraw with \r and no newline: pass partial lines on at once.
+                *lines, pending = re.split(rb"(?<=\n)", pending)
+                for line in lines:
+                    if not NATIVE_LOG.match(line.decode("utf-8", "replace")):
+                        target.write(line)
+                if pending and not NATIVE_LOG.match(pending.decode("utf-8", "replace")) and not _may_become_log(pending):
+                    target.write(pending)
+                    pending = b""
+            if pending:
+                target.write(pending)
+
+    thread = threading.Thread(target=forward, name="stderr-filter", daemon=True)
+    thread.start()
+
+    import atexit
+
+    def restore():
+        # Closing our end of the pipe lets the thread drain it and stop.
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            pass
+        os.dup2(original, 2)
+        thread.join(timeout=2)
+
+    atexit.register(restore)
+
+
+def _may_become_log(partial_line):
+    """Whether an unfinished line could still turn out to be a native log line
+    (it starts as one does); anything else is passed on at once."""
+    return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING: All|W$|WA)", partial_line))
+
+
+def run(main):
+    """Runs a CLI's ``main()`` with quiet TensorFlow logs and exits with its status."""
+    quiet_native_logs()
+    sys.exit(main())

@@ -88,8 +88,8 @@ def run_summaries(root=None):
     rows = []
     for name in store.list_runs(root):
         folder = store.run_path(name, root)
-        record = store.read_json(folder / "config.json", {}) or {}
-        metrics = store.read_json(folder / "metrics.json", {}) or {}
+        record = store.Run(folder).read_config({}) or {}
+        metrics = store.Run(folder).read_metrics({}) or {}
         settings = record.get("settings", {})
         row = {"run": name, "data": record.get("data_source", ""), "train_seconds": record.get("train_seconds")}
         row.update({key: metrics.get(key) for key in METRIC_COLUMNS})
@@ -119,13 +119,20 @@ def reports(root=None):
     return found
 
 
+# Every metrics table shows these columns, in this order: the figures first, then
+# the settings that explain them. The data's path is in the table's title, not in
+# a column (it is one machine's path, and it made tables wider than the page).
+TABLE_COLUMNS = ("run", *METRIC_COLUMNS, "architecture", "base_filters", "epochs", "image_size", "render_size", "saturation", "temperature", "train_seconds", "parameters")
+
+
 def _frame(rows):
     frame = pd.DataFrame(rows)
     if frame.empty:
         return frame
-    for column in METRIC_COLUMNS:
+    for column in TABLE_COLUMNS:
         if column not in frame:
             frame[column] = np.nan
+    frame = frame[list(TABLE_COLUMNS)]
     return frame.replace([np.inf, -np.inf], np.nan)
 
 
@@ -198,11 +205,35 @@ def other_reports(root=None):
 def history_frame(name, root=None):
     """A run's history.csv as a frame indexed by epoch (empty if it has none)."""
     folder = store.run_path(name, root)
-    path = folder / "history.csv"
+    path = store.Run(folder).history
     if not path.is_file():
         return pd.DataFrame()
     frame = pd.read_csv(path)
     return frame.set_index("epoch") if "epoch" in frame else frame
+
+
+def loss_kind(name, root=None):
+    """What a run's losses measure ("crossentropy", "mse", ...): only same kinds share a chart."""
+    record = store.Run(store.run_path(name, root)).read_config({}) or {}
+    settings = record.get("settings", {})
+    return settings.get("loss") or "unknown"
+
+
+def history_chart(frame, columns, title):
+    """An Altair line chart of ``columns`` per epoch whose axis fits the values (not from 0)."""
+    import altair as alt
+
+    long = frame.reset_index().melt(id_vars=frame.index.name or "index", value_vars=list(columns), var_name="series", value_name="value")
+    epoch = frame.index.name or "index"
+    return (
+        alt.Chart(long, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X(f"{epoch}:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=title, scale=alt.Scale(zero=False)),
+            color=alt.Color("series:N", title=None),
+        )
+    )
 
 
 def histories(names, column="val_loss", root=None):

@@ -55,6 +55,28 @@ def write_samples(colorizer, images, path):
 # === Loading what to score ===
 
 
+def write_test_report(folder, test_images, name, data_source=None, samples=8, limit=None):
+    """Scores a run's SavedModel on ``test_images`` and writes its metrics.json and
+    samples.png; returns the metrics row.
+
+    samples.png shows ``samples`` test images spread evenly over the split (so over
+    the classes of a folder sorted by class); the metrics cover the first ``limit``
+    test images (all by default).
+    """
+    from colorkeras import store
+    from colorkeras.inference import Colorizer
+
+    run = store.Run(folder)
+    scored = test_images[:limit] if limit else test_images
+    print(f"Scoring {len(scored)} test images through the SavedModel ...", flush=True)
+    colorizer = Colorizer(folder)
+    row = score_arrays(colorizer, scored, name=name)
+    spread = np.linspace(0, len(test_images) - 1, min(samples, len(test_images))).round().astype(int)
+    write_samples(colorizer, test_images[spread], run.samples)
+    run.write_json(run.METRICS, {"split": "test", "data_source": data_source, **row})
+    return row
+
+
 def load_split_arrays(data, split="test", limit=None, load_size=32, validation_fraction=0.1, seed=0):
     """A dataset's ``split`` as uint8 squares ``[n, load_size, load_size, 3]``.
 
@@ -228,6 +250,12 @@ def write_report(report, path):
     writer.writeheader()
     writer.writerows(report["rows"])
     store.atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
+    if report.get("per_image"):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(report["per_image"])
+        store.atomic_write_text(path.with_suffix(".per-image.csv"), buffer.getvalue())
 
 
 def build_parser():
@@ -250,7 +278,7 @@ def build_parser():
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
     parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
-    parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph")
+    parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
 
 
@@ -295,7 +323,7 @@ def main(argv=None):
             and path.is_dir()
             and not data_lib.is_cifar_batches(path)
         )
-        skipped = 0
+        skipped, per_photo = 0, []
         # The validation split is the one the first model's run held out.
         settings = colorizers[0].record.get("settings", {})
         held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
@@ -338,6 +366,8 @@ def main(argv=None):
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.output:
         report = {"data": source, "split": args.split, "limit": args.limit, "skipped": skipped, "rows": all_rows}
+        if args.per_image and per_photo:
+            report["per_image"] = per_photo
         write_report(report, args.output)
         print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
     return 0

@@ -131,46 +131,39 @@ def export_saved_model(keras_model, settings, path):
     return module
 
 
-def write_run_files(folder, keras_model, record, test_images, name, samples=8, evaluate_limit=None):
-    """Writes a run's saved_model/, model.keras, samples.png, metrics.json and
-    config.json into ``folder`` (each through a temporary name); returns the
-    test metrics row. ``keras_model`` should carry no optimizer state.
-
-    samples.png shows ``samples`` test images spread evenly over the split (so
-    over the classes of a folder sorted by class); the metrics cover the first
-    ``evaluate_limit`` test images (all by default).
-    """
+def write_model_files(folder, keras_model, record):
+    """Writes a run's saved_model/, model.keras and config.json into ``folder``,
+    each through a temporary name. ``keras_model`` should carry no optimizer state."""
     import os
     import shutil
     from pathlib import Path
 
-    from colorkeras import evaluate, store
-    from colorkeras.inference import Colorizer
-
-    folder = Path(folder)
-    settings = {**record["settings"], "bin_prior": record.get("bin_prior")}
-    print("Exporting the SavedModel ...", flush=True)
-    staging = folder / ".saved_model.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    export_saved_model(keras_model, settings, staging)
-    shutil.rmtree(folder / "saved_model", ignore_errors=True)
-    os.replace(staging, folder / "saved_model")
-    model_path = folder / ".model.tmp.keras"
-    keras_model.save(model_path)
-    os.replace(model_path, folder / "model.keras")
+    from colorkeras import store
     from colorkeras.model import count_parameters
 
+    run = store.Run(folder)
+    settings = {**record["settings"], "bin_prior": record.get("bin_prior")}
+    print("Exporting the SavedModel ...", flush=True)
+    staging = Path(folder) / ".saved_model.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    export_saved_model(keras_model, settings, staging)
+    shutil.rmtree(run.saved_model, ignore_errors=True)
+    os.replace(staging, run.saved_model)
+    model_path = Path(folder) / ".model.tmp.keras"
+    keras_model.save(model_path)
+    os.replace(model_path, run.keras_model)
     record["parameters"] = count_parameters(keras_model)
-    store.atomic_write_json(folder / "config.json", record)
+    run.write_json(run.CONFIG, record)
 
-    scored = test_images[:evaluate_limit] if evaluate_limit else test_images
-    print(f"Scoring {len(scored)} test images through the SavedModel ...", flush=True)
-    colorizer = Colorizer(folder)
-    row = evaluate.score_arrays(colorizer, scored, name=name)
-    spread = np.linspace(0, len(test_images) - 1, min(samples, len(test_images))).round().astype(int)
-    evaluate.write_samples(colorizer, test_images[spread], folder / "samples.png")
-    store.atomic_write_json(folder / "metrics.json", {"split": "test", "data_source": record.get("data_source"), **row})
-    return row
+
+def write_run_files(folder, keras_model, record, test_images, name, samples=8, evaluate_limit=None):
+    """The whole run: the model files (``write_model_files``), then its test
+    metrics and samples, scored through the SavedModel just written
+    (``evaluate.write_test_report``). Returns the test metrics row."""
+    from colorkeras import evaluate
+
+    write_model_files(folder, keras_model, record)
+    return evaluate.write_test_report(folder, test_images, name, record.get("data_source"), samples, evaluate_limit)
 
 
 # === Command line: re-export a run with other serving defaults ===
@@ -222,7 +215,7 @@ def main(argv=None):
     partial = None
     try:
         source = store.resolve_run(args.model)
-        record = store.read_json(source / "config.json")
+        record = store.Run(source).read_config()
         final = Path(args.run_dir).expanduser().absolute() if args.run_dir else store.run_path(args.name).absolute()
         if final.exists() and not args.overwrite:
             raise store.RunError(f"{final} already exists; choose another name or pass --overwrite")
@@ -243,12 +236,12 @@ def main(argv=None):
         record["exported_from"] = str(source)
         record["exported"] = datetime.datetime.now().isoformat(timespec="seconds")
         record["export_command"] = "python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv)
-        model = keras.models.load_model(source / "model.keras")
+        model = keras.models.load_model(store.Run(source).keras_model)
         partial = store.partial_path(final)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
-        if (source / "history.csv").is_file():
-            shutil.copy2(source / "history.csv", partial / "history.csv")
+        if store.Run(source).history.is_file():
+            shutil.copy2(store.Run(source).history, store.Run(partial).history)
         row = write_run_files(partial, model, record, splits.test, final.name, config.samples, args.evaluate_limit)
         store.publish(partial, final, overwrite=args.overwrite)
     except (ValueError, store.RunError, data_lib.DatasetError, OSError) as error:

@@ -10,15 +10,14 @@ result as TensorFlow Serving would.
 """
 
 import os
-from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
-from PIL import Image, ImageOps  # noqa: E402
 
 from colorkeras import store  # noqa: E402
 from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb  # noqa: E402, F401
+
 
 class Colorizer:
     """A run's SavedModel, ready to colorize.
@@ -35,10 +34,10 @@ class Colorizer:
 
         self.path = store.resolve_run(model)
         self.name = self.path.name
-        self.record = store.read_json(self.path / "config.json")
+        self.record = store.Run(self.path).read_config()
         settings = self.record.get("settings") if isinstance(self.record, dict) else None
         if not isinstance(settings, dict) or not settings.get("render_size"):
-            raise store.RunError(f"{self.path / 'config.json'} holds no run settings (render size and the rest); re-export the run")
+            raise store.RunError(f"{store.Run(self.path).config} holds no run settings (render size and the rest); re-export the run")
         self.render_size = int(render_size if render_size is not None else settings["render_size"])
         self.saturation = float(saturation if saturation is not None else settings.get("saturation", 1.0))
         self.temperature = float(temperature if temperature is not None else settings.get("temperature", 1.0))
@@ -51,7 +50,7 @@ class Colorizer:
         if self.saturation <= 0:
             raise ValueError(f"saturation must be positive, received {self.saturation}")
         self._tf = tf
-        self._loaded = tf.saved_model.load(str(self.path / "saved_model"))
+        self._loaded = tf.saved_model.load(str(store.Run(self.path).saved_model))
         self._signature = self._loaded.signatures["colorize"]
         # Runs exported before the prior weight existed take one input fewer.
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]

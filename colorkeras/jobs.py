@@ -245,12 +245,10 @@ def job_progress(job):
     far (completed epochs and the current one), so it settles instead of jumping
     with each step's noise.
     """
-    from colorkeras.train import PROGRESS, read_history
-
-    final = Path(job["run_dir"])
-    folder = final if store.is_complete(final) else store.partial_path(final)
-    progress = store.read_json(folder / PROGRESS, {}) or {}
-    history = read_history(folder)
+    final = store.Run(job["run_dir"])
+    run = final if final.is_complete() else final.partial
+    progress = store.read_json(run.progress, {}) or {}
+    history = run.read_history()
     epochs = progress.get("epochs") or job.get("epochs") or 1
     done_epochs = len(history)
     in_epoch = progress.get("epoch", 0) > done_epochs and progress.get("steps")

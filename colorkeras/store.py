@@ -20,6 +20,86 @@ REFERENCE_FILE = "REFERENCE"  # Names the reference run for training and metrics
 _RUN_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
+class Run:
+    """One run's folder and the name of every file in it: the run layout, in one place.
+
+    ``Run(path).config`` is ``path/config.json`` and so on; train, export, jobs,
+    evaluate, inference and the dashboard name files only through these.
+    """
+
+    SAVED_MODEL = "saved_model"  # The TensorFlow SavedModel: what serves.
+    KERAS_MODEL = "model.keras"  # The Keras model without optimizer state: to fine-tune.
+    CONFIG = "config.json"  # Every resolved setting, the data, versions, machine, wall time.
+    METRICS = "metrics.json"  # Test-split metrics at the end of training.
+    HISTORY = "history.csv"  # One row per epoch.
+    SAMPLES = "samples.png"  # Test images: gray / colorized / truth.
+    BENCH = "bench.json"  # python -m colorkeras.bench --json, where measured.
+    # Training's scratch files, removed once the run is published:
+    CHECKPOINT = "checkpoint.keras"  # Model and optimizer after the last completed epoch.
+    STATE = "state.json"  # How many epochs the checkpoint holds.
+    PROGRESS = "progress.json"  # Live progress for the dashboard.
+    SCRATCH = (CHECKPOINT, STATE, PROGRESS)
+
+    def __init__(self, path):
+        self.path = Path(path)
+
+    def __repr__(self):
+        return f"Run({str(self.path)!r})"
+
+    def __truediv__(self, name):
+        return self.path / name
+
+    @property
+    def name(self):
+        return self.path.name
+
+    saved_model = property(lambda self: self.path / self.SAVED_MODEL)
+    keras_model = property(lambda self: self.path / self.KERAS_MODEL)
+    config = property(lambda self: self.path / self.CONFIG)
+    metrics = property(lambda self: self.path / self.METRICS)
+    history = property(lambda self: self.path / self.HISTORY)
+    samples = property(lambda self: self.path / self.SAMPLES)
+    checkpoint = property(lambda self: self.path / self.CHECKPOINT)
+    state = property(lambda self: self.path / self.STATE)
+    progress = property(lambda self: self.path / self.PROGRESS)
+
+    @property
+    def partial(self):
+        """The hidden sibling a run is written in before it is published."""
+        return Run(partial_path(self.path))
+
+    def is_complete(self):
+        return self.config.is_file() and (self.saved_model / "saved_model.pb").is_file()
+
+    def is_interrupted(self):
+        return self.state.is_file() and self.checkpoint.is_file()
+
+    def read_config(self, default=None):
+        return read_json(self.config, default)
+
+    def read_metrics(self, default=None):
+        return read_json(self.metrics, default)
+
+    def read_history(self):
+        """history.csv as a list of dicts, one per epoch (empty before the first)."""
+        import csv
+
+        if not self.history.is_file():
+            return []
+        with self.history.open(newline="") as stream:
+            return list(csv.DictReader(stream))
+
+    def write_json(self, name, value):
+        atomic_write_json(self.path / name, value)
+
+    def publish(self, final, overwrite=False):
+        """Moves this (finished, partial) folder to ``final`` and drops training's scratch files."""
+        publish(self.path, final, overwrite=overwrite)
+        for scratch in self.SCRATCH:
+            (Path(final) / scratch).unlink(missing_ok=True)
+        return Run(final)
+
+
 class RunError(Exception):
     """A run is missing, incomplete, or its name is not allowed; the message says which."""
 
@@ -60,8 +140,7 @@ def partial_path(final):
 
 
 def is_complete(path):
-    path = Path(path)
-    return (path / "config.json").is_file() and (path / "saved_model" / "saved_model.pb").is_file()
+    return Run(path).is_complete()
 
 
 def run_stamp(path):
@@ -82,15 +161,13 @@ def run_stamp(path):
     return tuple(parts)
 
 
-# What an interrupted training leaves in a folder: a checkpoint and its state.
-CHECKPOINT_FILE = "checkpoint.keras"
-STATE_FILE = "state.json"
+CHECKPOINT_FILE = Run.CHECKPOINT
+STATE_FILE = Run.STATE
 
 
 def is_interrupted_run(path):
     """Whether ``path`` holds a training of ours that stopped before it was published."""
-    path = Path(path)
-    return (path / STATE_FILE).is_file() and (path / CHECKPOINT_FILE).is_file()
+    return Run(path).is_interrupted()
 
 
 def check_replaceable(final):

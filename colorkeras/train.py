@@ -41,8 +41,8 @@ from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
 
 CHECKPOINT = store.CHECKPOINT_FILE
 STATE = store.STATE_FILE
-HISTORY = "history.csv"
-PROGRESS = "progress.json"
+HISTORY = store.Run.HISTORY
+PROGRESS = store.Run.PROGRESS
 HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds")
 
 
@@ -132,11 +132,7 @@ def write_phase(folder, phase, config):
 
 
 def read_history(folder):
-    path = Path(folder) / HISTORY
-    if not path.is_file():
-        return []
-    with path.open(newline="") as stream:
-        return list(csv.DictReader(stream))
+    return store.Run(folder).read_history()
 
 
 def write_history(folder, rows):
@@ -295,7 +291,7 @@ def initial_weights(config, model):
     from colorkeras.model import CUSTOM_OBJECTS
 
     source_folder = store.resolve_run(config.init_from)
-    source = keras.models.load_model(source_folder / "model.keras", custom_objects=CUSTOM_OBJECTS, compile=False)
+    source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
     shapes = [tuple(weight.shape) for weight in model.weights]
     source_shapes = [tuple(weight.shape) for weight in source.weights]
     if shapes != source_shapes:
@@ -349,7 +345,7 @@ def prepare_folder(args, config, final):
 
 def load_resumed_config(args, partial):
     """The interrupted run's own settings; only --epochs may change on resume."""
-    saved = store.read_json(partial / "config.json")
+    saved = store.Run(partial).read_config()
     if saved is None:
         raise UsageError(f"{partial}/config.json is missing; cannot resume")
     config = TrainConfig.from_dict(saved["settings"])
@@ -413,9 +409,9 @@ def train_in(args, config, final, partial, completed, chief):
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     if chief and completed:
-        record["started"] = store.read_json(partial / "config.json", {}).get("started", record["started"])
+        record["started"] = store.Run(partial).read_config({}).get("started", record["started"])
     if chief:
-        store.atomic_write_json(partial / "config.json", record)
+        store.Run(partial).write_json(store.Run.CONFIG, record)
 
     if chief:
         write_phase(partial, "building the model", config)
@@ -507,9 +503,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     row = export.write_run_files(partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit)
     # The checkpoint goes only after the rename: until then the partial folder
     # must stay resumable.
-    store.publish(partial, final, overwrite=overwrite)
-    for scratch in (CHECKPOINT, STATE, PROGRESS):
-        (final / scratch).unlink(missing_ok=True)
+    store.Run(partial).publish(final, overwrite=overwrite)
     print(
         f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
         f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}",

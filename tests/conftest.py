@@ -1,6 +1,8 @@
 """Shared fixtures: tiny image folders made from scikit-image's sample photographs,
-and one tiny trained run (16 px, a few filters) reused by every test that needs a
-model. Nothing here reads ../shared or the network."""
+a tiny run exported without training (``tiny_run``: the real export and scoring
+path, random weights) for the tests of everything downstream of a model, and one
+tiny trained run (``trained_run``, slow) for the tests of training itself.
+Nothing here reads ../shared or the network."""
 
 import os
 import sys
@@ -41,6 +43,37 @@ def image_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory, image_folder):
+    """A 16-px U-Net with seeded random weights, written as a complete run by the
+    export path training uses (SavedModel, model.keras, config, metrics, samples).
+
+    Colorizing, evaluating and the front ends need a run, not a trained one:
+    this makes one in a few seconds without training.
+    """
+    import keras
+
+    from colorkeras import data as data_lib, export
+    from colorkeras.config import TrainConfig
+    from colorkeras.model import bin_prior, build_colorizer
+
+    config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1).resolve()
+    splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
+    keras.utils.set_random_seed(0)
+    model = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step)
+    record = {
+        "settings": config.to_dict(),
+        "data_source": splits.source,
+        "bin_prior": bin_prior(splits.train, config.bin_step).tolist(),
+        "train_seconds": 0.0,
+    }
+    run_dir = tmp_path_factory.mktemp("runs") / "tiny-unet"
+    run_dir.mkdir()
+    export.write_run_files(run_dir, model, record, splits.test, run_dir.name)
+    (run_dir / "history.csv").write_text("epoch,loss,val_loss,learning_rate,seconds\n1,5.5,5.4,0.001,1.0\n")
+    return run_dir
+
+
+@pytest.fixture(scope="session")
 def trained_run(tmp_path_factory, image_folder):
     """A tiny U-Net trained for one epoch and written with the training CLI."""
     from colorkeras import train
@@ -78,6 +111,28 @@ def run_module(module, *args, timeout=300, env=None):
         timeout=timeout,
         env=environment,
     )
+
+
+def run_cli(module, *args):
+    """Runs ``python -m module args`` in this process: its ``main(argv)``, with
+    stdout and stderr captured and SystemExit taken as the exit status.
+
+    A CLI's behaviour without paying a new process's TensorFlow import (seconds);
+    ``run_module`` is for what only a real process shows (start-up output, signals).
+    """
+    import contextlib
+    import importlib
+    import io
+    import subprocess
+
+    main = importlib.import_module(module).main
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        try:
+            code = main([str(arg) for arg in args])
+        except SystemExit as exit:
+            code = exit.code if isinstance(exit.code, int) else 1
+    return subprocess.CompletedProcess([module, *map(str, args)], code, stdout.getvalue(), stderr.getvalue())
 
 
 def free_port():

@@ -16,9 +16,9 @@ def test_forward_flops_of_one_convolution_by_hand():
 
 
 @pytest.mark.slow
-def test_bench_prints_every_figure_and_writes_json(trained_run, tmp_path, capsys):
+def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     output = tmp_path / "bench.json"
-    code = bench.main(["--model", str(trained_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--json", str(output)])
+    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--json", str(output)])
     assert code == 0
     figures = json.loads(output.read_text())
     for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",

@@ -2,7 +2,7 @@ import numpy as np
 from PIL import Image
 from skimage import data
 
-from tests.conftest import run_module
+from tests.conftest import run_cli, run_module
 
 
 def make_inputs(folder):
@@ -17,10 +17,10 @@ def make_inputs(folder):
     return folder
 
 
-def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(trained_run, tmp_path):
+def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(tiny_run, tmp_path):
     inputs = make_inputs(tmp_path / "in")
     out = tmp_path / "out"
-    result = run_module("colorkeras.colorize", inputs, "--out", out, "--model", trained_run, "--compare")
+    result = run_cli("colorkeras.colorize", inputs, "--out", out, "--model", tiny_run, "--compare")
     assert result.returncode == 1, result.stderr[-2000:]
     assert "Traceback" not in result.stderr
     outputs = sorted(p.relative_to(out).as_posix() for p in out.rglob("*.png") if ".compare" not in p.name)
@@ -34,31 +34,31 @@ def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(trained_run
     assert not list(out.rglob(".*.tmp"))
 
 
-def test_existing_outputs_are_skipped_unless_overwrite(trained_run, tmp_path):
+def test_existing_outputs_are_skipped_unless_overwrite(tiny_run, tmp_path):
     Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "x.jpg")
     out = tmp_path / "out"
     out.mkdir()
     (out / "x.png").write_bytes(b"mine")
-    result = run_module("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", trained_run)
+    result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run)
     assert result.returncode == 0 and "1 skipped" in result.stderr
     assert (out / "x.png").read_bytes() == b"mine"
-    result = run_module("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", trained_run, "--overwrite")
+    result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run, "--overwrite")
     assert result.returncode == 0 and np.asarray(Image.open(out / "x.png")).shape == (40, 40, 3)
 
 
-def test_an_output_never_replaces_an_input(trained_run, tmp_path):
+def test_an_output_never_replaces_an_input(tiny_run, tmp_path):
     source = tmp_path / "photo.png"
     Image.fromarray(data.coffee()[:40, :40]).convert("L").save(source)
     before = source.read_bytes()
-    result = run_module("colorkeras.colorize", source, "--out", tmp_path, "--model", trained_run, "--overwrite")
+    result = run_cli("colorkeras.colorize", source, "--out", tmp_path, "--model", tiny_run, "--overwrite")
     assert result.returncode == 1 and "would replace an input" in result.stderr
     assert source.read_bytes() == before
 
 
 def test_usage_errors_are_one_message(tmp_path):
-    result = run_module("colorkeras.colorize", tmp_path, "--out", tmp_path / "o", "--model", "no-such-run")
+    result = run_cli("colorkeras.colorize", tmp_path, "--out", tmp_path / "o", "--model", "no-such-run")
     assert result.returncode == 2 and "no complete run named" in result.stderr and "Traceback" not in result.stderr
-    result = run_module("colorkeras.colorize", tmp_path / "missing.jpg")
+    result = run_cli("colorkeras.colorize", tmp_path / "missing.jpg")
     assert result.returncode == 2 and "--out" in result.stderr
 
 
@@ -99,11 +99,11 @@ def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
     assert [source.name for source, _ in pairs] == ["a.jpg"]
 
 
-def test_cli_is_quiet_and_help_is_fast(trained_run, tmp_path):
+def test_cli_is_quiet_and_help_is_fast(tiny_run, tmp_path):
     import time
 
     Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "a.png")
-    result = run_module("colorkeras.colorize", tmp_path / "a.png", tmp_path / "missing.png", "--out", tmp_path / "out", "--model", trained_run)
+    result = run_module("colorkeras.colorize", tmp_path / "a.png", tmp_path / "missing.png", "--out", tmp_path / "out", "--model", tiny_run)
     # TensorFlow's native start-up lines are gone; our own messages are all there.
     assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
     assert "missing.png: no such file or folder" in result.stderr and "1 colorized" in result.stderr

@@ -18,10 +18,10 @@ PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py"
 
 
 @pytest.fixture()
-def store_with_run(models_store, trained_run):
+def store_with_run(models_store, tiny_run):
     import streamlit as st
 
-    shutil.copytree(trained_run, models_store / "tiny-unet")
+    shutil.copytree(tiny_run, models_store / "tiny-unet")
     (models_store / "DEFAULT").write_text("tiny-unet\n")
     st.cache_data.clear()  # Tables an earlier test of this process cached for another store.
     return models_store
@@ -245,7 +245,7 @@ def test_dashboard_started_as_the_readme_says_listens_on_localhost_only(store_wi
         server.wait(timeout=30)
 
 
-def test_cached_colorizer_is_reloaded_when_its_run_is_replaced(store_with_run, trained_run):
+def test_cached_colorizer_is_reloaded_when_its_run_is_replaced(store_with_run, tiny_run):
     import sys
 
     sys.path.insert(0, str(ROOT / "dashboard"))
@@ -257,7 +257,7 @@ def test_cached_colorizer_is_reloaded_when_its_run_is_replaced(store_with_run, t
     assert common.load_colorizer("tiny-unet") is first
     # What `export --overwrite` does: a new folder renamed into place.
     replacement = store_with_run / ".tiny-unet.partial"
-    shutil.copytree(trained_run, replacement)
+    shutil.copytree(tiny_run, replacement)
     store.publish(replacement, store_with_run / "tiny-unet", overwrite=True)
     assert common.load_colorizer("tiny-unet") is not first
 

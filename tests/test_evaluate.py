@@ -5,7 +5,7 @@ import pytest
 
 from colorkeras import evaluate
 from colorkeras.inference import Colorizer
-from tests.conftest import run_module, write_crops
+from tests.conftest import run_cli, write_crops
 
 
 def test_gray_copy_row_scores_luma_against_truth():
@@ -19,27 +19,27 @@ def test_gray_copy_row_scores_luma_against_truth():
     assert row["mse"] == pytest.approx(expected)
 
 
-def test_score_arrays_goes_through_the_saved_model(trained_run):
+def test_score_arrays_goes_through_the_saved_model(tiny_run):
     images = np.stack([crop for crop in np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)])
-    colorizer = Colorizer(trained_run)
+    colorizer = Colorizer(tiny_run)
     row = evaluate.score_arrays(colorizer, images, batch_size=4)
-    assert row["n"] == 6 and row["name"] == trained_run.name
+    assert row["n"] == 6 and row["name"] == tiny_run.name
     grid = evaluate.sample_grid(colorizer, images[:3], scale=2)
     assert grid.shape == (3 * 16 * 2, 3 * 16 * 2, 3)
 
 
-def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, tmp_path):
+def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(tiny_run, tmp_path):
     write_crops(tmp_path / "photos" / "train", 3, size=40)
     folder = write_crops(tmp_path / "photos" / "test", 6, size=40)
     (folder / "broken.png").write_bytes(b"\x89PNG broken")
     report_path = tmp_path / "report.json"
-    result = run_module("colorkeras.evaluate", "--model", trained_run, "--data", tmp_path / "photos", "--output", report_path)
+    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", report_path)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "gray copy" in result.stdout and trained_run.name in result.stdout and "ground truth" in result.stdout
+    assert "gray copy" in result.stdout and tiny_run.name in result.stdout and "ground truth" in result.stdout
     assert result.stdout.split()[0] == "name"  # The table alone on standard output; progress on stderr.
     assert "1 unreadable file(s) skipped" in result.stderr
     report = json.loads(report_path.read_text())
-    assert [row["name"] for row in report["rows"]] == ["gray copy", trained_run.name, "ground truth"]
+    assert [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
     for row in report["rows"]:
         assert {"name", "n", "mse", "psnr", "ssim", "colorfulness", "colorfulness_gap", "auc"} <= set(row)
         assert row["n"] == 6
@@ -47,12 +47,13 @@ def test_cli_scores_a_folder_at_full_size_and_writes_json_and_csv(trained_run, t
 
 
 def test_cli_errors_are_one_message(tmp_path):
-    result = run_module("colorkeras.evaluate", "--model", "nope", "--data", tmp_path)
+    result = run_cli("colorkeras.evaluate", "--model", "nope", "--data", tmp_path)
     assert result.returncode == 2 and "Traceback" not in result.stderr
 
 
-def test_skimage_photographs_are_scored_at_full_size(trained_run):
-    rows, gray_row, per_photo = evaluate.score_skimage([Colorizer(trained_run)])
+@pytest.mark.slow
+def test_skimage_photographs_are_scored_at_full_size(tiny_run):
+    rows, gray_row, per_photo = evaluate.score_skimage([Colorizer(tiny_run)])
     assert rows[0]["n"] == gray_row["n"] == len(evaluate.SKIMAGE_PHOTOS)
     assert len(per_photo) == 2 * len(evaluate.SKIMAGE_PHOTOS) and per_photo[0]["name"] == "astronaut: gray copy"
     # The pooled MSE is the per-photo MSEs weighted by each photo's pixel count.
@@ -72,14 +73,32 @@ def test_flat_folder_test_split_matches_training(tmp_path):
     assert len(evaluate.find_split_files(folder, split="all")) == 30
 
 
-def test_cli_validation_split_of_a_folder_is_what_the_run_held_out(trained_run, image_folder):
+def test_cli_validation_split_of_a_folder_is_what_the_run_held_out(tiny_run, image_folder):
     # The tiny run trained on image_folder (40 files: 32 for training, 10% of them held out).
     from colorkeras import data as data_lib
 
-    settings = json.loads((trained_run / "config.json").read_text())["settings"]
+    settings = json.loads((tiny_run / "config.json").read_text())["settings"]
     held_out = data_lib.validation_files(image_folder, settings["validation_fraction"], settings["seed"])
     assert len(held_out) == 3
     assert evaluate.find_split_files(image_folder, "validation", validation_fraction=0.1, seed=0) == held_out
-    result = run_module("colorkeras.evaluate", "--model", trained_run, "--data", image_folder, "--split", "validation", "--render-size", "24")
+    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", image_folder, "--split", "validation", "--render-size", "24")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Scoring {len(held_out)} images" in result.stderr and "full resolution" in result.stderr
+
+
+@pytest.mark.slow
+def test_per_image_rows_are_stored_with_output_as_strict_json(tiny_run, tmp_path):
+    import json
+
+    output = tmp_path / "skimage.json"
+    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", "skimage", "--per-image", "--output", output)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+    def refuse(constant):
+        raise ValueError(f"not JSON: {constant}")
+
+    report = json.loads(output.read_text(), parse_constant=refuse)
+    names = [row["name"] for row in report["per_image"]]
+    assert len(names) == 2 * len(evaluate.SKIMAGE_PHOTOS) and "astronaut: gray copy" in names
+    per_image_csv = output.with_suffix(".per-image.csv").read_text().splitlines()
+    assert per_image_csv[0].startswith("name,") and len(per_image_csv) == 1 + len(names)

@@ -6,48 +6,50 @@ from skimage import data
 
 from colorkeras import export, store
 from colorkeras.inference import Colorizer
-from tests.conftest import run_module
+from tests.conftest import run_cli
 
 
-def test_reexport_with_other_defaults_writes_a_new_run_and_keeps_the_source(trained_run, image_folder, tmp_path):
-    before = {path.name: path.stat().st_mtime for path in trained_run.iterdir()}
+@pytest.mark.slow
+def test_reexport_with_other_defaults_writes_a_new_run_and_keeps_the_source(tiny_run, image_folder, tmp_path):
+    before = {path.name: path.stat().st_mtime for path in tiny_run.iterdir()}
     target = tmp_path / "vivid"
     code = export.main(
-        ["--model", str(trained_run), "--run-dir", str(target), "--data", str(image_folder),
+        ["--model", str(tiny_run), "--run-dir", str(target), "--data", str(image_folder),
          "--prior-weight", "0.5", "--temperature", "0.7", "--saturation", "1.3"]
     )
     assert code == 0 and store.is_complete(target)
-    assert {path.name: path.stat().st_mtime for path in trained_run.iterdir()} == before
+    assert {path.name: path.stat().st_mtime for path in tiny_run.iterdir()} == before
     record = json.loads((target / "config.json").read_text())
     assert record["settings"]["prior_weight"] == 0.5 and record["settings"]["saturation"] == 1.3
     assert len(record["bin_prior"]) > 200 and abs(sum(record["bin_prior"]) - 1) < 1e-6
-    assert record["exported_from"] == str(trained_run)
-    assert (target / "history.csv").read_text() == (trained_run / "history.csv").read_text()
+    assert record["exported_from"] == str(tiny_run)
+    assert (target / "history.csv").read_text() == (tiny_run / "history.csv").read_text()
     photo = data.coffee()
-    plain, vivid = Colorizer(trained_run).colorize(photo), Colorizer(target).colorize(photo)
+    plain, vivid = Colorizer(tiny_run).colorize(photo), Colorizer(target).colorize(photo)
     assert plain.shape == vivid.shape and not np.array_equal(plain, vivid)
 
 
-def test_reexport_refuses_to_replace_a_run(trained_run, tmp_path):
+def test_reexport_refuses_to_replace_a_run(tiny_run, tmp_path):
     target = tmp_path / "taken"
     target.mkdir()
-    result = run_module("colorkeras.export", "--model", trained_run, "--run-dir", target)
+    result = run_cli("colorkeras.export", "--model", tiny_run, "--run-dir", target)
     assert result.returncode == 2 and "already exists" in result.stderr and "Traceback" not in result.stderr
     assert list(target.iterdir()) == []
 
 
-def test_reexport_with_overwrite_refuses_a_folder_that_is_not_a_run(trained_run, tmp_path):
+def test_reexport_with_overwrite_refuses_a_folder_that_is_not_a_run(tiny_run, tmp_path):
     target = tmp_path / "Documents"
     target.mkdir()
     (target / "notes.txt").write_text("mine")
-    result = run_module("colorkeras.export", "--model", trained_run, "--run-dir", target, "--overwrite")
+    result = run_cli("colorkeras.export", "--model", tiny_run, "--run-dir", target, "--overwrite")
     assert result.returncode == 2 and "not a colorkeras run" in result.stderr and "Traceback" not in result.stderr
     assert [path.name for path in target.iterdir()] == ["notes.txt"] and (target / "notes.txt").read_text() == "mine"
 
 
-def test_prior_weight_is_an_option_of_the_colorize_signature(trained_run, image_folder, tmp_path):
+@pytest.mark.slow
+def test_prior_weight_is_an_option_of_the_colorize_signature(tiny_run, image_folder, tmp_path):
     target = tmp_path / "with-prior"
-    assert export.main(["--model", str(trained_run), "--run-dir", str(target), "--data", str(image_folder)]) == 0
+    assert export.main(["--model", str(tiny_run), "--run-dir", str(target), "--data", str(image_folder)]) == 0
     photo = data.coffee()
     default = Colorizer(target).colorize(photo)
     assert np.array_equal(default, Colorizer(target, prior_weight=0.0).colorize(photo))
@@ -55,7 +57,7 @@ def test_prior_weight_is_an_option_of_the_colorize_signature(trained_run, image_
     import shutil
 
     older = tmp_path / "older"
-    shutil.copytree(trained_run, older)
+    shutil.copytree(tiny_run, older)
     record = json.loads((older / "config.json").read_text())
     del record["bin_prior"]
     (older / "config.json").write_text(json.dumps(record))

@@ -13,7 +13,7 @@ from skimage import data
 
 from colorkeras import dashboard, data as data_lib, evaluate
 from colorkeras.inference import Colorizer, ImageError, open_image, to_uint8_rgb
-from tests.conftest import run_module
+from tests.conftest import run_cli
 from tests.test_inference import png_bomb
 
 GOOD = {
@@ -57,8 +57,8 @@ def corpus(tmp_path_factory):
     return folder
 
 
-def test_python_api(trained_run, corpus):
-    colorizer = Colorizer(trained_run)
+def test_python_api(tiny_run, corpus):
+    colorizer = Colorizer(tiny_run)
     for name in GOOD:
         image = open_image(corpus / name)
         result = colorizer.colorize(image)
@@ -73,9 +73,9 @@ def test_sixteen_bit_keeps_its_tones(corpus):
     np.testing.assert_allclose(rgb[..., 0].astype(int), data.camera()[:60, :70], atol=1)
 
 
-def test_colorize_cli(trained_run, corpus, tmp_path):
+def test_colorize_cli(tiny_run, corpus, tmp_path):
     out = tmp_path / "out"
-    result = run_module("colorkeras.colorize", corpus, "--out", out, "--model", trained_run)
+    result = run_cli("colorkeras.colorize", corpus, "--out", out, "--model", tiny_run)
     assert result.returncode == 1 and "Traceback" not in result.stderr
     written = sorted(path.name for path in out.rglob("*") if path.is_file())
     assert written == sorted(name.rsplit(".", 1)[0] + ".png" for name in GOOD)
@@ -84,9 +84,9 @@ def test_colorize_cli(trained_run, corpus, tmp_path):
     assert "over the limit" in result.stderr
 
 
-def test_evaluator_folder_loader(trained_run, corpus):
+def test_evaluator_folder_loader(tiny_run, corpus):
     files = evaluate.find_split_files(corpus, split="all")
-    rows, gray_row, skipped = evaluate.score_files([Colorizer(trained_run)], files)
+    rows, gray_row, skipped = evaluate.score_files([Colorizer(tiny_run)], files)
     assert skipped == len(BAD) and rows[0]["n"] == gray_row["n"] == len(GOOD)
 
 
@@ -97,8 +97,8 @@ def test_training_folder_loader(corpus):
     assert train.shape[1:] == (16, 16, 3) and train.dtype == np.uint8
 
 
-def test_dashboard_upload(trained_run, corpus):
-    colorizer = Colorizer(trained_run)
+def test_dashboard_upload(tiny_run, corpus):
+    colorizer = Colorizer(tiny_run)
     for name in GOOD:
         result = dashboard.colorize_upload(colorizer, name, (corpus / name).read_bytes())
         assert result.colour.dtype == np.uint8

@@ -11,8 +11,8 @@ from colorkeras.inference import Colorizer, ImageError
 
 
 @pytest.fixture(scope="module")
-def colorizer(trained_run):
-    return Colorizer(trained_run)
+def colorizer(tiny_run):
+    return Colorizer(tiny_run)
 
 
 def lightness(rgb):
@@ -71,9 +71,9 @@ def test_exif_orientation_is_honoured(colorizer, tmp_path):
     assert result.shape[:2] == (451, 300)
 
 
-def test_saturation_rises_and_hue_stays(trained_run):
-    plain = Colorizer(trained_run, saturation=1.0).colorize(data.coffee())
-    vivid = Colorizer(trained_run, saturation=2.0).colorize(data.coffee())
+def test_saturation_rises_and_hue_stays(tiny_run):
+    plain = Colorizer(tiny_run, saturation=1.0).colorize(data.coffee())
+    vivid = Colorizer(tiny_run, saturation=2.0).colorize(data.coffee())
     before, after = skcolor.rgb2hsv(plain), skcolor.rgb2hsv(vivid)
     coloured = (before[..., 1] > 0.15) & (before[..., 2] > 0.15)
     assert after[..., 1][coloured].mean() > before[..., 1][coloured].mean() * 1.2
@@ -88,9 +88,9 @@ def test_batches_match_single_images(colorizer):
         np.testing.assert_array_equal(result, colorizer.colorize(crop))
 
 
-def test_render_size_changes_the_working_resolution_only(trained_run):
-    small = Colorizer(trained_run, render_size=16).colorize(data.astronaut())
-    large = Colorizer(trained_run, render_size=64).colorize(data.astronaut())
+def test_render_size_changes_the_working_resolution_only(tiny_run):
+    small = Colorizer(tiny_run, render_size=16).colorize(data.astronaut())
+    large = Colorizer(tiny_run, render_size=64).colorize(data.astronaut())
     assert small.shape == large.shape == data.astronaut().shape
     assert not np.array_equal(small, large)
 
@@ -129,13 +129,13 @@ def test_zero_or_negative_saturation_is_refused_not_taken_as_the_default(coloriz
         colorizer.colorize(photo, render_size=0)
 
 
-def test_a_damaged_config_is_an_error_not_the_defaults(trained_run, tmp_path):
+def test_a_damaged_config_is_an_error_not_the_defaults(tiny_run, tmp_path):
     import shutil
 
     from colorkeras.store import RunError
 
     damaged = tmp_path / "damaged"
-    shutil.copytree(trained_run, damaged)
+    shutil.copytree(tiny_run, damaged)
     (damaged / "config.json").write_text('{"settings": {"render_size": 16,')
     with pytest.raises(RunError, match="config.json is damaged"):
         Colorizer(damaged)

@@ -80,3 +80,20 @@ def test_json_is_written_strictly_and_a_damaged_file_is_an_error(tmp_path):
     with pytest.raises(store.RunError, match="report.json is damaged"):
         store.read_json(path)
     assert store.read_json(tmp_path / "absent.json", {"a": 1}) == {"a": 1}
+
+
+def test_run_names_every_file_of_the_layout(tmp_path):
+    run = store.Run(tmp_path / "my-run")
+    assert run.name == "my-run" and run.partial.path == tmp_path / ".my-run.partial"
+    assert {run.config.name, run.metrics.name, run.history.name, run.samples.name, run.keras_model.name, run.saved_model.name} == {
+        "config.json", "metrics.json", "history.csv", "samples.png", "model.keras", "saved_model"}
+    assert not run.is_complete() and run.read_history() == [] and run.read_config("none") == "none"
+    fake_run(tmp_path, "my-run")
+    run.history.write_text("epoch,loss\n1,2.5\n")
+    assert run.is_complete() and run.read_history() == [{"epoch": "1", "loss": "2.5"}]
+    partial = store.Run(tmp_path / "next").partial
+    fake_run(tmp_path, partial.name)
+    for scratch in store.Run.SCRATCH:
+        (partial / scratch).write_text("{}")
+    published = partial.publish(tmp_path / "next")
+    assert published.is_complete() and not any((published / scratch).exists() for scratch in store.Run.SCRATCH)

@@ -17,6 +17,7 @@ TINY = ["--image-size", "16", "--load-size", "24", "--base-filters", "4", "--dep
 RUN_FILES = {"saved_model", "model.keras", "history.csv", "config.json", "metrics.json", "samples.png"}
 
 
+@pytest.mark.slow
 def test_training_writes_every_file_of_a_run(trained_run):
     assert RUN_FILES <= {path.name for path in trained_run.iterdir()}
     assert not store.partial_path(trained_run).exists()
@@ -32,6 +33,7 @@ def test_training_writes_every_file_of_a_run(trained_run):
     assert metrics["split"] == "test" and metrics["n"] > 0 and 0 < metrics["ssim"] <= 1
 
 
+@pytest.mark.slow
 def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
     """Loaded without colorkeras: a 123x77 gray image -> 123x77x3 with the same L."""
     script = (
@@ -55,6 +57,7 @@ def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
     assert np.abs(lightness_in - lightness_out).mean() < 3
 
 
+@pytest.mark.slow
 def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
     import keras
 
@@ -75,6 +78,7 @@ def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
     assert np.abs(actual.astype(int) - expected.astype(int)).max() <= 1
 
 
+@pytest.mark.slow
 def test_plain_cnn_trains_and_exports(tmp_path, image_folder):
     run_dir = tmp_path / "plain"
     args = ["--data", image_folder, "--architecture", "plain-cnn", "--epochs", "1", "--run-dir", run_dir, *TINY]
@@ -156,14 +160,28 @@ def test_symlinked_run_name_is_refused(models_store, tmp_path):
         store.run_path("link")
 
 
-def test_missing_dataset_and_bad_flags_end_in_one_message(tmp_path):
-    result = run_module("colorkeras.train", "--data", tmp_path / "nope", "--run-dir", tmp_path / "r")
-    assert result.returncode == 2 and "dataset not found" in result.stderr and "Traceback" not in result.stderr
-    result = run_module("colorkeras.train", "--architecture", "vgg")
-    assert result.returncode == 2 and "invalid choice" in result.stderr
-    result = run_module("colorkeras.train", "--image-size", "20", "--run-dir", tmp_path / "r")
-    assert result.returncode == 2 and "multiple of 8" in result.stderr and "Traceback" not in result.stderr
+def test_missing_dataset_and_bad_flags_end_in_one_message(tmp_path, capsys):
+    assert train.main(["--data", str(tmp_path / "nope"), "--run-dir", str(tmp_path / "r")]) == 2
+    assert "dataset not found" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:
+        train.main(["--architecture", "vgg"])
+    assert stopped.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    assert train.main(["--image-size", "20", "--run-dir", str(tmp_path / "r")]) == 2
+    assert "multiple of 8" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_limit_shrinks_the_validation_split_in_proportion(tmp_path, image_folder, capsys, monkeypatch):
+    """--limit 16 of 29 training images holds out about the same share (2 of 3) for val_loss."""
+
+    def stop_after_loading(kind):
+        raise train.UsageError("stopped after loading the data")
+
+    monkeypatch.setattr(train, "make_strategy", stop_after_loading)
+    assert train.main(["--data", str(image_folder), "--limit", "16", "--run-dir", str(tmp_path / "r"), *TINY]) == 2
+    out = capsys.readouterr().out
+    assert "16 train, 2 validation" in out, out
+    assert not store.partial_path(tmp_path / "r").exists()
 
 
 def test_help_names_choices_and_defaults():
@@ -208,6 +226,7 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
         assert [row["epoch"] for row in csv.DictReader(stream)] == ["1"]
 
 
+@pytest.mark.slow
 def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image_folder, monkeypatch):
     from colorkeras import export
 
@@ -229,6 +248,7 @@ def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image
         assert [row["epoch"] for row in csv.DictReader(stream)] == ["1"]
 
 
+@pytest.mark.slow
 def test_full_disk_is_one_message_and_changes_nothing(tmp_path, image_folder, monkeypatch, capsys):
     import errno
 
@@ -267,6 +287,7 @@ def test_kill_during_export_or_metrics_keeps_earlier_runs_and_resumes(tmp_path, 
     assert store.is_complete(run_dir) and json.loads((run_dir / "metrics.json").read_text())["n"] > 0
 
 
+@pytest.mark.slow
 def test_resume_with_more_epochs_trains_only_the_new_ones(tmp_path, image_folder):
     run_dir = tmp_path / "run"
     partial = store.partial_path(run_dir)

@@ -13,21 +13,26 @@ if frame.empty:
     st.warning(f"{name} has no history.csv.")
 else:
     loss, rate, seconds = st.columns(3)
-    loss.caption("Loss and validation loss per epoch")
-    loss.line_chart(frame[[c for c in ("loss", "val_loss") if c in frame]])
+    loss.caption(f"Loss and validation loss per epoch ({dashboard.loss_kind(name)})")
+    loss.altair_chart(dashboard.history_chart(frame, [c for c in ("loss", "val_loss") if c in frame], "loss"), width="stretch")
     rate.caption("Learning rate")
-    rate.line_chart(frame[["learning_rate"]])
+    rate.altair_chart(dashboard.history_chart(frame, ["learning_rate"], "learning rate"), width="stretch")
     seconds.caption("Seconds per epoch")
     seconds.bar_chart(frame[["seconds"]])
     st.dataframe(frame, width="stretch")
 
-samples = store.run_path(name) / "samples.png"
+samples = store.Run(store.run_path(name)).samples
 if samples.is_file():
     st.image(str(samples), caption="Test images: gray input / colorized / truth")
 
 st.subheader("Across runs")
-chosen = st.multiselect("Runs to compare", runs, default=runs, key="history_compare")
+# Losses of different kinds (cross-entropy, MSE) are on different scales: one kind per chart.
+kinds = {run: dashboard.loss_kind(run) for run in runs}
+kind = st.radio("Loss", sorted(set(kinds.values())), horizontal=True, key="history_kind", index=sorted(set(kinds.values())).index(kinds[name]))
+same_kind = [run for run in runs if kinds[run] == kind]
+chosen = st.multiselect(f"Runs trained with {kind}", same_kind, default=same_kind, key=f"history_compare_{kind}")
 column = st.radio("Curve", ["val_loss", "loss"], horizontal=True, key="history_column")
-st.caption("Losses are comparable only between runs with the same loss (see each run's settings on the Metrics page).")
 if chosen:
-    st.line_chart(dashboard.histories(chosen, column))
+    curves = dashboard.histories(chosen, column)
+    curves.index.name = "epoch"
+    st.altair_chart(dashboard.history_chart(curves, chosen, column), width="stretch")

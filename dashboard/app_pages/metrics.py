@@ -16,11 +16,19 @@ def show(frame, key):
     styled = (
         frame.style.highlight_max(subset=(contenders[0], higher), color="#c8e6c9")
         .highlight_min(subset=(contenders[0], ["mse"]), color="#c8e6c9")
-        .format(precision=4, subset=["ssim", "auc"])
-        .format(precision=2, subset=["psnr", "mse", "colorfulness", "colorfulness_gap"])
-        .format(precision=0, subset=[c for c in ("train_seconds",) if c in frame])
+        .format(na_rep="")
+        .format(precision=4, subset=["ssim", "auc"], na_rep="")
+        .format(precision=2, subset=["psnr", "mse", "colorfulness", "colorfulness_gap"], na_rep="")
+        .format(precision=0, subset=["train_seconds", "n", "parameters", "base_filters", "epochs", "image_size", "render_size"], na_rep="")
     )
-    st.dataframe(styled, width="stretch", hide_index=True, key=key)
+    labels = {
+        "psnr": "PSNR (dB)", "ssim": "SSIM", "colorfulness": "colourful.", "colorfulness_gap": "gap to truth",
+        "auc": "AuC", "mse": "MSE", "n": "images", "base_filters": "width", "image_size": "train px",
+        "render_size": "render px", "saturation": "sat.", "temperature": "temp.", "train_seconds": "train s",
+        "parameters": "params",
+    }
+    config = {column: st.column_config.Column(label, width="small") for column, label in labels.items()}
+    st.dataframe(styled, width="stretch", hide_index=True, key=key, column_config=config)
 
 
 sources = common.data_sources()
@@ -38,7 +46,7 @@ for index, source in enumerate(sources):
     name = dashboard.data_label(source)
     st.subheader(f"Reference: {name}" if index == 0 else f"Trained on {name}")
     if index == 0:
-        st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data ({source}).")
+        st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data.")
     show(common.metrics_table(source), key=f"metrics_table_{index}")
 for index, (title, frame) in enumerate(common.other_reports()):
     st.subheader(title)

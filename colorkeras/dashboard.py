@@ -4,6 +4,7 @@ Everything here is plain Python on the run store and the colorize path, so it is
 tested without a browser.
 """
 
+import functools
 import io
 import zipfile
 from dataclasses import dataclass
@@ -83,6 +84,40 @@ SETTING_COLUMNS = ("architecture", "head", "base_filters", "depth", "loss", "epo
 METRIC_COLUMNS = ("psnr", "ssim", "colorfulness", "colorfulness_gap", "auc", "mse", "n")
 
 
+def data_key(entry):
+    """The data a run's config.json or an evaluation report names, as a grouping key.
+
+    ``name:fingerprint`` from the dataset descriptor (``data.describe``), so one
+    data set matches across machines and paths. Files written before descriptors
+    existed name a path in words ("image folder /x/photos"); the folder is
+    described now if it is here, else its words are the key.
+    """
+    dataset = entry.get("dataset")
+    if not isinstance(dataset, dict) or not dataset.get("fingerprint"):
+        dataset = _describe_legacy(str(entry.get("data_source") or entry.get("data") or ""))
+    if dataset is None:  # A folder not on this machine: its path, as either file names it.
+        text = str(entry.get("data_source") or entry.get("data") or "")
+        return next((text[len(prefix):] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
+    return f"{dataset['name']}:{dataset['fingerprint']}"
+
+
+_LEGACY_PREFIXES = ("image folder ", "cifar10 batches at ")
+
+
+@functools.lru_cache(maxsize=64)
+def _describe_legacy(text):
+    from colorkeras.data import describe
+
+    if text.startswith("cifar10"):
+        return {"name": "cifar10", "fingerprint": "cifar10"}
+    if text.startswith("scikit-image"):
+        return {"name": "scikit-image", "fingerprint": "skimage"}
+    path = next((text[len(prefix):] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
+    if not path or not Path(path).is_dir():
+        return None
+    return describe(path)
+
+
 def run_summaries(root=None):
     """One dict per complete run: name, settings, data source, wall time and test metrics."""
     rows = []
@@ -91,7 +126,7 @@ def run_summaries(root=None):
         record = store.Run(folder).read_config({}) or {}
         metrics = store.Run(folder).read_metrics({}) or {}
         settings = record.get("settings", {})
-        row = {"run": name, "data": record.get("data_source", ""), "train_seconds": record.get("train_seconds")}
+        row = {"run": name, "data": data_key(record), "train_seconds": record.get("train_seconds")}
         row.update({key: metrics.get(key) for key in METRIC_COLUMNS})
         row.update({key: settings.get(key) for key in SETTING_COLUMNS})
         row["parameters"] = record.get("parameters")
@@ -99,13 +134,9 @@ def run_summaries(root=None):
     return rows
 
 
-def same_data(report_data, data_source):
-    """Whether an evaluation report's ``data`` is the data a run's ``data_source`` names."""
-    if not report_data or not data_source:
-        return False
-    return data_source == report_data or data_source.endswith(" " + report_data) or (
-        report_data == "cifar10" and data_source.startswith("cifar10")
-    )
+def same_data(report, key):
+    """Whether an evaluation ``report`` scored the data of grouping ``key``."""
+    return bool(key) and data_key(report) == key
 
 
 def reports(root=None):
@@ -153,7 +184,7 @@ def metrics_table(root=None, data_source=None):
     rows = [row for row in summaries if data_source is None or row["data"] == data_source]
     known = {row["run"]: row for row in rows}
     for report in reports(root).values():
-        if data_source is not None and not same_data(report.get("data"), data_source):
+        if data_source is not None and not same_data(report, data_source):
             continue
         for row in report["rows"]:
             metrics = {k: row.get(k) for k in METRIC_COLUMNS}
@@ -161,7 +192,7 @@ def metrics_table(root=None, data_source=None):
                 known[row["name"]].update(metrics)
             else:  # A baseline, or a run trained on other data (its settings beside it).
                 other = by_name.get(row["name"], {})
-                known[row["name"]] = {"data": report.get("data", ""), **other, "run": row["name"], **metrics}
+                known[row["name"]] = {"data": data_key(report), **other, "run": row["name"], **metrics}
                 known[row["name"]].update({k: row[k] for k in ("render_size", "saturation", "temperature") if row.get(k) is not None})
                 rows.append(known[row["name"]])
     return _frame(rows)
@@ -175,12 +206,11 @@ def data_sources(root=None):
     return list(dict.fromkeys(row["data"] for row in ordered if row["data"]))
 
 
-def data_label(data_source):
-    """A short name for a run's ``data_source``: the folder's or archive's name, or 'cifar10'."""
-    for prefix in ("image folder ", "cifar10 batches at "):
-        if data_source.startswith(prefix):
-            return Path(data_source[len(prefix):]).name or data_source
-    return "cifar10" if data_source.startswith("cifar10") else data_source
+def data_label(key):
+    """A short name for a grouping key: the data set's name ("photos", "cifar10")."""
+    if "/" not in key and ":" in key:
+        return key.rsplit(":", 1)[0]
+    return Path(key).name or key
 
 
 def report_title(report):
@@ -196,9 +226,9 @@ def other_reports(root=None):
     root = Path(root) if root else store.models_dir()
     trained_on = {row["data"] for row in run_summaries(root)}
     return [
-        (report_title(report), metrics_table(root, data_source=report.get("data")))
+        (report_title(report), metrics_table(root, data_source=data_key(report)))
         for report in reports(root).values()
-        if report.get("data") and not any(same_data(report["data"], data) for data in trained_on)
+        if data_key(report) and data_key(report) not in trained_on
     ]
 
 

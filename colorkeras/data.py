@@ -319,6 +319,46 @@ def _load_one(data, load_size, validation_fraction, seed):
     return Splits(train=train, validation=validation, test=test, source=source, skipped=skipped)
 
 
+# === Describing a dataset ===
+
+
+def describe(data, split=None):
+    """What ``--data`` names, as a descriptor stored in config.json and evaluation reports.
+
+    Returns a dict: ``kind`` ("image-folder", "cifar10", "cifar10-batches",
+    "skimage" or "several"), ``name`` (short: the folder's name), ``path`` (resolved,
+    where there is one), ``split`` (when scored) and ``fingerprint`` (a hash of the
+    files' relative names and sizes, so two machines' copies of one data set match
+    while their paths differ). Several sources give ``parts``. The Metrics page
+    groups by name and fingerprint, not by one machine's absolute path.
+    """
+    import hashlib
+
+    if not isinstance(data, (str, os.PathLike)):
+        parts = [describe(source) for source in data]
+        if len(parts) == 1:
+            parts[0]["split"] = split
+            return parts[0]
+        digest = hashlib.sha1("|".join(part["fingerprint"] for part in parts).encode()).hexdigest()[:16]
+        return {"kind": "several", "name": " + ".join(part["name"] for part in parts), "parts": parts, "split": split, "fingerprint": digest}
+    data = str(data)
+    if data == "skimage":
+        return {"kind": "skimage", "name": "scikit-image", "path": None, "split": split, "fingerprint": "skimage"}
+    if data == "cifar10":
+        local = find_local_cifar10()
+        if local is None:
+            return {"kind": "cifar10", "name": "cifar10", "path": None, "split": split, "fingerprint": "cifar10"}
+        data = str(local)
+    path = Path(data).expanduser().resolve()
+    if is_cifar_batches(path):
+        # The official CIFAR-10 files: the same data set whatever the copy is called.
+        return {"kind": "cifar10-batches", "name": "cifar10", "path": str(path), "split": split, "fingerprint": "cifar10"}
+    digest = hashlib.sha1()
+    for file in find_images(path) if path.is_dir() else []:
+        digest.update(f"{file.relative_to(path).as_posix()}:{file.stat().st_size}\n".encode())
+    return {"kind": "image-folder", "name": path.name, "path": str(path), "split": split, "fingerprint": digest.hexdigest()[:16]}
+
+
 # === tf.data pipelines ===
 
 

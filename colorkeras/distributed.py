@@ -7,10 +7,54 @@ the dataset distributed with ``strategy.experimental_distribute_dataset``, a
 layers and optimizer), and ``strategy.reduce`` for the logged loss. The same Keras
 callbacks as ``model.fit`` (checkpoint, history, progress, learning-rate schedule)
 run around it, so a run written this way looks like any other.
+
+Here too: the devices (``$COLORKERAS_LOGICAL_CPUS`` splits a CPU to try mirrored
+training without accelerators), the strategy for ``--distribute``, and which
+worker of a cluster writes the run.
 """
+
+import json
+import os
 
 import keras
 import tensorflow as tf
+
+
+# === Devices, strategies and roles ===
+
+
+LOGICAL_CPUS_ENV = "COLORKERAS_LOGICAL_CPUS"
+
+
+def configure_devices():
+    """Splits the CPU into ``$COLORKERAS_LOGICAL_CPUS`` logical devices, if set.
+
+    This lets ``--distribute mirrored`` be tried (and tested) on a machine without
+    accelerators; it must run before TensorFlow touches a device.
+    """
+    count = int(os.environ.get(LOGICAL_CPUS_ENV) or 0)
+    if count > 1:
+        cpu = tf.config.list_physical_devices("CPU")[0]
+        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
+
+
+def make_strategy(kind):
+    if kind == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if kind == "multiworker":
+        if not os.environ.get("TF_CONFIG"):
+            raise ValueError("--distribute multiworker needs TF_CONFIG (cluster and task) in the environment")
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    return tf.distribute.get_strategy()
+
+
+def is_chief_worker():
+    """The chief of a TF_CONFIG cluster (or a run without one) writes the run."""
+    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task", {})
+    kind, index = task.get("type", "chief"), int(task.get("index", 0))
+    has_chief = "chief" in tf_config.get("cluster", {})
+    return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
 
 
 def _distribute(strategy, dataset):

@@ -365,7 +365,10 @@ def main(argv=None):
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.output:
-        report = {"data": source, "split": args.split, "limit": args.limit, "skipped": skipped, "rows": all_rows}
+        report = {
+            "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
+            "limit": args.limit, "skipped": skipped, "rows": all_rows,
+        }
         if args.per_image and per_photo:
             report["per_image"] = per_photo
         write_report(report, args.output)

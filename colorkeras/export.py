@@ -1,134 +1,12 @@
-"""The self-contained SavedModel: uint8 images of any size in, uint8 RGB out.
+"""Export: write a run's model files, and re-export a run with other serving defaults.
 
-All preprocessing lives in the graph, so the folder colorizes with plain TensorFlow
-(``tf.saved_model.load(path).signatures["serving_default"]``) and TensorFlow Serving
-serves it as it is:
-
-1. the input's lightness L at full resolution (channels 1 or 2: gray, with alpha;
-   3 or 4: RGB, with alpha, whose luminance is used);
-2. L resized so that its short side is ``render_size`` (sides rounded to what the
-   network accepts), and the network's chroma prediction there;
-3. the optional HSV saturation boost of the original design, on that prediction;
-4. the chroma upsampled to full size and joined with the full-resolution L.
-
-Signatures:
-
-- ``serving_default(images)``: uint8 ``[batch, height, width, channels]`` ->
-  ``{"colorized": uint8 [batch, height, width, 3]}`` with the run's defaults.
-- ``colorize(images, render_size, saturation, temperature, prior_weight)``: the
-  same with every option given (int32, then float32 scalars).
+``python -m colorkeras.export --model RUN --name NEW [--saturation 1.2 ...]`` writes a
+new run from a run's ``model.keras``; the graph itself (signatures, preprocessing)
+is in ``colorkeras.signatures``. TensorFlow loads only after the flags are read,
+so ``--help`` answers at once.
 """
 
-import numpy as np
-import tensorflow as tf
-
-from colorkeras import color, model as model_lib
-
-
-class ColorizerModule(tf.Module):
-    """Wraps a trained Keras colorizer and the run's settings in a servable graph."""
-
-    def __init__(self, keras_model, settings):
-        super().__init__(name="colorizer")
-        self.keras_model = keras_model
-        self.architecture = settings["architecture"]
-        self.head = settings.get("head", "classes")
-        self.multiple = model_lib.size_multiple(self.architecture, settings["depth"])
-        self.default_render_size = int(settings["render_size"])
-        self.default_saturation = float(settings["saturation"])
-        self.default_temperature = float(settings.get("temperature", 1.0))
-        self.bin_centers = self.log_prior = None
-        self.default_prior_weight = float(settings.get("prior_weight") or 0.0)
-        if self.architecture == "unet" and self.head == "classes":
-            self.bin_centers = color.ab_bin_centers(settings["bin_step"])
-            if settings.get("bin_prior"):
-                self.log_prior = np.log(np.asarray(settings["bin_prior"], np.float32))
-            elif self.default_prior_weight:
-                raise ValueError("prior_weight > 0 needs the run's bin_prior (computed from its training data)")
-            else:
-                # Without the training colours' prior, rebalancing has nothing to act on.
-                self.log_prior = np.zeros(len(self.bin_centers), np.float32)
-
-    def _render_shape(self, height, width, render_size):
-        short_side = tf.cast(tf.minimum(height, width), tf.float32)
-        scale = tf.cast(render_size, tf.float32) / short_side
-        multiple = float(self.multiple)
-
-        def side(length):
-            rounded = tf.round(tf.cast(length, tf.float32) * scale / multiple) * multiple
-            return tf.cast(tf.maximum(rounded, multiple), tf.int32)
-
-        return side(height), side(width)
-
-    def _colorize(self, images, render_size, saturation, temperature, prior_weight):
-        images = tf.convert_to_tensor(images)
-        channels = tf.shape(images)[-1]
-        gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)  # noqa: E731
-
-        def rgb_lightness():
-            # RGB files holding a gray image (common for scans) take the exact gray
-            # path, so one gray image gives one result however it is stored.
-            rgb = images[..., :3]
-            is_gray = tf.reduce_all(tf.equal(rgb[..., :1], rgb[..., 1:2]) & tf.equal(rgb[..., 1:2], rgb[..., 2:3]))
-            return tf.cond(is_gray, gray_lightness, lambda: color.uint8_to_lightness(rgb, gray=False))
-
-        lightness = tf.cond(channels <= 2, gray_lightness, rgb_lightness)
-        lightness.set_shape([None, None, None, 1])
-        height, width = tf.shape(images)[1], tf.shape(images)[2]
-
-        # === Predict chroma at the working resolution ===
-        render_height, render_width = self._render_shape(height, width, render_size)
-        small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
-        outputs = self.keras_model(small / color.L_SCALE, training=False)
-        ab = model_lib.decode_chroma(
-            outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
-        )
-
-        # === The original design's HSV boost, on the prediction ===
-        def boosted():
-            small_lightness = tf.image.resize(small, tf.shape(ab)[1:3], antialias=True)
-            predicted = color.lab_to_rgb(tf.concat([small_lightness, ab], axis=-1))
-            return color.rgb_to_lab(color.boost_saturation(predicted, saturation))[..., 1:]
-
-        ab = tf.cond(tf.abs(saturation - 1.0) > 1e-6, boosted, lambda: ab)
-
-        # === Join full-resolution L with upsampled chroma ===
-        ab = tf.image.resize(ab, tf.stack([height, width]), method="bilinear")
-        return color.lab_to_uint8(tf.concat([lightness, ab], axis=-1))
-
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
-    def serve(self, images):
-        colorized = self._colorize(
-            images,
-            tf.constant(self.default_render_size),
-            tf.constant(self.default_saturation),
-            tf.constant(self.default_temperature),
-            tf.constant(self.default_prior_weight),
-        )
-        return {"colorized": colorized}
-
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
-            tf.TensorSpec([], tf.int32, name="render_size"),
-            tf.TensorSpec([], tf.float32, name="saturation"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.float32, name="prior_weight"),
-        ]
-    )
-    def colorize(self, images, render_size, saturation, temperature, prior_weight):
-        return {"colorized": self._colorize(images, render_size, saturation, temperature, prior_weight)}
-
-
-def export_saved_model(keras_model, settings, path):
-    """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``."""
-    module = ColorizerModule(keras_model, settings)
-    tf.saved_model.save(
-        module,
-        str(path),
-        signatures={"serving_default": module.serve, "colorize": module.colorize},
-    )
-    return module
+from colorkeras import cli
 
 
 def write_model_files(folder, keras_model, record):
@@ -143,6 +21,8 @@ def write_model_files(folder, keras_model, record):
 
     run = store.Run(folder)
     settings = {**record["settings"], "bin_prior": record.get("bin_prior")}
+    from colorkeras.signatures import export_saved_model
+
     print("Exporting the SavedModel ...", flush=True)
     staging = Path(folder) / ".saved_model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
@@ -171,8 +51,6 @@ def write_run_files(folder, keras_model, record, test_images, name, samples=8, e
 
 def build_parser():
     import argparse
-
-    from colorkeras import cli
 
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.export",
@@ -204,6 +82,7 @@ def main(argv=None):
     import sys
     from pathlib import Path
 
+    args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     import keras
 
@@ -211,7 +90,6 @@ def main(argv=None):
     from colorkeras.config import TrainConfig
     from colorkeras.model import bin_prior
 
-    args = build_parser().parse_args(argv)
     partial = None
     try:
         source = store.resolve_run(args.model)

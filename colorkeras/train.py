@@ -22,10 +22,7 @@ place only when every file is written.
 """
 
 import argparse
-import csv
 import datetime
-import io
-import json
 import os
 import platform
 import shutil
@@ -36,14 +33,11 @@ from pathlib import Path
 # TensorFlow's C++ start-up chatter is not for users; set before TensorFlow loads.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colorkeras import cli, store  # noqa: E402
+from colorkeras import callbacks, cli, store  # noqa: E402
 from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
 
-CHECKPOINT = store.CHECKPOINT_FILE
-STATE = store.STATE_FILE
-HISTORY = store.Run.HISTORY
-PROGRESS = store.Run.PROGRESS
-HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds")
+CHECKPOINT = store.Run.CHECKPOINT
+STATE = store.Run.STATE
 
 
 class UsageError(Exception):
@@ -118,152 +112,6 @@ def resolve_folder(args, config):
         return Path(args.run_dir).expanduser().absolute()
     name = args.name or f"{config.architecture}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return store.run_path(name).absolute()
-
-
-# === Per-epoch bookkeeping ===
-
-
-def write_phase(folder, phase, config):
-    """progress.json before the first step: what the run is doing (reading data, building the model)."""
-    store.atomic_write_json(
-        Path(folder) / PROGRESS,
-        {"phase": phase, "epoch": 0, "epochs": config.epochs, "step": 0, "steps": 0, "updated": time.time(), "pid": os.getpid()},
-    )
-
-
-def read_history(folder):
-    return store.Run(folder).read_history()
-
-
-def write_history(folder, rows):
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, extrasaction="ignore")
-    writer.writeheader()
-    writer.writerows(rows)
-    store.atomic_write_text(Path(folder) / HISTORY, buffer.getvalue())
-
-
-def make_callbacks(folder, config, is_chief, history_rows):
-    """Checkpoint, history and live progress, written by the chief only."""
-    import keras
-
-    class EpochCheckpoint(keras.callbacks.Callback):
-        """After each epoch: the model (with optimizer state), then history, then state.
-
-        The order matters for resume: state.json names an epoch only once both the
-        checkpoint and the history row of that epoch are on disk.
-        """
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.started = time.time()
-            self.epoch = epoch
-
-        def on_epoch_end(self, epoch, logs=None):
-            logs = logs or {}
-            row = {
-                "epoch": epoch + 1,
-                "loss": f"{logs.get('loss', float('nan')):.6f}",
-                "val_loss": f"{logs.get('val_loss', float('nan')):.6f}",
-                "learning_rate": f"{float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate)):.6g}",
-                "seconds": f"{time.time() - self.started:.1f}",
-            }
-            history_rows[:] = [r for r in history_rows if int(r["epoch"]) <= epoch] + [row]
-            if not is_chief:
-                return
-            temporary = Path(folder) / f".{CHECKPOINT}.tmp.keras"
-            self.model.save(temporary)
-            os.replace(temporary, Path(folder) / CHECKPOINT)
-            write_history(folder, history_rows)
-            store.atomic_write_json(Path(folder) / STATE, {"completed_epochs": epoch + 1})
-
-    class ProgressFile(keras.callbacks.Callback):
-        """progress.json, rewritten at most every 2 s, for the dashboard's live view."""
-
-        def __init__(self):
-            super().__init__()
-            self.last = 0.0
-            self.started = time.time()
-
-        def on_epoch_begin(self, epoch, logs=None):
-            self.epoch = epoch
-            self.epoch_started = time.time()
-
-        def on_train_batch_end(self, batch, logs=None):
-            now = time.time()
-            if now - self.last < 2.0:
-                return
-            self.last = now
-            steps = self.params.get("steps") or 0
-            store.atomic_write_json(
-                Path(folder) / PROGRESS,
-                {
-                    "phase": "training",
-                    "epoch": self.epoch + 1,
-                    "epochs": config.epochs,
-                    "step": batch + 1,
-                    "steps": steps,
-                    "loss": float((logs or {}).get("loss", float("nan"))),
-                    "epoch_seconds": now - self.epoch_started,
-                    "updated": now,
-                    "pid": os.getpid(),
-                },
-            )
-
-    callbacks = [EpochCheckpoint()]
-    if is_chief:
-        callbacks.append(ProgressFile())
-    if config.schedule == "cosine":
-        import math
-
-        def cosine(epoch, _rate):
-            progress = epoch / max(config.epochs - 1, 1)
-            return config.learning_rate * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress)))
-
-        callbacks.append(keras.callbacks.LearningRateScheduler(cosine))
-    if config.early_stopping:
-        callbacks.append(keras.callbacks.EarlyStopping(patience=config.early_stopping, restore_best_weights=True))
-    return callbacks
-
-
-# === Distribution ===
-
-
-LOGICAL_CPUS_ENV = "COLORKERAS_LOGICAL_CPUS"
-
-
-def configure_devices():
-    """Splits the CPU into ``$COLORKERAS_LOGICAL_CPUS`` logical devices, if set.
-
-    This lets ``--distribute mirrored`` be tried (and tested) on a machine without
-    accelerators; it must run before TensorFlow touches a device.
-    """
-    import tensorflow as tf
-
-    count = int(os.environ.get(LOGICAL_CPUS_ENV) or 0)
-    if count > 1:
-        cpu = tf.config.list_physical_devices("CPU")[0]
-        tf.config.set_logical_device_configuration(cpu, [tf.config.LogicalDeviceConfiguration()] * count)
-
-
-def make_strategy(kind):
-    import tensorflow as tf
-
-    if kind == "mirrored":
-        return tf.distribute.MirroredStrategy()
-    if kind == "multiworker":
-        if not os.environ.get("TF_CONFIG"):
-            raise UsageError("--distribute multiworker needs TF_CONFIG (cluster and task) in the environment")
-        return tf.distribute.MultiWorkerMirroredStrategy()
-    return tf.distribute.get_strategy()
-
-
-def is_chief_worker():
-    """The chief of a TF_CONFIG cluster (or a run without one) writes the run."""
-    tf_config = json.loads(os.environ.get("TF_CONFIG") or "{}")
-    task = tf_config.get("task", {})
-    kind, index = task.get("type", "chief"), int(task.get("index", 0))
-    has_chief = "chief" in tf_config.get("cluster", {})
-    return kind == "chief" or (not has_chief and kind == "worker" and index == 0)
 
 
 # === Training ===
@@ -357,7 +205,9 @@ def load_resumed_config(args, partial):
 def train(args):
     config = config_from_args(args)
     final = resolve_folder(args, config)
-    chief = is_chief_worker() if config.distribute == "multiworker" else True
+    from colorkeras import distributed
+
+    chief = distributed.is_chief_worker() if config.distribute == "multiworker" else True
     if chief:
         partial, completed = prepare_folder(args, config, final)
         if args.resume:
@@ -382,12 +232,14 @@ def train_in(args, config, final, partial, completed, chief):
 
     from colorkeras import data as data_lib
 
-    configure_devices()
+    from colorkeras import distributed
+
+    distributed.configure_devices()
     keras.utils.set_random_seed(config.seed)
     keras.mixed_precision.set_global_policy(config.precision)
     sources = [config.data] if isinstance(config.data, str) else config.data
     if chief:
-        write_phase(partial, "reading data", config)
+        callbacks.write_phase(partial, "reading data", config)
     print(f"Loading data from {', '.join(sources)} ...", flush=True)
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     train_images = splits.train[: config.limit] if config.limit else splits.train
@@ -403,6 +255,7 @@ def train_in(args, config, final, partial, completed, chief):
     record = {
         "settings": config.to_dict(),
         "data_source": splits.source,
+        "dataset": data_lib.describe(config.data),
         "images": {"train": len(train_images), "validation": len(splits.validation), "test": len(splits.test), "skipped": splits.skipped},
         "versions": package_versions(),
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
@@ -414,8 +267,8 @@ def train_in(args, config, final, partial, completed, chief):
         store.Run(partial).write_json(store.Run.CONFIG, record)
 
     if chief:
-        write_phase(partial, "building the model", config)
-    strategy = make_strategy(config.distribute)
+        callbacks.write_phase(partial, "building the model", config)
+    strategy = distributed.make_strategy(config.distribute)
     replicas = strategy.num_replicas_in_sync
     if config.distribute != "none":
         print(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}", flush=True)
@@ -454,22 +307,20 @@ def train_in(args, config, final, partial, completed, chief):
     from colorkeras.model import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
-    history_rows = read_history(partial)[:completed] if chief else []
+    history_rows = callbacks.read_history(partial)[:completed] if chief else []
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     started = time.time()
     if completed < config.epochs:
-        callbacks = make_callbacks(partial, config, chief, history_rows)
+        epoch_callbacks = callbacks.make_callbacks(partial, config, chief, history_rows)
         if config.distribute == "multiworker":
-            from colorkeras.distributed import fit_multiworker
-
-            fit_multiworker(strategy, model, train_data, validation_data, config, completed, callbacks, verbose)
+            distributed.fit_multiworker(strategy, model, train_data, validation_data, config, completed, epoch_callbacks, verbose)
         else:
             model.fit(
                 train_data,
                 validation_data=validation_data,
                 epochs=config.epochs,
                 initial_epoch=completed,
-                callbacks=callbacks,
+                callbacks=epoch_callbacks,
                 verbose=verbose,
                 shuffle=False,  # The pipeline shuffles already.
             )

@@ -108,7 +108,7 @@ def test_cli_is_quiet_and_help_is_fast(tiny_run, tmp_path):
     assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
     assert "missing.png: no such file or folder" in result.stderr and "1 colorized" in result.stderr
     assert f"results in {tmp_path / 'out'}" in result.stderr
-    for module in ("colorkeras.colorize", "colorkeras.evaluate", "colorkeras.train"):
+    for module in ("colorkeras.colorize", "colorkeras.evaluate", "colorkeras.train", "colorkeras.export"):
         started = time.perf_counter()
         result = run_module(module, "--help")
         assert result.returncode == 0 and time.perf_counter() - started < 2.5, module

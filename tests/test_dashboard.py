@@ -8,7 +8,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorkeras import dashboard, jobs, store
+from colorkeras import dashboard, data as data_lib, jobs, store
 from colorkeras.inference import Colorizer, ImageError
 from tests.conftest import free_port, headless_chrome, start_dashboard
 
@@ -115,15 +115,16 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
     row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}  # noqa: E731
     store.atomic_write_json(store_with_run / "evaluation-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)]})
     store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
-    assert dashboard.data_sources() == [f"image folder {image_folder.resolve()}", f"image folder {tmp_path / 'photos'}"]
+    folder_key = dashboard.data_key({"dataset": data_lib.describe(image_folder)})
+    assert dashboard.data_sources() == [folder_key, str(tmp_path / "photos")]
+    assert folder_key.startswith(f"{image_folder.name}:")
     assert list(dashboard.metrics_table()["run"]) == ["tiny-unet"]
     photos = dashboard.metrics_table(data_source=dashboard.data_sources()[1])
     # The report's full-resolution figures replace the run's own; the CIFAR run scored on photos sits beside.
     assert list(photos["run"]) == ["photo-run", "gray copy", "tiny-unet"] and photos.loc[0, "psnr"] == 22.5
     assert photos.loc[2, "architecture"] == "unet" and photos.loc[2, "psnr"] == 20.0
     assert [dashboard.data_label(source) for source in dashboard.data_sources()] == [image_folder.name, "photos"]
-    assert dashboard.data_label("cifar10 (keras.datasets download)") == "cifar10"
-    assert dashboard.data_label("cifar10 batches at /d/cifar-10-batches-py") == "cifar-10-batches-py"
+    assert dashboard.data_label(dashboard.data_key({"data_source": "cifar10 (keras.datasets download)"})) == "cifar10"
     (title, frame), = dashboard.other_reports()
     assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 
@@ -282,3 +283,17 @@ def test_train_page_refuses_data_outside_the_allowed_folders(store_with_run, tmp
     assert not app.exception
     assert any("/etc is outside the folders this server trains from" in error.value for error in app.error)
     assert jobs.read_job() is None
+
+
+def test_one_data_set_is_one_group_whatever_its_path(tmp_path):
+    """Two copies of a folder (two machines' paths) describe alike; another folder differs."""
+    from tests.conftest import write_crops
+
+    first = write_crops(tmp_path / "a" / "photos", 6)
+    second = write_crops(tmp_path / "b" / "photos", 6)
+    other = write_crops(tmp_path / "c" / "photos", 7)
+    keys = [dashboard.data_key({"dataset": data_lib.describe(folder, "test")}) for folder in (first, second, other)]
+    assert keys[0] == keys[1] != keys[2]
+    assert dashboard.data_key({"data_source": f"image folder {first}"}) == keys[0]
+    several = data_lib.describe([str(first), str(other)])
+    assert several["kind"] == "several" and several["name"] == "photos + photos" and len(several["parts"]) == 2

@@ -177,7 +177,9 @@ def test_limit_shrinks_the_validation_split_in_proportion(tmp_path, image_folder
     def stop_after_loading(kind):
         raise train.UsageError("stopped after loading the data")
 
-    monkeypatch.setattr(train, "make_strategy", stop_after_loading)
+    from colorkeras import distributed
+
+    monkeypatch.setattr(distributed, "make_strategy", stop_after_loading)
     assert train.main(["--data", str(image_folder), "--limit", "16", "--run-dir", str(tmp_path / "r"), *TINY]) == 2
     out = capsys.readouterr().out
     assert "16 train, 2 validation" in out, out

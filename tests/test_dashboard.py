@@ -297,3 +297,15 @@ def test_one_data_set_is_one_group_whatever_its_path(tmp_path):
     assert dashboard.data_key({"data_source": f"image folder {first}"}) == keys[0]
     several = data_lib.describe([str(first), str(other)])
     assert several["kind"] == "several" and several["name"] == "photos + photos" and len(several["parts"]) == 2
+
+
+def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, image_folder, tmp_path):
+    add_photo_run(store_with_run, tmp_path / "photos")
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}  # noqa: E731
+    store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
+    tables = [dashboard.metrics_table(data_source=source) for source in dashboard.data_sources()]
+    tables += [frame for _, frame in dashboard.other_reports()]
+    assert len(tables) == 3
+    for frame in tables:
+        assert list(frame.columns) == list(dashboard.TABLE_COLUMNS)
+        assert not frame.astype(str).apply(lambda column: column.str.contains(str(tmp_path))).any().any()

@@ -88,3 +88,28 @@ def test_training_data_must_lie_inside_the_configured_roots(models_store, tmp_pa
     with pytest.raises(jobs.JobError, match="outside"):
         jobs.start_job(dict(data=str(secret), name="nosy"), models_store)
     assert not (models_store / jobs.JOB_FILE).exists()
+
+
+def test_time_left_follows_the_average_speed_and_settles(models_store):
+    """Two epochs of 100 s done, the third half done in 50 s: 7.5 epochs left at 100 s each."""
+    write_job(models_store, os.getpid(), None, name="steady")
+    partial = store.Run(models_store / "steady").partial
+    partial.path.mkdir()
+    partial.history.write_text("epoch,loss,val_loss,learning_rate,seconds\n1,3,3,0.001,100\n2,2.9,2.9,0.001,100\n")
+    progress = {"phase": "training", "epoch": 3, "epochs": 10, "step": 50, "steps": 100, "loss": 2.8, "epoch_seconds": 50.0}
+    store.atomic_write_json(partial.progress, progress)
+    figures = jobs.job_progress(jobs.read_job(models_store))
+    assert figures["seconds_left"] == pytest.approx(750.0) and figures["overall"] == pytest.approx(0.25)
+    # A slow burst of steps moves the estimate a little, not by half.
+    store.atomic_write_json(partial.progress, dict(progress, step=55, epoch_seconds=80.0))
+    later = jobs.job_progress(jobs.read_job(models_store))["seconds_left"]
+    assert 750.0 < later < 900.0
+
+
+def test_before_the_first_step_the_phase_is_said(models_store):
+    write_job(models_store, os.getpid(), None, name="loading")
+    partial = store.Run(models_store / "loading").partial
+    partial.path.mkdir()
+    store.atomic_write_json(partial.progress, {"phase": "reading data", "epoch": 0, "epochs": 2, "step": 0, "steps": 0})
+    figures = jobs.job_progress(jobs.read_job(models_store))
+    assert figures["phase"] == "reading data" and figures["seconds_left"] is None

@@ -6,33 +6,60 @@ import tensorflow as tf
 from colorkeras import color, model as model_lib
 
 
-def check_model(model, size, channels, scale):
-    """Builds, runs, saves, reloads and compares outputs (the keras-hub pattern)."""
-    inputs = np.random.default_rng(0).random((2, size, size + 8, 1)).astype("float32")
-    outputs = model(inputs, training=False).numpy()
-    assert outputs.shape == (2, size // scale, (size + 8) // scale, channels)
-    return inputs, outputs
-
-
-@pytest.mark.parametrize("head", ["classes", "regression"])
-def test_unet_runs_at_any_multiple_and_round_trips(tmp_path, head):
-    model = model_lib.build_colorizer("unet", base_filters=4, depth=2, head=head)
-    channels = len(color.ab_bin_centers()) if head == "classes" else 2
-    for size in (16, 24, 40):
-        inputs, outputs = check_model(model, size, channels, scale=2)
-    model.save(tmp_path / "m.keras")
-    reloaded = keras.models.load_model(tmp_path / "m.keras")
+def check_model(model, tmp_path, sizes, channels, scale):
+    """Builds, runs at each size, saves, reloads and compares outputs, and rebuilds
+    from get_config() (the keras-hub pattern). Returns the outputs at the last size."""
+    for size in sizes:
+        inputs = np.random.default_rng(size).random((2, size, size + 8, 1)).astype("float32")
+        outputs = model(inputs, training=False).numpy()
+        assert outputs.shape == (2, size // scale, (size + 8) // scale, channels)
+    path = tmp_path / f"{model.name}.keras"
+    model.save(path)
+    reloaded = keras.models.load_model(path, custom_objects=model_lib.CUSTOM_OBJECTS)
     np.testing.assert_allclose(reloaded(inputs, training=False).numpy(), outputs, atol=1e-5)
     rebuilt = keras.Model.from_config(model.get_config())
     rebuilt.set_weights(model.get_weights())
     np.testing.assert_allclose(rebuilt(inputs, training=False).numpy(), outputs, atol=1e-5)
+    return outputs
 
 
-def test_plain_cnn_is_gray_to_rgb_at_full_resolution():
+@pytest.mark.parametrize("head", ["classes", "regression"])
+def test_unet_runs_at_any_multiple_of_its_depth_and_round_trips(tmp_path, head):
+    model = model_lib.build_colorizer("unet", base_filters=4, depth=2, head=head)
+    channels = len(color.ab_bin_centers()) if head == "classes" else 2
+    check_model(model, tmp_path, (16, 24, 40), channels, scale=2)
+
+
+def test_plain_cnn_is_gray_to_rgb_at_full_resolution_and_round_trips(tmp_path):
     model = model_lib.build_colorizer("plain-cnn", base_filters=4, depth=3)
-    _, outputs = check_model(model, 13, 3, scale=1)
+    outputs = check_model(model, tmp_path, (13,), 3, scale=1)
     assert outputs.min() >= 0 and outputs.max() <= 1
     assert len(model.layers) == 1 + 3  # Input and a plain stack of convolutions.
+
+
+def test_mixed_bfloat16_computes_in_bfloat16_with_float32_logits(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        model = model_lib.build_colorizer("unet", base_filters=4, depth=2, head="classes")
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+    assert model.get_layer("stem_conv").compute_dtype == "bfloat16"
+    assert model.get_layer("ab_logits").compute_dtype == "float32"
+    assert all(weight.dtype == "float32" for weight in model.weights)
+    check_model(model, tmp_path, (16,), len(color.ab_bin_centers()), scale=2)
+
+
+def test_rebalancing_weights_favour_rare_colours_and_keep_the_loss_scale():
+    prior = np.array([0.7, 0.2, 0.09, 0.01])
+    weights = model_lib.rebalancing_weights(prior, 0.5)
+    assert list(np.argsort(weights)) == [0, 1, 2, 3]
+    assert float(np.sum(prior * weights)) == pytest.approx(1.0)
+    np.testing.assert_allclose(model_lib.rebalancing_weights(prior, 0.0), 1.0 / prior / np.sum(prior / prior))
+    with pytest.raises(ValueError, match="received 1.5"):
+        model_lib.rebalancing_weights(prior, 1.5)
+    uneven = [1.0 + index / 261 for index in range(261)]
+    loss = model_lib.build_loss("unet", "classes", "crossentropy", class_weights=uneven)
+    assert model_lib.SoftEncodedCrossEntropy.from_config(loss.get_config()).class_weights == pytest.approx(uneven)
 
 
 def test_bad_arguments_say_what_was_received():

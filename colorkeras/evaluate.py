@@ -52,6 +52,48 @@ def write_samples(colorizer, images, path):
     os.replace(temporary, path)
 
 
+def contact_sheet(colorizers, images, tile=128, columns=6):
+    """A uint8 picture of whole images at their own aspect: for each image a cell of
+    gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
+
+    Every image is colorized at its full resolution and shown ``tile`` px high.
+    """
+    from PIL import Image
+
+    cells = []
+    for image in images:
+        image = image[..., :3]
+        gray = luma_gray(image)
+        panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
+        width = max(1, round(image.shape[1] * tile / image.shape[0]))
+        resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
+        gap = np.full((tile, 2, 3), 255, np.uint8)
+        cells.append(np.concatenate([part for panel in resized for part in (panel, gap)][:-1], axis=1))
+    cell_width = max(cell.shape[1] for cell in cells)
+    padded = [np.pad(cell, ((0, 6), (0, cell_width - cell.shape[1] + 6), (0, 0)), constant_values=255) for cell in cells]
+    while len(padded) % columns:
+        padded.append(np.full_like(padded[0], 255))
+    rows = [np.concatenate(padded[start : start + columns], axis=1) for start in range(0, len(padded), columns)]
+    return np.concatenate(rows, axis=0)
+
+
+def write_picture(array, path):
+    """Writes a PNG through a temporary name (never half-written)."""
+    import os
+
+    from PIL import Image
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp.png")
+    try:
+        Image.fromarray(array).save(temporary)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
 # === Loading what to score ===
 
 
@@ -278,6 +320,8 @@ def build_parser():
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
     parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
+    parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a PNG of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
+    parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
 
@@ -330,6 +374,7 @@ def main(argv=None):
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
             rows, gray_row, per_photo = score_skimage(colorizers)
+            sheet_images = skimage_photos()
             if args.per_image:
                 print(format_table(per_photo))
             source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
@@ -338,6 +383,9 @@ def main(argv=None):
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
             rows, gray_row, skipped = score_files(colorizers, files, progress)
+            if args.contact_sheet:
+                chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
+                sheet_images = _read_files(chosen)[0]
             source = str(path.resolve())
         else:
             images = load_split_arrays(
@@ -352,6 +400,7 @@ def main(argv=None):
                 bar["offset"] = index * len(images)
                 rows.append(score_arrays(colorizer, images, name=colorizer.name, batch_size=args.batch_size, progress=progress))
             source = args.data if args.data == "cifar10" else str(path.resolve())
+            sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
     except (ValueError, ImageError, data_lib.DatasetError, store.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -364,6 +413,9 @@ def main(argv=None):
     print(format_table(all_rows))
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
+    if args.contact_sheet:
+        write_picture(contact_sheet(colorizers, sheet_images), args.contact_sheet)
+        print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
     if args.output:
         report = {
             "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,

@@ -102,3 +102,19 @@ def test_per_image_rows_are_stored_with_output_as_strict_json(tiny_run, tmp_path
     assert len(names) == 2 * len(evaluate.SKIMAGE_PHOTOS) and "astronaut: gray copy" in names
     per_image_csv = output.with_suffix(".per-image.csv").read_text().splitlines()
     assert per_image_csv[0].startswith("name,") and len(per_image_csv) == 1 + len(names)
+
+
+def test_contact_sheet_shows_gray_each_model_and_truth_for_evenly_spread_images(tiny_run, tmp_path):
+    from PIL import Image
+
+    write_crops(tmp_path / "photos", 30, size=40)
+    sheet = tmp_path / "sheet.png"
+    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--model", tiny_run, "--data", tmp_path / "photos",
+                     "--split", "all", "--contact-sheet", sheet, "--sheet-count", "7")
+    assert result.returncode == 0, result.stderr
+    picture = np.asarray(Image.open(sheet))
+    # 7 cells of 4 square panels (gray, two models, truth), 6 to a row: 2 rows of 128 + 6 px.
+    assert picture.shape == (2 * (128 + 6), 6 * (4 * 128 + 3 * 2 + 6), 3)
+    first_gray = picture[:128, :128]
+    assert np.all(first_gray[..., 0] == first_gray[..., 1])  # The first panel is the gray copy.
+    assert not list(tmp_path.glob(".*.tmp.png"))

@@ -46,6 +46,38 @@ def write_run_files(folder, keras_model, record, test_images, name, samples=8, e
     return evaluate.write_test_report(folder, test_images, name, record.get("data_source"), samples, evaluate_limit)
 
 
+def write_serving_dir(source, serving_dir, model_name=None):
+    """Writes run ``source``'s SavedModel, exported afresh from its model.keras with its
+    own settings (so it has every current signature), as ``serving_dir/<name>/<N>/``:
+    version 1, or one above the highest already there. Returns that folder."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    import keras
+
+    from colorkeras import store
+    from colorkeras.signatures import export_saved_model
+
+    run = store.Run(source)
+    record = run.read_config()
+    name = store.validate_run_name(model_name or run.name)
+    models = Path(serving_dir).expanduser() / name
+    models.mkdir(parents=True, exist_ok=True)
+    versions = [int(entry.name) for entry in models.iterdir() if entry.name.isdigit()]
+    version = models / str(max(versions, default=0) + 1)
+    staging = models / f".{version.name}.partial"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        model = keras.models.load_model(run.keras_model)
+        export_saved_model(model, {**record["settings"], "bin_prior": record.get("bin_prior")}, staging)
+        os.replace(staging, version)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return version
+
+
 # === Command line: re-export a run with other serving defaults ===
 
 
@@ -65,6 +97,8 @@ def build_parser():
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--name", help="the new run's name in saved_models/")
     where.add_argument("--run-dir", help="an explicit folder for the new run")
+    where.add_argument("--serving-dir", metavar="DIR", help="write the run's SavedModel as DIR/<name>/<version>/ for TensorFlow Serving (version 1, or the next free one)")
+    parser.add_argument("--model-name", default=None, metavar="NAME", help="with --serving-dir: the model's name there (default: the run's name)")
     parser.add_argument("--data", default=None, help="data to score on and to count colours from (default: the source run's)")
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature, 1.0 = mean (default: the source run's)")
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)")
@@ -91,6 +125,14 @@ def main(argv=None):
     from colorkeras.model import bin_prior
 
     partial = None
+    if args.serving_dir:
+        try:
+            version = write_serving_dir(store.resolve_run(args.model), args.serving_dir, args.model_name)
+        except (ValueError, store.RunError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"Wrote {version} (TensorFlow Serving's layout: model name / version)")
+        return 0
     try:
         source = store.resolve_run(args.model)
         record = store.Run(source).read_config()
@@ -135,6 +177,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    from colorkeras import cli
-
     cli.run(main)

@@ -17,12 +17,90 @@ Signatures:
   ``{"colorized": uint8 [batch, height, width, 3]}`` with the run's defaults.
 - ``colorize(images, render_size, saturation, temperature, prior_weight)``: the
   same with every option given (int32, then float32 scalars).
+- ``colorize_bytes(images_bytes)``: string ``[N]`` of encoded files (PNG, JPEG,
+  WebP, BMP or GIF; gray or colour; any sizes) -> ``{"colorized_bytes": string
+  [N]}`` of PNG files. The ``_bytes`` suffix is what makes TensorFlow Serving's
+  REST API carry them as base64. The size is read from each file's header and
+  checked against ``MAX_PIXELS`` before anything is decoded, so a decompression
+  bomb is refused (InvalidArgumentError) without allocating its pixels.
 """
 
 import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, model as model_lib
+
+
+MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.images).
+FORMATS = "PNG, JPEG, WebP, BMP or GIF"
+
+
+def _bytes_at(data, start, length):
+    """``length`` bytes of the scalar string ``data`` from ``start``, as int32 [length]."""
+    return tf.cast(tf.io.decode_raw(tf.strings.substr(data, start, length), tf.uint8), tf.int32)
+
+
+def _little_endian(data, start, length):
+    values = _bytes_at(data, start, length)
+    return tf.reduce_sum(values * tf.constant([256**index for index in range(length)], tf.int32))
+
+
+def _big_endian(data, start, length):
+    values = _bytes_at(data, start, length)
+    return tf.reduce_sum(values * tf.constant([256 ** (length - 1 - index) for index in range(length)], tf.int32))
+
+
+def header_size(data):
+    """(height, width) int32 from an encoded image's header, without decoding it;
+    (-1, -1) for a format we do not read. Widths and heights above 2^31 cannot be
+    written in these headers' fields except PNG's, whose top bit is refused too."""
+    # Padding lets short (truncated) files be read without an out-of-range error.
+    padded = tf.strings.join([data, tf.constant(b"\0" * 32)])
+    prefix = tf.strings.substr(padded, 0, 4)
+    unknown = (tf.constant(-1), tf.constant(-1))
+
+    def png():
+        return _big_endian(padded, 20, 4), _big_endian(padded, 16, 4)
+
+    def jpeg():
+        shape = tf.image.extract_jpeg_shape(data)
+        return shape[0], shape[1]
+
+    def bmp():
+        return tf.abs(_little_endian(padded, 22, 4)), tf.abs(_little_endian(padded, 18, 4))
+
+    def gif():
+        return _little_endian(padded, 8, 2), _little_endian(padded, 6, 2)
+
+    def webp():
+        chunk = tf.strings.substr(padded, 12, 4)
+
+        def extended():  # VP8X: 24-bit width - 1 and height - 1.
+            return _little_endian(padded, 27, 3) + 1, _little_endian(padded, 24, 3) + 1
+
+        def lossless():  # VP8L: 14 bits of width - 1, then 14 of height - 1, after a signature byte.
+            bits = _little_endian(padded, 21, 4)
+            return tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 14), 0x3FFF) + 1, tf.bitwise.bitwise_and(bits, 0x3FFF) + 1
+
+        def lossy():  # VP8: 14-bit width and height in the key frame header.
+            return tf.bitwise.bitwise_and(_little_endian(padded, 28, 2), 0x3FFF), tf.bitwise.bitwise_and(_little_endian(padded, 26, 2), 0x3FFF)
+
+        return tf.case(
+            [(tf.equal(chunk, b"VP8X"), extended), (tf.equal(chunk, b"VP8L"), lossless), (tf.equal(chunk, b"VP8 "), lossy)],
+            default=lambda: unknown,
+        )
+
+    is_webp = tf.equal(prefix, b"RIFF") & tf.equal(tf.strings.substr(padded, 8, 4), b"WEBP")
+    return tf.case(
+        [
+            (tf.equal(prefix, b"\x89PNG"), png),
+            (tf.equal(tf.strings.substr(padded, 0, 2), b"\xff\xd8"), jpeg),
+            (tf.equal(tf.strings.substr(padded, 0, 2), b"BM"), bmp),
+            (tf.equal(tf.strings.substr(padded, 0, 3), b"GIF"), gif),
+            (is_webp, webp),
+        ],
+        default=lambda: unknown,
+    )
 
 
 class ColorizerModule(tf.Module):
@@ -119,6 +197,33 @@ class ColorizerModule(tf.Module):
     def colorize(self, images, render_size, saturation, temperature, prior_weight):
         return {"colorized": self._colorize(images, render_size, saturation, temperature, prior_weight)}
 
+    def _colorize_file(self, data):
+        height, width = header_size(data)
+        pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
+        checks = [
+            tf.debugging.assert_non_negative(height, message=f"not an image we can read: not a {FORMATS} file"),
+            tf.debugging.assert_less_equal(
+                pixels, tf.constant(MAX_PIXELS, tf.int64),
+                message=f"image is over the limit of {MAX_PIXELS // 1_000_000} megapixels",
+            ),
+        ]
+        # Decoding waits for the checks: a bomb is refused before its pixels exist.
+        with tf.control_dependencies(checks):
+            image = tf.io.decode_image(tf.identity(data), channels=0, dtype=tf.uint8, expand_animations=False)
+        colorized = self._colorize(
+            image[None],
+            tf.constant(self.default_render_size),
+            tf.constant(self.default_saturation),
+            tf.constant(self.default_temperature),
+            tf.constant(self.default_prior_weight),
+        )
+        return tf.io.encode_png(colorized[0])
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
+    def colorize_bytes(self, images_bytes):
+        encoded = tf.map_fn(self._colorize_file, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"colorized_bytes": encoded}
+
 
 def export_saved_model(keras_model, settings, path):
     """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``."""
@@ -126,6 +231,6 @@ def export_saved_model(keras_model, settings, path):
     tf.saved_model.save(
         module,
         str(path),
-        signatures={"serving_default": module.serve, "colorize": module.colorize},
+        signatures={"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes},
     )
     return module

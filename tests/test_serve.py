@@ -1,0 +1,194 @@
+"""The TensorFlow Serving REST API (colorkeras.serve) and the colorize_bytes signature."""
+
+import base64
+import io
+import json
+import urllib.error
+import urllib.request
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import color as skcolor, data
+
+from colorkeras import serve, store
+from tests.conftest import free_port
+
+
+@pytest.fixture(scope="module")
+def server(tiny_run):
+    model = serve.ModelServer(tiny_run, model_name="tiny", workers=2, queue=4)
+    port = free_port()
+    httpd = serve.start(model, port=port, max_request_bytes=2_000_000)
+    yield f"http://127.0.0.1:{port}", model
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def call(url, payload=None, raw=None):
+    body = raw if raw is not None else (json.dumps(payload).encode() if payload is not None else None)
+    request = urllib.request.Request(url, data=body, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=120) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+def jpeg_bytes(array, quality=92):
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="JPEG", quality=quality)
+    return buffer.getvalue()
+
+
+def png_bomb(width, height):
+    import struct
+    import zlib
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
+
+
+def test_status_and_metadata_as_tensorflow_serving_gives_them(server):
+    url, _ = server
+    status, body = call(f"{url}/v1/models/tiny")
+    assert status == 200 and body["model_version_status"][0]["state"] == "AVAILABLE"
+    assert call(f"{url}/v1/models/tiny/versions/1")[0] == 200
+    status, body = call(f"{url}/v1/models/tiny/metadata")
+    signatures = body["metadata"]["signature_def"]["signature_def"]
+    assert {"serving_default", "colorize", "colorize_bytes"} <= set(signatures)
+    assert signatures["colorize_bytes"]["inputs"]["images_bytes"]["dtype"] == "DT_STRING"
+    assert signatures["colorize_bytes"]["outputs"]["colorized_bytes"]["dtype"] == "DT_STRING"
+
+
+def test_a_posted_jpeg_comes_back_a_png_of_its_size_and_lightness_same_as_the_saved_model(server, tiny_run):
+    import tensorflow as tf
+
+    url, _ = server
+    photo = data.coffee()[:150, :220]
+    encoded = jpeg_bytes(photo)
+    request = {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(encoded).decode()}]}
+    status, body = call(f"{url}/v1/models/tiny:predict", request)
+    assert status == 200, body
+    png = base64.b64decode(body["predictions"][0]["b64"])
+    result = np.asarray(Image.open(io.BytesIO(png)))
+    assert png.startswith(b"\x89PNG") and result.shape == (150, 220, 3)
+    decoded = np.asarray(Image.open(io.BytesIO(encoded)))
+    lightness_in = skcolor.rgb2lab(decoded)[..., 0]
+    lightness_out = skcolor.rgb2lab(result)[..., 0]
+    assert np.abs(lightness_in - lightness_out).mean() < 1.0
+    # The same request body through the exported signature, loaded with TensorFlow alone.
+    signature = tf.saved_model.load(str(store.Run(tiny_run).saved_model)).signatures["colorize_bytes"]
+    inputs = [base64.b64decode(item["b64"]) for item in request["instances"]]
+    direct = signature(images_bytes=tf.constant(inputs))["colorized_bytes"].numpy()[0]
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(direct))), result)
+    # The columnar form, and a versioned URL, answer alike.
+    status, columns = call(f"{url}/v1/models/tiny/versions/1:predict", {"signature_name": "colorize_bytes", "inputs": {"images_bytes": request["instances"]}})
+    assert status == 200 and columns["outputs"][0]["b64"] == body["predictions"][0]["b64"]
+
+
+def test_serving_default_takes_nested_uint8_lists(server):
+    url, _ = server
+    gray = np.random.default_rng(0).integers(0, 256, (12, 20, 1)).tolist()
+    status, body = call(f"{url}/v1/models/tiny:predict", {"instances": [gray, gray]})
+    assert status == 200, body
+    result = np.asarray(body["predictions"], dtype=np.uint8)
+    assert result.shape == (2, 12, 20, 3)
+
+
+@pytest.mark.parametrize(
+    "path, payload, raw, status, words",
+    [
+        ("/v1/models/tiny:predict", None, b"{not json", 400, "malformed JSON"),
+        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(b"plain text, no picture").decode()}]}, None, 400, "not an image we can read"),
+        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(png_bomb(30000, 30000)).decode()}]}, None, 400, "over the limit of 80 megapixels"),
+        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": "%%% not base64"}]}, None, 400, "not valid base64"),
+        ("/v1/models/tiny:predict", {"instances": [[[300]]]}, None, 400, "0..255"),
+        ("/v1/models/tiny:predict", None, b"x" * 2_100_000, 400, "over the limit"),
+        ("/v1/models/nope:predict", {"instances": [[[1]]]}, None, 404, "no model named 'nope'"),
+        ("/v1/models/nope", None, None, 404, "no model named 'nope'"),
+        ("/v1/models/tiny/versions/7", None, None, 404, "no version 7"),
+        ("/v1/models/tiny:predict", {"signature_name": "sharpen", "instances": [[[1]]]}, None, 404, "no signature 'sharpen'"),
+    ],
+)
+def test_bad_requests_get_their_status_and_an_error_body_and_the_server_keeps_serving(server, path, payload, raw, status, words):
+    url, _ = server
+    code, body = call(f"{url}{path}", payload, raw)
+    assert code == status and set(body) == {"error"} and words in body["error"], body
+    assert "Traceback" not in body["error"]
+    assert call(f"{url}/v1/models/tiny")[0] == 200
+
+
+def test_a_full_queue_is_answered_503(tiny_run):
+    model = serve.ModelServer(tiny_run, model_name="tiny", workers=1, queue=0)
+    model.capacity.acquire()  # One request in hand fills a queue of none.
+    try:
+        with pytest.raises(serve.RequestError) as caught:
+            model.predict(json.dumps({"instances": [[[[5]]]]}).encode())
+        assert caught.value.status == 503
+    finally:
+        model.capacity.release()
+    assert np.asarray(model.predict(json.dumps({"instances": [[[[5]]]]}).encode())["predictions"]).shape == (1, 1, 1, 3)
+
+
+def test_serving_dir_has_tensorflow_servings_numbered_versions(tiny_run, tmp_path):
+    import tensorflow as tf
+
+    from tests.conftest import run_cli
+
+    for expected in ("1", "2"):
+        result = run_cli("colorkeras.export", "--model", tiny_run, "--serving-dir", tmp_path / "models", "--model-name", "colorizer")
+        assert result.returncode == 0, result.stderr
+        assert (tmp_path / "models" / "colorizer" / expected / "saved_model.pb").is_file()
+    loaded = tf.saved_model.load(str(tmp_path / "models" / "colorizer" / "2"))
+    assert {"serving_default", "colorize", "colorize_bytes"} <= set(loaded.signatures)
+    assert not list((tmp_path / "models" / "colorizer").glob(".*"))
+
+
+@pytest.mark.slow
+def test_load_of_32_clients_then_sigterm_finishes_what_it_holds(tiny_run):
+    """32 concurrent clients x 4 requests: no errors, server memory under 2 GB; then
+    SIGTERM during a request: that request is answered and the server exits 0."""
+    import signal
+    import subprocess
+    import sys
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colorkeras.serve", "--model", str(tiny_run), "--model-name", "tiny", "--port", str(port), "--queue", "64"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/v1/models/tiny"
+    try:
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            try:
+                if call(url)[0] == 200:
+                    break
+            except urllib.error.URLError:
+                time.sleep(0.5)
+        photo = np.asarray(Image.fromarray(data.astronaut()).resize((640, 480)))
+        request = {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(jpeg_bytes(photo)).decode()}]}
+        with ThreadPoolExecutor(32) as pool:
+            statuses = list(pool.map(lambda _: call(f"{url}:predict", request)[0], range(32 * 4)))
+        assert statuses == [200] * 128
+        with open(f"/proc/{process.pid}/status") as stream:
+            peak_kb = int(next(line for line in stream if line.startswith("VmHWM")).split()[1])
+        assert peak_kb < 2 * 1024 * 1024, f"server peak memory {peak_kb / 1024:.0f} MB"
+        answered = {}
+        worker = threading.Thread(target=lambda: answered.update(result=call(f"{url}:predict", request)))
+        worker.start()
+        time.sleep(0.05)
+        process.send_signal(signal.SIGTERM)
+        worker.join(timeout=120)
+        assert answered["result"][0] == 200
+        assert process.wait(timeout=60) == 0
+        assert "Stopped." in process.stderr.read()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

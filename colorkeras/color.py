@@ -93,7 +93,7 @@ def gray_to_lightness(gray):
 def rgb_to_lightness(rgb):
     """sRGB float32 [..., 3] in [0, 1] -> L float32 [..., 1] in [0, 100]."""
     linear = _srgb_to_linear(tf.convert_to_tensor(rgb, tf.float32))
-    y = tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1)[..., None]
+    y = tf.expand_dims(tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1), -1)
     return 116.0 * _f(y) - 16.0
 
 
@@ -191,7 +191,7 @@ def uint8_to_lightness(images, gray=None):
         # A gray value has one lightness: an exact 256-entry table.
         return tf.gather(tf.constant(_uint8_gray_lightness_table()), tf.cast(images[..., :1], tf.int32))
     linear = tf.gather(tf.constant(_srgb_to_linear_table()), tf.cast(images, tf.int32))
-    y = tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1)[..., None]
+    y = tf.expand_dims(tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1), -1)
     # L from luminance through a fine table (within 0.06 L units of the exact value).
     index = tf.cast(tf.clip_by_value(y, 0.0, 1.0) * _LINEAR_STEPS + 0.5, tf.int32)
     return tf.gather(tf.constant(_luminance_lightness_table()), index)

@@ -78,6 +78,33 @@ def write_serving_dir(source, serving_dir, model_name=None):
     return version
 
 
+def write_tflite(source, path, overwrite=False):
+    """Writes run ``source``'s TFLite model to ``path`` (through a temporary name)."""
+    import os
+    from pathlib import Path
+
+    import keras
+
+    from colorkeras import store, tflite
+
+    path = Path(path).expanduser()
+    if path.exists() and not overwrite:
+        raise store.RunError(f"{path} already exists; choose another file or pass --overwrite")
+    run = store.Run(source)
+    record = run.read_config()
+    model = keras.models.load_model(run.keras_model)
+    flatbuffer = tflite.convert(model, {**record["settings"], "bin_prior": record.get("bin_prior")})
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_bytes(flatbuffer)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    return path
+
+
 # === Command line: re-export a run with other serving defaults ===
 
 
@@ -98,6 +125,7 @@ def build_parser():
     where.add_argument("--name", help="the new run's name in saved_models/")
     where.add_argument("--run-dir", help="an explicit folder for the new run")
     where.add_argument("--serving-dir", metavar="DIR", help="write the run's SavedModel as DIR/<name>/<version>/ for TensorFlow Serving (version 1, or the next free one)")
+    where.add_argument("--tflite", metavar="FILE", help="write a TFLite model (builtin ops only) with serving_default's interface and the run's serving defaults")
     parser.add_argument("--model-name", default=None, metavar="NAME", help="with --serving-dir: the model's name there (default: the run's name)")
     parser.add_argument("--data", default=None, help="data to score on and to count colours from (default: the source run's)")
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature, 1.0 = mean (default: the source run's)")
@@ -105,7 +133,7 @@ def build_parser():
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: the source run's)")
     parser.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images (default: all)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)")
     return parser
 
 
@@ -125,6 +153,14 @@ def main(argv=None):
     from colorkeras.model import bin_prior
 
     partial = None
+    if args.tflite:
+        try:
+            target = write_tflite(store.resolve_run(args.model), args.tflite, args.overwrite)
+        except (ValueError, store.RunError, OSError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+        print(f"Wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
+        return 0
     if args.serving_dir:
         try:
             version = write_serving_dir(store.resolve_run(args.model), args.serving_dir, args.model_name)

@@ -192,3 +192,33 @@ def test_load_of_32_clients_then_sigterm_finishes_what_it_holds(tiny_run):
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("saturation", [None, 1.4])
+def test_tflite_model_matches_the_saved_model_at_two_sizes(tiny_run, image_folder, tmp_path, saturation):
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    from tests.conftest import run_cli
+
+    if saturation is not None:  # The HSV boost, written as arithmetic for TFLite.
+        boosted = tmp_path / "boosted"
+        assert run_cli("colorkeras.export", "--model", tiny_run, "--run-dir", boosted, "--saturation", saturation, "--data", image_folder).returncode == 0
+        tiny_run = boosted
+    path = tmp_path / "colorizer.tflite"
+    result = run_cli("colorkeras.export", "--model", tiny_run, "--tflite", path)
+    assert result.returncode == 0, result.stderr
+    assert run_cli("colorkeras.export", "--model", tiny_run, "--tflite", path).returncode == 2  # No silent overwrite.
+    serve_default = tf.saved_model.load(str(store.Run(tiny_run).saved_model)).signatures["serving_default"]
+    for image in (data.coffee()[:120, :200], data.camera()[:90, :77, None]):
+        interpreter = Interpreter(model_path=str(path))
+        index = interpreter.get_input_details()[0]["index"]
+        interpreter.resize_tensor_input(index, [1, *image.shape])
+        interpreter.allocate_tensors()
+        interpreter.set_tensor(index, image[None])
+        interpreter.invoke()
+        output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+        expected = serve_default(images=tf.constant(image[None]))["colorized"].numpy()
+        assert output.shape == expected.shape == (1, *image.shape[:2], 3) and output.dtype == np.uint8
+        assert np.abs(output.astype(int) - expected.astype(int)).mean() <= 1.0

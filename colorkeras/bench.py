@@ -14,6 +14,9 @@ Each figure is the median of ``--repeats`` timed repeats after a warm-up:
 - precision: training images/s at 64x64 under float32 and under Keras
   ``mixed_bfloat16`` (fast on CPUs with AVX-512 BF16), from the same weights on
   the same real photographs, with the loss each reaches after the same steps;
+- the HTTP server (``colorkeras.serve``, in this process): latency of one
+  1-megapixel JPEG through ``colorize_bytes`` (median and 95th percentile) and
+  throughput with 32 concurrent clients;
 - peak memory (maximum resident set size) of the process.
 """
 
@@ -134,6 +137,52 @@ def precision_comparison(settings, batch_size, steps, repeats, image_size=64):
     return results
 
 
+def server_figures(run, photo, requests=10, clients=32, per_client=4):
+    """Latency (median, 95th percentile, ms) of one request at a time, and requests/s
+    with ``clients`` concurrent clients, against colorkeras.serve on a free port."""
+    import base64
+    import io
+    import json
+    import socket
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from PIL import Image
+
+    from colorkeras import serve
+
+    buffer = io.BytesIO()
+    Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
+    body = json.dumps({"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(buffer.getvalue()).decode()}]}).encode()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    model = serve.ModelServer(run, model_name="bench", workers=os.cpu_count() or 2, queue=clients * per_client)
+    httpd = serve.start(model, port=port)
+    url = f"http://127.0.0.1:{port}/v1/models/bench:predict"
+
+    def post(_=None):
+        started = time.perf_counter()
+        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=300) as response:
+            response.read()
+            if response.status != 200:
+                raise RuntimeError(f"server answered {response.status}")
+        return time.perf_counter() - started
+
+    try:
+        post()  # Warm-up.
+        latencies = sorted(post() for _ in range(requests))
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(post, range(clients * per_client)))
+        throughput = clients * per_client / (time.perf_counter() - started)
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
+    return 1000 * statistics.median(latencies), 1000 * p95, throughput
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bench",
@@ -145,6 +194,7 @@ def main(argv=None):
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (the median is reported)")
     parser.add_argument("--train-steps", type=int, default=20, help="training steps per repeat")
     parser.add_argument("--batch-size", type=int, default=64, help="training and 32x32 inference batch size")
+    parser.add_argument("--server-requests", type=int, default=10, help="sequential requests timed against the HTTP server (0: skip the server figures)")
     parser.add_argument("--precision-steps", type=int, default=10, help="training steps per repeat of the float32 / bfloat16 comparison at 64x64 (0: skip it)")
     args = parser.parse_args(argv)
 
@@ -193,6 +243,9 @@ def main(argv=None):
     results["mean_abs_delta_l_4000x3000"] = float(np.abs(lightness_in - lightness_out).mean())
     megapixel = np.asarray(Image.fromarray(photo).resize((1155, 866)))
     results["colorize_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel), args.repeats)
+    if args.server_requests:
+        median, p95, throughput = server_figures(colorizer.path, megapixel, args.server_requests)
+        results.update(server_latency_ms_1mp_median=median, server_latency_ms_1mp_p95=p95, server_requests_per_second_32_clients=throughput)
     if args.precision_steps:
         compared = precision_comparison(settings, args.batch_size, args.precision_steps, args.repeats)
         for policy, (speed, loss) in compared.items():
@@ -214,6 +267,11 @@ def main(argv=None):
         ("  mean |L out - L in| on it (CIELAB L, 0-100)", f"{results['mean_abs_delta_l_4000x3000']:.3f}"),
         ("colorize() a 1-megapixel RGB photo (Python API, warm)", f"{results['colorize_ms_1mp']:.0f} ms"),
     ]
+    if args.server_requests:
+        rows += [
+            ("HTTP server, one 1-MP JPEG (colorize_bytes): median / p95", f"{results['server_latency_ms_1mp_median']:.0f} / {results['server_latency_ms_1mp_p95']:.0f} ms"),
+            ("HTTP server, 32 concurrent clients x 4 requests", f"{results['server_requests_per_second_32_clients']:.1f} requests/s"),
+        ]
     if args.precision_steps:
         steps = results["precision_steps"]
         rows += [

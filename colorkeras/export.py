@@ -127,7 +127,7 @@ def build_parser():
     where.add_argument("--serving-dir", metavar="DIR", help="write the run's SavedModel as DIR/<name>/<version>/ for TensorFlow Serving (version 1, or the next free one)")
     where.add_argument("--tflite", metavar="FILE", help="write a TFLite model (builtin ops only) with serving_default's interface and the run's serving defaults")
     parser.add_argument("--model-name", default=None, metavar="NAME", help="with --serving-dir: the model's name there (default: the run's name)")
-    parser.add_argument("--data", default=None, help="data to score on and to count colours from (default: the source run's)")
+    parser.add_argument("--data", nargs="+", default=None, metavar="DATA", help="data (one or more sources) to score on and to count colours from (default: the source run's)")
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature, 1.0 = mean (default: the source run's)")
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)")
@@ -153,21 +153,19 @@ def main(argv=None):
     from colorkeras.model import bin_prior
 
     partial = None
-    if args.tflite:
+    if args.tflite or args.serving_dir:  # Another form of the same run; no new run is written.
         try:
-            target = write_tflite(store.resolve_run(args.model), args.tflite, args.overwrite)
+            source = store.resolve_run(args.model)
+            if args.tflite:
+                target = write_tflite(source, args.tflite, args.overwrite)
+                message = f"Wrote {target} ({target.stat().st_size / 1e6:.1f} MB)"
+            else:
+                target = write_serving_dir(source, args.serving_dir, args.model_name)
+                message = f"Wrote {target} (TensorFlow Serving's layout: model name / version)"
         except (ValueError, store.RunError, OSError) as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
-        print(f"Wrote {target} ({target.stat().st_size / 1e6:.1f} MB)")
-        return 0
-    if args.serving_dir:
-        try:
-            version = write_serving_dir(store.resolve_run(args.model), args.serving_dir, args.model_name)
-        except (ValueError, store.RunError, OSError) as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        print(f"Wrote {version} (TensorFlow Serving's layout: model name / version)")
+        print(message)
         return 0
     try:
         source = store.resolve_run(args.model)
@@ -184,7 +182,7 @@ def main(argv=None):
         }
         settings = dict(record["settings"], **{k: v for k, v in overrides.items() if v is not None})
         config = TrainConfig.from_dict(settings).resolve()
-        data = args.data or config.data
+        data = (args.data[0] if len(args.data) == 1 else args.data) if args.data else config.data
         splits = data_lib.load_splits(data, config.load_size, config.validation_fraction, config.seed)
         record = dict(record, settings=config.to_dict(), data_source=splits.source)
         if config.architecture == "unet" and config.head == "classes" and not record.get("bin_prior"):

@@ -19,7 +19,9 @@ def test_default_and_reference_are_complete_small_runs():
     for name in store.list_runs(SHIPPED):
         folder = SHIPPED / name
         assert (folder / "README.md").is_file(), f"{name} has no model card"
-        assert folder_bytes(folder) < 20 * 2**20, f"{name} is over 20 MB"
+        # Photo models may take 40 MB; the CIFAR-10 runs stay under 20 MB.
+        limit = 40 if name.startswith("photos") else 20
+        assert folder_bytes(folder) < limit * 2**20, f"{name} is over {limit} MB"
 
 
 @pytest.mark.slow

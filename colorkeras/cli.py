@@ -29,7 +29,7 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def quiet_native_logs():
+def quiet_native_logs(also=None):
     """Filters TensorFlow's native log lines out of stderr for the rest of the process.
 
     File descriptor 2 is pointed at a pipe; a thread forwards every other line
@@ -55,7 +55,8 @@ def quiet_native_logs():
                 # Progress bars redraw with \r and no newline: pass partial lines on at once.
                 *lines, pending = re.split(rb"(?<=\n)", pending)
                 for line in lines:
-                    if not NATIVE_LOG.match(line.decode("utf-8", "replace")):
+                    text = line.decode("utf-8", "replace")
+                    if not NATIVE_LOG.match(text) and not (also and also.match(text)):
                         target.write(line)
                 if pending and not NATIVE_LOG.match(pending.decode("utf-8", "replace")) and not _may_become_log(pending):
                     target.write(pending)
@@ -83,10 +84,10 @@ def quiet_native_logs():
 def _may_become_log(partial_line):
     """Whether an unfinished line could still turn out to be a native log line
     (it starts as one does); anything else is passed on at once."""
-    return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING: All|W$|WA)", partial_line))
+    return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING|INFO|W$|WA|I$|IN)", partial_line))
 
 
-def run(main):
-    """Runs a CLI's ``main()`` with quiet TensorFlow logs and exits with its status."""
-    quiet_native_logs()
+def run(main, also=None):
+    """Runs a CLI's ``main()`` with quiet TensorFlow logs (and ``also``) and exits with its status."""
+    quiet_native_logs(also)
     sys.exit(main())

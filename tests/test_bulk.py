@@ -1,0 +1,90 @@
+"""Bulk colorization on Apache Beam (colorkeras.bulk), DirectRunner with 2 worker processes."""
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.conftest import run_cli
+
+pytest.importorskip("apache_beam")
+pytestmark = pytest.mark.slow
+
+BEAM = ["--runner", "DirectRunner", "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]
+
+
+def make_archive(folder, size_scale=1):
+    """40 good images (PNG, JPEG, WebP, BMP, gray and colour, 18 sizes, nested) and 4 bad files."""
+    from skimage import data
+
+    photos = [data.astronaut(), data.coffee(), data.chelsea(), data.rocket()]
+    formats = ["png", "jpg", "webp", "bmp"]
+    for index in range(40):
+        photo = photos[index % 4]
+        height, width = (48 + 7 * (index % 18)) * size_scale, (64 + 5 * (index % 9)) * size_scale
+        image = Image.fromarray(photo[:height, :width]).resize((width, height))
+        if index % 5 == 0:
+            image = image.convert("L")
+        place = folder / ("deep/er" if index % 4 == 0 else "shallow" if index % 4 == 1 else "")
+        place.mkdir(parents=True, exist_ok=True)
+        image.save(place / f"photo{index:02d}.{formats[index % 4]}")
+    (folder / "empty.png").write_bytes(b"")
+    (folder / "notes.jpg").write_text("not a picture")
+    (folder / "truncated.png").write_bytes(next(folder.rglob("*.png")).read_bytes()[:100])
+    (folder / "bomb.gif").write_bytes(b"GIF89a" + (30000).to_bytes(2, "little") * 2 + b"\0" * 20)
+    return folder
+
+
+def outputs(folder):
+    return {path.relative_to(folder).as_posix(): np.asarray(Image.open(path)) for path in folder.rglob("*.png")}
+
+
+def test_archive_gives_the_clis_outputs_failures_csv_and_a_rerun_writes_nothing(tiny_run, tmp_path):
+    archive = make_archive(tmp_path / "archive")
+    cli_out, bulk_out = tmp_path / "cli", tmp_path / "bulk"
+    assert run_cli("colorkeras.colorize", archive, "--out", cli_out, "--model", tiny_run).returncode == 1  # 4 failed.
+    result = run_cli("colorkeras.bulk", "--input", archive, "--output", bulk_out, "--model", tiny_run, *BEAM)
+    assert result.returncode == 1 and "Done: 40 colorized, 0 skipped (already there), 4 failed" in result.stdout, result.stderr[-3000:]
+    expected, produced = outputs(cli_out), outputs(bulk_out)
+    assert len(produced) == 40 and sorted(produced) == sorted(expected)
+    for name, array in expected.items():
+        np.testing.assert_array_equal(produced[name], array, err_msg=name)
+    rows = (bulk_out / "_failures.csv").read_text().splitlines()
+    assert rows[0] == "path,reason" and len(rows) == 5
+    assert {row.split(",")[0].rsplit("/", 1)[1] for row in rows[1:]} == {"empty.png", "notes.jpg", "truncated.png", "bomb.gif"}
+    before = {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")}
+    again = run_cli("colorkeras.bulk", "--input", f"{archive}/**", "--output", bulk_out, "--model", tiny_run, *BEAM)
+    assert "Done: 0 colorized, 40 skipped (already there), 4 failed" in again.stdout, again.stderr[-3000:]
+    assert {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")} == before
+    assert sorted(path.name for path in bulk_out.iterdir()) == ["_failures.csv", "archive"]
+
+
+def test_killed_mid_way_and_run_again_it_ends_with_the_same_outputs_and_no_partial_files(tiny_run, tmp_path):
+    archive = make_archive(tmp_path / "archive", size_scale=6)
+    first, second = tmp_path / "first", tmp_path / "second"
+    command = [sys.executable, "-m", "colorkeras.bulk", "--input", str(archive), "--model", str(tiny_run), *BEAM]
+    assert subprocess.run([*command, "--output", str(first)], capture_output=True).returncode == 1
+    process = subprocess.Popen([*command, "--output", str(second)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(second.rglob("photo*.png")) and process.poll() is None:
+        time.sleep(0.02)
+    os.killpg(process.pid, signal.SIGKILL)  # The pipeline and its worker processes, at once.
+    process.wait()
+    done_before = len(list(second.rglob("photo*.png")))
+    assert 0 < done_before < 40, f"{done_before} outputs when killed"
+    result = subprocess.run([*command, "--output", str(second)], capture_output=True, text=True)
+    assert result.returncode == 1 and "4 failed" in result.stdout, result.stderr[-3000:]
+    # What was finished before the kill is kept, not redone.
+    skipped = int(re.search(r"(\d+) skipped", result.stdout)[1])
+    assert done_before <= skipped < 40
+    expected, produced = outputs(first), outputs(second)
+    assert sorted(produced) == sorted(expected) and len(produced) == 40
+    for name, array in expected.items():
+        np.testing.assert_array_equal(produced[name], array, err_msg=name)
+    assert not list(second.rglob(".colorkeras-partial")) and not list(second.rglob("*.tmp*"))

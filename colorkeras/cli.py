@@ -88,6 +88,15 @@ def _may_become_log(partial_line):
 
 
 def run(main, also=None):
-    """Runs a CLI's ``main()`` with quiet TensorFlow logs (and ``also``) and exits with its status."""
+    """Runs a CLI's ``main()`` with quiet TensorFlow logs (and ``also``) and exits with its status.
+
+    Ctrl-C (SIGINT) raises KeyboardInterrupt even where the parent started us with
+    SIGINT ignored, as shells do for background commands and as some job runners
+    do: Python keeps an inherited "ignore", and then neither Ctrl-C nor the
+    dashboard's Cancel (which sends SIGINT) would stop a training.
+    """
+    import signal
+
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     quiet_native_logs(also)
     sys.exit(main())

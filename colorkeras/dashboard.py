@@ -134,6 +134,28 @@ def run_summaries(root=None):
     return rows
 
 
+SHOWN_SETTINGS = ("architecture", "base_filters", "epochs", "image_size", "render_size", "saturation", "temperature", "train_seconds", "parameters")
+
+
+def display_tables(frame):
+    """What the Metrics page shows of one ``metrics_table``: (figures, truth colourfulness, settings).
+
+    Figures: the runs and the gray copy, every cell a number, so the table sorts
+    and has no empty cells (the ground truth, whose PSNR is infinite, gives its
+    colourfulness as the second value instead). Settings: the runs only, as text
+    ("" where a setting does not apply), a second table so neither is wider than
+    the page.
+    """
+    truth = frame[frame["run"] == "ground truth"]
+    truth_colorfulness = float(truth["colorfulness"].iloc[0]) if len(truth) and pd.notna(truth["colorfulness"].iloc[0]) else None
+    rows = frame[frame["run"] != "ground truth"]
+    figures = rows[["run", *METRIC_COLUMNS]].dropna(axis=1, how="all").reset_index(drop=True)
+    runs = rows[rows["architecture"].notna()]
+    settings = runs[["run", *SHOWN_SETTINGS]].astype(object).where(runs[["run", *SHOWN_SETTINGS]].notna(), "")
+    settings = settings.map(lambda value: f"{value:g}" if isinstance(value, float) else str(value)).reset_index(drop=True)
+    return figures, truth_colorfulness, settings
+
+
 def same_data(report, key):
     """Whether an evaluation ``report`` scored the data of grouping ``key``."""
     return bool(key) and data_key(report) == key

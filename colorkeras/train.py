@@ -274,18 +274,18 @@ def train_in(args, config, final, partial, completed, chief):
         print(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}", flush=True)
     # Replicas need batches that split evenly, so distributed runs drop the last
     # partial batch (and shrink the validation batch to fit a small split).
-    distributed = config.distribute != "none"
+    is_distributed = config.distribute != "none"
     train_data = data_lib.make_dataset(
-        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed, drop_remainder=distributed
+        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed, drop_remainder=is_distributed
     )
     validation_data = None
     if len(splits.validation):
         validation_batch = config.batch_size
-        if distributed:
+        if is_distributed:
             validation_batch = min(config.batch_size, len(splits.validation) // replicas * replicas)
         if validation_batch > 0:
             validation_data = data_lib.make_dataset(
-                splits.validation, config.image_size, validation_batch, config.architecture, False, drop_remainder=distributed
+                splits.validation, config.image_size, validation_batch, config.architecture, False, drop_remainder=is_distributed
             )
 
     with strategy.scope():

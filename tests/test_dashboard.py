@@ -50,7 +50,7 @@ def test_every_page_renders_without_exception(store_with_run, page):
     elif page.endswith("history.py"):
         assert app.selectbox[0].value == "tiny-unet" and len(app.dataframe) == 1
     elif page.endswith("metrics.py"):
-        assert len(app.dataframe) == 1
+        assert len(app.dataframe) == 2  # The figures, and the runs' settings.
     else:
         assert [button.label for button in app.button] == ["Start training"]
         assert app.text_input(key="train_name").value.startswith("run-")
@@ -107,7 +107,7 @@ def test_pages_colorize_with_the_default_and_measure_against_the_reference(store
     app.run()
     assert not app.exception
     assert [header.value for header in app.subheader] == [f"Reference: {image_folder.name}", "Trained on photos"]
-    assert len(app.dataframe) == 2
+    assert len(app.dataframe) == 4
 
 
 def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, image_folder, tmp_path):
@@ -309,3 +309,13 @@ def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, i
     for frame in tables:
         assert list(frame.columns) == list(dashboard.TABLE_COLUMNS)
         assert not frame.astype(str).apply(lambda column: column.str.contains(str(tmp_path))).any().any()
+
+
+def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with_run, image_folder):
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0, "auc": 0.9, "mse": 10.0, "colorfulness_gap": -1.0}  # noqa: E731
+    truth = {"name": "ground truth", "n": 5, "psnr": None, "ssim": 1.0, "colorfulness": 33.0, "colorfulness_gap": 0.0}
+    store.atomic_write_json(store_with_run / dashboard.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]})
+    figures, truth_colorfulness, settings = dashboard.display_tables(dashboard.metrics_table())
+    assert list(figures["run"]) == ["tiny-unet", "gray copy"] and not figures.isna().any().any()
+    assert truth_colorfulness == 33.0
+    assert list(settings["run"]) == ["tiny-unet"] and "None" not in settings.to_string() and "nan" not in settings.to_string()

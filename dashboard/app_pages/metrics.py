@@ -9,26 +9,31 @@ from colorkeras import dashboard
 st.title("Metrics")
 
 
+LABELS = {
+    "psnr": "PSNR (dB)", "ssim": "SSIM", "colorfulness": "colourfulness", "colorfulness_gap": "gap to truth",
+    "auc": "AuC", "mse": "MSE", "n": "images", "base_filters": "width", "image_size": "train px",
+    "render_size": "render px", "saturation": "saturation", "temperature": "temperature",
+    "train_seconds": "train s", "parameters": "parameters",
+}
+
+
 def show(frame, key):
-    higher = [c for c in ("psnr", "ssim", "colorfulness", "auc") if c in frame]
-    # The ground truth wins every column by definition: the best is sought among the rest.
-    contenders = pd.IndexSlice[frame.index[frame["run"] != "ground truth"], :]
+    figures, truth, settings = dashboard.display_tables(frame)
+    higher = [c for c in ("psnr", "ssim", "colorfulness", "auc") if c in figures]
     styled = (
-        frame.style.highlight_max(subset=(contenders[0], higher), color="#c8e6c9")
-        .highlight_min(subset=(contenders[0], ["mse"]), color="#c8e6c9")
-        .format(na_rep="")
-        .format(precision=4, subset=["ssim", "auc"], na_rep="")
-        .format(precision=2, subset=["psnr", "mse", "colorfulness", "colorfulness_gap"], na_rep="")
-        .format(precision=0, subset=["train_seconds", "n", "parameters", "base_filters", "epochs", "image_size", "render_size"], na_rep="")
+        figures.style.highlight_max(subset=higher, color="#c8e6c9")
+        .highlight_min(subset=[c for c in ("mse",) if c in figures], color="#c8e6c9")
+        .format(precision=4, subset=[c for c in ("ssim", "auc") if c in figures])
+        .format(precision=2, subset=[c for c in ("psnr", "mse", "colorfulness", "colorfulness_gap") if c in figures])
+        .format(precision=0, subset=[c for c in ("n",) if c in figures])
+        .relabel_index([LABELS.get(column, column) for column in figures.columns], axis=1)
     )
-    labels = {
-        "psnr": "PSNR (dB)", "ssim": "SSIM", "colorfulness": "colourful.", "colorfulness_gap": "gap to truth",
-        "auc": "AuC", "mse": "MSE", "n": "images", "base_filters": "width", "image_size": "train px",
-        "render_size": "render px", "saturation": "sat.", "temperature": "temp.", "train_seconds": "train s",
-        "parameters": "params",
-    }
-    config = {column: st.column_config.Column(label, width="small") for column, label in labels.items()}
-    st.dataframe(styled, width="stretch", hide_index=True, key=key, column_config=config)
+    st.dataframe(styled, width="stretch", hide_index=True, key=key)
+    if truth is not None:
+        st.caption(f"Ground truth colourfulness: {truth:.1f}. The gap is a model's colourfulness minus this.")
+    if len(settings):
+        with st.expander("Settings of these runs"):
+            st.dataframe(settings.rename(columns=LABELS), width="stretch", hide_index=True, key=f"{key}_settings")
 
 
 sources = common.data_sources()

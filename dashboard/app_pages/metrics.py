@@ -19,14 +19,14 @@ LABELS = {
 
 def show(frame, key):
     figures, truth, settings = dashboard.display_tables(frame)
-    higher = [c for c in ("psnr", "ssim", "colorfulness", "auc") if c in figures]
+    figures = figures.rename(columns=LABELS)
+    present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]  # noqa: E731
     styled = (
-        figures.style.highlight_max(subset=higher, color="#c8e6c9")
-        .highlight_min(subset=[c for c in ("mse",) if c in figures], color="#c8e6c9")
-        .format(precision=4, subset=[c for c in ("ssim", "auc") if c in figures])
-        .format(precision=2, subset=[c for c in ("psnr", "mse", "colorfulness", "colorfulness_gap") if c in figures])
-        .format(precision=0, subset=[c for c in ("n",) if c in figures])
-        .relabel_index([LABELS.get(column, column) for column in figures.columns], axis=1)
+        figures.style.highlight_max(subset=present("psnr", "ssim", "colorfulness", "auc"), color="#c8e6c9")
+        .highlight_min(subset=present("mse"), color="#c8e6c9")
+        .format(precision=4, subset=present("ssim", "auc"))
+        .format(precision=2, subset=present("psnr", "mse", "colorfulness", "colorfulness_gap"))
+        .format(precision=0, subset=present("n"))
     )
     st.dataframe(styled, width="stretch", hide_index=True, key=key)
     if truth is not None:

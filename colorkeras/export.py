@@ -184,7 +184,7 @@ def main(argv=None):
         config = TrainConfig.from_dict(settings).resolve()
         data = (args.data[0] if len(args.data) == 1 else args.data) if args.data else config.data
         splits = data_lib.load_splits(data, config.load_size, config.validation_fraction, config.seed)
-        record = dict(record, settings=config.to_dict(), data_source=splits.source)
+        record = dict(record, settings=config.to_dict(), data_source=splits.source, dataset=data_lib.describe(data))
         if config.architecture == "unet" and config.head == "classes" and not record.get("bin_prior"):
             record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
         record["exported_from"] = str(source)

@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 from PIL import Image
 from skimage import data
 
@@ -99,6 +100,7 @@ def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
     assert [source.name for source, _ in pairs] == ["a.jpg"]
 
 
+@pytest.mark.slow
 def test_cli_is_quiet_and_help_is_fast(tiny_run, tmp_path):
     import time
 

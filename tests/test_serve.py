@@ -50,6 +50,7 @@ def png_bomb(width, height):
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
+@pytest.mark.slow
 def test_status_and_metadata_as_tensorflow_serving_gives_them(server):
     url, _ = server
     status, body = call(f"{url}/v1/models/tiny")
@@ -62,6 +63,7 @@ def test_status_and_metadata_as_tensorflow_serving_gives_them(server):
     assert signatures["colorize_bytes"]["outputs"]["colorized_bytes"]["dtype"] == "DT_STRING"
 
 
+@pytest.mark.slow
 def test_a_posted_jpeg_comes_back_a_png_of_its_size_and_lightness_same_as_the_saved_model(server, tiny_run):
     import tensorflow as tf
 
@@ -88,6 +90,7 @@ def test_a_posted_jpeg_comes_back_a_png_of_its_size_and_lightness_same_as_the_sa
     assert status == 200 and columns["outputs"][0]["b64"] == body["predictions"][0]["b64"]
 
 
+@pytest.mark.slow
 def test_serving_default_takes_nested_uint8_lists(server):
     url, _ = server
     gray = np.random.default_rng(0).integers(0, 256, (12, 20, 1)).tolist()
@@ -97,6 +100,7 @@ def test_serving_default_takes_nested_uint8_lists(server):
     assert result.shape == (2, 12, 20, 3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "path, payload, raw, status, words",
     [
@@ -132,6 +136,7 @@ def test_a_full_queue_is_answered_503(tiny_run):
     assert np.asarray(model.predict(json.dumps({"instances": [[[[5]]]]}).encode())["predictions"]).shape == (1, 1, 1, 3)
 
 
+@pytest.mark.slow
 def test_serving_dir_has_tensorflow_servings_numbered_versions(tiny_run, tmp_path):
     import tensorflow as tf
 

@@ -1,6 +1,5 @@
 """Metrics: every run beside the baselines, sortable, best values highlighted."""
 
-import pandas as pd
 import streamlit as st
 
 import common

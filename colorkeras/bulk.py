@@ -46,25 +46,34 @@ BEAM_LOG = r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]"
 
 
 def split_input(given):
-    """(base folder, glob pattern) for ``--input``: a folder means everything under it."""
+    """(base folder, glob pattern, rooted) for ``--input``: a folder means everything
+    under it, a file itself; object stores have no folders, so there a path that is
+    not an object is taken as one. ``rooted``: outputs go under the base folder's
+    name, as the colorize CLI mirrors a folder (a single file's goes in DIR itself)."""
+    import os
+
     from apache_beam.io.filesystems import FileSystems
 
     wildcard = next((index for index, char in enumerate(given) if char in "*?["), None)
-    if wildcard is None:
-        base = given.rstrip("/") or "/"
-        if not FileSystems.exists(base):
-            raise ValueError(f"{given}: no such file or folder")
-        return base, FileSystems.join(base, "**")
-    base = given[:wildcard].rsplit("/", 1)[0] if "/" in given[:wildcard] else "."
-    return base, given
+    if wildcard is not None:
+        base = given[:wildcard].rsplit("/", 1)[0] if "/" in given[:wildcard] else "."
+        return base, given, True
+    remote = "://" in given
+    is_file = FileSystems.exists(given) and (remote or os.path.isfile(given))
+    if is_file:
+        return posixpath.dirname(given) or ".", given, False
+    if not remote and not os.path.isdir(given):
+        raise ValueError(f"{given}: no such file or folder")
+    base = given.rstrip("/") or "/"
+    return base, FileSystems.join(base, "**"), True
 
 
-def output_name(path, base, output):
+def output_name(path, base, output, rooted=True):
     """The output of input ``path`` (under ``base``), as the colorize CLI names it."""
     from pathlib import PurePosixPath
 
     relative = PurePosixPath(path[len(base):].lstrip("/"))
-    root = PurePosixPath(base.rstrip("/")).name or "root"
+    root = (PurePosixPath(base.rstrip("/")).name or "root") if rooted else ""
     return posixpath.join(output, root, str(relative.with_suffix(".png")))
 
 
@@ -191,7 +200,7 @@ def write_failures(rows, output):
     FileSystems.rename([temporary], [target])
 
 
-def build_pipeline(pipeline, pattern, base, output, run, max_pixels):
+def build_pipeline(pipeline, pattern, base, output, run, max_pixels, rooted=True):
     import apache_beam as beam
     from apache_beam.io import fileio
     from apache_beam.ml.inference.base import RunInference
@@ -203,7 +212,7 @@ def build_pipeline(pipeline, pattern, base, output, run, max_pixels):
         | "Match" >> fileio.MatchFiles(pattern)
         | "Paths" >> beam.Map(lambda metadata: metadata.path)
         | "Images" >> beam.Filter(lambda path: posixpath.splitext(path)[1].lower() in IMAGE_EXTENSIONS)
-        | "Name" >> beam.Map(lambda path: (output_name(path, base, output), path))
+        | "Name" >> beam.Map(lambda path: (output_name(path, base, output, rooted), path))
         | "ByOutput" >> beam.GroupByKey()
         | "OneEach" >> beam.FlatMap(resolve_clashes)
         | "SkipDone" >> beam.FlatMap(keep_missing)
@@ -270,13 +279,13 @@ def run(argv=None):
         raise ValueError('Apache Beam is not installed: pip install -e ".[beam]"') from None
 
     run_folder = store.resolve_run(args.model)
-    base, pattern = split_input(args.input)
+    base, pattern, rooted = split_input(args.input)
     output = args.output.rstrip("/")
     _make_parent(posixpath.join(output, TEMPORARY, "x"))
     clear_partial(output)
     options = PipelineOptions(beam_args)
     pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, pattern, base, output, run_folder, args.max_pixels)
+    build_pipeline(pipeline, pattern, base, output, run_folder, args.max_pixels, rooted)
     result = pipeline.run()
     result.wait_until_finish()
     clear_partial(output, remove_folder=True)

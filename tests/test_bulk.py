@@ -88,3 +88,12 @@ def test_killed_mid_way_and_run_again_it_ends_with_the_same_outputs_and_no_parti
     for name, array in expected.items():
         np.testing.assert_array_equal(produced[name], array, err_msg=name)
     assert not list(second.rglob(".colorkeras-partial")) and not list(second.rglob("*.tmp*"))
+
+
+def test_one_file_goes_in_the_output_folder_itself_as_the_cli_puts_it(tiny_run, tmp_path):
+    archive = make_archive(tmp_path / "archive")
+    result = run_cli("colorkeras.bulk", "--input", archive / "photo02.webp", "--output", tmp_path / "out", "--model", tiny_run, *BEAM[:2])
+    assert result.returncode == 0 and "Done: 1 colorized" in result.stdout, result.stderr[-2000:]
+    assert [path.name for path in (tmp_path / "out").iterdir()] == ["photo02.png"]
+    missing = run_cli("colorkeras.bulk", "--input", tmp_path / "nothere", "--output", tmp_path / "out2", "--model", tiny_run)
+    assert missing.returncode == 2 and "nothere: no such file or folder" in missing.stderr

@@ -275,7 +275,11 @@ def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
                 if method == "GET" and rest == "/metadata":
                     return self._send(200, server_model.metadata())
                 if method == "POST" and rest == ":predict":
-                    length = int(self.headers.get("Content-Length") or 0)
+                    try:
+                        length = int(self.headers.get("Content-Length") or 0)
+                    except ValueError:
+                        self.close_connection = True
+                        raise RequestError(400, "the Content-Length header is not a number") from None
                     if length > max_request_bytes:
                         # Read it away (never held) so the client hears the answer, not a broken pipe.
                         self._discard(length)

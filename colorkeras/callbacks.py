@@ -30,10 +30,6 @@ def write_phase(folder, phase, config):
     )
 
 
-def read_history(folder):
-    return store.Run(folder).read_history()
-
-
 def write_history(folder, rows):
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=HISTORY_FIELDS, extrasaction="ignore")

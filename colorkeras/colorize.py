@@ -22,7 +22,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorkeras import cli, store  # noqa: E402
-from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images  # noqa: E402
+from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_png  # noqa: E402
 
 
 def build_parser():
@@ -102,20 +102,6 @@ def _clashes(planned):
         index: [other for other in group if other != index]
         for group in by_target.values() if len(group) > 1 for index in group
     }
-
-
-def save_png(array, path):
-    """Writes a PNG through a temporary file, so no half-written output is left behind."""
-    from PIL import Image
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        Image.fromarray(array).save(temporary, format="PNG")
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 def side_by_side(gray, colour):

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 
 # Neither needs TensorFlow at import, so --help answers at once.
-from colorkeras.images import luma_gray
+from colorkeras.images import luma_gray, save_png
 from colorkeras.metrics import MetricAccumulator
 
 GRAY_COPY = "gray copy"
@@ -43,13 +43,7 @@ def sample_grid(colorizer, images, scale=4):
 
 
 def write_samples(colorizer, images, path):
-    import os
-
-    from PIL import Image
-
-    temporary = f"{path}.tmp.png"
-    Image.fromarray(sample_grid(colorizer, images)).save(temporary)
-    os.replace(temporary, path)
+    save_png(sample_grid(colorizer, images), path)
 
 
 def contact_sheet(colorizers, images, tile=128, columns=6):
@@ -75,23 +69,6 @@ def contact_sheet(colorizers, images, tile=128, columns=6):
         padded.append(np.full_like(padded[0], 255))
     rows = [np.concatenate(padded[start : start + columns], axis=1) for start in range(0, len(padded), columns)]
     return np.concatenate(rows, axis=0)
-
-
-def write_picture(array, path):
-    """Writes a PNG through a temporary name (never half-written)."""
-    import os
-
-    from PIL import Image
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    try:
-        Image.fromarray(array).save(temporary)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 # === Loading what to score ===
@@ -414,7 +391,7 @@ def main(argv=None):
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.contact_sheet:
-        write_picture(contact_sheet(colorizers, sheet_images), args.contact_sheet)
+        save_png(contact_sheet(colorizers, sheet_images), args.contact_sheet)
         print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
     if args.output:
         report = {

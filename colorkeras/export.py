@@ -80,7 +80,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
 
 def write_tflite(source, path, overwrite=False):
     """Writes run ``source``'s TFLite model to ``path`` (through a temporary name)."""
-    import os
     from pathlib import Path
 
     import keras
@@ -95,13 +94,7 @@ def write_tflite(source, path, overwrite=False):
     model = keras.models.load_model(run.keras_model)
     flatbuffer = tflite.convert(model, {**record["settings"], "bin_prior": record.get("bin_prior")})
     path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    try:
-        temporary.write_bytes(flatbuffer)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
+    store.atomic_write_bytes(path, flatbuffer)
     return path
 
 

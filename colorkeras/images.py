@@ -139,3 +139,17 @@ def _reason(source, error):
         return "not a known image format"
     text = re.sub(r"\s*<[^>]*object at 0x[0-9a-f]+>", "", str(error)).strip(" :")
     return text or type(error).__name__
+
+
+def save_png(array, path):
+    """Writes uint8 ``array`` as a PNG at ``path`` (folders made as needed), through a
+    temporary file and a rename, so no half-written picture is ever left behind."""
+    import io
+
+    from colorkeras import store
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_bytes(path, buffer.getvalue())

@@ -261,22 +261,27 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
-def atomic_write_text(path, text):
-    """Writes ``text`` to ``path`` through a temporary file and a rename.
+def atomic_write_bytes(path, data):
+    """Writes ``data`` to ``path`` through a temporary file and a rename.
 
     A crash (or a full disk) leaves either the old file or the new one, never half.
     """
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
-        with os.fdopen(handle, "w") as stream:
-            stream.write(text)
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
             stream.flush()
             os.fsync(stream.fileno())
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+def atomic_write_text(path, text):
+    """``atomic_write_bytes`` for text (UTF-8)."""
+    atomic_write_bytes(path, text.encode("utf-8"))
 
 
 def strict_json_value(value):

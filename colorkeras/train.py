@@ -307,7 +307,7 @@ def train_in(args, config, final, partial, completed, chief):
     from colorkeras.model import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
-    history_rows = callbacks.read_history(partial)[:completed] if chief else []
+    history_rows = store.Run(partial).read_history()[:completed] if chief else []
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
     started = time.time()
     if completed < config.epochs:

@@ -5,6 +5,11 @@ Examples::
     python -m colorkeras.colorize old_photo.jpg --out colour/
     python -m colorkeras.colorize scans/ --out colour/ --saturation 1.2 --compare
     python -m colorkeras.colorize scans/ --out colour/ --model cifar10-unet --render-size 64
+    python -m colorkeras.colorize photo.jpg --hints hints.json --out colour/
+
+``--hints FILE`` gives colour points (``[{"x": 120, "y": 48, "color": "#1f3a93"}]``,
+input pixels): for one input a list; for several an object of lists keyed by
+file name (or path). They are all checked before anything is written.
 
 Folders are searched recursively and their structure is mirrored under ``--out``.
 Outputs are PNG files named after their inputs (``photo.jpg`` -> ``photo.png``);
@@ -38,6 +43,7 @@ def build_parser():
     parser.add_argument("--render-size", type=int, default=None, help="short side in pixels the colour is predicted at (default: the run's)")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     parser.add_argument("--compare", action="store_true", help="also write NAME.compare.png: gray | colour side by side")
+    parser.add_argument("--hints", default=None, metavar="FILE", help="JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or an object of lists keyed by file name")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this")
     return parser
 
@@ -104,6 +110,42 @@ def _clashes(planned):
     }
 
 
+def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
+    """A hints file's content -> {input file: checked points}; every error up front.
+
+    A list belongs to the one input; an object's keys name inputs by file name,
+    path, or path relative to a given folder. A key that names no input, or
+    several, and a point outside its image are errors naming them.
+    """
+    from colorkeras import hints as hints_lib
+    from colorkeras.images import open_image, to_uint8_rgb
+
+    sources = [source for source, _ in pairs]
+    if isinstance(value, list):
+        if len(sources) != 1:
+            raise hints_lib.HintError(
+                f"the hints file holds one list of points but there are {len(sources)} inputs; "
+                "key the lists by file name: {\"photo.jpg\": [...]}"
+            )
+        assigned = {sources[0]: value}
+    else:
+        assigned = {}
+        for key, points in value.items():
+            matches = [s for s in sources if key in (s.name, str(s)) or s.as_posix().endswith("/" + key.lstrip("/"))]
+            if not matches:
+                raise hints_lib.HintError(f"the hints file names {key!r}, which is not among the inputs")
+            if len(matches) > 1:
+                raise hints_lib.HintError(f"the hints file's key {key!r} names several inputs ({', '.join(map(str, matches))}); give a longer path")
+            if matches[0] in assigned:
+                raise hints_lib.HintError(f"{matches[0]} is given hints twice in the hints file")
+            assigned[matches[0]] = points
+    for source, points in assigned.items():
+        # Coordinates are those of the image as shown (EXIF rotation applied).
+        height, width = to_uint8_rgb(open_image(source, max_pixels), max_pixels)[0].shape[:2]
+        assigned[source] = hints_lib.parse_hints(points, width, height, where=f"hints for {source.name}")
+    return assigned
+
+
 def side_by_side(gray, colour):
     import numpy as np
 
@@ -118,6 +160,13 @@ def run(args):
     out_dir = Path(args.out).expanduser()
     pairs, errors, roots = plan_outputs(args.inputs, out_dir)
     colorizer = Colorizer(args.model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
+    hints = {}
+    if args.hints:
+        from colorkeras.hints import read_hints_file
+
+        value = read_hints_file(args.hints)
+        colorizer._check_takes_hints()
+        hints = assign_hints(value, pairs, args.max_pixels)
     inputs = {source.resolve() for source, _ in pairs}
     done = skipped = 0
     started = time.time()
@@ -133,7 +182,7 @@ def run(args):
                 skipped += 1
                 continue
             image = open_image(source, args.max_pixels)
-            colour = colorizer.colorize(image)
+            colour = colorizer.colorize(image, hints=hints.get(source))
             save_png(colour, target)
             if args.compare:
                 gray = luma_gray(to_uint8_rgb(image, args.max_pixels)[0])

@@ -34,7 +34,8 @@ class TrainConfig:
     loss: str | None = None  # "crossentropy" (classes head), "mse", "l1" or "huber".
     bin_step: float = 10.0  # Classes head: a/b grid step in Lab units.
     class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
-    init_from: str | None = None  # A run (name or folder) whose weights start training: fine-tuning.
+    init_from: str | None = None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
+    hints: bool = False  # U-Net: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
 
     # === Optimisation ===
     epochs: int = 10
@@ -69,7 +70,8 @@ class TrainConfig:
         checks = [
             (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
             (self.load_size >= self.image_size, f"load size ({self.load_size}) must be >= image size ({self.image_size})"),
-            (self.epochs >= 1, f"epochs must be at least 1, received {self.epochs}"),
+            (self.epochs >= 1 or (self.epochs == 0 and self.init_from), f"epochs must be at least 1 (0 only with --init-from: the given weights as a run), received {self.epochs}"),
+            (not self.hints or self.architecture == "unet", "hints need the unet architecture"),
             (self.batch_size >= 1, f"batch size must be at least 1, received {self.batch_size}"),
             (self.learning_rate > 0, f"learning rate must be positive, received {self.learning_rate}"),
             (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),

@@ -391,8 +391,12 @@ def _random_crop(image, image_size, seed_stream):
     return tf.image.random_flip_left_right(crop, seed=seed_stream)
 
 
-def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False):
+def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False):
     """uint8 images -> batched (lightness, target) tf.data pipeline.
+
+    With ``hints``, each batch is ``((lightness, ab, points, radii), ab)``: hint
+    places drawn by ``hints.sample_points`` (seeded), for ``portable_train.hint_trainer``,
+    which paints their true colours in the graph.
 
     Training pipelines crop randomly, flip and shuffle; the others take the centre,
     in order, so that every evaluation sees the same pixels. ``drop_remainder``
@@ -415,4 +419,25 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
         )
     dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
     dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
+    if hints:
+        dataset = with_simulated_hints(dataset, image_size, seed)
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def with_simulated_hints(dataset, image_size, seed):
+    """(L, ab) batches -> ((L, ab, points, radii), ab), places drawn per batch."""
+    from colorkeras import hints as hints_lib
+
+    rng = np.random.default_rng(seed)
+    k = hints_lib.TRAIN_MAX_POINTS
+
+    def draw(batch):
+        return hints_lib.sample_points(rng, int(batch), image_size, image_size, pad_to=k)
+
+    def attach(lightness, ab):
+        points, radii = tf.numpy_function(draw, [tf.shape(lightness)[0]], [tf.int32, tf.int32], stateful=True)
+        points.set_shape([None, k, 2])
+        radii.set_shape([None, k])
+        return (lightness, ab, points, radii), ab
+
+    return dataset.map(attach)

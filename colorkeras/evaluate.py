@@ -16,12 +16,33 @@ from colorkeras.metrics import MetricAccumulator
 GRAY_COPY = "gray copy"
 
 
-def score_arrays(colorizer, images, name=None, batch_size=256, progress=None):
+def revealed_hints(truth, count, seed=0):
+    """``count`` hint points per image revealed from ``truth`` uint8 [B, H, W, 3]
+    (``hints.reveal``), drawn from a generator seeded by the image's own pixels, so
+    every model, batch size and order sees the same points. (points, colors)."""
+    import zlib
+
+    from colorkeras import hints as hints_lib
+
+    pairs = [hints_lib.reveal(np.random.default_rng([seed, count, zlib.crc32(image.tobytes())]), image[None], count) for image in truth]
+    return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+
+
+def colorize_gray(colorizer, truth, hint_count=0):
+    """Colorizes the gray copy of ``truth``, with ``hint_count`` revealed points (0: none)."""
+    gray = luma_gray(truth)
+    if not hint_count:
+        return colorizer.colorize_batch(gray)
+    points, colors = revealed_hints(truth, hint_count)
+    return colorizer.colorize_batch(gray, points=points, colors=colors)
+
+
+def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hint_count=0):
     """Scores ``colorizer`` on uint8 RGB images ``[n, h, w, 3]`` (one size); returns a row."""
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorizer.colorize_batch(luma_gray(truth)), truth)
+        accumulator.update_batch(colorize_gray(colorizer, truth, hint_count), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
@@ -148,7 +169,7 @@ def _read_files(paths):
     return images, skipped
 
 
-def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size):
+def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count=0):
     """Adds uint8 RGB images of any sizes: same-sized ones are colorized as one batch."""
     by_shape = {}
     for image in images:
@@ -159,10 +180,10 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
             gray = luma_gray(truth)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
-                accumulator.update_batch(colorizer.colorize_batch(gray), truth)
+                accumulator.update_batch(colorize_gray(colorizer, truth, hint_count), truth)
 
 
-def score_files(colorizers, files, progress=None, chunk=256, batch_size=64):
+def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint_count=0):
     """Scores each colorizer on image files at their full resolution.
 
     Files are read a chunk at a time, so memory stays bounded. Unreadable files
@@ -174,7 +195,7 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64):
     for start in range(0, len(files), chunk):
         images, bad = _read_files(files[start : start + chunk])
         skipped += bad
-        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size)
+        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count)
         if progress:
             progress(min(start + chunk, len(files)), len(files))
     return [a.result() for a in accumulators], gray_accumulator.result(), skipped
@@ -299,6 +320,7 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
     parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a PNG of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
+    parser.add_argument("--hints", type=int, default=0, metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible); for runs trained with --hints")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
 
@@ -311,11 +333,13 @@ def main(argv=None):
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from colorkeras import data as data_lib, store
-    from colorkeras.inference import Colorizer, ImageError
+    from colorkeras.inference import Colorizer, HintError, ImageError
 
     try:
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be at least 1, received {args.limit}")
+        if not 0 <= args.hints <= 1000:
+            raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
         names = args.model or store.list_runs()
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")
@@ -326,6 +350,11 @@ def main(argv=None):
             )
             for name in names
         ]
+        if args.hints:
+            for colorizer in colorizers:
+                colorizer._check_takes_hints()
+            if args.data == "skimage":
+                raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
         import keras
 
         verbose = 1 if sys.stderr.isatty() else 2
@@ -359,7 +388,7 @@ def main(argv=None):
             files = find_split_files(path, args.split, args.limit, **held_out)
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
-            rows, gray_row, skipped = score_files(colorizers, files, progress)
+            rows, gray_row, skipped = score_files(colorizers, files, progress, hint_count=args.hints)
             if args.contact_sheet:
                 chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
                 sheet_images = _read_files(chosen)[0]
@@ -375,10 +404,10 @@ def main(argv=None):
             bar["target"] = len(images) * len(colorizers)
             for index, colorizer in enumerate(colorizers):
                 bar["offset"] = index * len(images)
-                rows.append(score_arrays(colorizer, images, name=colorizer.name, batch_size=args.batch_size, progress=progress))
+                rows.append(score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, args.hints))
             source = args.data if args.data == "cifar10" else str(path.resolve())
             sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
-    except (ValueError, ImageError, data_lib.DatasetError, store.RunError) as error:
+    except (ValueError, ImageError, data_lib.DatasetError, store.RunError, HintError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     for colorizer, row in zip(colorizers, rows):
@@ -386,6 +415,8 @@ def main(argv=None):
             render_size=colorizer.render_size, saturation=colorizer.saturation,
             temperature=colorizer.temperature, prior_weight=colorizer.prior_weight,
         )
+        if args.hints:
+            row["hints"] = args.hints
     all_rows = [gray_row, *rows, truth_row(gray_row)]
     print(format_table(all_rows))
     if skipped:
@@ -396,7 +427,7 @@ def main(argv=None):
     if args.output:
         report = {
             "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
-            "limit": args.limit, "skipped": skipped, "rows": all_rows,
+            "limit": args.limit, "skipped": skipped, "hints": args.hints, "rows": all_rows,
         }
         if args.per_image and per_photo:
             report["per_image"] = per_photo

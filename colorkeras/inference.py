@@ -7,6 +7,7 @@ result as TensorFlow Serving would.
     from colorkeras.inference import Colorizer
     colorizer = Colorizer()                      # the default run in saved_models/
     rgb = colorizer.colorize(pil_or_array)       # uint8 RGB, same size as the input
+    rgb = colorizer.colorize(image, hints=[{"x": 120, "y": 48, "color": "#1f3a93"}])
 """
 
 import os
@@ -16,6 +17,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from colorkeras import store  # noqa: E402
+from colorkeras.hints import HintError  # noqa: E402
 from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb  # noqa: E402, F401
 
 
@@ -54,16 +56,10 @@ class Colorizer:
         self._signature = self._loaded.signatures["colorize"]
         # Runs exported before the prior weight existed take one input fewer.
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
+        self.takes_hints = "colorize_with_hints_and_options" in self._loaded.signatures
 
-    def colorize_batch(self, images, render_size=None, saturation=None):
-        """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``.
-
-        ``render_size`` and ``saturation`` override the colorizer's own for this call.
-        """
+    def _options(self, render_size, saturation):
         tf = self._tf
-        images = np.asarray(images)
-        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
-            raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
         render_size = self.render_size if render_size is None else int(render_size)
         saturation = self.saturation if saturation is None else float(saturation)
         # 0 is a value, not "the default": it is refused like any other bad one.
@@ -78,16 +74,88 @@ class Colorizer:
         )
         if self._takes_prior_weight:
             options["prior_weight"] = tf.constant(self.prior_weight, tf.float32)
-        outputs = self._signature(images=tf.constant(images), **options)
+        return options
+
+    def _check_takes_hints(self):
+        if not self.takes_hints:
+            raise HintError(
+                f"run {self.name} takes no hints: colorize with a run trained with --hints "
+                "(or re-export an older hint run with python -m colorkeras.export)"
+            )
+
+    def colorize_batch(self, images, render_size=None, saturation=None, points=None, colors=None):
+        """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``.
+
+        ``render_size`` and ``saturation`` override the colorizer's own for this call.
+        ``points`` int32 ``[batch, K, 2]`` (y, x; negative = padding) and ``colors``
+        uint8 ``[batch, K, 3]`` are hints, for runs that take them (``takes_hints``).
+        """
+        tf = self._tf
+        images = np.asarray(images)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
+        options = self._options(render_size, saturation)
+        if points is None:
+            outputs = self._signature(images=tf.constant(images), **options)
+        else:
+            self._check_takes_hints()
+            outputs = self._loaded.signatures["colorize_with_hints_and_options"](
+                images=tf.constant(images),
+                points=tf.constant(np.asarray(points, np.int32).reshape(len(images), -1, 2)),
+                colors=tf.constant(np.asarray(colors, np.uint8).reshape(len(images), -1, 3)),
+                **options,
+            )
         return outputs["colorized"].numpy()
 
-    def colorize(self, image, render_size=None, saturation=None):
-        """A PIL image or array of any kind and size -> uint8 RGB (RGBA if it had alpha), same size."""
+    def _hint_arrays(self, hints, width, height, render_size=None):
+        """Checked hint points -> (points [1, K, 2], colors [1, K, 3]); a point with a
+        radius larger than a hint patch becomes a grid of points that covers its square."""
+        from colorkeras import hints as hints_lib
+
+        yx, colors, radii = hints_lib.to_arrays(hints, width, height)
+        scale = (self.render_size if render_size is None else int(render_size)) / min(width, height)
+        yx, colors = hints_lib.expand_radii(yx, colors, radii, scale, width, height)
+        return yx[None], colors[None]
+
+    def colorize(self, image, render_size=None, saturation=None, hints=None):
+        """A PIL image or array of any kind and size -> uint8 RGB (RGBA if it had alpha), same size.
+
+        ``hints``: a list of points ``{"x": 120, "y": 48, "color": "#1f3a93"}`` (input
+        pixels; optional ``"radius"``), for runs that take them.
+        """
         rgb, alpha = to_uint8_rgb(image, self.max_pixels)
-        result = self.colorize_batch(rgb[None], render_size, saturation)[0]
+        points = colors = None
+        if hints:
+            self._check_takes_hints()
+            points, colors = self._hint_arrays(hints, rgb.shape[1], rgb.shape[0], render_size)
+        result = self.colorize_batch(rgb[None], render_size, saturation, points, colors)[0]
         if alpha is not None:
             result = np.concatenate([result, alpha[..., None]], axis=-1)
         return result
+
+    def suggest_colors(self, image, x, y, hints=None):
+        """The 5 most likely colours at pixel (x, y), most likely first: a list of
+        ``{"color": "#rrggbb", "probability": p}`` from the network's distribution there
+        (given the other ``hints``, for runs that take them)."""
+        from colorkeras import hints as hints_lib
+
+        if "suggest_colors" not in self._loaded.signatures:
+            raise HintError(f"run {self.name} predicts no colour distribution (it has no classes head)")
+        tf = self._tf
+        rgb, _ = to_uint8_rgb(image, self.max_pixels)
+        height, width = rgb.shape[:2]
+        hints_lib.parse_hints([{"x": x, "y": y, "color": "#000000"}], width, height, where="suggestion point")
+        points, colors = self._hint_arrays(hints or [], width, height)
+        outputs = self._loaded.signatures["suggest_colors"](
+            images=tf.constant(rgb[None]), points=tf.constant(points), colors=tf.constant(colors),
+            at=tf.constant([[int(round(y)), int(round(x))]], tf.int32),
+        )
+        suggestions = outputs["suggestions"].numpy()[0]
+        probabilities = outputs["probabilities"].numpy()[0]
+        return [
+            {"color": "#{:02x}{:02x}{:02x}".format(*map(int, rgb_value)), "probability": float(p)}
+            for rgb_value, p in zip(suggestions, probabilities)
+        ]
 
     def colorize_many(self, images, batch_size=64):
         """Colorizes a list of images; same-sized neighbours are sent as one batch."""
@@ -106,6 +174,6 @@ class Colorizer:
             start = end
         return results
 
-    def colorize_file(self, path, render_size=None, saturation=None):
+    def colorize_file(self, path, render_size=None, saturation=None, hints=None):
         """Opens ``path`` and colorizes it; raises ``ImageError`` naming the file if it can't."""
-        return self.colorize(open_image(path, self.max_pixels), render_size, saturation)
+        return self.colorize(open_image(path, self.max_pixels), render_size, saturation, hints)

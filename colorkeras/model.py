@@ -20,6 +20,7 @@ import tensorflow as tf
 from keras import layers
 
 from colorkeras import color
+from colorkeras.hints import HINT_CHANNELS
 
 ARCHITECTURES = ("unet", "plain-cnn")
 HEADS = ("classes", "regression")
@@ -47,8 +48,13 @@ def apply_global_context(x, name):
     return layers.Add(name=f"{name}_add")([x, context])
 
 
-def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="unet"):
+def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="unet", hints=False):
     """A U-Net from L to a/b whose output is at half the input resolution.
+
+    ``hints=True`` gives the hint network (Zhang et al. 2017): its input has four
+    channels, L / 100 and the hint canvas of ``hints.paint`` (a, b, mask); every
+    layer keeps its name, so an automatic network's weights start it (the new
+    input channels of the stem start at zero).
 
     The chroma of natural images (and of JPEG's 4:2:0 storage) is smooth, so the
     full-resolution decoder level, the most expensive one, buys little; the chroma
@@ -59,7 +65,10 @@ def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="un
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
     if depth < 1:
         raise ValueError(f"depth must be at least 1, received {depth}")
-    inputs = keras.Input(shape=(None, None, 1), name="lightness")
+    if hints:
+        inputs = keras.Input(shape=(None, None, 1 + HINT_CHANNELS), name="lightness_and_hints")
+    else:
+        inputs = keras.Input(shape=(None, None, 1), name="lightness")
 
     # === Encoder ===
     x = apply_conv_block(inputs, base_filters, name="stem")
@@ -103,11 +112,17 @@ def build_plain_cnn(base_filters=64, depth=6, name="plain_cnn"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0):
-    """Builds the network named by ``architecture`` (one of ``ARCHITECTURES``)."""
+def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False):
+    """Builds the network named by ``architecture`` (one of ``ARCHITECTURES``).
+
+    ``hints=True`` (U-Net only) builds the network that also takes user hints.
+    """
     if architecture == "unet":
         num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
-        return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins)
+        name = "unet_hints" if hints else "unet"
+        return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins, name=name, hints=hints)
+    if hints:
+        raise ValueError(f"hints need --architecture unet, received {architecture!r}")
     if architecture == "plain-cnn":
         return build_plain_cnn(base_filters=base_filters, depth=depth)
     raise ValueError(f"architecture must be one of {ARCHITECTURES}, received {architecture!r}")
@@ -239,8 +254,10 @@ def bin_prior(images, bin_step=10.0, max_images=5000, seed=0):
     if len(images) > max_images:
         images = images[np.random.default_rng(seed).choice(len(images), max_images, replace=False)]
     counts = np.ones(len(centers))
-    for start in range(0, len(images), 500):
-        ab = color.rgb_to_lab(images[start : start + 500] / 255.0).numpy()[..., 1:].reshape(-1, 2)
+    # Chunks of about 250,000 pixels: the distance matrix below is [pixels, K] float64.
+    chunk = max(1, 250_000 // max(1, int(np.prod(images.shape[1:3]))))
+    for start in range(0, len(images), chunk):
+        ab = color.rgb_to_lab(images[start : start + chunk] / 255.0).numpy()[..., 1:].reshape(-1, 2)
         distance = (ab**2).sum(-1, keepdims=True) - 2.0 * ab @ centers.T + (centers**2).sum(-1)
         counts += np.bincount(distance.argmin(axis=1), minlength=len(centers))
     return counts / counts.sum()

@@ -17,6 +17,16 @@ Signatures:
   ``{"colorized": uint8 [batch, height, width, 3]}`` with the run's defaults.
 - ``colorize(images, render_size, saturation, temperature, prior_weight)``: the
   same with every option given (int32, then float32 scalars).
+- ``colorize_with_hints(images, points, colors)`` (networks trained with
+  ``--hints``): ``points`` int32 ``[N, K, 2]`` (y, x in input pixels; a negative
+  coordinate is padding; K may be 0), ``colors`` uint8 ``[N, K, 3]`` (sRGB; the
+  hint's a/b is taken from it, the image keeps its own lightness) ->
+  ``{"colorized"}``; ``colorize_with_hints_and_options`` takes the options of
+  ``colorize`` too.
+- ``suggest_colors(images, points, colors, at)``: the 5 most likely colours at
+  ``at`` (int32 ``[N, 2]``, y and x) from the network's predicted distribution
+  (with the hints given, where the network takes them): ``{"suggestions": uint8
+  [N, 5, 3], "probabilities": float32 [N, 5]}``.
 - ``colorize_bytes(images_bytes)``: string ``[N]`` of encoded files (PNG, JPEG,
   WebP, BMP or GIF; gray or colour; any sizes) -> ``{"colorized_bytes": string
   [N]}`` of PNG files. The ``_bytes`` suffix is what makes TensorFlow Serving's
@@ -28,7 +38,7 @@ Signatures:
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, model as model_lib
+from colorkeras import color, hints as hints_lib, model as model_lib
 
 
 MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.images).
@@ -117,6 +127,7 @@ class ColorizerModule(tf.Module):
         self.default_temperature = float(settings.get("temperature", 1.0))
         self.bin_centers = self.log_prior = None
         self.default_prior_weight = float(settings.get("prior_weight") or 0.0)
+        self.hints = bool(settings.get("hints"))
         if self.architecture == "unet" and self.head == "classes":
             self.bin_centers = color.ab_bin_centers(settings["bin_step"])
             if settings.get("bin_prior"):
@@ -138,7 +149,7 @@ class ColorizerModule(tf.Module):
 
         return side(height), side(width)
 
-    def _colorize(self, images, render_size, saturation, temperature, prior_weight):
+    def _lightness(self, images):
         images = tf.convert_to_tensor(images)
         channels = tf.shape(images)[-1]
         gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)  # noqa: E731
@@ -152,12 +163,45 @@ class ColorizerModule(tf.Module):
 
         lightness = tf.cond(channels <= 2, gray_lightness, rgb_lightness)
         lightness.set_shape([None, None, None, 1])
-        height, width = tf.shape(images)[1], tf.shape(images)[2]
+        return lightness
 
-        # === Predict chroma at the working resolution ===
+    def _hint_canvas(self, points, colors, height, width, render_height, render_width):
+        """Hints in input pixels -> the canvas at the working resolution ``hints.paint``."""
+        points = tf.convert_to_tensor(points, tf.int32)
+        valid = tf.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)
+        inside = tf.logical_and(points[..., 0] < height, points[..., 1] < width)
+        check = tf.debugging.assert_equal(
+            tf.logical_or(tf.logical_not(valid), inside), True, message="a hint point lies outside the image"
+        )
+        with tf.control_dependencies([check]):
+            scale = tf.stack([tf.cast(render_height, tf.float32) / tf.cast(height, tf.float32),
+                              tf.cast(render_width, tf.float32) / tf.cast(width, tf.float32)])
+            mapped = tf.cast(tf.floor((tf.cast(points, tf.float32) + 0.5) * scale), tf.int32)
+        mapped = tf.minimum(mapped, tf.stack([render_height - 1, render_width - 1]))
+        mapped = tf.where(valid[..., None], mapped, -1)
+        radii = tf.fill(tf.shape(points)[:2], hints_lib.DEFAULT_RADIUS)
+        masks = hints_lib.patch_masks(mapped, radii, render_height, render_width)
+        ab = color.rgb_to_lab(tf.cast(colors, tf.float32) / 255.0)[..., 1:]
+        return hints_lib.paint(masks, ab)
+
+    def _predict(self, images, render_size, points=None, colors=None):
+        """(full-resolution L, working-resolution L, network outputs)."""
+        lightness = self._lightness(images)
+        height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         render_height, render_width = self._render_shape(height, width, render_size)
         small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
-        outputs = self.keras_model(small / color.L_SCALE, training=False)
+        inputs = small / color.L_SCALE
+        if self.hints:
+            if points is None:
+                canvas = tf.zeros(tf.concat([tf.shape(small)[:3], [hints_lib.HINT_CHANNELS]], axis=0))
+            else:
+                canvas = self._hint_canvas(points, colors, height, width, render_height, render_width)
+            inputs = tf.concat([inputs, canvas], axis=-1)
+        return lightness, small, self.keras_model(inputs, training=False)
+
+    def _colorize(self, images, render_size, saturation, temperature, prior_weight, points=None, colors=None):
+        lightness, small, outputs = self._predict(images, render_size, points, colors)
+        height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         ab = model_lib.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
         )
@@ -174,16 +218,65 @@ class ColorizerModule(tf.Module):
         ab = tf.image.resize(ab, tf.stack([height, width]), method="bilinear")
         return color.lab_to_uint8(tf.concat([lightness, ab], axis=-1))
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
-    def serve(self, images):
-        colorized = self._colorize(
-            images,
+    def _defaults(self):
+        return (
             tf.constant(self.default_render_size),
             tf.constant(self.default_saturation),
             tf.constant(self.default_temperature),
             tf.constant(self.default_prior_weight),
         )
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
+            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+        ]
+    )
+    def colorize_with_hints(self, images, points, colors):
+        return {"colorized": self._colorize(images, *self._defaults(), points=points, colors=colors)}
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
+            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+            tf.TensorSpec([], tf.int32, name="render_size"),
+            tf.TensorSpec([], tf.float32, name="saturation"),
+            tf.TensorSpec([], tf.float32, name="temperature"),
+            tf.TensorSpec([], tf.float32, name="prior_weight"),
+        ]
+    )
+    def colorize_with_hints_and_options(self, images, points, colors, render_size, saturation, temperature, prior_weight):
+        colorized = self._colorize(images, render_size, saturation, temperature, prior_weight, points=points, colors=colors)
         return {"colorized": colorized}
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
+            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+            tf.TensorSpec([None, 2], tf.int32, name="at"),
+        ]
+    )
+    def suggest_colors(self, images, points, colors, at):
+        lightness, small, outputs = self._predict(images, tf.constant(self.default_render_size), points, colors)
+        height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
+        out_height, out_width = tf.shape(outputs)[1], tf.shape(outputs)[2]
+        scale = tf.stack([tf.cast(out_height, tf.float32) / tf.cast(height, tf.float32),
+                          tf.cast(out_width, tf.float32) / tf.cast(width, tf.float32)])
+        where = tf.cast(tf.floor((tf.cast(at, tf.float32) + 0.5) * scale), tf.int32)
+        where = tf.clip_by_value(where, 0, tf.stack([out_height - 1, out_width - 1]))
+        logits = tf.gather_nd(outputs, where, batch_dims=1)  # [N, bins]
+        probabilities, bins = tf.math.top_k(tf.nn.softmax(logits, axis=-1), k=5)
+        ab = tf.gather(tf.constant(self.bin_centers, tf.float32), bins)  # [N, 5, 2]
+        at_lightness = tf.gather_nd(lightness, tf.clip_by_value(at, 0, tf.stack([height - 1, width - 1])), batch_dims=1)
+        lab = tf.concat([tf.broadcast_to(at_lightness[:, None, :], tf.concat([tf.shape(ab)[:2], [1]], 0)), ab], axis=-1)
+        return {"suggestions": color.lab_to_uint8(lab), "probabilities": probabilities}
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, None], tf.uint8, name="images")])
+    def serve(self, images):
+        return {"colorized": self._colorize(images, *self._defaults())}
 
     @tf.function(
         input_signature=[
@@ -210,14 +303,7 @@ class ColorizerModule(tf.Module):
         # Decoding waits for the checks: a bomb is refused before its pixels exist.
         with tf.control_dependencies(checks):
             image = tf.io.decode_image(tf.identity(data), channels=0, dtype=tf.uint8, expand_animations=False)
-        colorized = self._colorize(
-            image[None],
-            tf.constant(self.default_render_size),
-            tf.constant(self.default_saturation),
-            tf.constant(self.default_temperature),
-            tf.constant(self.default_prior_weight),
-        )
-        return tf.io.encode_png(colorized[0])
+        return tf.io.encode_png(self._colorize(image[None], *self._defaults())[0])
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
     def colorize_bytes(self, images_bytes):
@@ -228,9 +314,11 @@ class ColorizerModule(tf.Module):
 def export_saved_model(keras_model, settings, path):
     """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``."""
     module = ColorizerModule(keras_model, settings)
-    tf.saved_model.save(
-        module,
-        str(path),
-        signatures={"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes},
-    )
+    signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes}
+    if module.bin_centers is not None:
+        signatures["suggest_colors"] = module.suggest_colors
+    if module.hints:
+        signatures["colorize_with_hints"] = module.colorize_with_hints
+        signatures["colorize_with_hints_and_options"] = module.colorize_with_hints_and_options
+    tf.saved_model.save(module, str(path), signatures=signatures)
     return module

@@ -94,7 +94,10 @@ class TFLiteColorizerModule(ColorizerModule):
         height, width = tf.shape(images)[1], tf.shape(images)[2]
         render_height, render_width = self._render_shape(height, width, tf.constant(self.default_render_size))
         small = resize_antialiased(lightness, render_height, render_width)
-        outputs = call_with_resize_upsampling(self.keras_model, small / color.L_SCALE)
+        inputs = small / color.L_SCALE
+        if self.hints:  # No hints here: an empty canvas.
+            inputs = tf.concat([inputs, tf.zeros(tf.concat([tf.shape(small)[:3], [3]], axis=0))], axis=-1)
+        outputs = call_with_resize_upsampling(self.keras_model, inputs)
         ab = model_lib.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, tf.constant(self.default_temperature),
             self.log_prior, tf.constant(self.default_prior_weight),

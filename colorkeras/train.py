@@ -68,11 +68,12 @@ def build_parser():
     model.add_argument("--depth", type=int, default=None, help=f"unet: downsampling levels (default {unet['depth']}); plain-cnn: convolutions (default {plain['depth']})")
     model.add_argument("--head", choices=("classes", "regression"), default=None, help="unet output: quantised a/b classes or a/b regression (default: classes)")
     model.add_argument("--class-rebalance", type=float, default=defaults.class_rebalance, metavar="LAMBDA", help="classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); 0 = off")
-    model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning")
+    model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a .weights.npz of python -m colorkeras.portable_train (trained elsewhere, on any Keras backend), where --epochs 0 makes those weights a run as they are; an automatic run starts a --hints network")
+    model.add_argument("--hints", action="store_true", help="a network that also takes user hints (colour points), trained with points simulated from the truth (Zhang et al. 2017); start it from an automatic run with --init-from")
     model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help="default: crossentropy for the classes head, mse for plain-cnn; regression heads take mse, l1 or huber")
 
     optimisation = parser.add_argument_group("optimisation")
-    optimisation.add_argument("--epochs", type=int, default=defaults.epochs, help="number of epochs (with --resume: the new total)")
+    optimisation.add_argument("--epochs", type=int, default=defaults.epochs, help="number of epochs (with --resume: the new total; 0 with a --init-from weights file: no training)")
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per step")
     optimisation.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate")
     optimisation.add_argument("--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning-rate schedule over the epochs")
@@ -117,39 +118,77 @@ def resolve_folder(args, config):
 # === Training ===
 
 
+def build_network(config):
+    from colorkeras import model as model_lib
+
+    return model_lib.build_colorizer(
+        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints
+    )
+
+
 def compile_model(config, class_weights=None):
+    """The model that trains: the network, or for --hints the network behind
+    ``portable_train.hint_trainer`` (which paints simulated hints from the truth)."""
     import keras
 
     from colorkeras import model as model_lib
 
-    model = model_lib.build_colorizer(
-        config.architecture, base_filters=config.base_filters, depth=config.depth, head=config.head, bin_step=config.bin_step
-    )
+    model = network = build_network(config)
+    if config.hints:
+        from colorkeras.portable_train import hint_trainer
+
+        model = hint_trainer(network, config.image_size)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
     )
-    return model
+    return model, network
 
 
-def initial_weights(config, model):
-    """Copies the weights of ``config.init_from`` (a run of the same network) into ``model``."""
+def initial_weights(config, network):
+    """Copies the weights of ``config.init_from`` into ``network``: a run of the same
+    network, a ``.weights.npz`` of ``portable_train``, or (for a hint network) an
+    automatic run or weights file, whose stem gets zero weights for the hint channels."""
     import keras
 
     from colorkeras.model import CUSTOM_OBJECTS
+    from colorkeras.portable_train import read_weights, start_hints_from
 
-    source_folder = store.resolve_run(config.init_from)
-    source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
-    shapes = [tuple(weight.shape) for weight in model.weights]
-    source_shapes = [tuple(weight.shape) for weight in source.weights]
+    if str(config.init_from).endswith(".npz"):
+        path = Path(config.init_from).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--init-from {path}: no such weights file")
+        try:
+            weights = read_weights(path)
+        except (OSError, ValueError, KeyError) as error:
+            raise UsageError(f"--init-from {path}: not a weights file of portable_train ({error})") from None
+        described = str(path)
+    else:
+        source_folder = store.resolve_run(config.init_from)
+        source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
+        weights, described = source.get_weights(), str(source_folder)
+    source_hints = len(weights) and tuple(weights[0].shape[2:3]) == (4,)
+    if config.hints and not source_hints:
+        # Start the hint network from an automatic one of the same width.
+        auto = build_network(TrainConfig.from_dict({**config.to_dict(), "hints": False}))
+        check_shapes(config, auto, weights)
+        auto.set_weights(weights)
+        start_hints_from(auto, network)
+    else:
+        check_shapes(config, network, weights)
+        network.set_weights(weights)
+    print(f"Starting from the weights of {described}", flush=True)
+
+
+def check_shapes(config, network, weights):
+    shapes = [tuple(weight.shape) for weight in network.weights]
+    source_shapes = [tuple(weight.shape) for weight in weights]
     if shapes != source_shapes:
         raise UsageError(
             f"--init-from {config.init_from}: its network differs from this one "
             f"({len(source_shapes)} weight tensors against {len(shapes)}, or other shapes); "
             "give the same --architecture, --base-filters, --depth and --head"
         )
-    model.set_weights(source.get_weights())
-    print(f"Starting from the weights of {source_folder}", flush=True)
 
 
 def package_versions():
@@ -276,7 +315,8 @@ def train_in(args, config, final, partial, completed, chief):
     # partial batch (and shrink the validation batch to fit a small split).
     is_distributed = config.distribute != "none"
     train_data = data_lib.make_dataset(
-        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed, drop_remainder=is_distributed
+        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed,
+        drop_remainder=is_distributed, hints=config.hints,
     )
     validation_data = None
     if len(splits.validation):
@@ -285,7 +325,8 @@ def train_in(args, config, final, partial, completed, chief):
             validation_batch = min(config.batch_size, len(splits.validation) // replicas * replicas)
         if validation_batch > 0:
             validation_data = data_lib.make_dataset(
-                splits.validation, config.image_size, validation_batch, config.architecture, False, drop_remainder=is_distributed
+                splits.validation, config.image_size, validation_batch, config.architecture, False,
+                drop_remainder=is_distributed, hints=config.hints,
             )
 
     with strategy.scope():
@@ -301,9 +342,9 @@ def train_in(args, config, final, partial, completed, chief):
 
                 prior = bin_prior(train_images, config.bin_step, seed=config.seed)
                 class_weights = rebalancing_weights(prior, config.class_rebalance)
-            model = compile_model(config, class_weights)
+            model, network = compile_model(config, class_weights)
             if config.init_from:
-                initial_weights(config, model)
+                initial_weights(config, network)
     from colorkeras.model import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
@@ -336,7 +377,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     import keras
 
     from colorkeras import export
-    from colorkeras.model import bin_prior, build_colorizer
+    from colorkeras.model import bin_prior
 
     # Whatever precision trained it, the run serves in float32: exact on every
     # machine, and the bfloat16 speed-up is a training matter.
@@ -344,7 +385,8 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     # The exported graph and the shipped model.keras leave out the optimizer state
     # (two more copies of the weights): enough to serve and to fine-tune, and it
     # keeps a run small enough to commit.
-    bare = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step)
+    bare = build_network(config)
+    # A hint trainer's only weights are its network's, in the same order.
     bare.set_weights(model.get_weights())
     if config.architecture == "unet" and config.head == "classes":
         record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()

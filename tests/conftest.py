@@ -50,23 +50,33 @@ def tiny_run(tmp_path_factory, image_folder):
     Colorizing, evaluating and the front ends need a run, not a trained one:
     this makes one in a few seconds without training.
     """
+    return make_tiny_run(tmp_path_factory, image_folder)
+
+
+@pytest.fixture(scope="session")
+def tiny_hint_run(tmp_path_factory, image_folder):
+    """As ``tiny_run``, for a network that takes hints (random weights)."""
+    return make_tiny_run(tmp_path_factory, image_folder, hints=True)
+
+
+def make_tiny_run(tmp_path_factory, image_folder, hints=False):
     import keras
 
     from colorkeras import data as data_lib, export
     from colorkeras.config import TrainConfig
     from colorkeras.model import bin_prior, build_colorizer
 
-    config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1).resolve()
+    config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints).resolve()
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     keras.utils.set_random_seed(0)
-    model = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step)
+    model = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=hints)
     record = {
         "settings": config.to_dict(),
         "data_source": splits.source,
         "bin_prior": bin_prior(splits.train, config.bin_step).tolist(),
         "train_seconds": 0.0,
     }
-    run_dir = tmp_path_factory.mktemp("runs") / "tiny-unet"
+    run_dir = tmp_path_factory.mktemp("runs") / ("tiny-hints" if hints else "tiny-unet")
     run_dir.mkdir()
     export.write_run_files(run_dir, model, record, splits.test, run_dir.name)
     (run_dir / "history.csv").write_text("epoch,loss,val_loss,learning_rate,seconds\n1,5.5,5.4,0.001,1.0\n")

@@ -1,0 +1,123 @@
+"""Hints through every door: the SavedModel signatures, the Python API, the CLI and
+the evaluator, on a hint network with random weights (``tiny_hint_run``)."""
+
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from tests.conftest import run_cli
+
+pytestmark = pytest.mark.slow  # Each exports a network or scores a folder through one.
+
+
+@pytest.fixture(scope="module")
+def hint_colorizer(tiny_hint_run):
+    from colorkeras.inference import Colorizer
+
+    return Colorizer(tiny_hint_run)
+
+
+def test_hint_signature_without_points_is_serving_default(hint_colorizer):
+    import tensorflow as tf
+
+    signatures = hint_colorizer._loaded.signatures
+    assert {"colorize_with_hints", "colorize_with_hints_and_options", "suggest_colors"} <= set(signatures)
+    images = tf.constant(data.astronaut()[None, :48, :40])
+    plain = signatures["serving_default"](images=images)["colorized"].numpy()
+    empty = signatures["colorize_with_hints"](
+        images=images, points=tf.zeros([1, 0, 2], tf.int32), colors=tf.zeros([1, 0, 3], tf.uint8)
+    )["colorized"].numpy()
+    padding = signatures["colorize_with_hints"](
+        images=images, points=tf.constant([[[-1, -1], [-1, 5]]], tf.int32), colors=tf.constant([[[255, 0, 0]] * 2], tf.uint8)
+    )["colorized"].numpy()
+    np.testing.assert_array_equal(plain, empty)
+    np.testing.assert_array_equal(plain, padding)
+    hinted = signatures["colorize_with_hints"](
+        images=images, points=tf.constant([[[20, 20]]], tf.int32), colors=tf.constant([[[255, 0, 0]]], tf.uint8)
+    )["colorized"].numpy()
+    assert hinted.shape == plain.shape and not np.array_equal(hinted, plain)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="outside the image"):
+        signatures["colorize_with_hints"](
+            images=images, points=tf.constant([[[48, 3]]], tf.int32), colors=tf.constant([[[255, 0, 0]]], tf.uint8)
+        )
+
+
+def test_python_api_takes_the_one_hint_format_and_suggests_five_colours(hint_colorizer):
+    from colorkeras.hints import HintError
+
+    image = data.camera()[:60, :80]
+    plain = hint_colorizer.colorize(image)
+    hinted = hint_colorizer.colorize(image, hints=[{"x": 70, "y": 10, "color": "#ff0000"}])
+    assert hinted.shape == (60, 80, 3) and not np.array_equal(plain, hinted)
+    with pytest.raises(HintError, match="outside the 80x60 image"):
+        hint_colorizer.colorize(image, hints=[{"x": 80, "y": 10, "color": "#ff0000"}])
+    suggestions = hint_colorizer.suggest_colors(image, x=40, y=30)
+    assert len(suggestions) == 5
+    probabilities = [s["probability"] for s in suggestions]
+    assert probabilities == sorted(probabilities, reverse=True) and 0 < sum(probabilities) <= 1.0001
+    assert all(s["color"].startswith("#") and len(s["color"]) == 7 for s in suggestions)
+
+
+def test_a_run_without_hints_says_so(tiny_run):
+    from colorkeras.hints import HintError
+    from colorkeras.inference import Colorizer
+
+    with pytest.raises(HintError, match="takes no hints"):
+        Colorizer(tiny_run).colorize(data.camera()[:32, :32], hints=[{"x": 1, "y": 1, "color": "#ff0000"}])
+
+
+def test_cli_hints_for_one_file_and_errors_write_nothing(tiny_hint_run, tmp_path):
+    photo = tmp_path / "photo.png"
+    Image.fromarray(data.camera()[:50, :70]).save(photo)
+    hints_file = tmp_path / "hints.json"
+    hints_file.write_text(json.dumps([{"x": 60, "y": 5, "color": "#00ff00"}]))
+    out = tmp_path / "out"
+    result = run_cli("colorkeras.colorize", photo, "--hints", hints_file, "--out", out, "--model", tiny_hint_run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert np.asarray(Image.open(out / "photo.png")).shape == (50, 70, 3)
+
+    cases = {
+        "outside": ([{"x": 70, "y": 5, "color": "#00ff00"}], "outside the 70x50 image"),
+        "colour": ([{"x": 6, "y": 5, "color": "green"}], "is not a colour"),
+        "missing image": ({"other.png": [{"x": 6, "y": 5, "color": "#00ff00"}]}, "'other.png', which is not among the inputs"),
+    }
+    for name, (content, message) in cases.items():
+        bad = tmp_path / f"{name}.json"
+        bad.write_text(json.dumps(content))
+        fresh = tmp_path / f"out-{name.replace(' ', '-')}"
+        result = run_cli("colorkeras.colorize", photo, "--hints", bad, "--out", fresh, "--model", tiny_hint_run)
+        assert result.returncode == 2, (name, result.stderr[-2000:])
+        assert message in result.stderr and "Traceback" not in result.stderr
+        assert not fresh.exists() or not any(fresh.rglob("*.png"))
+    broken = tmp_path / "broken.json"
+    broken.write_text("[{")
+    result = run_cli("colorkeras.colorize", photo, "--hints", broken, "--out", tmp_path / "o2", "--model", tiny_hint_run)
+    assert result.returncode == 2 and "not valid JSON" in result.stderr
+
+
+def test_cli_hints_for_several_files_are_keyed_by_name(tiny_hint_run, tmp_path):
+    folder = tmp_path / "in"
+    folder.mkdir()
+    Image.fromarray(data.camera()[:40, :40]).save(folder / "a.png")
+    Image.fromarray(data.coffee()[:40, :50]).save(folder / "b.png")
+    hints_file = tmp_path / "hints.json"
+    hints_file.write_text(json.dumps({"b.png": [{"x": 10, "y": 10, "color": "#0000ff"}]}))
+    out = tmp_path / "out"
+    result = run_cli("colorkeras.colorize", folder, "--hints", hints_file, "--out", out, "--model", tiny_hint_run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert sorted(p.name for p in (out / "in").iterdir()) == ["a.png", "b.png"]
+    listed = tmp_path / "list.json"
+    listed.write_text(json.dumps([{"x": 1, "y": 1, "color": "#0000ff"}]))
+    result = run_cli("colorkeras.colorize", folder, "--hints", listed, "--out", tmp_path / "o3", "--model", tiny_hint_run)
+    assert result.returncode == 2 and "key the lists by file name" in result.stderr
+
+
+def test_evaluate_reveals_points_and_refuses_runs_without_hints(tiny_hint_run, tiny_run, image_folder):
+    result = run_cli("colorkeras.evaluate", "--model", tiny_hint_run, "--data", image_folder, "--hints", "5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "tiny-hints" in result.stdout
+    refused = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", image_folder, "--hints", "5")
+    assert refused.returncode == 2 and "takes no hints" in refused.stderr

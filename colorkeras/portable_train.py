@@ -214,11 +214,18 @@ def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
 
     started = time.time()
     trainer.compile(optimizer=keras.optimizers.Adam(peak * 0.1), loss=trainer.colorkeras_loss)
-    trainer.fit(batches, epochs=1, steps_per_epoch=20, verbose=0)
-    compile_time = time.time() - started
-    timed = time.time()
-    trainer.fit(batches, epochs=1, steps_per_epoch=40, verbose=0)
-    step_time = (time.time() - timed) / 40
+    class StepClock(keras.callbacks.Callback):
+        # Steps 20 to 100 of one fit: the start of a fit (its data workers) is slow.
+        marks = {}
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch in (19, 99):
+                self.marks[batch] = time.time()
+
+    clock = StepClock()
+    trainer.fit(batches, epochs=1, steps_per_epoch=100, verbose=0, callbacks=[clock])
+    step_time = (clock.marks[99] - clock.marks[19]) / 80
+    compile_time = clock.marks[19] - started - 20 * step_time
     # The schedule below compiles the step once more.
     steps = max(int((seconds - (time.time() - started) - compile_time) / step_time), 1)
     schedule = keras.optimizers.schedules.CosineDecay(
@@ -238,7 +245,7 @@ def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
 
     history = trainer.fit(batches, epochs=chunks, steps_per_epoch=per_chunk, callbacks=[SaveEachChunk()], verbose=0)
     losses = history.history.get("loss") or [float("nan")]
-    return 60 + len(losses) * per_chunk, float(losses[-1])
+    return 100 + len(losses) * per_chunk, float(losses[-1])
 
 
 def read_weights(path):

@@ -4,6 +4,7 @@ import time
 import zipfile
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 from skimage import data
@@ -319,3 +320,75 @@ def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with
     assert list(figures["run"]) == ["tiny-unet", "gray copy"] and not figures.isna().any().any()
     assert truth_colorfulness == 33.0
     assert list(settings["run"]) == ["tiny-unet"] and "None" not in settings.to_string() and "nan" not in settings.to_string()
+
+
+def test_hint_helpers_rescale_clicks_and_round_trip_files():
+    # A 400 px wide image shown 200 px wide: a click at (50, 30) is pixel (100, 60).
+    assert dashboard.click_to_pixel({"x": 50, "y": 30, "width": 200, "height": 150}, 400, 300) == (100, 60)
+    assert dashboard.click_to_pixel({"x": 250, "y": 30, "width": 200, "height": 150}, 400, 300) == (399, 60)
+    points = [{"x": 3, "y": 4, "color": "#ff0000", "radius": None}]
+    assert dashboard.read_hints_upload("h.json", dashboard.hints_json(points), 10, 10) == points
+    with pytest.raises(ValueError, match="h.json: not valid JSON"):
+        dashboard.read_hints_upload("h.json", b"[{", 10, 10)
+    with pytest.raises(ValueError, match="outside the 3x3 image"):
+        dashboard.read_hints_upload("h.json", dashboard.hints_json(points), 3, 3)
+    table = dashboard.hint_table(points)
+    table.loc[0, "color"] = "#00ff00"
+    assert dashboard.points_from_table(table, 10, 10)[0]["color"] == "#00ff00"
+    marked = dashboard.mark_points(np.zeros((20, 20, 3), np.uint8), points, size=1)
+    assert tuple(marked[4, 3]) == (255, 0, 0) and tuple(marked[0, 0]) == (0, 0, 0)
+
+
+@pytest.mark.slow
+def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_store, tiny_hint_run, tmp_path):
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shutil.copytree(tiny_hint_run, models_store / "tiny-hints")
+    (models_store / "DEFAULT").write_text("tiny-hints\n")
+    photo = tmp_path / "coffee.png"
+    Image.fromarray(data.coffee()[:200, :300]).save(photo)
+    port = free_port()
+    server = start_dashboard(ROOT, port)
+    browser = None
+    try:
+        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1200")
+        browser.get(f"http://127.0.0.1:{port}/")
+        wait = WebDriverWait(browser, 120)
+        body = lambda b: b.find_element(By.TAG_NAME, "body").text  # noqa: E731
+        upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
+        upload.send_keys(str(photo))
+        wait.until(lambda b: "Colorized (" in body(b))
+        toggle = wait.until(lambda b: b.find_element(By.XPATH, "//*[contains(text(), 'Hint mode')]"))
+        toggle.click()
+        frame = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "iframe[title*='streamlit_image_coordinates']"))
+        browser.switch_to.frame(frame)
+        picture = wait.until(lambda b: b.find_element(By.TAG_NAME, "img"))
+        wait.until(lambda b: picture.size["width"] > 50)
+        before = picture.get_attribute("src")
+        ActionChains(browser).move_to_element_with_offset(picture, picture.size["width"] // 4, -picture.size["height"] // 4).click().perform()
+        browser.switch_to.default_content()
+        wait.until(lambda b: "the model's most likely colours there" in body(b))
+        suggestion = browser.find_element(By.XPATH, "//button[.//p[starts-with(normalize-space(.), '#')]]")
+        suggestion.click()
+        wait.until(lambda b: "with 1 hint(s)" in body(b))
+        assert "the model's most likely colours there" not in body(browser)
+
+        def changed(b):
+            b.switch_to.default_content()
+            b.switch_to.frame(b.find_element(By.CSS_SELECTOR, "iframe[title*='streamlit_image_coordinates']"))
+            try:
+                return b.find_element(By.TAG_NAME, "img").get_attribute("src") != before
+            finally:
+                b.switch_to.default_content()
+
+        wait.until(changed)
+        output = ROOT / "test-output"
+        output.mkdir(exist_ok=True)
+        browser.save_screenshot(str(output / "dashboard-hints.png"))
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,9 +1,11 @@
-"""Colorize uploads: before and after, one PNG each or all in a ZIP."""
+"""Colorize uploads: before and after, one PNG each or all in a ZIP; with a run
+that takes hints, click the result to add colour points."""
 
 import streamlit as st
 
 import common
 from colorkeras import dashboard, store
+from colorkeras.hints import HintError
 from colorkeras.inference import ImageError
 
 st.title("Colorize")
@@ -26,16 +28,24 @@ files = st.file_uploader(
 st.caption(f"Up to {limit_mb} MB per file and {colorizer.max_pixels / 1e6:.0f} megapixels per image.")
 
 st.session_state.setdefault("colorized", {})
+st.session_state.setdefault("hints", {})  # upload file_id -> list of points
+hint_mode = colorizer.takes_hints and bool(files) and st.toggle(
+    "Hint mode: click the result to give a colour where you know it", key="hint_mode",
+    help="The model takes colour points (Zhang et al. 2017): a click proposes the 5 colours it finds most likely there; pick one or any other.",
+)
+if files and not colorizer.takes_hints:
+    st.caption(f"{model_name} takes no colour hints; a run trained with --hints does.")
 results = []
 if files:
     progress = st.progress(0.0, text="Colorizing ...")
     stamp = store.run_stamp(colorizer.path)
     for index, upload in enumerate(files):
-        key = (upload.file_id, model_name, stamp, render_size, saturation)
+        points = st.session_state.hints.get(upload.file_id, []) if hint_mode else []
+        key = (upload.file_id, model_name, stamp, render_size, saturation, dashboard.hints_json(points))
         try:
             if key not in st.session_state.colorized:
                 st.session_state.colorized[key] = dashboard.colorize_upload(
-                    colorizer, upload.name, upload.getvalue(), render_size=render_size, saturation=saturation
+                    colorizer, upload.name, upload.getvalue(), render_size=render_size, saturation=saturation, hints=points
                 )
             results.append(st.session_state.colorized[key])
         except ImageError as error:
@@ -45,11 +55,87 @@ if files:
 # Only the results on show are kept: one per upload, not one per slider value ever tried.
 st.session_state.colorized = dashboard.keep_current(st.session_state.colorized, results)
 
+
+
+def hint_panel(upload, result, column):
+    """The clickable result, the suggestions for a clicked point, and the point list."""
+    from streamlit_image_coordinates import streamlit_image_coordinates
+
+    height, width = result.colour.shape[:2]
+    points = st.session_state.hints.setdefault(upload.file_id, [])
+    version = st.session_state.setdefault(f"hint_version_{upload.file_id}", 0)
+
+    def set_points(new_points):
+        st.session_state.hints[upload.file_id] = new_points
+        st.session_state[f"hint_version_{upload.file_id}"] = version + 1
+        st.session_state.pop("pending_point", None)
+        st.rerun()
+
+    with column:
+        click = streamlit_image_coordinates(
+            dashboard.mark_points(result.colour, points), key=f"hint_click_{upload.file_id}", use_column_width="always", cursor="crosshair"
+        )
+        st.caption(f"Colorized with {len(points)} hint(s) ({result.seconds * 1000:.0f} ms). Click to add a point.")
+    if click and click.get("unix_time") != st.session_state.get(f"hint_click_seen_{upload.file_id}"):
+        st.session_state[f"hint_click_seen_{upload.file_id}"] = click.get("unix_time")
+        st.session_state.pending_point = (upload.file_id, *dashboard.click_to_pixel(click, width, height))
+    pending = st.session_state.get("pending_point")
+    if pending and pending[0] == upload.file_id:
+        _, x, y = pending
+        image = dashboard.open_upload(upload.name, upload.getvalue(), colorizer.max_pixels)
+        suggestions = colorizer.suggest_colors(image, x, y, hints=points)
+        st.markdown(f"**Point x={x}, y={y}**: the model's most likely colours there")
+        choices = st.columns(len(suggestions) + 1)
+        for rank, (slot, suggestion) in enumerate(zip(choices, suggestions)):
+            slot.markdown(
+                f"<div style='background:{suggestion['color']};height:28px;border-radius:4px'></div>", unsafe_allow_html=True
+            )
+            if slot.button(suggestion["color"], key=f"suggestion_{rank}", help=f"{suggestion['probability']:.0%} likely"):
+                set_points(points + [{"x": x, "y": y, "color": suggestion["color"], "radius": None}])
+        picked = choices[-1].color_picker("Any colour", suggestions[0]["color"], key="hint_picker")
+        if choices[-1].button("Use this colour", key="hint_use_picked"):
+            set_points(points + [{"x": x, "y": y, "color": picked, "radius": None}])
+    st.markdown("**Hints** (edit a cell, or select rows and delete them)")
+    edited = st.data_editor(
+        dashboard.hint_table(points), num_rows="dynamic", key=f"hint_table_{upload.file_id}_{version}", width="stretch",
+        column_config={"color": st.column_config.TextColumn("color", help="#rrggbb")},
+    )
+    try:
+        changed = dashboard.points_from_table(edited, width, height)
+        if [(p["x"], p["y"], p["color"]) for p in changed] != [(p["x"], p["y"], p["color"]) for p in points]:
+            set_points(changed)
+    except HintError as error:
+        st.error(str(error))
+    clear, download, load = st.columns(3)
+    if clear.button("Clear hints", key=f"hint_clear_{upload.file_id}", disabled=not points):
+        set_points([])
+    download.download_button(
+        "Download hints (JSON)", dashboard.hints_json(points), file_name=dashboard.hints_name(upload.name),
+        mime="application/json", key=f"hint_download_{upload.file_id}",
+    )
+    hints_file = load.file_uploader("Continue from a hints file", type=["json"], key=f"hint_upload_{upload.file_id}")
+    if hints_file is not None and st.session_state.get(f"hint_loaded_{upload.file_id}") != hints_file.file_id:
+        st.session_state[f"hint_loaded_{upload.file_id}"] = hints_file.file_id
+        try:
+            set_points(dashboard.read_hints_upload(hints_file.name, hints_file.getvalue(), width, height))
+        except HintError as error:
+            st.error(str(error))
+
+
+by_name = {upload.name: upload for upload in files or []}
+hinted_name = None
+if hint_mode and results:
+    names = [result.name for result in results]
+    hinted_name = names[0] if len(names) == 1 else st.selectbox("Image to give hints", names, key="hint_image")
+
 for index, result in enumerate(results):
     st.subheader(result.name)
     before, after = st.columns(2)
     before.image(result.gray, caption="Gray input", width="stretch")
-    after.image(result.colour, caption=f"Colorized ({result.seconds * 1000:.0f} ms)", width="stretch")
+    if result.name == hinted_name:
+        hint_panel(by_name[result.name], result, after)
+    else:
+        after.image(result.colour, caption=f"Colorized ({result.seconds * 1000:.0f} ms)", width="stretch")
     after.download_button(
         "Download PNG", result.png, file_name=dashboard.result_name(result.name), mime="image/png", key=f"download_{index}"
     )

@@ -236,6 +236,39 @@ def score_skimage(colorizers):
     return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
 
 
+# === Films ===
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
+
+
+def score_video(path, colorizers, args):
+    """Scores each run on a colour film twice, per frame and stabilised, beside the
+    gray copy and the truth; prints the table (and writes --output)."""
+    import sys
+
+    from colorkeras import film
+
+    stability = film.DEFAULT_STABILITY if args.stability is None else args.stability
+    try:
+        print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
+        gray_row, truth_warping = film.score_film_baselines(path)
+        rows = []
+        for colorizer in colorizers:
+            rows.append(film.score_film(path, colorizer, 0.0))
+            rows.append(film.score_film(path, colorizer, stability))
+    except (film.FilmError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    truth = truth_row(gray_row)
+    truth["warping_error"] = truth_warping
+    all_rows = [gray_row, *rows, truth]
+    print(format_table(all_rows, extra=("warping_error",)))
+    if args.output:
+        write_report({"data": str(path.resolve()), "split": "film", "stability": stability, "rows": all_rows}, args.output)
+        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
+    return 0
+
+
 # === Command line ===
 
 ROW_FIELDS = ("name", "n", "mse", "psnr", "psnr_mean", "ssim", "colorfulness", "colorfulness_gap", "truth_colorfulness", "auc")
@@ -256,10 +289,10 @@ def truth_row(gray_row):
     }
 
 
-def format_table(rows):
+def format_table(rows, extra=()):
     import pandas as pd
 
-    frame = pd.DataFrame(rows, columns=ROW_FIELDS)
+    frame = pd.DataFrame(rows, columns=[*ROW_FIELDS, *extra])
     return frame.to_string(
         index=False,
         formatters={
@@ -271,6 +304,7 @@ def format_table(rows):
             "colorfulness_gap": "{:+.1f}".format,
             "truth_colorfulness": "{:.1f}".format,
             "auc": "{:.4f}".format,
+            "warping_error": lambda value: "-" if value is None or value != value else f"{value:.3f}",
         },
     )
 
@@ -286,7 +320,8 @@ def write_report(report, path):
     path.parent.mkdir(parents=True, exist_ok=True)
     store.atomic_write_json(path, report)
     buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore")
+    fields = [*ROW_FIELDS, *(["warping_error"] if any("warping_error" in row for row in report["rows"]) else [])]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(report["rows"])
     store.atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
@@ -309,7 +344,7 @@ def build_parser():
         formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
-    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), or 'skimage' (scikit-image's colour photographs at full size)")
+    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), 'skimage' (scikit-image's colour photographs at full size), or a colour film (.mp4, .mov, .mkv, .avi, .webm: per-frame and stabilised colorization, with the warping error)")
     parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the training images that training holds out (as the first model's run split them; folders at full resolution, CIFAR-10 archives at the run's load size); all: every image of a folder")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
@@ -320,6 +355,7 @@ def build_parser():
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
     parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a PNG of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
+    parser.add_argument("--stability", type=float, default=None, help="with a film as --data: the stabilised rows' stability (default: the film command's); per-frame rows are always scored")
     parser.add_argument("--hints", type=int, default=0, metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible); for runs trained with --hints")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
@@ -368,6 +404,8 @@ def main(argv=None):
                 bar["widget"].update(bar["offset"] + done)
 
         path = Path(args.data).expanduser()
+        if path.suffix.lower() in VIDEO_SUFFIXES:
+            return score_video(path, colorizers, args)
         is_folder = (
             args.data not in ("cifar10", "skimage")
             and path.is_dir()

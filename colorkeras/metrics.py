@@ -9,6 +9,11 @@
   ground truth's (prediction minus truth: negative means duller).
 - AuC: Zhang et al. (2016): the share of pixels whose a/b error is within a
   threshold, averaged over thresholds 0, 1, ..., 150 (Lab units), in [0, 1].
+- Warping error (film): Lai et al. (ECCV 2018), ``WarpingError``: flow computed
+  on the input frames, a non-occlusion mask from a forward-backward check, and the
+  mean squared difference (RGB in [0, 1]) between output frame t and output frame
+  t+1 warped to t, over the mask; the mean over frame pairs, times 1000 as in
+  their tables.
 """
 
 import math
@@ -132,3 +137,49 @@ class MetricAccumulator:
             "truth_colorfulness": truth,
             "auc": auc_from_histogram(self.histogram),
         }
+
+
+class WarpingError:
+    """Lai et al.'s warping error of a colorized film, fed frame by frame.
+
+    ``add(input_gray, output_rgb)`` with uint8 frames in order; ``start_shot()``
+    at a cut (no pair across it). Flow is computed at ``flow_width`` pixels wide
+    and scaled to the frame (films are compared at the same flow resolution).
+    """
+
+    def __init__(self, flow_width=320):
+        from colorkeras.flow import FlowEstimator
+
+        self.flow = FlowEstimator()
+        self.flow_width = flow_width
+        self.previous = None
+        self.values = []
+
+    def start_shot(self):
+        self.previous = None
+
+    def add(self, input_gray, output_rgb):
+        import cv2
+
+        from colorkeras.flow import reliable, warp
+
+        height, width = output_rgb.shape[:2]
+        scale = min(1.0, self.flow_width / width)
+        small = cv2.resize(np.asarray(input_gray), (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        output = np.asarray(output_rgb[..., :3], np.float32) / 255.0
+        if self.previous is not None:
+            previous_small, previous_output = self.previous
+            forward = self.flow(previous_small, small)  # t -> t+1, on the input
+            backward = self.flow(small, previous_small)
+            mask = reliable(forward, backward)
+            full = cv2.resize(forward, (width, height), interpolation=cv2.INTER_LINEAR) / scale
+            full_mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
+            warped = warp(output, full)
+            squared = np.sum((previous_output - warped) ** 2, axis=-1) / 3.0
+            if full_mask.sum() > 0:
+                self.values.append(float((squared * full_mask).sum() / full_mask.sum()))
+        self.previous = (small, output)
+
+    def result(self):
+        """Mean over frame pairs, x 1000 (None without a pair)."""
+        return 1000.0 * float(np.mean(self.values)) if self.values else None

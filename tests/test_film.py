@@ -1,0 +1,198 @@
+"""Film: streaming colorization with stable colour, sound kept, resumable, and bad input."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from colorkeras import clips, film
+from colorkeras.flow import is_cut
+from colorkeras.metrics import WarpingError
+from tests.conftest import run_cli
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def decoded(path):
+    return [frame[3] for frame in film.read_frames(path)]
+
+
+def streams(path):
+    import av
+
+    with av.open(str(path)) as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        return {
+            "frames": sum(1 for _ in container.decode(video)),
+            "size": (video.width, video.height),
+            "rate": float(video.average_rate),
+            "video_seconds": float(video.duration * video.time_base) if video.duration else None,
+            "audio_seconds": float(audio.duration * audio.time_base) if audio is not None and audio.duration else None,
+            "audio_codec": audio.codec_context.name if audio is not None else None,
+        }
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory):
+    path = tmp_path_factory.mktemp("clips") / "clip.mp4"
+    clips.make_clip(path, 160, 120, frames_per_shot=30)
+    return path
+
+
+def test_warping_error_is_zero_for_a_still_film_and_grows_with_flicker():
+    rng = np.random.default_rng(0)
+    gray = np.tile(np.linspace(0, 255, 64, dtype=np.uint8), (48, 1))
+    gray = np.clip(gray.astype(int) + rng.integers(0, 40, gray.shape), 0, 255).astype(np.uint8)
+    still, flicker = WarpingError(), WarpingError()
+    for index in range(6):
+        colour = np.dstack([gray, gray, gray])
+        still.add(gray, colour)
+        tinted = colour.copy()
+        tinted[..., 0] = np.clip(tinted[..., 0].astype(int) + (30 if index % 2 else 0), 0, 255)
+        flicker.add(gray, tinted)
+    assert still.result() < 1e-6
+    # +30 levels in one channel of three: (30 / 255)^2 / 3 x 1000 = 4.6, less where clipped at 255.
+    assert 3.0 < flicker.result() < 4.7
+
+
+def test_stabiliser_holds_colour_on_a_still_shot_and_restarts_at_a_cut():
+    rng = np.random.default_rng(1)
+    gray = rng.integers(60, 200, (96, 128), dtype=np.uint8)
+    red = np.dstack([np.clip(gray.astype(int) + 40, 0, 255), gray, gray]).astype(np.uint8)
+    blue = np.dstack([gray, gray, np.clip(gray.astype(int) + 40, 0, 255)]).astype(np.uint8)
+    stabiliser = film.Stabiliser(0.9)
+    outputs = [stabiliser(gray, red if index % 2 == 0 else blue) for index in range(8)]
+    swing_in = np.abs(red.astype(int) - blue).mean()
+    swing_out = np.abs(outputs[-1].astype(int) - outputs[-2]).mean()
+    assert swing_out < 0.3 * swing_in
+    other = gray // 4  # A dark scene after a light one.
+    assert is_cut(gray, other)
+    after_cut = stabiliser(other, np.dstack([other] * 3))
+    np.testing.assert_array_equal(after_cut, np.dstack([other] * 3))  # A cut starts afresh.
+    assert stabiliser.cuts == 1
+    assert film.Stabiliser(0.0)(gray, red) is red
+
+
+@pytest.mark.slow
+def test_film_keeps_frame_count_size_rate_and_sound(clip, tiny_run, tmp_path):
+    out = tmp_path / "colour.mp4"
+    result = run_cli("colorkeras.film", clip, "--out", out, "--model", tiny_run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "frames/s" in result.stderr and "s left" in result.stderr
+    source, colour = streams(clip), streams(out)
+    assert colour["frames"] == source["frames"] == 60
+    assert colour["size"] == source["size"] and colour["rate"] == source["rate"]
+    assert colour["audio_codec"] == "aac"
+    assert abs(colour["audio_seconds"] - source["audio_seconds"]) < 0.05
+    assert abs(colour["audio_seconds"] - colour["video_seconds"]) < 0.1
+    assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]  # No work folder or partial file left.
+    again = run_cli("colorkeras.film", clip, "--out", out, "--model", tiny_run)
+    assert again.returncode == 2 and "already exists" in again.stderr
+
+
+@pytest.mark.slow
+def test_odd_sizes_are_padded_to_even_and_said(tiny_run, tmp_path):
+    import av
+
+    odd = tmp_path / "odd.mov"
+    with av.open(str(odd), "w") as container:
+        stream = container.add_stream("png", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 75, 45, "rgb24"
+        for index in range(5):
+            frame = av.VideoFrame.from_ndarray(np.full((45, 75, 3), 40 * index, np.uint8), format="rgb24")
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+    out = tmp_path / "odd-colour.mp4"
+    result = run_cli("colorkeras.film", odd, "--out", out, "--model", tiny_run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "padded by one pixel" in result.stderr
+    assert streams(out)["size"] == (76, 46) and streams(out)["frames"] == 5
+
+
+@pytest.mark.slow
+def test_killed_during_a_film_it_resumes_and_gives_the_same_frames(tiny_run, tmp_path):
+    source = tmp_path / "long.mp4"
+    clips.make_clip(source, 160, 120, frames_per_shot=120, audio=False)
+    whole = tmp_path / "whole.mp4"
+    assert run_cli("colorkeras.film", source, "--out", whole, "--model", tiny_run).returncode == 0
+    out = tmp_path / "resumed.mp4"
+    command = [sys.executable, "-m", "colorkeras.film", str(source), "--out", str(out), "--model", str(tiny_run)]
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    state = tmp_path / ".resumed.mp4.work" / "state.json"
+    deadline = time.time() + 240
+    while time.time() < deadline:
+        try:
+            if len(json.loads(state.read_text())["segments"]) >= 2:
+                break
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(0.1)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    assert not out.exists()  # Never a half-written file under the output's name.
+    done = len(json.loads(state.read_text())["segments"])
+    assert 2 <= done < 5
+    result = run_cli("colorkeras.film", source, "--out", out, "--model", tiny_run)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert f"resumed at frame {done * film.SEGMENT_FRAMES}" in result.stderr
+    first, second = decoded(whole), decoded(out)
+    assert len(first) == len(second) == 240
+    differing = [index for index, (a, b) in enumerate(zip(first, second)) if not np.array_equal(a, b)]
+    assert differing == [], differing
+
+
+def make_audio_only(path):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=44100)
+        stream.layout = "mono"
+        samples = np.zeros((1, 44100), np.float32)
+        frame = av.AudioFrame.from_ndarray(samples[:, :1024], format="flt", layout="mono")
+        frame.sample_rate = 44100
+        for packet in stream.encode(frame):
+            container.mux(packet)
+        for packet in stream.encode():
+            container.mux(packet)
+
+
+@pytest.mark.slow
+def test_bad_films_get_one_clear_message_and_no_output(clip, tiny_run, tmp_path):
+    text = tmp_path / "notes.mp4"
+    text.write_text("not a film")
+    empty = tmp_path / "empty.mp4"
+    empty.write_bytes(b"")
+    truncated = tmp_path / "truncated.mp4"
+    truncated.write_bytes(clip.read_bytes()[: clip.stat().st_size // 3])
+    audio_only = tmp_path / "sound.m4a"
+    make_audio_only(audio_only)
+    cases = {
+        text: "not a film we can read",
+        empty: "empty file",
+        audio_only: "has no video stream (audio only)",
+        tmp_path / "missing.mp4": "no such file",
+    }
+    for source, message in cases.items():
+        out = tmp_path / f"out-{source.stem}.mp4"
+        result = run_cli("colorkeras.film", source, "--out", out, "--model", tiny_run)
+        assert result.returncode == 2, (source, result.stderr[-1500:])
+        assert str(source) in result.stderr and message in result.stderr, result.stderr[-1500:]
+        assert "Traceback" not in result.stderr
+        assert not out.exists()
+    out = tmp_path / "out-truncated.mp4"
+    result = run_cli("colorkeras.film", truncated, "--out", out, "--model", tiny_run)
+    assert "Traceback" not in result.stderr
+    if result.returncode == 0:  # What the file holds is colorized, and said.
+        assert streams(out)["frames"] == streams(truncated)["frames"]
+    else:
+        assert result.returncode == 2 and str(truncated) in result.stderr and not out.exists()
+    result = run_cli("colorkeras.film", clip, "--out", tmp_path / "x.avi", "--model", tiny_run)
+    assert result.returncode == 2 and ".mp4" in result.stderr

@@ -17,6 +17,11 @@ Each figure is the median of ``--repeats`` timed repeats after a warm-up:
 - the HTTP server (``colorkeras.serve``, in this process): latency of one
   1-megapixel JPEG through ``colorize_bytes`` (median and 95th percentile) and
   throughput with 32 concurrent clients;
+- hints (runs that take them): a new result for a 1-megapixel photograph after a
+  hint is added (``Colorizer.colorize(image, hints=...)`` with 5 points);
+- film: frames/s of ``python -m colorkeras.film`` on a generated 640x480 clip
+  (stabilisation on), from its own count of frames and seconds, and that
+  process's peak memory;
 - peak memory (maximum resident set size) of the process.
 """
 
@@ -74,7 +79,7 @@ def training_throughput(settings, batch_size, steps, repeats, image_size=32):
     from colorkeras.train import compile_model
 
     config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
-    model = compile_model(config)
+    model = compile_model(config)[0]
     rng = np.random.default_rng(0)
     lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)
     channels = 3 if config.architecture == "plain-cnn" else 2
@@ -123,7 +128,7 @@ def precision_comparison(settings, batch_size, steps, repeats, image_size=64):
         try:
             keras.utils.set_random_seed(0)
             config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None, precision=policy)).resolve()
-            model = compile_model(config)
+            model = compile_model(config)[0]
             model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
             times, losses = [], []
             for _ in range(repeats):
@@ -183,6 +188,33 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4):
     return 1000 * statistics.median(latencies), 1000 * p95, throughput
 
 
+def film_figures(run, frames):
+    """frames/s and peak memory of ``python -m colorkeras.film`` (a process of its
+    own) on a generated 640x480 clip of ``frames`` frames."""
+    import re
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    from colorkeras.clips import make_clip
+
+    with tempfile.TemporaryDirectory() as folder:
+        clip = Path(folder) / "clip.mp4"
+        make_clip(clip, 640, 480, frames_per_shot=max(frames // 2, 1))
+        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        result = subprocess.run(
+            [sys.executable, "-m", "colorkeras.film", str(clip), "--out", str(Path(folder) / "out.mp4"), "--model", str(run)],
+            capture_output=True, text=True,
+        )
+        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    done = re.search(r"Done: (\d+) frames in ([\d.]+) s", result.stderr)
+    if result.returncode != 0 or not done:
+        raise RuntimeError(f"the film command failed: {result.stderr[-500:]}")
+    count, seconds = int(done.group(1)), float(done.group(2))
+    return {"film_frames": count, "film_frames_per_second_640x480": count / seconds,
+            "film_peak_memory_mb": max(peak, before) / 1024}
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bench",
@@ -195,6 +227,7 @@ def main(argv=None):
     parser.add_argument("--train-steps", type=int, default=20, help="training steps per repeat")
     parser.add_argument("--batch-size", type=int, default=64, help="training and 32x32 inference batch size")
     parser.add_argument("--server-requests", type=int, default=10, help="sequential requests timed against the HTTP server (0: skip the server figures)")
+    parser.add_argument("--film-frames", type=int, default=96, help="frames of the generated 640x480 film timed through python -m colorkeras.film (0: skip it)")
     parser.add_argument("--precision-steps", type=int, default=10, help="training steps per repeat of the float32 / bfloat16 comparison at 64x64 (0: skip it)")
     args = parser.parse_args(argv)
 
@@ -208,7 +241,8 @@ def main(argv=None):
     except (store.RunError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    settings = colorizer.record.get("settings", {})
+    # Training figures are of the automatic network (a hint run's too: the same layers).
+    settings = dict(colorizer.record.get("settings", {}), hints=False)
     results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
     print(f"Benchmarking {colorizer.name} on {os.cpu_count()} CPU(s) ...", file=sys.stderr)
 
@@ -243,6 +277,11 @@ def main(argv=None):
     results["mean_abs_delta_l_4000x3000"] = float(np.abs(lightness_in - lightness_out).mean())
     megapixel = np.asarray(Image.fromarray(photo).resize((1155, 866)))
     results["colorize_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel), args.repeats)
+    if colorizer.takes_hints:
+        hints = [{"x": 100 + 180 * k, "y": 120 + 140 * k, "color": "#c03020"} for k in range(5)]
+        results["colorize_with_hints_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel, hints=hints), args.repeats)
+    if args.film_frames:
+        results.update(film_figures(colorizer.path, args.film_frames))
     if args.server_requests:
         median, p95, throughput = server_figures(colorizer.path, megapixel, args.server_requests)
         results.update(server_latency_ms_1mp_median=median, server_latency_ms_1mp_p95=p95, server_requests_per_second_32_clients=throughput)
@@ -267,6 +306,13 @@ def main(argv=None):
         ("  mean |L out - L in| on it (CIELAB L, 0-100)", f"{results['mean_abs_delta_l_4000x3000']:.3f}"),
         ("colorize() a 1-megapixel RGB photo (Python API, warm)", f"{results['colorize_ms_1mp']:.0f} ms"),
     ]
+    if "colorize_with_hints_ms_1mp" in results:
+        rows.append(("  the same with 5 hints (a new result after a click)", f"{results['colorize_with_hints_ms_1mp']:.0f} ms"))
+    if args.film_frames:
+        rows += [
+            (f"film 640x480, {results['film_frames']} frames, stabilised (python -m colorkeras.film)", f"{results['film_frames_per_second_640x480']:.1f} frames/s"),
+            ("  its peak memory", f"{results['film_peak_memory_mb']:.0f} MB"),
+        ]
     if args.server_requests:
         rows += [
             ("HTTP server, one 1-MP JPEG (colorize_bytes): median / p95", f"{results['server_latency_ms_1mp_median']:.0f} / {results['server_latency_ms_1mp_p95']:.0f} ms"),

@@ -53,6 +53,36 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
     return ColorizedUpload(name=name, gray=gray, colour=colour, png=png_bytes(colour), seconds=seconds)
 
 
+# === Film ===
+
+FILM_TYPES = ("mp4", "m4v", "mov", "mkv", "avi", "webm")
+
+
+def colorize_film_upload(colorizer, name, data, stability, progress=None):
+    """Colorizes an uploaded film's bytes through ``film.colorize_film`` in a
+    temporary folder; returns (MP4 bytes, summary). Raises ``film.FilmError``
+    naming the upload."""
+    import tempfile
+
+    from colorkeras import film
+
+    if not data:
+        raise film.FilmError(f"{name}: empty file (0 bytes)")
+    with tempfile.TemporaryDirectory(prefix="colorkeras-film-") as folder:
+        source = Path(folder) / f"input{Path(name).suffix.lower() or '.mp4'}"
+        source.write_bytes(data)
+        output = Path(folder) / "colorized.mp4"
+        try:
+            summary = film.colorize_film(source, output, colorizer, stability, progress=progress)
+        except film.FilmError as error:
+            raise film.FilmError(str(error).replace(str(source), name)) from None
+        return output.read_bytes(), summary
+
+
+def film_result_name(upload_name):
+    return f"{Path(upload_name).stem}-colorized.mp4"
+
+
 # === Hints ===
 
 

@@ -28,6 +28,16 @@ def revealed_hints(truth, count, seed=0):
     return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
 
+def label_hints(rows, count, sweep):
+    """Rows of one step of a hint sweep, named ``RUN (N hints)`` when the sweep has several steps."""
+    for row in rows:
+        row["run"] = row["name"]
+        if sweep != [0]:
+            row["hints"] = count
+            row["name"] = f"{row['name']} ({count} hint{'s' if count != 1 else ''})"
+    return rows
+
+
 def colorize_gray(colorizer, truth, hint_count=0):
     """Colorizes the gray copy of ``truth``, with ``hint_count`` revealed points (0: none)."""
     gray = luma_gray(truth)
@@ -356,7 +366,7 @@ def build_parser():
     parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a PNG of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
     parser.add_argument("--stability", type=float, default=None, help="with a film as --data: the stabilised rows' stability (default: the film command's); per-frame rows are always scored")
-    parser.add_argument("--hints", type=int, default=0, metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible); for runs trained with --hints")
+    parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
 
@@ -374,8 +384,9 @@ def main(argv=None):
     try:
         if args.limit is not None and args.limit < 1:
             raise ValueError(f"--limit must be at least 1, received {args.limit}")
-        if not 0 <= args.hints <= 1000:
+        if not all(0 <= count <= 1000 for count in args.hints):
             raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
+        sweep = sorted(set(args.hints))
         names = args.model or store.list_runs()
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")
@@ -386,7 +397,7 @@ def main(argv=None):
             )
             for name in names
         ]
-        if args.hints:
+        if any(sweep):
             for colorizer in colorizers:
                 colorizer._check_takes_hints()
             if args.data == "skimage":
@@ -426,7 +437,12 @@ def main(argv=None):
             files = find_split_files(path, args.split, args.limit, **held_out)
             bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
-            rows, gray_row, skipped = score_files(colorizers, files, progress, hint_count=args.hints)
+            rows = []
+            bar["target"] = len(files) * len(sweep)
+            for step, count in enumerate(sweep):
+                bar["offset"] = step * len(files)
+                scored, gray_row, skipped = score_files(colorizers, files, progress, hint_count=count)
+                rows.extend(label_hints(scored, count, sweep))
             if args.contact_sheet:
                 chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
                 sheet_images = _read_files(chosen)[0]
@@ -439,22 +455,24 @@ def main(argv=None):
             print(f"Scoring {len(images)} images ...", file=sys.stderr)
             gray_row = score_gray_copy(images)
             rows = []
-            bar["target"] = len(images) * len(colorizers)
-            for index, colorizer in enumerate(colorizers):
-                bar["offset"] = index * len(images)
-                rows.append(score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, args.hints))
+            bar["target"] = len(images) * len(colorizers) * len(sweep)
+            for step, count in enumerate(sweep):
+                for index, colorizer in enumerate(colorizers):
+                    bar["offset"] = (step * len(colorizers) + index) * len(images)
+                    scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, count)
+                    rows.extend(label_hints([scored], count, sweep))
             source = args.data if args.data == "cifar10" else str(path.resolve())
             sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
     except (ValueError, ImageError, data_lib.DatasetError, store.RunError, HintError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    for colorizer, row in zip(colorizers, rows):
+    by_name = {colorizer.name: colorizer for colorizer in colorizers}
+    for row in rows:
+        colorizer = by_name[row.pop("run", row["name"])]
         row.update(
-            render_size=colorizer.render_size, saturation=colorizer.saturation,
+            render_size=colorizer.render_size, saturation=colorizer.hint_saturation if row.get("hints") else colorizer.saturation,
             temperature=colorizer.temperature, prior_weight=colorizer.prior_weight,
         )
-        if args.hints:
-            row["hints"] = args.hints
     all_rows = [gray_row, *rows, truth_row(gray_row)]
     print(format_table(all_rows))
     if skipped:
@@ -465,7 +483,7 @@ def main(argv=None):
     if args.output:
         report = {
             "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
-            "limit": args.limit, "skipped": skipped, "hints": args.hints, "rows": all_rows,
+            "limit": args.limit, "skipped": skipped, "hints": sweep, "rows": all_rows,
         }
         if args.per_image and per_photo:
             report["per_image"] = per_photo

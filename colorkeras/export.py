@@ -9,9 +9,11 @@ so ``--help`` answers at once.
 from colorkeras import cli
 
 
-def write_model_files(folder, keras_model, record):
+def write_model_files(folder, keras_model, record, automatic=None):
     """Writes a run's saved_model/, model.keras and config.json into ``folder``,
-    each through a temporary name. ``keras_model`` should carry no optimizer state."""
+    each through a temporary name. ``keras_model`` should carry no optimizer state.
+    ``automatic``: a hint network's automatic partner (automatic.keras), which
+    answers every call without hints."""
     import os
     import shutil
     from pathlib import Path
@@ -20,29 +22,48 @@ def write_model_files(folder, keras_model, record):
     from colorkeras.model import count_parameters
 
     run = store.Run(folder)
-    settings = {**record["settings"], "bin_prior": record.get("bin_prior")}
     from colorkeras.signatures import export_saved_model
 
     print("Exporting the SavedModel ...", flush=True)
     staging = Path(folder) / ".saved_model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
-    export_saved_model(keras_model, settings, staging)
+    export_saved_model(keras_model, serving_settings(record), staging, automatic)
     shutil.rmtree(run.saved_model, ignore_errors=True)
     os.replace(staging, run.saved_model)
-    model_path = Path(folder) / ".model.tmp.keras"
-    keras_model.save(model_path)
-    os.replace(model_path, run.keras_model)
+    for network, target in ((keras_model, run.keras_model), (automatic, run.automatic_model)):
+        if network is not None:
+            model_path = Path(folder) / f".{target.name}.tmp.keras"
+            network.save(model_path)
+            os.replace(model_path, target)
     record["parameters"] = count_parameters(keras_model)
     run.write_json(run.CONFIG, record)
 
 
-def write_run_files(folder, keras_model, record, test_images, name, samples=8, evaluate_limit=None):
+def serving_settings(record):
+    """What the SavedModel graph needs of a run's record."""
+    return {**record["settings"], "bin_prior": record.get("bin_prior"), "hint_saturation": record.get("hint_saturation")}
+
+
+def load_networks(run):
+    """(model.keras, automatic.keras or None) of a run."""
+    import keras
+
+    from colorkeras.model import CUSTOM_OBJECTS
+
+    model = keras.models.load_model(run.keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
+    automatic = None
+    if run.automatic_model.is_file():
+        automatic = keras.models.load_model(run.automatic_model, custom_objects=CUSTOM_OBJECTS, compile=False)
+    return model, automatic
+
+
+def write_run_files(folder, keras_model, record, test_images, name, samples=8, evaluate_limit=None, automatic=None):
     """The whole run: the model files (``write_model_files``), then its test
     metrics and samples, scored through the SavedModel just written
     (``evaluate.write_test_report``). Returns the test metrics row."""
     from colorkeras import evaluate
 
-    write_model_files(folder, keras_model, record)
+    write_model_files(folder, keras_model, record, automatic)
     return evaluate.write_test_report(folder, test_images, name, record.get("data_source"), samples, evaluate_limit)
 
 
@@ -54,7 +75,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
     import shutil
     from pathlib import Path
 
-    import keras
 
     from colorkeras import store
     from colorkeras.signatures import export_saved_model
@@ -69,8 +89,8 @@ def write_serving_dir(source, serving_dir, model_name=None):
     staging = models / f".{version.name}.partial"
     shutil.rmtree(staging, ignore_errors=True)
     try:
-        model = keras.models.load_model(run.keras_model)
-        export_saved_model(model, {**record["settings"], "bin_prior": record.get("bin_prior")}, staging)
+        model, automatic = load_networks(run)
+        export_saved_model(model, serving_settings(record), staging, automatic)
         os.replace(staging, version)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
@@ -82,7 +102,6 @@ def write_tflite(source, path, overwrite=False):
     """Writes run ``source``'s TFLite model to ``path`` (through a temporary name)."""
     from pathlib import Path
 
-    import keras
 
     from colorkeras import store, tflite
 
@@ -91,8 +110,12 @@ def write_tflite(source, path, overwrite=False):
         raise store.RunError(f"{path} already exists; choose another file or pass --overwrite")
     run = store.Run(source)
     record = run.read_config()
-    model = keras.models.load_model(run.keras_model)
-    flatbuffer = tflite.convert(model, {**record["settings"], "bin_prior": record.get("bin_prior")})
+    model, automatic = load_networks(run)
+    # serving_default's interface has no hints: a hint run converts its automatic network.
+    settings = serving_settings(record)
+    if automatic is not None:
+        model, settings = automatic, dict(settings, hints=False)
+    flatbuffer = tflite.convert(model, settings)
     path.parent.mkdir(parents=True, exist_ok=True)
     store.atomic_write_bytes(path, flatbuffer)
     return path
@@ -125,6 +148,8 @@ def build_parser():
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: the source run's)")
+    parser.add_argument("--automatic", default=None, metavar="RUN", help="for a hint run: the automatic run whose network answers every call without hints; its serving defaults become the new run's (flags above still override)")
+    parser.add_argument("--hint-saturation", type=float, default=None, help="saturation of results with hints (default: the source run's, or 1.0: the colours given come out as given)")
     parser.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)")
     return parser
@@ -139,7 +164,6 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
 
     from colorkeras import data as data_lib, store
     from colorkeras.config import TrainConfig
@@ -173,6 +197,31 @@ def main(argv=None):
             "saturation": args.saturation,
             "render_size": args.render_size,
         }
+        automatic = None
+        if args.automatic:
+            automatic_run = store.Run(store.resolve_run(args.automatic))
+            automatic_record = automatic_run.read_config()
+            if not record["settings"].get("hints"):
+                raise store.RunError(f"--automatic goes with a hint run; {source.name} takes no hints")
+            if automatic_record["settings"].get("hints"):
+                raise store.RunError(f"--automatic {args.automatic}: that run takes hints; name an automatic run")
+            for key in ("architecture", "head", "bin_step"):
+                if automatic_record["settings"].get(key) != record["settings"].get(key):
+                    raise store.RunError(f"--automatic {args.automatic}: its {key} differs from {source.name}'s")
+            automatic = load_networks(automatic_run)[0]
+            serving = ("render_size", "saturation", "temperature", "prior_weight")
+            record = dict(record, automatic={"from": str(automatic_run.path), "parameters": automatic.count_params(),
+                                             "settings": automatic_record["settings"]})
+            record["settings"] = dict(record["settings"], **{k: automatic_record["settings"][k] for k in serving})
+            record["hint_saturation"] = record.get("hint_saturation") or 1.0
+            if automatic_record.get("bin_prior"):
+                record["bin_prior"] = automatic_record["bin_prior"]
+        elif store.Run(source).automatic_model.is_file():
+            automatic = load_networks(store.Run(source))[1]
+        if args.hint_saturation is not None:
+            if args.hint_saturation <= 0:
+                raise ValueError(f"hint saturation must be positive, received {args.hint_saturation}")
+            record = dict(record, hint_saturation=args.hint_saturation)
         settings = dict(record["settings"], **{k: v for k, v in overrides.items() if v is not None})
         config = TrainConfig.from_dict(settings).resolve()
         data = (args.data[0] if len(args.data) == 1 else args.data) if args.data else config.data
@@ -183,13 +232,13 @@ def main(argv=None):
         record["exported_from"] = str(source)
         record["exported"] = datetime.datetime.now().isoformat(timespec="seconds")
         record["export_command"] = "python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv)
-        model = keras.models.load_model(store.Run(source).keras_model)
+        model = load_networks(store.Run(source))[0]
         partial = store.partial_path(final)
         shutil.rmtree(partial, ignore_errors=True)
         partial.mkdir(parents=True)
         if store.Run(source).history.is_file():
             shutil.copy2(store.Run(source).history, store.Run(partial).history)
-        row = write_run_files(partial, model, record, splits.test, final.name, config.samples, args.evaluate_limit)
+        row = write_run_files(partial, model, record, splits.test, final.name, config.samples, args.evaluate_limit, automatic)
         store.publish(partial, final, overwrite=args.overwrite)
     except (ValueError, store.RunError, data_lib.DatasetError, OSError) as error:
         if partial is not None:

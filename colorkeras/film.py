@@ -485,6 +485,8 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
             progress(resume_from * SEGMENT_FRAMES + count, total, time.time() - started)
     if writer is not None:
         finish_segment(current, last_state)
+        if progress:
+            progress(resume_from * SEGMENT_FRAMES + count, total, time.time() - started)
     if not done:
         raise FilmError(f"{source}: no frame could be decoded")
     container, _, audio = open_film(source)

@@ -57,6 +57,8 @@ class Colorizer:
         # Runs exported before the prior weight existed take one input fewer.
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
         self.takes_hints = "colorize_with_hints_and_options" in self._loaded.signatures
+        # Results with hints default to their own saturation (1.0: the colours given come out as given).
+        self.hint_saturation = float(saturation if saturation is not None else self.record.get("hint_saturation") or 1.0)
 
     def _options(self, render_size, saturation):
         tf = self._tf
@@ -94,6 +96,8 @@ class Colorizer:
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
+        if points is not None and saturation is None:
+            saturation = self.hint_saturation
         options = self._options(render_size, saturation)
         if points is None:
             outputs = self._signature(images=tf.constant(images), **options)

@@ -114,11 +114,19 @@ def header_size(data):
 
 
 class ColorizerModule(tf.Module):
-    """Wraps a trained Keras colorizer and the run's settings in a servable graph."""
+    """Wraps a trained Keras colorizer and the run's settings in a servable graph.
 
-    def __init__(self, keras_model, settings):
+    ``automatic``: for a hint network, the automatic network that answers every
+    call without hints (an image without a hint gets exactly that network's
+    result); hinted images use ``settings["hint_saturation"]`` (default 1.0, so the
+    colours given come out as given).
+    """
+
+    def __init__(self, keras_model, settings, automatic=None):
         super().__init__(name="colorizer")
         self.keras_model = keras_model
+        self.automatic = automatic
+        self.hint_saturation = float(settings.get("hint_saturation") or 1.0)
         self.architecture = settings["architecture"]
         self.head = settings.get("head", "classes")
         self.multiple = model_lib.size_multiple(self.architecture, settings["depth"])
@@ -185,12 +193,16 @@ class ColorizerModule(tf.Module):
         return hints_lib.paint(masks, ab)
 
     def _predict(self, images, render_size, points=None, colors=None):
-        """(full-resolution L, working-resolution L, network outputs)."""
+        """(full-resolution L, working-resolution L, network outputs): the hint
+        network where ``points`` are given, else the automatic network (the run's own
+        with an empty canvas where it has none beside it)."""
         lightness = self._lightness(images)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         render_height, render_width = self._render_shape(height, width, render_size)
         small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
         inputs = small / color.L_SCALE
+        if points is None and self.automatic is not None:
+            return lightness, small, self.automatic(inputs, training=False)
         if self.hints:
             if points is None:
                 canvas = tf.zeros(tf.concat([tf.shape(small)[:3], [hints_lib.HINT_CHANNELS]], axis=0))
@@ -218,6 +230,27 @@ class ColorizerModule(tf.Module):
         ab = tf.image.resize(ab, tf.stack([height, width]), method="bilinear")
         return color.lab_to_uint8(tf.concat([lightness, ab], axis=-1))
 
+    def _colorize_hinted(self, images, points, colors, render_size, hint_saturation, saturation, temperature, prior_weight):
+        """Images with at least one valid point through the hint network (at
+        ``hint_saturation``); the others exactly as without hints (``saturation``)."""
+        images = tf.convert_to_tensor(images)
+        points = tf.convert_to_tensor(points, tf.int32)
+        has_hints = tf.reduce_any(tf.logical_and(points[..., 0] >= 0, points[..., 1] >= 0), axis=1)
+        has_hints = tf.logical_and(has_hints, tf.shape(points)[1] > 0)
+
+        def hinted():
+            return self._colorize(images, render_size, hint_saturation, temperature, prior_weight, points, colors)
+
+        def plain():
+            return self._colorize(images, render_size, saturation, temperature, prior_weight)
+
+        def mixed():
+            return tf.where(has_hints[:, None, None, None], hinted(), plain())
+
+        return tf.cond(
+            tf.reduce_all(has_hints), hinted, lambda: tf.cond(tf.reduce_any(has_hints), mixed, plain)
+        )
+
     def _defaults(self):
         return (
             tf.constant(self.default_render_size),
@@ -234,7 +267,11 @@ class ColorizerModule(tf.Module):
         ]
     )
     def colorize_with_hints(self, images, points, colors):
-        return {"colorized": self._colorize(images, *self._defaults(), points=points, colors=colors)}
+        render_size, saturation, temperature, prior_weight = self._defaults()
+        colorized = self._colorize_hinted(
+            images, points, colors, render_size, tf.constant(self.hint_saturation), saturation, temperature, prior_weight
+        )
+        return {"colorized": colorized}
 
     @tf.function(
         input_signature=[
@@ -248,7 +285,7 @@ class ColorizerModule(tf.Module):
         ]
     )
     def colorize_with_hints_and_options(self, images, points, colors, render_size, saturation, temperature, prior_weight):
-        colorized = self._colorize(images, render_size, saturation, temperature, prior_weight, points=points, colors=colors)
+        colorized = self._colorize_hinted(images, points, colors, render_size, saturation, saturation, temperature, prior_weight)
         return {"colorized": colorized}
 
     @tf.function(
@@ -311,9 +348,10 @@ class ColorizerModule(tf.Module):
         return {"colorized_bytes": encoded}
 
 
-def export_saved_model(keras_model, settings, path):
-    """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``."""
-    module = ColorizerModule(keras_model, settings)
+def export_saved_model(keras_model, settings, path, automatic=None):
+    """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``
+    (``automatic``: see ``ColorizerModule``)."""
+    module = ColorizerModule(keras_model, settings, automatic)
     signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes}
     if module.bin_centers is not None:
         signatures["suggest_colors"] = module.suggest_colors

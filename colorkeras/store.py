@@ -29,6 +29,7 @@ class Run:
 
     SAVED_MODEL = "saved_model"  # The TensorFlow SavedModel: what serves.
     KERAS_MODEL = "model.keras"  # The Keras model without optimizer state: to fine-tune.
+    AUTOMATIC_MODEL = "automatic.keras"  # A hint run's automatic network, for calls without hints (export --automatic).
     CONFIG = "config.json"  # Every resolved setting, the data, versions, machine, wall time.
     METRICS = "metrics.json"  # Test-split metrics at the end of training.
     HISTORY = "history.csv"  # One row per epoch.
@@ -55,6 +56,7 @@ class Run:
 
     saved_model = property(lambda self: self.path / self.SAVED_MODEL)
     keras_model = property(lambda self: self.path / self.KERAS_MODEL)
+    automatic_model = property(lambda self: self.path / self.AUTOMATIC_MODEL)
     config = property(lambda self: self.path / self.CONFIG)
     metrics = property(lambda self: self.path / self.METRICS)
     history = property(lambda self: self.path / self.HISTORY)

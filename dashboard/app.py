@@ -22,6 +22,7 @@ def open_colorize():
 pages = [
     st.Page(open_colorize, title="Start", url_path="start", default=True, visibility="hidden"),
     colorize_page,
+    st.Page("app_pages/film.py", title="Film", icon=":material/movie:"),
     st.Page("app_pages/history.py", title="Training history", icon=":material/show_chart:"),
     st.Page("app_pages/metrics.py", title="Metrics", icon=":material/table_chart:"),
     st.Page("app_pages/train.py", title="Train", icon=":material/model_training:"),

@@ -15,7 +15,7 @@ from tests.conftest import free_port, headless_chrome, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py", "app_pages/train.py")
+PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py", "app_pages/train.py", "app_pages/film.py")
 
 
 @pytest.fixture()
@@ -52,6 +52,9 @@ def test_every_page_renders_without_exception(store_with_run, page):
         assert app.selectbox[0].value == "tiny-unet" and len(app.dataframe) == 1
     elif page.endswith("metrics.py"):
         assert len(app.dataframe) == 2  # The figures, and the runs' settings.
+    elif page.endswith("film.py"):
+        assert [box.label for box in app.selectbox] == ["Model"] and [s.label for s in app.slider] == ["Stability"]
+        assert any("Up to 50 MB" in caption.value for caption in app.caption)
     else:
         assert [button.label for button in app.button] == ["Start training"]
         assert app.text_input(key="train_name").value.startswith("run-")
@@ -387,6 +390,54 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
         output = ROOT / "test-output"
         output.mkdir(exist_ok=True)
         browser.save_screenshot(str(output / "dashboard-hints.png"))
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_named(tiny_run, tmp_path):
+    from colorkeras import clips, film
+
+    clip = tmp_path / "reel.mp4"
+    clips.make_clip(clip, 96, 64, frames_per_shot=10)
+    seen = []
+    video, summary = dashboard.colorize_film_upload(
+        Colorizer(tiny_run), "reel.mp4", clip.read_bytes(), 0.85, lambda done, total, seconds: seen.append(done)
+    )
+    assert summary["frames"] == 20 and summary["audio"] and seen and seen[-1] == 20
+    out = tmp_path / "out.mp4"
+    out.write_bytes(video)
+    assert film.film_info(out)["frames"] == 20 and film.film_info(out)["audio"] == "aac"
+    with pytest.raises(film.FilmError, match="notes.mp4: not a film we can read"):
+        dashboard.colorize_film_upload(Colorizer(tiny_run), "notes.mp4", b"plain text", 0.85)
+
+
+@pytest.mark.slow
+def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_run, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from colorkeras import clips
+
+    clip = tmp_path / "reel.mp4"
+    clips.make_clip(clip, 96, 64, frames_per_shot=12)
+    port = free_port()
+    server = start_dashboard(ROOT, port)
+    browser = None
+    try:
+        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1000")
+        browser.get(f"http://127.0.0.1:{port}/film")
+        wait = WebDriverWait(browser, 120)
+        upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
+        upload.send_keys(str(clip))
+        button = wait.until(lambda b: b.find_element(By.XPATH, "//button[.//p[text()='Colorize the film']]"))
+        button.click()
+        wait.until(lambda b: "Download MP4" in b.find_element(By.TAG_NAME, "body").text)
+        assert "24 frames in" in browser.find_element(By.TAG_NAME, "body").text
+        assert browser.find_elements(By.TAG_NAME, "video")
     finally:
         if browser is not None:
             browser.quit()

@@ -121,3 +121,28 @@ def test_evaluate_reveals_points_and_refuses_runs_without_hints(tiny_hint_run, t
     assert "tiny-hints" in result.stdout
     refused = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", image_folder, "--hints", "5")
     assert refused.returncode == 2 and "takes no hints" in refused.stderr
+
+
+def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_it(tiny_hint_run, tiny_run, models_store, image_folder):
+    from colorkeras.inference import Colorizer
+
+    result = run_cli(
+        "colorkeras.export", "--model", tiny_hint_run, "--automatic", tiny_run, "--name", "both",
+        "--data", image_folder, "--evaluate-limit", "4",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    both, automatic = Colorizer("both"), Colorizer(tiny_run)
+    assert (models_store / "both" / "automatic.keras").is_file()
+    image = data.astronaut()[:64, :48]
+    np.testing.assert_array_equal(both.colorize(image), automatic.colorize(image))
+    hinted = both.colorize(image, hints=[{"x": 10, "y": 10, "color": "#ff0000"}])
+    assert not np.array_equal(hinted, automatic.colorize(image))
+    # In one batch, the image without hints still gets the automatic result.
+    batch = np.stack([image, image])
+    points = np.array([[[10, 10]], [[-1, -1]]], np.int32)
+    colors = np.array([[[255, 0, 0]], [[0, 0, 0]]], np.uint8)
+    mixed = both.colorize_batch(batch, points=points, colors=colors)
+    np.testing.assert_array_equal(mixed[1], automatic.colorize(image))
+    np.testing.assert_array_equal(mixed[0], hinted)
+    refused = run_cli("colorkeras.export", "--model", tiny_run, "--automatic", tiny_run, "--name", "x", "--data", image_folder)
+    assert refused.returncode == 2 and "takes no hints" in refused.stderr

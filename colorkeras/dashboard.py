@@ -96,6 +96,16 @@ def click_to_pixel(click, image_width, image_height):
     return min(max(x, 0), image_width - 1), min(max(y, 0), image_height - 1)
 
 
+def hint_runs():
+    """The complete runs whose network takes hints (their config says so)."""
+    names = []
+    for name in store.list_runs():
+        record = store.Run(store.resolve_run(name)).read_config({}) or {}
+        if (record.get("settings") or {}).get("hints"):
+            names.append(name)
+    return names
+
+
 def hints_name(upload_name):
     return f"{Path(upload_name).stem}-hints.json"
 
@@ -272,11 +282,17 @@ def same_data(report, key):
     return bool(key) and data_key(report) == key
 
 
-def reports(root=None):
-    """The evaluation reports in the store, ``{file name: report}``, ``evaluation.json`` first."""
+SWEEP_PREFIXES = ("evaluation-hints-", "evaluation-film-")  # Tables of their own (hint sweeps, films).
+
+
+def reports(root=None, prefix=None):
+    """The evaluation reports in the store, ``{file name: report}``, ``evaluation.json``
+    first: the ones of runs on image sets, or with ``prefix`` those whose names start so."""
     root = Path(root) if root else store.models_dir()
     found = {}
     for path in sorted(root.glob("evaluation*.json"), key=lambda path: (path.name != EVALUATION_REPORT, path.name)):
+        if (prefix is None and path.name.startswith(SWEEP_PREFIXES)) or (prefix and not path.name.startswith(prefix)):
+            continue
         report = store.read_json(path)
         if isinstance(report, dict) and isinstance(report.get("rows"), list):
             found[path.name] = report
@@ -352,6 +368,31 @@ def report_title(report):
         return "scikit-image's colour photographs at full size"
     count = next((row.get("n") for row in report["rows"] if row.get("n")), 0)
     return f"{Path(data).name or data}: {report.get('split', 'test')} split, {count:,} images at full resolution"
+
+
+def hint_sweeps(root=None):
+    """``[(title, frame)]``: each ``evaluate --hints 0 1 2 5 10 20 --output
+    evaluation-hints-*.json`` report as a table of PSNR, SSIM and colourfulness per
+    number of revealed points."""
+    tables = []
+    for report in reports(root, "evaluation-hints-").values():
+        rows = [row for row in report["rows"] if "hints" in row]
+        frame = pd.DataFrame([{"run": row["name"].split(" (")[0], "hints": row["hints"], "psnr": row["psnr"], "ssim": row["ssim"],
+                               "colorfulness": row["colorfulness"], "n": row["n"]} for row in rows])
+        if not frame.empty:
+            tables.append((f"Hints: {report_title(report)}", frame))
+    return tables
+
+
+def film_reports(root=None):
+    """``[(title, frame)]``: each ``evaluate --data FILM --output evaluation-film-*.json``
+    report, per-frame and stabilised rows with the warping error."""
+    tables = []
+    for report in reports(root, "evaluation-film-").values():
+        frame = pd.DataFrame([{key: row.get(key) for key in ("name", "psnr", "ssim", "colorfulness", "warping_error", "n")} for row in report["rows"]])
+        frame = frame.rename(columns={"name": "run", "n": "frames"}).replace([np.inf, -np.inf], np.nan).dropna(subset=["psnr"])
+        tables.append((f"Film: {Path(str(report.get('data', ''))).name}", frame))
+    return tables
 
 
 def other_reports(root=None):

@@ -443,3 +443,25 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
             browser.quit()
         server.terminate()
         server.wait(timeout=30)
+
+
+def test_metrics_page_shows_hint_sweeps_and_films_in_tables_of_their_own(store_with_run, tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    row = lambda name, psnr, **extra: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}  # noqa: E731
+    store.atomic_write_json(store_with_run / "evaluation-hints-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [
+        row("gray copy", 21.0), row("tiny-unet (0 hints)", 22.0, hints=0), row("tiny-unet (10 hints)", 25.5, hints=10)]})
+    store.atomic_write_json(store_with_run / "evaluation-film-clip.json", {"data": str(tmp_path / "clip.mp4"), "split": "film", "rows": [
+        row("gray copy", 15.0, warping_error=0.01), row("tiny-unet per frame", 17.0, warping_error=0.02),
+        row("tiny-unet stabilised 0.85", 17.1, warping_error=0.011), {"name": "ground truth", "psnr": float("inf")}]})
+    (title, sweep), = dashboard.hint_sweeps()
+    assert title.startswith("Hints: photos") and list(sweep["hints"]) == [0, 10] and list(sweep["psnr"]) == [22.0, 25.5]
+    (title, films), = dashboard.film_reports()
+    assert title == "Film: clip.mp4" and list(films["warping_error"]) == [0.01, 0.02, 0.011]
+    assert "evaluation-hints-photos.json" not in dashboard.reports()  # Not an image-set report of its own.
+    app = AppTest.from_file(APP, default_timeout=120)
+    app.run()
+    app.switch_page(PAGES[2])
+    app.run()
+    assert not app.exception
+    assert {"Hints: photos: test split, 5 images at full resolution", "Film: clip.mp4"} <= {header.value for header in app.subheader}

@@ -34,7 +34,11 @@ hint_mode = colorizer.takes_hints and bool(files) and st.toggle(
     help="The model takes colour points (Zhang et al. 2017): a click proposes the 5 colours it finds most likely there; pick one or any other.",
 )
 if files and not colorizer.takes_hints:
-    st.caption(f"{model_name} takes no colour hints; a run trained with --hints does.")
+    hint_runs = dashboard.hint_runs()
+    st.caption(
+        f"{model_name} takes no colour hints; "
+        + (f"choose {', '.join(hint_runs)} above to give colours where you know them." if hint_runs else "a run trained with --hints does.")
+    )
 results = []
 if files:
     progress = st.progress(0.0, text="Colorizing ...")

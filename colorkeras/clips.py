@@ -32,7 +32,7 @@ def _view(photo, centre_x, centre_y, view_width, width, height):
     return np.asarray(Image.fromarray(photo).resize((width, height), Image.Resampling.BILINEAR, box=box))
 
 
-def shots(width, height, frames_per_shot, pan_step=2, softness=1.5):
+def shots(width, height, frames_per_shot, pan_step=2, softness=3.0):
     """Yields uint8 RGB frames: a pan over one photograph, then (a cut) a zoom into another.
 
     The pan moves the camera ``pan_step`` whole pixels a frame over the photograph

@@ -314,7 +314,7 @@ def format_table(rows, extra=()):
             "colorfulness_gap": "{:+.1f}".format,
             "truth_colorfulness": "{:.1f}".format,
             "auc": "{:.4f}".format,
-            "warping_error": lambda value: "-" if value is None or value != value else f"{value:.3f}",
+            "warping_error": lambda value: "-" if value is None or value != value else f"{value:.4f}",
         },
     )
 

@@ -35,7 +35,8 @@ import numpy as np  # noqa: E402
 from colorkeras import cli  # noqa: E402
 
 SEGMENT_FRAMES = 48  # Frames per resumable segment (2 s at 24 fps).
-BATCH_FRAMES = 8  # Frames per call of the model; a segment holds whole batches.
+BATCH_FRAMES = 8  # Frames per call of the model at most; a segment holds whole batches.
+BATCH_PIXELS = 2_500_000  # ... and at most this many pixels per call (one 4K frame: 8.3 M), so memory stays bounded.
 FLOW_SHORT_SIDE = 240  # The stabiliser's working resolution: chroma is smooth, but a coarser flow misplaces it.
 DEFAULT_STABILITY = 0.95
 WORK_VERSION = 1
@@ -189,6 +190,13 @@ def read_frames(path):
         container.close()
 
 
+def batch_frames(pixels):
+    """Frames per model call for frames of ``pixels``: the most of 8, 6, 4, 3, 2, 1
+    (each divides a segment, so a resumed run batches as the first did) within
+    ``BATCH_PIXELS``."""
+    return next((count for count in (8, 6, 4, 3, 2) if count * pixels <= BATCH_PIXELS and count <= BATCH_FRAMES), 1)
+
+
 def colorized_frames(frames, colorizer, stabiliser, hinted=None):
     """(index, pts, time_base, RGB) frames -> (index, pts, gray, colorized, stabiliser
     state after it) frames, in order.
@@ -201,6 +209,7 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None):
 
     hinted = hinted or {}
     batch = []
+    size = None
 
     def flush():
         grays = np.stack([item[3] for item in batch])
@@ -216,8 +225,10 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None):
         return results
 
     for index, pts, time_base, rgb in frames:
+        if size is None:
+            size = batch_frames(rgb.shape[0] * rgb.shape[1])
         batch.append((index, pts, time_base, luma_gray(rgb)[..., 0]))
-        if len(batch) == BATCH_FRAMES:
+        if len(batch) == size:
             yield from flush()
     if batch:
         yield from flush()
@@ -498,7 +509,7 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
         writer.write(colour, index if pts is None else pts)
         last_state = state
         time_bases.pop(index, None)
-        if progress and (count % BATCH_FRAMES == 0):
+        if progress and (count % batch_frames(width * height) == 0):
             progress(resume_from * SEGMENT_FRAMES + count, total, time.time() - started)
     if writer is not None:
         finish_segment(current, last_state)
@@ -518,6 +529,20 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
 
 
 # === Command line ===
+
+
+def peak_memory_mb():
+    """This process's peak resident memory: the kernel's VmHWM, which starts afresh at
+    exec (getrusage's maximum carries over a parent's from before exec)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_parser():
@@ -589,8 +614,9 @@ def main(argv=None):
         notes.append("odd width or height padded by one pixel (yuv420p needs even sides)")
     if info["audio"] and not summary["audio"]:
         notes.append(f"the audio ({info['audio']}) cannot be copied into MP4 and was left out")
+    peak_mb = peak_memory_mb()
     print(
-        f"Done: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['cuts']} scene cut(s)"
+        f"Done: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['cuts']} scene cut(s), peak memory {peak_mb:.0f} MB"
         + (f"; {'; '.join(notes)}" if notes else "") + f"; wrote {output}",
         file=sys.stderr,
     )

@@ -196,3 +196,31 @@ def test_bad_films_get_one_clear_message_and_no_output(clip, tiny_run, tmp_path)
         assert result.returncode == 2 and str(truncated) in result.stderr and not out.exists()
     result = run_cli("colorkeras.film", clip, "--out", tmp_path / "x.avi", "--model", tiny_run)
     assert result.returncode == 2 and ".mp4" in result.stderr
+
+
+@pytest.mark.slow
+def test_stabilisation_steadies_the_shipped_model_at_no_cost_in_psnr(tmp_path):
+    from colorkeras.inference import Colorizer
+
+    clip = tmp_path / "clip.mp4"
+    clips.make_clip(clip, 320, 240, frames_per_shot=24, audio=False)
+    colorizer = Colorizer("photos-unet")
+    plain = film.score_film(clip, colorizer, 0.0)
+    steady = film.score_film(clip, colorizer, film.DEFAULT_STABILITY)
+    assert steady["warping_error"] <= 0.6 * plain["warping_error"], (plain["warping_error"], steady["warping_error"])
+    assert steady["psnr"] >= plain["psnr"] - 0.3
+
+
+@pytest.mark.slow
+def test_film_hints_need_a_hint_run_and_are_checked(clip, tiny_run, tiny_hint_run, tmp_path):
+    hints_file = tmp_path / "hints.json"
+    hints_file.write_text(json.dumps({"0": [{"x": 20, "y": 20, "color": "#ff0000"}]}))
+    out = tmp_path / "hinted.mp4"
+    result = run_cli("colorkeras.film", clip, "--out", out, "--model", tiny_hint_run, "--hints", hints_file)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert streams(out)["frames"] == 60
+    refused = run_cli("colorkeras.film", clip, "--out", tmp_path / "no.mp4", "--model", tiny_run, "--hints", hints_file)
+    assert refused.returncode == 2 and "takes no hints" in refused.stderr and not (tmp_path / "no.mp4").exists()
+    hints_file.write_text(json.dumps([{"x": 500, "y": 20, "color": "#ff0000"}]))
+    outside = run_cli("colorkeras.film", clip, "--out", tmp_path / "no2.mp4", "--model", tiny_hint_run, "--hints", hints_file)
+    assert outside.returncode == 2 and "outside the 160x120 image" in outside.stderr

@@ -167,7 +167,7 @@ def main(argv=None):
 
     from colorkeras import data as data_lib, store
     from colorkeras.config import TrainConfig
-    from colorkeras.model import bin_prior
+    from colorkeras.model import bin_prior, count_parameters
 
     partial = None
     if args.tflite or args.serving_dir:  # Another form of the same run; no new run is written.
@@ -210,7 +210,7 @@ def main(argv=None):
                     raise store.RunError(f"--automatic {args.automatic}: its {key} differs from {source.name}'s")
             automatic = load_networks(automatic_run)[0]
             serving = ("render_size", "saturation", "temperature", "prior_weight")
-            record = dict(record, automatic={"from": str(automatic_run.path), "parameters": automatic.count_params(),
+            record = dict(record, automatic={"from": str(automatic_run.path), "parameters": count_parameters(automatic),
                                              "settings": automatic_record["settings"]})
             record["settings"] = dict(record["settings"], **{k: automatic_record["settings"][k] for k in serving})
             record["hint_saturation"] = record.get("hint_saturation") or 1.0

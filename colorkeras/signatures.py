@@ -42,6 +42,12 @@ from colorkeras import color, hints as hints_lib, model as model_lib
 
 
 MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.images).
+# What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
+HINT_INPUTS = [
+    tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+    tf.TensorSpec([None, None, 2], tf.int32, name="points"),
+    tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+]
 FORMATS = "PNG, JPEG, WebP, BMP or GIF"
 
 
@@ -259,13 +265,7 @@ class ColorizerModule(tf.Module):
             tf.constant(self.default_prior_weight),
         )
 
-    @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
-            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
-            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
-        ]
-    )
+    @tf.function(input_signature=HINT_INPUTS)
     def colorize_with_hints(self, images, points, colors):
         render_size, saturation, temperature, prior_weight = self._defaults()
         colorized = self._colorize_hinted(
@@ -275,9 +275,7 @@ class ColorizerModule(tf.Module):
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
-            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
-            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+            *HINT_INPUTS,
             tf.TensorSpec([], tf.int32, name="render_size"),
             tf.TensorSpec([], tf.float32, name="saturation"),
             tf.TensorSpec([], tf.float32, name="temperature"),
@@ -290,13 +288,16 @@ class ColorizerModule(tf.Module):
 
     @tf.function(
         input_signature=[
-            tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
-            tf.TensorSpec([None, None, 2], tf.int32, name="points"),
-            tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
+            *HINT_INPUTS,
             tf.TensorSpec([None, 2], tf.int32, name="at"),
         ]
     )
     def suggest_colors(self, images, points, colors, at):
+        if self.bin_centers is None:
+            # No distribution to draw from (plain CNN, regression head): not a
+            # signature of such runs, but saving traces every function of the module.
+            count = tf.shape(at)[0]
+            return {"suggestions": tf.zeros([count, 0, 3], tf.uint8), "probabilities": tf.zeros([count, 0])}
         lightness, small, outputs = self._predict(images, tf.constant(self.default_render_size), points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         out_height, out_width = tf.shape(outputs)[1], tf.shape(outputs)[2]

@@ -56,19 +56,26 @@ for index, (title, frame) in enumerate(common.other_reports()):
     st.subheader(title)
     show(frame, key=f"report_table_{index}")
 
-for index, (title, frame) in enumerate(dashboard.hint_sweeps()):
-    if index == 0:
-        st.caption(
-            "Hints: N points revealed from the truth per image (`python -m colorkeras.evaluate --hints 0 1 2 5 10 20`), "
-            "each the mean colour of a 3x3 patch at a centre-biased place; 0 is the automatic result."
-        )
-    st.subheader(title)
-    st.dataframe(frame.rename(columns=LABELS), width="stretch", hide_index=True, key=f"hint_table_{index}")
-for index, (title, frame) in enumerate(dashboard.film_reports()):
-    if index == 0:
-        st.caption(
-            "Films: each frame colorized on its own, and stabilised along the optical flow (`python -m colorkeras.evaluate "
-            "--data FILM`); warping error of Lai et al. (2018) x 1000, lower is steadier."
-        )
-    st.subheader(title)
-    st.dataframe(frame.rename(columns=LABELS), width="stretch", hide_index=True, key=f"film_table_{index}")
+
+
+def show_plain(tables, caption, key):
+    """Tables of their own (hint sweeps, films), under one caption."""
+    if tables:
+        st.caption(caption)
+    for index, (title, frame) in enumerate(tables):
+        st.subheader(title)
+        st.dataframe(frame.rename(columns=LABELS), width="stretch", hide_index=True, key=f"{key}_{index}")
+
+
+show_plain(
+    dashboard.hint_sweeps(),
+    "Hints: N points revealed from the truth per image (`python -m colorkeras.evaluate --hints 0 1 2 5 10 20`), "
+    "each the mean colour of a 3x3 patch at a centre-biased place; 0 is the automatic result.",
+    "hint_table",
+)
+show_plain(
+    dashboard.film_reports(),
+    "Films: each frame colorized on its own, and stabilised along the optical flow (`python -m colorkeras.evaluate "
+    "--data FILM`); warping error of Lai et al. (2018) x 1000, lower is steadier.",
+    "film_table",
+)

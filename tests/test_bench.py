@@ -18,16 +18,18 @@ def test_forward_flops_of_one_convolution_by_hand():
 @pytest.mark.slow
 def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     output = tmp_path / "bench.json"
-    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--precision-steps", "2", "--server-requests", "2", "--json", str(output)])
+    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--precision-steps", "2", "--server-requests", "2", "--film-frames", "8", "--json", str(output)])
     assert code == 0
     figures = json.loads(output.read_text())
     for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",
                 "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb",
                 "colorize_ms_4000x3000", "colorize_ms_1mp", "train_images_per_second_64_float32",
                 "train_images_per_second_64_mixed_bfloat16", "bfloat16_speedup", "server_latency_ms_1mp_median",
-                "server_latency_ms_1mp_p95", "server_requests_per_second_32_clients"):
+                "server_latency_ms_1mp_p95", "server_requests_per_second_32_clients", "film_frames_per_second_640x480",
+                "film_peak_memory_mb"):
         assert figures[key] > 0, key
     assert 0 <= figures["mean_abs_delta_l_4000x3000"] < 1
+    assert figures["film_frames"] == 8 and figures["film_peak_memory_mb"] < 2048
     # Both precisions start from the same weights and data: after 3 steps their losses are close.
     float32, bfloat16 = figures["train_loss_after_steps_float32"], figures["train_loss_after_steps_mixed_bfloat16"]
     assert abs(float32 - bfloat16) < 0.1 * float32

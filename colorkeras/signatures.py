@@ -23,7 +23,8 @@ Signatures:
   hint's a/b is taken from it, the image keeps its own lightness) ->
   ``{"colorized"}``; ``colorize_with_hints_and_options`` takes the options of
   ``colorize`` too.
-- ``suggest_colors(images, points, colors, at)``: the 5 most likely colours at
+- ``suggest_colors(images, points, colors, at)`` (hint networks with a classes
+  head): the 5 most likely colours at
   ``at`` (int32 ``[N, 2]``, y and x) from the network's predicted distribution
   (with the hints given, where the network takes them): ``{"suggestions": uint8
   [N, 5, 3], "probabilities": float32 [N, 5]}``.
@@ -151,6 +152,25 @@ class ColorizerModule(tf.Module):
             else:
                 # Without the training colours' prior, rebalancing has nothing to act on.
                 self.log_prior = np.zeros(len(self.bin_centers), np.float32)
+        # The hint and suggestion functions exist only in hint runs, which use them:
+        # saving traces every tf.function of the module and loading restores them all,
+        # so each one a run cannot use would only slow every export and every load.
+        if self.hints and self.bin_centers is not None:
+            self.suggest_colors = tf.function(
+                self._suggest_colors, input_signature=[*HINT_INPUTS, tf.TensorSpec([None, 2], tf.int32, name="at")]
+            )
+        if self.hints:
+            self.colorize_with_hints = tf.function(self._colorize_with_hints, input_signature=HINT_INPUTS)
+            self.colorize_with_hints_and_options = tf.function(
+                self._colorize_with_hints_and_options,
+                input_signature=[
+                    *HINT_INPUTS,
+                    tf.TensorSpec([], tf.int32, name="render_size"),
+                    tf.TensorSpec([], tf.float32, name="saturation"),
+                    tf.TensorSpec([], tf.float32, name="temperature"),
+                    tf.TensorSpec([], tf.float32, name="prior_weight"),
+                ],
+            )
 
     def _render_shape(self, height, width, render_size):
         short_side = tf.cast(tf.minimum(height, width), tf.float32)
@@ -265,39 +285,18 @@ class ColorizerModule(tf.Module):
             tf.constant(self.default_prior_weight),
         )
 
-    @tf.function(input_signature=HINT_INPUTS)
-    def colorize_with_hints(self, images, points, colors):
+    def _colorize_with_hints(self, images, points, colors):
         render_size, saturation, temperature, prior_weight = self._defaults()
         colorized = self._colorize_hinted(
             images, points, colors, render_size, tf.constant(self.hint_saturation), saturation, temperature, prior_weight
         )
         return {"colorized": colorized}
 
-    @tf.function(
-        input_signature=[
-            *HINT_INPUTS,
-            tf.TensorSpec([], tf.int32, name="render_size"),
-            tf.TensorSpec([], tf.float32, name="saturation"),
-            tf.TensorSpec([], tf.float32, name="temperature"),
-            tf.TensorSpec([], tf.float32, name="prior_weight"),
-        ]
-    )
-    def colorize_with_hints_and_options(self, images, points, colors, render_size, saturation, temperature, prior_weight):
+    def _colorize_with_hints_and_options(self, images, points, colors, render_size, saturation, temperature, prior_weight):
         colorized = self._colorize_hinted(images, points, colors, render_size, saturation, saturation, temperature, prior_weight)
         return {"colorized": colorized}
 
-    @tf.function(
-        input_signature=[
-            *HINT_INPUTS,
-            tf.TensorSpec([None, 2], tf.int32, name="at"),
-        ]
-    )
-    def suggest_colors(self, images, points, colors, at):
-        if self.bin_centers is None:
-            # No distribution to draw from (plain CNN, regression head): not a
-            # signature of such runs, but saving traces every function of the module.
-            count = tf.shape(at)[0]
-            return {"suggestions": tf.zeros([count, 0, 3], tf.uint8), "probabilities": tf.zeros([count, 0])}
+    def _suggest_colors(self, images, points, colors, at):
         lightness, small, outputs = self._predict(images, tf.constant(self.default_render_size), points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         out_height, out_width = tf.shape(outputs)[1], tf.shape(outputs)[2]
@@ -354,7 +353,7 @@ def export_saved_model(keras_model, settings, path, automatic=None):
     (``automatic``: see ``ColorizerModule``)."""
     module = ColorizerModule(keras_model, settings, automatic)
     signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes}
-    if module.bin_centers is not None:
+    if hasattr(module, "suggest_colors"):
         signatures["suggest_colors"] = module.suggest_colors
     if module.hints:
         signatures["colorize_with_hints"] = module.colorize_with_hints

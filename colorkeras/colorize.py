@@ -165,7 +165,7 @@ def run(args):
         from colorkeras.hints import read_hints_file
 
         value = read_hints_file(args.hints)
-        colorizer._check_takes_hints()
+        colorizer.check_takes_hints()
         hints = assign_hints(value, pairs, args.max_pixels)
     inputs = {source.resolve() for source, _ in pairs}
     done = skipped = 0

@@ -38,13 +38,17 @@ def label_hints(rows, count, sweep):
     return rows
 
 
-def colorize_gray(colorizer, truth, hint_count=0):
-    """Colorizes the gray copy of ``truth``, with ``hint_count`` revealed points (0: none)."""
-    gray = luma_gray(truth)
-    if not hint_count:
+def gray_and_hints(truth, hint_count=0):
+    """What every model is given for ``truth``: its gray copy, and ``hint_count``
+    revealed points as (points, colors), or None for none."""
+    return luma_gray(truth), (revealed_hints(truth, hint_count) if hint_count else None)
+
+
+def colorize_gray(colorizer, gray, hinted=None):
+    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``gray_and_hints``."""
+    if hinted is None:
         return colorizer.colorize_batch(gray)
-    points, colors = revealed_hints(truth, hint_count)
-    return colorizer.colorize_batch(gray, points=points, colors=colors)
+    return colorizer.colorize_batch(gray, points=hinted[0], colors=hinted[1])
 
 
 def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hint_count=0):
@@ -52,7 +56,7 @@ def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hi
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorize_gray(colorizer, truth, hint_count), truth)
+        accumulator.update_batch(colorize_gray(colorizer, *gray_and_hints(truth, hint_count)), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
@@ -187,10 +191,10 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
     for group in by_shape.values():
         for offset in range(0, len(group), batch_size):
             truth = np.stack(group[offset : offset + batch_size])
-            gray = luma_gray(truth)
+            gray, hinted = gray_and_hints(truth, hint_count)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
-                accumulator.update_batch(colorize_gray(colorizer, truth, hint_count), truth)
+                accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)
 
 
 def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint_count=0):
@@ -379,7 +383,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from colorkeras import data as data_lib, store
-    from colorkeras.inference import Colorizer, HintError, ImageError
+    from colorkeras.inference import Colorizer, ImageError
 
     try:
         if args.limit is not None and args.limit < 1:
@@ -399,7 +403,7 @@ def main(argv=None):
         ]
         if any(sweep):
             for colorizer in colorizers:
-                colorizer._check_takes_hints()
+                colorizer.check_takes_hints()
             if args.data == "skimage":
                 raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
         import keras
@@ -435,7 +439,6 @@ def main(argv=None):
             source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
         elif is_folder:
             files = find_split_files(path, args.split, args.limit, **held_out)
-            bar["target"] = len(files)
             print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
             rows = []
             bar["target"] = len(files) * len(sweep)
@@ -463,7 +466,7 @@ def main(argv=None):
                     rows.extend(label_hints([scored], count, sweep))
             source = args.data if args.data == "cifar10" else str(path.resolve())
             sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
-    except (ValueError, ImageError, data_lib.DatasetError, store.RunError, HintError) as error:
+    except (ValueError, ImageError, data_lib.DatasetError, store.RunError) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
     by_name = {colorizer.name: colorizer for colorizer in colorizers}

@@ -75,7 +75,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
     import shutil
     from pathlib import Path
 
-
     from colorkeras import store
     from colorkeras.signatures import export_saved_model
 
@@ -101,7 +100,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
 def write_tflite(source, path, overwrite=False):
     """Writes run ``source``'s TFLite model to ``path`` (through a temporary name)."""
     from pathlib import Path
-
 
     from colorkeras import store, tflite
 
@@ -164,7 +162,6 @@ def main(argv=None):
 
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
     from colorkeras import data as data_lib, store
     from colorkeras.config import TrainConfig
     from colorkeras.model import bin_prior, count_parameters

@@ -20,6 +20,7 @@ The output's own name appears only when the whole film is written.
 """
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -49,18 +50,13 @@ class FilmError(Exception):
 # === Temporal stability ===
 
 
+@functools.lru_cache(maxsize=1)
 def _gray_lightness():
     """CIELAB L of each uint8 gray level, as OpenCV computes it (float32 [256])."""
-    global _GRAY_LIGHTNESS
-    if _GRAY_LIGHTNESS is None:
-        import cv2
+    import cv2
 
-        ramp = np.repeat((np.arange(256, dtype=np.float32) / 255.0)[None, :, None], 3, axis=2)
-        _GRAY_LIGHTNESS = cv2.cvtColor(ramp, cv2.COLOR_RGB2Lab)[0, :, 0].copy()
-    return _GRAY_LIGHTNESS
-
-
-_GRAY_LIGHTNESS = None
+    ramp = np.repeat((np.arange(256, dtype=np.float32) / 255.0)[None, :, None], 3, axis=2)
+    return cv2.cvtColor(ramp, cv2.COLOR_RGB2Lab)[0, :, 0].copy()
 
 
 class Stabiliser:
@@ -305,7 +301,6 @@ class SegmentWriter:
         stream.codec_context.time_base = time_base
         stream.options = {"preset": "veryfast", "crf": "18", "bf": "0"}
         self.stream = stream
-        self.width, self.height = width, height
         self.first_pts = None
         self.count = 0
 
@@ -470,7 +465,7 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
     width, height = info["width"], info["height"]
     hinted = hints_for_frames(hints, width, height)
     if hinted and not colorizer.takes_hints:
-        colorizer._check_takes_hints()
+        colorizer.check_takes_hints()
     segments_store = Segments(output, fingerprint(source, colorizer, stability, hints))
     done = segments_store.load()
     stabiliser = Stabiliser(stability)

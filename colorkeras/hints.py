@@ -115,7 +115,7 @@ def read_hints_file(path):
     raise HintError(f"{path}: expected a list of points, or an object of lists keyed by file name")
 
 
-def to_arrays(hints, width, height, radius_scale=1.0):
+def to_arrays(hints, width, height):
     """Checked hints -> ``points`` int32 [K, 2] (y, x), ``colors`` uint8 [K, 3], ``radii`` int32 [K].
 
     ``radii`` are in input pixels, -1 where a point has none (the default).
@@ -166,14 +166,6 @@ def reveal(rng, truth, count, radius=1):
             patch = truth[b, max(y - radius, 0) : y + radius + 1, max(x - radius, 0) : x + radius + 1, :3]
             colors[b, k] = np.rint(patch.reshape(-1, 3).mean(axis=0))
     return points, colors
-
-
-def to_json_points(yx, colors):
-    """The inverse of ``to_arrays`` for points without a radius: what the dashboard saves."""
-    return [
-        {"x": int(x), "y": int(y), "color": "#{:02x}{:02x}{:02x}".format(*map(int, rgb))}
-        for (y, x), rgb in zip(np.asarray(yx), np.asarray(colors))
-    ]
 
 
 # === Simulated hints (training and evaluation) ===

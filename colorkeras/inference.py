@@ -78,7 +78,7 @@ class Colorizer:
             options["prior_weight"] = tf.constant(self.prior_weight, tf.float32)
         return options
 
-    def _check_takes_hints(self):
+    def check_takes_hints(self):
         if not self.takes_hints:
             raise HintError(
                 f"run {self.name} takes no hints: colorize with a run trained with --hints "
@@ -102,7 +102,7 @@ class Colorizer:
         if points is None:
             outputs = self._signature(images=tf.constant(images), **options)
         else:
-            self._check_takes_hints()
+            self.check_takes_hints()
             outputs = self._loaded.signatures["colorize_with_hints_and_options"](
                 images=tf.constant(images),
                 points=tf.constant(np.asarray(points, np.int32).reshape(len(images), -1, 2)),
@@ -130,7 +130,7 @@ class Colorizer:
         rgb, alpha = to_uint8_rgb(image, self.max_pixels)
         points = colors = None
         if hints:
-            self._check_takes_hints()
+            self.check_takes_hints()
             points, colors = self._hint_arrays(hints, rgb.shape[1], rgb.shape[0], render_size)
         result = self.colorize_batch(rgb[None], render_size, saturation, points, colors)[0]
         if alpha is not None:
@@ -144,7 +144,7 @@ class Colorizer:
         from colorkeras import hints as hints_lib
 
         if "suggest_colors" not in self._loaded.signatures:
-            raise HintError(f"run {self.name} predicts no colour distribution (it has no classes head)")
+            raise HintError(f"run {self.name} offers no colour suggestions: a run trained with --hints (classes head) does")
         tf = self._tf
         rgb, _ = to_uint8_rgb(image, self.max_pixels)
         height, width = rgb.shape[:2]

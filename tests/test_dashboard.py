@@ -1,3 +1,4 @@
+import contextlib
 import io
 import shutil
 import time
@@ -26,6 +27,23 @@ def store_with_run(models_store, tiny_run):
     (models_store / "DEFAULT").write_text("tiny-unet\n")
     st.cache_data.clear()  # Tables an earlier test of this process cached for another store.
     return models_store
+
+
+@contextlib.contextmanager
+def dashboard_in_chrome(tmp_path, window="1400,1000"):
+    """The dashboard started as the README says, and a headless Chromium beside it;
+    yields (browser, port) and closes both."""
+    port = free_port()
+    server = start_dashboard(ROOT, port)
+    browser = None
+    try:
+        browser = headless_chrome(tmp_path / "chrome", f"--window-size={window}")
+        yield browser, port
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)
 
 
 def png_of(array):
@@ -190,11 +208,7 @@ def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path)
 
     photo = tmp_path / "astronaut.png"
     Image.fromarray(data.astronaut()).save(photo)
-    port = free_port()
-    server = start_dashboard(ROOT, port)
-    browser = None
-    try:
-        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1000")
+    with dashboard_in_chrome(tmp_path, "1400,1000") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 120)
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
@@ -210,11 +224,6 @@ def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path)
         browser.get(f"http://127.0.0.1:{port}/colorize")
         wait.until(lambda b: b.find_elements(By.CSS_SELECTOR, "input[type='file']"))
         assert "Page not found" not in browser.find_element(By.TAG_NAME, "body").text
-    finally:
-        if browser is not None:
-            browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def listening_addresses(port):
@@ -352,11 +361,7 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
     (models_store / "DEFAULT").write_text("tiny-hints\n")
     photo = tmp_path / "coffee.png"
     Image.fromarray(data.coffee()[:200, :300]).save(photo)
-    port = free_port()
-    server = start_dashboard(ROOT, port)
-    browser = None
-    try:
-        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1200")
+    with dashboard_in_chrome(tmp_path, "1400,1200") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 120)
         body = lambda b: b.find_element(By.TAG_NAME, "body").text  # noqa: E731
@@ -390,11 +395,6 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
         output = ROOT / "test-output"
         output.mkdir(exist_ok=True)
         browser.save_screenshot(str(output / "dashboard-hints.png"))
-    finally:
-        if browser is not None:
-            browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 @pytest.mark.slow
@@ -424,11 +424,7 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
 
     clip = tmp_path / "reel.mp4"
     clips.make_clip(clip, 96, 64, frames_per_shot=12)
-    port = free_port()
-    server = start_dashboard(ROOT, port)
-    browser = None
-    try:
-        browser = headless_chrome(tmp_path / "chrome", "--window-size=1400,1000")
+    with dashboard_in_chrome(tmp_path, "1400,1000") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/film")
         wait = WebDriverWait(browser, 120)
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
@@ -438,11 +434,6 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
         wait.until(lambda b: "Download MP4" in b.find_element(By.TAG_NAME, "body").text)
         assert "24 frames in" in browser.find_element(By.TAG_NAME, "body").text
         assert browser.find_elements(By.TAG_NAME, "video")
-    finally:
-        if browser is not None:
-            browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def test_metrics_page_shows_hint_sweeps_and_films_in_tables_of_their_own(store_with_run, tmp_path):

@@ -25,6 +25,7 @@ class TrainConfig:
     load_size: int | None = None  # Side images are stored at before cropping (default: image_size).
     validation_fraction: float = 0.1  # Share of the training images held out for val_loss.
     limit: int | None = None  # Use at most this many training images (quick experiments).
+    degrade: float = 0.0  # Share of training inputs given archive-scan defects (fading, blur, grain, JPEG, scratches); 0 = off.
 
     # === Model ===
     architecture: str = "unet"  # "unet" (L -> a/b) or "plain-cnn" (the original gray -> RGB design).
@@ -83,6 +84,7 @@ class TrainConfig:
             (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
             (self.precision in ("float32", "mixed_bfloat16"), f"precision must be float32 or mixed_bfloat16, received {self.precision!r}"),
+            (0.0 <= self.degrade <= 1.0, f"degrade must be a share in [0, 1], received {self.degrade}"),
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
         ]

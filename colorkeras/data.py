@@ -31,7 +31,7 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from colorkeras import color
+from colorkeras import color, degrade
 from colorkeras.images import IMAGE_EXTENSIONS, ImageError, find_images, to_uint8_rgb  # noqa: F401
 
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
@@ -370,15 +370,27 @@ def luma_lightness(rgb_uint8):
     image's own CIELAB L for saturated colours (pure red: 53 against 32). Training
     on the gray copy's L removes that mismatch between training and use.
     """
+    return color.gray_to_lightness(luma_gray(rgb_uint8) / 255.0)
+
+
+def luma_gray(rgb_uint8):
+    """uint8 RGB ``[..., 3]`` -> its BT.601 luma gray copy, float32 ``[..., 1]`` of whole values in [0, 255]."""
     rgb = tf.cast(rgb_uint8, tf.float32)
     luma = tf.round(tf.tensordot(rgb, tf.constant(color.LUMA_WEIGHTS, tf.float32), axes=1))[..., None]
-    return color.gray_to_lightness(tf.clip_by_value(luma, 0.0, 255.0) / 255.0)
+    return tf.clip_by_value(luma, 0.0, 255.0)
 
 
-def to_example(rgb_uint8, architecture):
-    """uint8 RGB ``[..., h, w, 3]`` -> (L / 100 of the luma gray copy, target), built in the pipeline."""
+def to_example(rgb_uint8, architecture, gray=None):
+    """uint8 RGB ``[..., h, w, 3]`` -> (L / 100 of the luma gray copy, target), built in the pipeline.
+
+    ``gray`` (``[..., h, w, 1]``, 0-255) replaces the gray copy as the input: an
+    archive-like one from ``degrade``, while the target stays the clean colours.
+    """
     rgb = tf.cast(rgb_uint8, tf.float32) / 255.0
-    lightness = luma_lightness(rgb_uint8) / color.L_SCALE
+    if gray is None:
+        lightness = luma_lightness(rgb_uint8) / color.L_SCALE
+    else:
+        lightness = color.gray_to_lightness(tf.cast(gray, tf.float32) / 255.0) / color.L_SCALE
     target = rgb if architecture == "plain-cnn" else color.rgb_to_lab(rgb)[..., 1:]
     return lightness, target
 
@@ -391,8 +403,20 @@ def _random_crop(image, image_size, seed_stream):
     return tf.image.random_flip_left_right(crop, seed=seed_stream)
 
 
-def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False):
+def _maybe_archive_gray(image, share, seed):
+    """(image, its gray copy), the gray copy given archive defects for ``share`` of the images."""
+    gray = tf.cast(luma_gray(image), tf.uint8)
+    image_seed = tf.random.uniform([2], 0, 2**31 - 1, dtype=tf.int64, seed=seed)
+    degraded = tf.random.uniform((), seed=seed) < share
+    gray = tf.cond(degraded, lambda: degrade.archive_gray(gray, image_seed), lambda: gray)
+    return image, gray
+
+
+def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False, degrade_share=0.0):
     """uint8 images -> batched (lightness, target) tf.data pipeline.
+
+    With ``degrade_share`` (training only), that share of the inputs are gray copies
+    with archive-scan defects (``degrade.archive_gray``); targets stay clean.
 
     With ``hints``, each batch is ``((lightness, ab, points, radii), ab)``: hint
     places drawn by ``hints.sample_points`` (seeded), for ``portable_train.hint_trainer``,
@@ -417,8 +441,15 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
             lambda image: tf.image.crop_to_bounding_box(image, offset, offset, image_size, image_size),
             num_parallel_calls=tf.data.AUTOTUNE,
         )
-    dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-    dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
+    if training and degrade_share > 0:
+        dataset = dataset.map(
+            lambda image: _maybe_archive_gray(image, degrade_share, seed), num_parallel_calls=tf.data.AUTOTUNE
+        )
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        dataset = dataset.map(lambda batch, gray: to_example(batch, architecture, gray), num_parallel_calls=tf.data.AUTOTUNE)
+    else:
+        dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
+        dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
     if hints:
         dataset = with_simulated_hints(dataset, image_size, seed)
     return dataset.prefetch(tf.data.AUTOTUNE)

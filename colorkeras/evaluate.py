@@ -38,10 +38,16 @@ def label_hints(rows, count, sweep):
     return rows
 
 
-def gray_and_hints(truth, hint_count=0):
-    """What every model is given for ``truth``: its gray copy, and ``hint_count``
-    revealed points as (points, colors), or None for none."""
-    return luma_gray(truth), (revealed_hints(truth, hint_count) if hint_count else None)
+def gray_and_hints(truth, hint_count=0, degrade=False):
+    """What every model is given for ``truth``: its gray copy (with ``degrade``, with
+    archive-scan defects seeded by each image: ``degrade.archive_gray_copies``), and
+    ``hint_count`` revealed points as (points, colors), or None for none."""
+    gray = luma_gray(truth)
+    if degrade:
+        from colorkeras.degrade import archive_gray_copies
+
+        gray = archive_gray_copies(gray)
+    return gray, (revealed_hints(truth, hint_count) if hint_count else None)
 
 
 def colorize_gray(colorizer, gray, hinted=None):
@@ -51,20 +57,20 @@ def colorize_gray(colorizer, gray, hinted=None):
     return colorizer.colorize_batch(gray, points=hinted[0], colors=hinted[1])
 
 
-def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hint_count=0):
+def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hint_count=0, degrade=False):
     """Scores ``colorizer`` on uint8 RGB images ``[n, h, w, 3]`` (one size); returns a row."""
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorize_gray(colorizer, *gray_and_hints(truth, hint_count)), truth)
+        accumulator.update_batch(colorize_gray(colorizer, *gray_and_hints(truth, hint_count, degrade)), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
 
 
-def score_gray_copy(images):
+def score_gray_copy(images, degrade=False):
     accumulator = MetricAccumulator(GRAY_COPY)
-    accumulator.update_batch(luma_gray(images), images)
+    accumulator.update_batch(gray_and_hints(images, degrade=degrade)[0], images)
     return accumulator.result()
 
 
@@ -81,7 +87,7 @@ def write_samples(colorizer, images, path):
     save_png(sample_grid(colorizer, images), path)
 
 
-def contact_sheet(colorizers, images, tile=128, columns=6):
+def contact_sheet(colorizers, images, tile=128, columns=6, degrade=False):
     """A uint8 picture of whole images at their own aspect: for each image a cell of
     gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
 
@@ -92,7 +98,7 @@ def contact_sheet(colorizers, images, tile=128, columns=6):
     cells = []
     for image in images:
         image = image[..., :3]
-        gray = luma_gray(image)
+        gray = gray_and_hints(image[None], degrade=degrade)[0][0]
         panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
         width = max(1, round(image.shape[1] * tile / image.shape[0]))
         resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
@@ -183,7 +189,7 @@ def _read_files(paths):
     return images, skipped
 
 
-def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count=0):
+def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count=0, degrade=False):
     """Adds uint8 RGB images of any sizes: same-sized ones are colorized as one batch."""
     by_shape = {}
     for image in images:
@@ -191,13 +197,13 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
     for group in by_shape.values():
         for offset in range(0, len(group), batch_size):
             truth = np.stack(group[offset : offset + batch_size])
-            gray, hinted = gray_and_hints(truth, hint_count)
+            gray, hinted = gray_and_hints(truth, hint_count, degrade)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
                 accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)
 
 
-def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint_count=0):
+def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint_count=0, degrade=False):
     """Scores each colorizer on image files at their full resolution.
 
     Files are read a chunk at a time, so memory stays bounded. Unreadable files
@@ -209,7 +215,7 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint
     for start in range(0, len(files), chunk):
         images, bad = _read_files(files[start : start + chunk])
         skipped += bad
-        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count)
+        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count, degrade)
         if progress:
             progress(min(start + chunk, len(files)), len(files))
     return [a.result() for a in accumulators], gray_accumulator.result(), skipped
@@ -230,7 +236,7 @@ def skimage_photos():
     return photos
 
 
-def score_skimage(colorizers):
+def score_skimage(colorizers, degrade=False):
     """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
 
     Returns (rows, gray-copy row, per-photo rows); each per-photo row is named
@@ -243,7 +249,7 @@ def score_skimage(colorizers):
     for name, photo in zip(SKIMAGE_PHOTOS, photos):
         single = [MetricAccumulator(f"{name}: {colorizer.name}") for colorizer in colorizers]
         single_gray = MetricAccumulator(f"{name}: {GRAY_COPY}")
-        _score_images(colorizers, single, single_gray, [photo], batch_size=1)
+        _score_images(colorizers, single, single_gray, [photo], batch_size=1, degrade=degrade)
         for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators]):
             total.merge(accumulator)
             per_photo.append(accumulator.result())
@@ -371,6 +377,7 @@ def build_parser():
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
     parser.add_argument("--stability", type=float, default=None, help="with a film as --data: the stabilised rows' stability (default: the film command's); per-frame rows are always scored")
     parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
+    parser.add_argument("--degrade", action="store_true", help="give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the clean colour image (the gray copy row is then the degraded gray)")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     return parser
 
@@ -420,6 +427,8 @@ def main(argv=None):
 
         path = Path(args.data).expanduser()
         if path.suffix.lower() in VIDEO_SUFFIXES:
+            if args.degrade:
+                raise ValueError("--degrade scores photographs, not films")
             return score_video(path, colorizers, args)
         is_folder = (
             args.data not in ("cifar10", "skimage")
@@ -432,7 +441,7 @@ def main(argv=None):
         held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
-            rows, gray_row, per_photo = score_skimage(colorizers)
+            rows, gray_row, per_photo = score_skimage(colorizers, args.degrade)
             sheet_images = skimage_photos()
             if args.per_image:
                 print(format_table(per_photo))
@@ -444,7 +453,7 @@ def main(argv=None):
             bar["target"] = len(files) * len(sweep)
             for step, count in enumerate(sweep):
                 bar["offset"] = step * len(files)
-                scored, gray_row, skipped = score_files(colorizers, files, progress, hint_count=count)
+                scored, gray_row, skipped = score_files(colorizers, files, progress, hint_count=count, degrade=args.degrade)
                 rows.extend(label_hints(scored, count, sweep))
             if args.contact_sheet:
                 chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
@@ -456,13 +465,13 @@ def main(argv=None):
                 **held_out,
             )
             print(f"Scoring {len(images)} images ...", file=sys.stderr)
-            gray_row = score_gray_copy(images)
+            gray_row = score_gray_copy(images, args.degrade)
             rows = []
             bar["target"] = len(images) * len(colorizers) * len(sweep)
             for step, count in enumerate(sweep):
                 for index, colorizer in enumerate(colorizers):
                     bar["offset"] = (step * len(colorizers) + index) * len(images)
-                    scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, count)
+                    scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, count, args.degrade)
                     rows.extend(label_hints([scored], count, sweep))
             source = args.data if args.data == "cifar10" else str(path.resolve())
             sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
@@ -481,12 +490,12 @@ def main(argv=None):
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.contact_sheet:
-        save_png(contact_sheet(colorizers, sheet_images), args.contact_sheet)
+        save_png(contact_sheet(colorizers, sheet_images, degrade=args.degrade), args.contact_sheet)
         print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
     if args.output:
         report = {
             "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
-            "limit": args.limit, "skipped": skipped, "hints": sweep, "rows": all_rows,
+            "limit": args.limit, "skipped": skipped, "hints": sweep, "degrade": args.degrade, "rows": all_rows,
         }
         if args.per_image and per_photo:
             report["per_image"] = per_photo

@@ -61,6 +61,7 @@ def build_parser():
     data.add_argument("--load-size", type=int, default=None, help="side images are kept at before random crops with scale jitter (default: image size)")
     data.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction, help="share of the training images held out for val_loss")
     data.add_argument("--limit", type=int, default=None, help="use at most this many training images (default: all)")
+    data.add_argument("--degrade", type=float, default=0.0, metavar="SHARE", help="give this share of the training inputs archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5); targets stay clean; 0 = off (default: 0)")
 
     model = parser.add_argument_group("model")
     model.add_argument("--architecture", choices=tuple(ARCHITECTURE_DEFAULTS), default=defaults.architecture, help="unet: L -> a/b; plain-cnn: the original gray -> RGB design")
@@ -316,7 +317,7 @@ def train_in(args, config, final, partial, completed, chief):
     is_distributed = config.distribute != "none"
     train_data = data_lib.make_dataset(
         train_images, config.image_size, config.batch_size, config.architecture, True, config.seed,
-        drop_remainder=is_distributed, hints=config.hints,
+        drop_remainder=is_distributed, hints=config.hints, degrade_share=config.degrade,
     )
     validation_data = None
     if len(splits.validation):

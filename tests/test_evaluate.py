@@ -118,3 +118,18 @@ def test_contact_sheet_shows_gray_each_model_and_truth_for_evenly_spread_images(
     first_gray = picture[:128, :128]
     assert np.all(first_gray[..., 0] == first_gray[..., 1])  # The first panel is the gray copy.
     assert not list(tmp_path.glob(".*.tmp.png"))
+
+
+def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_path):
+    write_crops(tmp_path / "photos" / "train", 3, size=40)
+    write_crops(tmp_path / "photos" / "test", 6, size=40)
+    reports = {}
+    for flag in ([], ["--degrade"]):
+        output = tmp_path / f"report{len(flag)}.json"
+        result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", output, *flag)
+        assert result.returncode == 0, result.stderr[-2000:]
+        reports[bool(flag)] = json.loads(output.read_text())
+    assert reports[True]["degrade"] is True and reports[False]["degrade"] is False
+    clean_gray, degraded_gray = reports[False]["rows"][0], reports[True]["rows"][0]
+    assert degraded_gray["psnr"] < clean_gray["psnr"]  # the defects cost the gray copy itself
+    assert reports[True]["rows"][-1] == reports[False]["rows"][-1]  # the truth is the clean colour

@@ -285,16 +285,18 @@ def same_data(report, key):
 SWEEP_PREFIXES = ("evaluation-hints-", "evaluation-film-")  # Tables of their own (hint sweeps, films).
 
 
-def reports(root=None, prefix=None):
+def reports(root=None, prefix=None, degraded=False):
     """The evaluation reports in the store, ``{file name: report}``, ``evaluation.json``
-    first: the ones of runs on image sets, or with ``prefix`` those whose names start so."""
+    first: the ones of runs on image sets, or with ``prefix`` those whose names start so.
+    Reports of archive-like inputs (``evaluate --degrade``) are kept apart: only they
+    come with ``degraded``."""
     root = Path(root) if root else store.models_dir()
     found = {}
     for path in sorted(root.glob("evaluation*.json"), key=lambda path: (path.name != EVALUATION_REPORT, path.name)):
         if (prefix is None and path.name.startswith(SWEEP_PREFIXES)) or (prefix and not path.name.startswith(prefix)):
             continue
         report = store.read_json(path)
-        if isinstance(report, dict) and isinstance(report.get("rows"), list):
+        if isinstance(report, dict) and isinstance(report.get("rows"), list) and bool(report.get("degrade")) == degraded:
             found[path.name] = report
     return found
 
@@ -382,6 +384,15 @@ def hint_sweeps(root=None):
         if not frame.empty:
             tables.append((f"Hints: {report_title(report)}", frame))
     return tables
+
+
+def archive_reports(root=None):
+    """``[(title, frame)]``: each ``evaluate --degrade`` report (gray copies with
+    archive-scan defects), its rows as they were scored."""
+    return [
+        (f"Archive-like inputs: {report_title(report)}", _frame(report["rows"]).dropna(axis=1, how="all"))
+        for report in reports(root, degraded=True).values()
+    ]
 
 
 def film_reports(root=None):

@@ -436,7 +436,7 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
         assert browser.find_elements(By.TAG_NAME, "video")
 
 
-def test_metrics_page_shows_hint_sweeps_and_films_in_tables_of_their_own(store_with_run, tmp_path):
+def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_their_own(store_with_run, tmp_path):
     from streamlit.testing.v1 import AppTest
 
     row = lambda name, psnr, **extra: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}  # noqa: E731
@@ -445,6 +445,11 @@ def test_metrics_page_shows_hint_sweeps_and_films_in_tables_of_their_own(store_w
     store.atomic_write_json(store_with_run / "evaluation-film-clip.json", {"data": str(tmp_path / "clip.mp4"), "split": "film", "rows": [
         row("gray copy", 15.0, warping_error=0.01), row("tiny-unet per frame", 17.0, warping_error=0.02),
         row("tiny-unet stabilised 0.85", 17.1, warping_error=0.011), {"name": "ground truth", "psnr": float("inf")}]})
+    store.atomic_write_json(store_with_run / "evaluation-archive-photos.json", {"data": str(tmp_path / "photos"), "split": "validation", "degrade": True, "rows": [
+        row("gray copy", 19.5), row("tiny-unet", 20.5)]})
+    (title, archive), = dashboard.archive_reports()
+    assert title.startswith("Archive-like inputs: photos") and list(archive["psnr"]) == [19.5, 20.5]
+    assert "evaluation-archive-photos.json" not in dashboard.reports()  # Its figures never mix with clean ones.
     (title, sweep), = dashboard.hint_sweeps()
     assert title.startswith("Hints: photos") and list(sweep["hints"]) == [0, 10] and list(sweep["psnr"]) == [22.0, 25.5]
     (title, films), = dashboard.film_reports()
@@ -455,4 +460,5 @@ def test_metrics_page_shows_hint_sweeps_and_films_in_tables_of_their_own(store_w
     app.switch_page(PAGES[2])
     app.run()
     assert not app.exception
-    assert {"Hints: photos: test split, 5 images at full resolution", "Film: clip.mp4"} <= {header.value for header in app.subheader}
+    assert {"Hints: photos: test split, 5 images at full resolution", "Film: clip.mp4",
+            "Archive-like inputs: photos: validation split, 5 images at full resolution"} <= {header.value for header in app.subheader}

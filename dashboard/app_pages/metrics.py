@@ -74,6 +74,12 @@ show_plain(
     "hint_table",
 )
 show_plain(
+    dashboard.archive_reports(),
+    "Archive-like inputs: each gray copy given film grain, blur, fading, scratches and JPEG artefacts "
+    "(`python -m colorkeras.evaluate --degrade`, seeded by the image); the truth is the clean colour photograph.",
+    "archive_table",
+)
+show_plain(
     dashboard.film_reports(),
     "Films: each frame colorized on its own, and stabilised along the optical flow (`python -m colorkeras.evaluate "
     "--data FILM`); warping error of Lai et al. (2018) x 1000, lower is steadier.",

@@ -123,13 +123,13 @@ def test_contact_sheet_shows_gray_each_model_and_truth_for_evenly_spread_images(
 def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_path):
     write_crops(tmp_path / "photos" / "train", 3, size=40)
     write_crops(tmp_path / "photos" / "test", 6, size=40)
-    reports = {}
-    for flag in ([], ["--degrade"]):
-        output = tmp_path / f"report{len(flag)}.json"
-        result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", output, *flag)
-        assert result.returncode == 0, result.stderr[-2000:]
-        reports[bool(flag)] = json.loads(output.read_text())
-    assert reports[True]["degrade"] is True and reports[False]["degrade"] is False
-    clean_gray, degraded_gray = reports[False]["rows"][0], reports[True]["rows"][0]
-    assert degraded_gray["psnr"] < clean_gray["psnr"]  # the defects cost the gray copy itself
-    assert reports[True]["rows"][-1] == reports[False]["rows"][-1]  # the truth is the clean colour
+    output = tmp_path / "archive.json"
+    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", output, "--degrade")
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads(output.read_text())
+    assert report["degrade"] is True and [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
+    truth = np.stack(evaluate._read_files(evaluate.find_split_files(tmp_path / "photos"))[0])
+    clean, degraded = evaluate.score_gray_copy(truth), evaluate.score_gray_copy(truth, degrade=True)
+    assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
+    assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself
+    assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(clean["truth_colorfulness"])  # the truth stays clean

@@ -96,19 +96,24 @@ class Colorizer:
         images = np.asarray(images)
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
-        if points is not None and saturation is None:
-            saturation = self.hint_saturation
-        options = self._options(render_size, saturation)
         if points is None:
-            outputs = self._signature(images=tf.constant(images), **options)
-        else:
-            self.check_takes_hints()
-            outputs = self._loaded.signatures["colorize_with_hints_and_options"](
-                images=tf.constant(images),
-                points=tf.constant(np.asarray(points, np.int32).reshape(len(images), -1, 2)),
-                colors=tf.constant(np.asarray(colors, np.uint8).reshape(len(images), -1, 3)),
-                **options,
-            )
+            return self._signature(images=tf.constant(images), **self._options(render_size, saturation))["colorized"].numpy()
+        self.check_takes_hints()
+        points = np.asarray(points, np.int32).reshape(len(images), -1, 2)
+        colors = np.asarray(colors, np.uint8).reshape(len(images), -1, 3)
+        hinted = (points >= 0).all(axis=-1).any(axis=-1)
+        if saturation is None and not hinted.all():
+            # Images without a valid point get the automatic result at its own
+            # saturation, as the SavedModel's colorize_with_hints gives them.
+            out = np.empty(images.shape[:3] + (3,), np.uint8)
+            out[~hinted] = self.colorize_batch(images[~hinted], render_size)
+            if hinted.any():
+                out[hinted] = self.colorize_batch(images[hinted], render_size, None, points[hinted], colors[hinted])
+            return out
+        options = self._options(render_size, self.hint_saturation if saturation is None else saturation)
+        outputs = self._loaded.signatures["colorize_with_hints_and_options"](
+            images=tf.constant(images), points=tf.constant(points), colors=tf.constant(colors), **options,
+        )
         return outputs["colorized"].numpy()
 
     def _hint_arrays(self, hints, width, height, render_size=None):

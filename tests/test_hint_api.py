@@ -128,10 +128,11 @@ def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_i
 
     result = run_cli(
         "colorkeras.export", "--model", tiny_hint_run, "--automatic", tiny_run, "--name", "both",
-        "--data", image_folder, "--evaluate-limit", "4",
+        "--data", image_folder, "--evaluate-limit", "4", "--saturation", "1.4",
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    both, automatic = Colorizer("both"), Colorizer(tiny_run)
+    # Without hints: the automatic run at the exported saturation; hinted: the hint saturation (1.0).
+    both, automatic = Colorizer("both"), Colorizer(tiny_run, saturation=1.4)
     assert (models_store / "both" / "automatic.keras").is_file()
     image = data.astronaut()[:64, :48]
     np.testing.assert_array_equal(both.colorize(image), automatic.colorize(image))
@@ -144,5 +145,9 @@ def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_i
     mixed = both.colorize_batch(batch, points=points, colors=colors)
     np.testing.assert_array_equal(mixed[1], automatic.colorize(image))
     np.testing.assert_array_equal(mixed[0], hinted)
+    import tensorflow as tf
+
+    served = both._loaded.signatures["colorize_with_hints"](images=tf.constant(batch), points=tf.constant(points), colors=tf.constant(colors))
+    np.testing.assert_array_equal(mixed, served["colorized"].numpy())  # the Python API and the SavedModel agree
     refused = run_cli("colorkeras.export", "--model", tiny_run, "--automatic", tiny_run, "--name", "x", "--data", image_folder)
     assert refused.returncode == 2 and "takes no hints" in refused.stderr

@@ -92,7 +92,7 @@ _APPLY = {"fade": _fade, "blur": _blur, "grain": _grain, "jpeg": _jpeg, "scratch
 
 
 def archive_gray(gray_uint8, seed):
-    """uint8 gray ``[h, w, 1]`` and an int32 seed ``[2]`` -> uint8 gray ``[h, w, 1]``
+    """uint8 gray ``[h, w, 1]`` and an integer seed ``[2]`` (stateless) -> uint8 gray ``[h, w, 1]``
     with each archive defect of ``_DEFECTS`` applied with probability ``DEFECT_PROBABILITY``."""
     gray = tf.cast(gray_uint8, tf.float32) / 255.0
     seeds = tf.random.experimental.stateless_split(tf.cast(seed, tf.int64), 2 * len(_DEFECTS))

@@ -492,6 +492,7 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
                 yield frame
 
     last_state = None
+    per_call = batch_frames(width * height)  # Progress once per model call.
     for count, (index, pts, gray, colour, state) in enumerate(colorized_frames(remaining(), colorizer, stabiliser, hinted), start=1):
         segment = index // SEGMENT_FRAMES
         if writer is not None and segment != current:
@@ -504,7 +505,7 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
         writer.write(colour, index if pts is None else pts)
         last_state = state
         time_bases.pop(index, None)
-        if progress and (count % batch_frames(width * height) == 0):
+        if progress and count % per_call == 0:
             progress(resume_from * SEGMENT_FRAMES + count, total, time.time() - started)
     if writer is not None:
         finish_segment(current, last_state)

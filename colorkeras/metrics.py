@@ -144,15 +144,14 @@ class WarpingError:
 
     ``add(input_gray, output_rgb)`` with uint8 frames in order; ``start_shot()``
     at a cut (no pair across it). Flow is computed at full resolution, as Lai et
-    al. do (``flow_width`` caps it, scaling the flow to the frame: a coarser flow
-    misaligns fine texture, and the error of the truth itself rises).
+    al. do (a coarser flow misaligns fine texture, and the error of the truth
+    itself rises).
     """
 
-    def __init__(self, flow_width=None):
+    def __init__(self):
         from colorkeras.flow import FlowEstimator
 
         self.flow = FlowEstimator()
-        self.flow_width = flow_width
         self.previous = None
         self.values = []
 
@@ -160,26 +159,19 @@ class WarpingError:
         self.previous = None
 
     def add(self, input_gray, output_rgb):
-        import cv2
-
         from colorkeras.flow import reliable, warp
 
-        height, width = output_rgb.shape[:2]
-        scale = min(1.0, self.flow_width / width) if self.flow_width else 1.0
-        small = cv2.resize(np.asarray(input_gray), (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+        gray = np.asarray(input_gray)
         output = np.asarray(output_rgb[..., :3], np.float32) / 255.0
         if self.previous is not None:
-            previous_small, previous_output = self.previous
-            forward = self.flow(previous_small, small)  # t -> t+1, on the input
-            backward = self.flow(small, previous_small)
-            mask = reliable(forward, backward)
-            full = cv2.resize(forward, (width, height), interpolation=cv2.INTER_LINEAR) / scale
-            full_mask = cv2.resize(mask, (width, height), interpolation=cv2.INTER_NEAREST)
-            warped = warp(output, full)
+            previous_gray, previous_output = self.previous
+            forward = self.flow(previous_gray, gray)  # t -> t+1, on the input
+            mask = reliable(forward, self.flow(gray, previous_gray))
+            warped = warp(output, forward)
             squared = np.sum((previous_output - warped) ** 2, axis=-1) / 3.0
-            if full_mask.sum() > 0:
-                self.values.append(float((squared * full_mask).sum() / full_mask.sum()))
-        self.previous = (small, output)
+            if mask.sum() > 0:
+                self.values.append(float((squared * mask).sum() / mask.sum()))
+        self.previous = (gray, output)
 
     def result(self):
         """Mean over frame pairs, x 1000 (None without a pair)."""

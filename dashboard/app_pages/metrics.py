@@ -57,9 +57,8 @@ for index, (title, frame) in enumerate(common.other_reports()):
     show(frame, key=f"report_table_{index}")
 
 
-
 def show_plain(tables, caption, key):
-    """Tables of their own (hint sweeps, films), under one caption."""
+    """Tables of their own (hint sweeps, archive-like inputs, films), under one caption."""
     if tables:
         st.caption(caption)
     for index, (title, frame) in enumerate(tables):

@@ -166,7 +166,8 @@ def _lightness_of_luminance(y):
     return np.where(y > _EPSILON, 116.0 * np.cbrt(y) - 16.0, 116.0 * (y / _KAPPA + 4.0 / 29.0) - 16.0)
 
 
-def _uint8_gray_lightness_table():
+def uint8_gray_lightness_table():
+    """CIELAB L of each uint8 gray level (float32 [256]), exact."""
     return _lightness_of_luminance(_srgb_to_linear_table().astype(np.float64)).astype(np.float32)
 
 
@@ -189,7 +190,7 @@ def uint8_to_lightness(images, gray=None):
         gray = images.shape[-1] == 1
     if gray:
         # A gray value has one lightness: an exact 256-entry table.
-        return tf.gather(tf.constant(_uint8_gray_lightness_table()), tf.cast(images[..., :1], tf.int32))
+        return tf.gather(tf.constant(uint8_gray_lightness_table()), tf.cast(images[..., :1], tf.int32))
     linear = tf.gather(tf.constant(_srgb_to_linear_table()), tf.cast(images, tf.int32))
     y = tf.expand_dims(tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1), -1)
     # L from luminance through a fine table (within 0.06 L units of the exact value).

@@ -20,7 +20,6 @@ The output's own name appears only when the whole film is written.
 """
 
 import argparse
-import functools
 import hashlib
 import json
 import os
@@ -50,15 +49,6 @@ class FilmError(Exception):
 # === Temporal stability ===
 
 
-@functools.lru_cache(maxsize=1)
-def _gray_lightness():
-    """CIELAB L of each uint8 gray level, as OpenCV computes it (float32 [256])."""
-    import cv2
-
-    ramp = np.repeat((np.arange(256, dtype=np.float32) / 255.0)[None, :, None], 3, axis=2)
-    return cv2.cvtColor(ramp, cv2.COLOR_RGB2Lab)[0, :, 0].copy()
-
-
 class Stabiliser:
     """Blends each frame's predicted a/b with the previous result carried along the flow.
 
@@ -69,12 +59,14 @@ class Stabiliser:
     """
 
     def __init__(self, stability=DEFAULT_STABILITY):
+        from colorkeras.color import uint8_gray_lightness_table
         from colorkeras.flow import FlowEstimator
 
         if not 0.0 <= stability <= 1.0:
             raise ValueError(f"stability must be in [0, 1], received {stability}")
         self.stability = float(stability)
         self.flow = FlowEstimator("fast")
+        self.gray_lightness = uint8_gray_lightness_table()  # L of each gray level, to put the film's own lightness back.
         self.previous = None  # (small gray uint8, a/b float32 at the flow resolution)
         self.cuts = 0
 
@@ -113,7 +105,7 @@ class Stabiliser:
         # correction to the model's own full-resolution chroma left its finer part
         # flickering: warping error 0.0062 against 0.0051 on the 640x480 clip.)
         lab = np.empty((height, width, 3), np.float32)
-        lab[..., 0] = _gray_lightness()[gray]  # The film's own lightness, as the model kept it.
+        lab[..., 0] = self.gray_lightness[gray]
         lab[..., 1:] = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
         rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
         return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)

@@ -63,7 +63,7 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
         jpeg=np.concatenate(blobs),
         offsets=offsets,
         bin_centers=color.ab_bin_centers(bin_step),
-        gray_lightness=color._uint8_gray_lightness_table(),
+        gray_lightness=color.uint8_gray_lightness_table(),
         srgb_to_linear=color._srgb_to_linear_table(),
         rgb_to_xyz=(color._RGB_TO_XYZ / np.array(color._WHITE)[:, None]).T.astype(np.float32),
     )

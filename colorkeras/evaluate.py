@@ -5,6 +5,7 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
+import dataclasses
 from pathlib import Path
 
 import numpy as np
@@ -38,39 +39,49 @@ def label_hints(rows, count, sweep):
     return rows
 
 
-def gray_and_hints(truth, hint_count=0, degrade=False):
-    """What every model is given for ``truth``: its gray copy (with ``degrade``, with
-    archive-scan defects seeded by each image: ``degrade.archive_gray_copies``), and
-    ``hint_count`` revealed points as (points, colors), or None for none."""
-    gray = luma_gray(truth)
-    if degrade:
-        from colorkeras.degrade import archive_gray_copies
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What every model is given for a colour image: its gray copy (with ``degrade``,
+    with archive-scan defects seeded by the image: ``degrade.archive_gray_copies``)
+    and ``hint_count`` points revealed from it."""
 
-        gray = archive_gray_copies(gray)
-    return gray, (revealed_hints(truth, hint_count) if hint_count else None)
+    hint_count: int = 0
+    degrade: bool = False
+
+    def of(self, truth):
+        """(gray uint8 [B, H, W, 3], (points, colors) or None for no hints) for ``truth`` uint8 [B, H, W, 3]."""
+        gray = luma_gray(truth)
+        if self.degrade:
+            from colorkeras.degrade import archive_gray_copies
+
+            gray = archive_gray_copies(gray)
+        return gray, (revealed_hints(truth, self.hint_count) if self.hint_count else None)
+
+
+CLEAN = Inputs()  # The plain gray copy, no hints.
 
 
 def colorize_gray(colorizer, gray, hinted=None):
-    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``gray_and_hints``."""
+    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``Inputs.of``."""
     if hinted is None:
         return colorizer.colorize_batch(gray)
     return colorizer.colorize_batch(gray, points=hinted[0], colors=hinted[1])
 
 
-def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, hint_count=0, degrade=False):
+def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, inputs=CLEAN):
     """Scores ``colorizer`` on uint8 RGB images ``[n, h, w, 3]`` (one size); returns a row."""
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorize_gray(colorizer, *gray_and_hints(truth, hint_count, degrade)), truth)
+        accumulator.update_batch(colorize_gray(colorizer, *inputs.of(truth)), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
 
 
-def score_gray_copy(images, degrade=False):
+def score_gray_copy(images, inputs=CLEAN):
     accumulator = MetricAccumulator(GRAY_COPY)
-    accumulator.update_batch(gray_and_hints(images, degrade=degrade)[0], images)
+    accumulator.update_batch(inputs.of(images)[0], images)
     return accumulator.result()
 
 
@@ -87,7 +98,7 @@ def write_samples(colorizer, images, path):
     save_png(sample_grid(colorizer, images), path)
 
 
-def contact_sheet(colorizers, images, tile=128, columns=6, degrade=False):
+def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
     """A uint8 picture of whole images at their own aspect: for each image a cell of
     gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
 
@@ -98,7 +109,7 @@ def contact_sheet(colorizers, images, tile=128, columns=6, degrade=False):
     cells = []
     for image in images:
         image = image[..., :3]
-        gray = gray_and_hints(image[None], degrade=degrade)[0][0]
+        gray = inputs.of(image[None])[0][0]
         panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
         width = max(1, round(image.shape[1] * tile / image.shape[0]))
         resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
@@ -189,7 +200,7 @@ def _read_files(paths):
     return images, skipped
 
 
-def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count=0, degrade=False):
+def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, inputs=CLEAN):
     """Adds uint8 RGB images of any sizes: same-sized ones are colorized as one batch."""
     by_shape = {}
     for image in images:
@@ -197,13 +208,13 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
     for group in by_shape.values():
         for offset in range(0, len(group), batch_size):
             truth = np.stack(group[offset : offset + batch_size])
-            gray, hinted = gray_and_hints(truth, hint_count, degrade)
+            gray, hinted = inputs.of(truth)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
                 accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)
 
 
-def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint_count=0, degrade=False):
+def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, inputs=CLEAN):
     """Scores each colorizer on image files at their full resolution.
 
     Files are read a chunk at a time, so memory stays bounded. Unreadable files
@@ -215,7 +226,7 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, hint
     for start in range(0, len(files), chunk):
         images, bad = _read_files(files[start : start + chunk])
         skipped += bad
-        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, hint_count, degrade)
+        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, inputs)
         if progress:
             progress(min(start + chunk, len(files)), len(files))
     return [a.result() for a in accumulators], gray_accumulator.result(), skipped
@@ -236,7 +247,7 @@ def skimage_photos():
     return photos
 
 
-def score_skimage(colorizers, degrade=False):
+def score_skimage(colorizers, inputs=CLEAN):
     """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
 
     Returns (rows, gray-copy row, per-photo rows); each per-photo row is named
@@ -249,7 +260,7 @@ def score_skimage(colorizers, degrade=False):
     for name, photo in zip(SKIMAGE_PHOTOS, photos):
         single = [MetricAccumulator(f"{name}: {colorizer.name}") for colorizer in colorizers]
         single_gray = MetricAccumulator(f"{name}: {GRAY_COPY}")
-        _score_images(colorizers, single, single_gray, [photo], batch_size=1, degrade=degrade)
+        _score_images(colorizers, single, single_gray, [photo], batch_size=1, inputs=inputs)
         for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators]):
             total.merge(accumulator)
             per_photo.append(accumulator.result())
@@ -441,7 +452,7 @@ def main(argv=None):
         held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
         if args.data == "skimage":
             print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
-            rows, gray_row, per_photo = score_skimage(colorizers, args.degrade)
+            rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=args.degrade))
             sheet_images = skimage_photos()
             if args.per_image:
                 print(format_table(per_photo))
@@ -453,7 +464,7 @@ def main(argv=None):
             bar["target"] = len(files) * len(sweep)
             for step, count in enumerate(sweep):
                 bar["offset"] = step * len(files)
-                scored, gray_row, skipped = score_files(colorizers, files, progress, hint_count=count, degrade=args.degrade)
+                scored, gray_row, skipped = score_files(colorizers, files, progress, inputs=Inputs(count, args.degrade))
                 rows.extend(label_hints(scored, count, sweep))
             if args.contact_sheet:
                 chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
@@ -465,13 +476,13 @@ def main(argv=None):
                 **held_out,
             )
             print(f"Scoring {len(images)} images ...", file=sys.stderr)
-            gray_row = score_gray_copy(images, args.degrade)
+            gray_row = score_gray_copy(images, Inputs(degrade=args.degrade))
             rows = []
             bar["target"] = len(images) * len(colorizers) * len(sweep)
             for step, count in enumerate(sweep):
                 for index, colorizer in enumerate(colorizers):
                     bar["offset"] = (step * len(colorizers) + index) * len(images)
-                    scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, count, args.degrade)
+                    scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, Inputs(count, args.degrade))
                     rows.extend(label_hints([scored], count, sweep))
             source = args.data if args.data == "cifar10" else str(path.resolve())
             sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
@@ -490,7 +501,7 @@ def main(argv=None):
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.contact_sheet:
-        save_png(contact_sheet(colorizers, sheet_images, degrade=args.degrade), args.contact_sheet)
+        save_png(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
         print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
     if args.output:
         report = {

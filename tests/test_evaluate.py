@@ -129,7 +129,7 @@ def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_p
     report = json.loads(output.read_text())
     assert report["degrade"] is True and [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
     truth = np.stack(evaluate._read_files(evaluate.find_split_files(tmp_path / "photos"))[0])
-    clean, degraded = evaluate.score_gray_copy(truth), evaluate.score_gray_copy(truth, degrade=True)
+    clean, degraded = evaluate.score_gray_copy(truth), evaluate.score_gray_copy(truth, evaluate.Inputs(degrade=True))
     assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
     assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself
     assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(clean["truth_colorfulness"])  # the truth stays clean

@@ -3,6 +3,7 @@
     python scripts/experiments/decode_levers.py adaptive /work/runs/photos-places-unet
     python scripts/experiments/decode_levers.py capped /work/runs/photos-places-unet
     python scripts/experiments/decode_levers.py flips /work/runs/photos-places-unet photos-unet
+    python scripts/experiments/decode_levers.py soft /work/runs/photos-places-unet
 
 (from the repository root, with ``../shared/datasets`` beside it). Each colorizes
 every validation image of photos and places at saturation 1.0 (render 96) and
@@ -14,6 +15,13 @@ setting and gives the same figures for the uniform HSV boost:
   (dull results boosted more);
 - ``capped``: one HSV factor against ``clip(cap / colourfulness, 1, factor)``
   (colourful results boosted less);
+- ``soft``: one HSV factor against a boost that adds about the same chroma to
+  every pixel (``soft_factor``): for a calibrated mean prediction mu, the
+  expected squared error of ``mu + d`` is the variance plus ``|d|^2``, while
+  colourfulness grows about linearly in ``|d|``, so a fixed colourfulness costs
+  least when ``|d|`` is the same everywhere, whereas a factor puts most of it on
+  the pixels that are already colourful. Softened by ``c`` near gray, where the
+  direction of mu is noise; in HSV saturation (stays in gamut) and in a/b;
 - ``flips``: a/b averaged over the image and its mirror image, and over the
   networks given (an ensemble); averaging decoded means equals averaging the
   colour distributions (mean decoding, no prior weight).
@@ -64,6 +72,26 @@ def hsv(lab, factor, rgb_uint8=None):
     return to_uint8(np.concatenate([lab[..., :1], boosted[..., 1:]], -1))
 
 
+def soft_factor(chroma, delta, soft):
+    """Per-pixel factor that adds about ``delta`` to a chroma well above ``soft``
+    and multiplies a chroma well below it by ``1 + delta / soft``."""
+    return 1.0 + delta / tf.sqrt(tf.square(chroma) + soft**2)
+
+
+def soft_hsv(lab, rgb_uint8, delta, soft):
+    values = tf.image.rgb_to_hsv(tf.constant(rgb_uint8.astype(np.float32) / 255.0))
+    hue, saturation, value = tf.unstack(values, axis=-1)
+    saturation = tf.clip_by_value(saturation * soft_factor(saturation, delta, soft), 0.0, 1.0)
+    boosted = color.rgb_to_lab(tf.image.hsv_to_rgb(tf.stack([hue, saturation, value], axis=-1))).numpy()
+    return to_uint8(np.concatenate([lab[..., :1], boosted[..., 1:]], -1))
+
+
+def soft_lab(lab, delta, soft):
+    ab = tf.constant(lab[..., 1:])
+    factor = soft_factor(tf.norm(ab, axis=-1, keepdims=True), delta, soft)
+    return to_uint8(np.concatenate([lab[..., :1], (ab * factor).numpy()], -1))
+
+
 def per_image_hsv(pred, lab, factors):
     return np.concatenate([hsv(one_lab[None], float(factor), one[None]) for one, one_lab, factor in zip(pred, lab, factors)])
 
@@ -76,7 +104,7 @@ def score(data, name, out, truth):
 
 
 def boosts(kind, pred, lab):
-    """{name: function giving the boosted images} for ``adaptive`` or ``capped``."""
+    """{name: function giving the boosted images} for ``adaptive``, ``capped`` or ``soft``."""
     base = np.array([colorfulness(image) for image in pred])
     variants = {}
     if kind == "adaptive":
@@ -89,6 +117,15 @@ def boosts(kind, pred, lab):
                 variants[f"adapt-lab {target} max {most}"] = lambda scale=scale: to_uint8(
                     np.concatenate([lab[..., :1], lab[..., 1:] * scale[:, None, None, None]], -1))
                 variants[f"adapt-hsv {target} max {most}"] = lambda scale=scale: per_image_hsv(pred, lab, scale)
+    elif kind == "soft":
+        for factor in (1.3, 1.5, 1.7):
+            variants[f"hsv {factor}"] = lambda factor=factor: hsv(lab, factor, pred)
+        for soft in (0.05, 0.15):
+            for delta in (0.05, 0.1, 0.15):
+                variants[f"soft-hsv {delta} c {soft}"] = lambda delta=delta, soft=soft: soft_hsv(lab, pred, delta, soft)
+        for soft in (5.0, 15.0):
+            for delta in (4.0, 8.0):
+                variants[f"soft-lab {delta} c {soft}"] = lambda delta=delta, soft=soft: soft_lab(lab, delta, soft)
     else:
         for factor in (1.5, 1.7, 1.9):
             variants[f"hsv {factor}"] = lambda factor=factor: hsv(lab, factor, pred)
@@ -103,7 +140,7 @@ def main(kind, models):
     colorizers = [Colorizer(model, render_size=96, saturation=1.0) for model in models]
     for data in ("photos", "places"):
         truth, gray = validation(data)
-        if kind in ("adaptive", "capped"):
+        if kind in ("adaptive", "capped", "soft"):
             pred = colorize(colorizers[0], gray)
             for name, make in boosts(kind, pred, to_lab(pred)).items():
                 score(data, name, make(), truth)
@@ -125,6 +162,6 @@ def main(kind, models):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("adaptive", "capped", "flips"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("adaptive", "capped", "soft", "flips"):
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2:])

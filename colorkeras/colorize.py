@@ -27,7 +27,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorkeras import cli, store  # noqa: E402
-from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_png  # noqa: E402
+from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_image  # noqa: E402
 
 
 def build_parser():
@@ -183,10 +183,10 @@ def run(args):
                 continue
             image = open_image(source, args.max_pixels)
             colour = colorizer.colorize(image, hints=hints.get(source))
-            save_png(colour, target)
+            save_image(colour, target)
             if args.compare:
                 gray = luma_gray(to_uint8_rgb(image, args.max_pixels)[0])
-                save_png(side_by_side(gray, colour), target.with_name(f"{target.stem}.compare.png"))
+                save_image(side_by_side(gray, colour), target.with_name(f"{target.stem}.compare.png"))
             done += 1
         except (ImageError, ValueError) as error:
             errors.append(str(error))

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 # Neither needs TensorFlow at import, so --help answers at once.
-from colorkeras.images import luma_gray, save_png
+from colorkeras.images import luma_gray, save_image
 from colorkeras.metrics import MetricAccumulator
 
 GRAY_COPY = "gray copy"
@@ -95,7 +95,7 @@ def sample_grid(colorizer, images, scale=4):
 
 
 def write_samples(colorizer, images, path):
-    save_png(sample_grid(colorizer, images), path)
+    save_image(sample_grid(colorizer, images), path)
 
 
 def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
@@ -384,7 +384,7 @@ def build_parser():
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
     parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
-    parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a PNG of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
+    parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a picture (PNG, or JPEG where FILE ends in .jpg) of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
     parser.add_argument("--stability", type=float, default=None, help="with a film as --data: the stabilised rows' stability (default: the film command's); per-frame rows are always scored")
     parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
@@ -501,7 +501,7 @@ def main(argv=None):
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.contact_sheet:
-        save_png(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
+        save_image(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
         print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
     if args.output:
         report = {

@@ -141,15 +141,19 @@ def _reason(source, error):
     return text or type(error).__name__
 
 
-def save_png(array, path):
-    """Writes uint8 ``array`` as a PNG at ``path`` (folders made as needed), through a
-    temporary file and a rename, so no half-written picture is ever left behind."""
+def save_image(array, path):
+    """Writes uint8 ``array`` at ``path`` (folders made as needed), through a
+    temporary file and a rename, so no half-written picture is ever left behind:
+    a JPEG (quality 90) where the name ends in .jpg or .jpeg, else a PNG."""
     import io
 
     from colorkeras import store
 
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
     path = Path(path)
+    buffer = io.BytesIO()
+    if path.suffix.lower() in (".jpg", ".jpeg"):
+        Image.fromarray(array).convert("RGB").save(buffer, format="JPEG", quality=90)
+    else:
+        Image.fromarray(array).save(buffer, format="PNG")
     path.parent.mkdir(parents=True, exist_ok=True)
     store.atomic_write_bytes(path, buffer.getvalue())

@@ -59,3 +59,17 @@ def test_non_image_upload_is_named_without_python_internals():
     message = str(caught.value)
     assert message.startswith("notes.txt: not an image we can read")
     assert "BytesIO" not in message and "0x" not in message
+
+
+def test_save_image_writes_png_or_jpeg_by_name_and_leaves_no_temporary_file(tmp_path):
+    from skimage import data
+
+    picture = np.ascontiguousarray(data.astronaut()[::4, ::3])  # 128x171: a photograph, an odd width.
+    images.save_image(picture, tmp_path / "sheet.png")
+    images.save_image(picture, tmp_path / "deep" / "sheet.JPG")
+    with Image.open(tmp_path / "sheet.png") as png, Image.open(tmp_path / "deep" / "sheet.JPG") as jpeg:
+        assert (png.format, jpeg.format) == ("PNG", "JPEG")
+        assert np.array_equal(np.asarray(png), picture)  # PNG is lossless.
+        error = np.abs(np.asarray(jpeg).astype(int) - picture).mean()
+    assert 0 < error < 6  # JPEG at quality 90: close (4.1 here), not exact.
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["sheet.JPG", "sheet.png"]

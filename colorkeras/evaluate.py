@@ -409,6 +409,9 @@ def main(argv=None):
         if not all(0 <= count <= 1000 for count in args.hints):
             raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
         sweep = sorted(set(args.hints))
+        for target in (args.output, args.output and Path(args.output).with_suffix(".csv"), args.contact_sheet):
+            if target:
+                store.check_writable(target)  # Before the scoring, not after it.
         names = args.model or store.list_runs()
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")

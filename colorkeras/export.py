@@ -106,6 +106,7 @@ def write_tflite(source, path, overwrite=False):
     path = Path(path).expanduser()
     if path.exists() and not overwrite:
         raise store.RunError(f"{path} already exists; choose another file or pass --overwrite")
+    store.check_writable(path)  # Before the conversion, not after it.
     run = store.Run(source)
     record = run.read_config()
     model, automatic = load_networks(run)

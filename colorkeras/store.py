@@ -263,6 +263,22 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
+def check_writable(path):
+    """Raises ``RunError`` naming ``path`` unless a file can be written there (its
+    folder is made as needed). For the start of long work whose result goes to
+    ``path``, so a wrong path fails at once, not after the work."""
+    path = Path(path).expanduser()
+    if path.is_dir():
+        raise RunError(f"cannot write {path}: it is a folder; name a file")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(handle)
+        os.unlink(temporary)
+    except OSError as error:
+        raise RunError(f"cannot write {path}: {error.strerror or error}") from None
+
+
 def atomic_write_bytes(path, data):
     """Writes ``data`` to ``path`` through a temporary file and a rename.
 

@@ -133,3 +133,14 @@ def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_p
     assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
     assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself
     assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(clean["truth_colorfulness"])  # the truth stays clean
+
+
+def test_an_unwritable_report_or_sheet_is_refused_before_any_scoring(tiny_run, tmp_path, capsys):
+    (tmp_path / "a-file").write_text("mine")
+    report = tmp_path / "report.json"
+    code = evaluate.main(["--model", str(tiny_run), "--data", "skimage", "--output", str(report),
+                          "--contact-sheet", str(tmp_path / "a-file" / "sheet.jpg")])
+    captured = capsys.readouterr()
+    assert code == 2 and "cannot write" in captured.err and "sheet.jpg" in captured.err
+    assert "Scoring" not in captured.err and not report.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]

@@ -97,3 +97,14 @@ def test_run_names_every_file_of_the_layout(tmp_path):
         (partial / scratch).write_text("{}")
     published = partial.publish(tmp_path / "next")
     assert published.is_complete() and not any((published / scratch).exists() for scratch in store.Run.SCRATCH)
+
+
+def test_check_writable_names_the_path_and_leaves_nothing_behind(tmp_path):
+    store.check_writable(tmp_path / "new" / "report.json")  # Its folder is made; no file is left.
+    assert [p.name for p in tmp_path.rglob("*")] == ["new"]
+    (tmp_path / "a-file").write_text("mine")
+    for bad, words in ((tmp_path, "it is a folder"), (tmp_path / "a-file" / "report.json", "cannot write")):
+        with pytest.raises(store.RunError, match=words) as raised:
+            store.check_writable(bad)
+        assert str(bad) in str(raised.value)
+    assert (tmp_path / "a-file").read_text() == "mine"

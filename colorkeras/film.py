@@ -565,6 +565,7 @@ def main(argv=None):
             raise FilmError(f"{output}: the output would replace the input")
         if not output.parent.is_dir():
             raise FilmError(f"{output.parent}: no such folder for the output")
+        store.check_writable(output)  # Before any decoding: a folder we cannot write is said at once.
         info = film_info(source)
         hints = read_hints_file(args.hints) if args.hints else None
         from colorkeras.inference import Colorizer

@@ -196,6 +196,8 @@ def test_bad_films_get_one_clear_message_and_no_output(clip, tiny_run, tmp_path)
         assert result.returncode == 2 and str(truncated) in result.stderr and not out.exists()
     result = run_cli("colorkeras.film", clip, "--out", tmp_path / "x.avi", "--model", tiny_run)
     assert result.returncode == 2 and ".mp4" in result.stderr
+    result = run_cli("colorkeras.film", clip, "--out", "/proc/colorkeras-film.mp4", "--model", tiny_run)
+    assert result.returncode == 2 and "cannot write /proc/colorkeras-film.mp4" in result.stderr, result.stderr[-1500:]
 
 
 @pytest.mark.slow

@@ -281,6 +281,8 @@ def run(argv=None):
     run_folder = store.resolve_run(args.model)
     base, pattern, rooted = split_input(args.input)
     output = args.output.rstrip("/")
+    if "://" not in output:  # A local folder: one we cannot write is said now, not by a failed pipeline step.
+        store.check_writable(output, folder=True)
     _make_parent(posixpath.join(output, TEMPORARY, "x"))
     clear_partial(output)
     options = PipelineOptions(beam_args)

@@ -263,20 +263,22 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
-def check_writable(path):
-    """Raises ``RunError`` naming ``path`` unless a file can be written there (its
-    folder is made as needed). For the start of long work whose result goes to
-    ``path``, so a wrong path fails at once, not after the work."""
+def check_writable(path, folder=False):
+    """Raises ``RunError`` naming ``path`` unless a file can be written there, or
+    with ``folder``, into the folder ``path`` (folders are made as needed). For the
+    start of long work whose results go there, so a wrong path fails at once, not
+    after the work."""
     path = Path(path).expanduser()
-    if path.is_dir():
+    if path.is_dir() and not folder:
         raise RunError(f"cannot write {path}: it is a folder; name a file")
+    where, name = (path, "check") if folder else (path.parent, path.name)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        where.mkdir(parents=True, exist_ok=True)
+        handle, temporary = tempfile.mkstemp(dir=where, prefix=f".{name}.", suffix=".tmp")
         os.close(handle)
         os.unlink(temporary)
     except OSError as error:
-        raise RunError(f"cannot write {path}: {error.strerror or error}") from None
+        raise RunError(f"cannot write {'into ' if folder else ''}{path}: {error.strerror or error}") from None
 
 
 def atomic_write_bytes(path, data):

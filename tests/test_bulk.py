@@ -97,3 +97,7 @@ def test_one_file_goes_in_the_output_folder_itself_as_the_cli_puts_it(tiny_run, 
     assert [path.name for path in (tmp_path / "out").iterdir()] == ["photo02.png"]
     missing = run_cli("colorkeras.bulk", "--input", tmp_path / "nothere", "--output", tmp_path / "out2", "--model", tiny_run)
     assert missing.returncode == 2 and "nothere: no such file or folder" in missing.stderr
+    (tmp_path / "a-file").write_text("mine")
+    unwritable = run_cli("colorkeras.bulk", "--input", archive / "photo02.webp", "--output", tmp_path / "a-file" / "out", "--model", tiny_run)
+    assert unwritable.returncode == 2 and "cannot write into" in unwritable.stderr and "Traceback" not in unwritable.stderr
+    assert (tmp_path / "a-file").read_text() == "mine"

@@ -107,4 +107,8 @@ def test_check_writable_names_the_path_and_leaves_nothing_behind(tmp_path):
         with pytest.raises(store.RunError, match=words) as raised:
             store.check_writable(bad)
         assert str(bad) in str(raised.value)
+    with pytest.raises(store.RunError, match="cannot write into"):
+        store.check_writable(tmp_path / "a-file" / "out", folder=True)
+    store.check_writable(tmp_path / "out" / "pngs", folder=True)  # A folder to write into is made; nothing else.
+    assert (tmp_path / "out" / "pngs").is_dir() and not list((tmp_path / "out" / "pngs").iterdir())
     assert (tmp_path / "a-file").read_text() == "mine"

@@ -159,6 +159,8 @@ def run(args):
 
     out_dir = Path(args.out).expanduser()
     pairs, errors, roots = plan_outputs(args.inputs, out_dir)
+    if pairs:
+        store.check_writable(out_dir, folder=True)  # Before the model loads, not once per image.
     colorizer = Colorizer(args.model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
     hints = {}
     if args.hints:

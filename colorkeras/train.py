@@ -227,7 +227,10 @@ def prepare_folder(args, config, final):
                 "or --overwrite to discard it"
             )
         shutil.rmtree(partial)
-    partial.mkdir(parents=True)
+    try:
+        partial.mkdir(parents=True)
+    except OSError as error:
+        raise UsageError(f"cannot write the run at {final}: {error.strerror or error}") from None
     return partial, 0
 
 

@@ -116,3 +116,14 @@ def test_cli_is_quiet_and_help_is_fast(tiny_run, tmp_path):
         assert result.returncode == 0 and time.perf_counter() - started < 2.5, module
         assert "(default: None)" not in result.stdout and "(default: all) (default" not in result.stdout
         assert "tensorflow" not in result.stderr.lower()
+
+
+def test_an_output_folder_that_cannot_be_written_is_said_before_any_work(tmp_path, capsys):
+    from colorkeras import colorize
+
+    Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "x.jpg")
+    (tmp_path / "a-file").write_text("mine")
+    assert colorize.main([str(tmp_path / "x.jpg"), "--out", str(tmp_path / "a-file" / "out"), "--model", "no-such-run"]) == 2
+    error = capsys.readouterr().err
+    assert "cannot write into" in error and "a-file" in error  # Said before the model is even looked up.
+    assert (tmp_path / "a-file").read_text() == "mine"

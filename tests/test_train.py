@@ -126,6 +126,12 @@ def test_interrupted_run_is_not_overwritten_without_asking(tmp_path, image_folde
     assert "--resume" in capsys.readouterr().err and (partial / "state.json").exists()
 
 
+def test_a_run_folder_that_cannot_be_written_is_one_message(tmp_path, image_folder, capsys):
+    (tmp_path / "a-file").write_text("mine")
+    assert train.main(["--data", str(image_folder), "--run-dir", str(tmp_path / "a-file" / "run"), *TINY]) == 2
+    assert "cannot write the run at" in capsys.readouterr().err and (tmp_path / "a-file").read_text() == "mine"
+
+
 def test_existing_run_is_kept_unless_overwrite(tmp_path, image_folder, capsys):
     run_dir = tmp_path / "run"
     run_dir.mkdir()

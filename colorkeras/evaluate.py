@@ -364,6 +364,20 @@ def write_report(report, path):
         store.atomic_write_text(path.with_suffix(".per-image.csv"), buffer.getvalue())
 
 
+def report_files(args):
+    """The files a run of ``evaluate`` would write: --output's JSON, its CSV (and the
+    per-image CSV with --per-image), and the --contact-sheet."""
+    files = []
+    if args.output:
+        output = Path(args.output).expanduser()
+        files += [output, output.with_suffix(".csv")]
+        if args.per_image and args.data == "skimage":
+            files.append(output.with_suffix(".per-image.csv"))
+    if args.contact_sheet:
+        files.append(Path(args.contact_sheet).expanduser())
+    return files
+
+
 def build_parser():
     import argparse
 
@@ -390,6 +404,7 @@ def build_parser():
     parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
     parser.add_argument("--degrade", action="store_true", help="give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the clean colour image (the gray copy row is then the degraded gray)")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
+    parser.add_argument("--overwrite", action="store_true", help="replace --output's files and the --contact-sheet where they already exist")
     return parser
 
 
@@ -409,9 +424,10 @@ def main(argv=None):
         if not all(0 <= count <= 1000 for count in args.hints):
             raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
         sweep = sorted(set(args.hints))
-        for target in (args.output, args.output and Path(args.output).with_suffix(".csv"), args.contact_sheet):
-            if target:
-                store.check_writable(target)  # Before the scoring, not after it.
+        for target in report_files(args):
+            if target.exists() and not args.overwrite:
+                raise store.RunError(f"{target} already exists; choose another file or pass --overwrite")
+            store.check_writable(target)  # Before the scoring, not after it.
         names = args.model or store.list_runs()
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")

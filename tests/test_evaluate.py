@@ -144,3 +144,17 @@ def test_an_unwritable_report_or_sheet_is_refused_before_any_scoring(tiny_run, t
     assert code == 2 and "cannot write" in captured.err and "sheet.jpg" in captured.err
     assert "Scoring" not in captured.err and not report.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]
+
+
+def test_an_existing_report_or_sheet_is_kept_unless_overwrite(tiny_run, tmp_path, capsys):
+    write_crops(tmp_path / "photos" / "train", 3, size=40)
+    write_crops(tmp_path / "photos" / "test", 4, size=40)
+    report, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
+    sheet.write_text("the user's picture")
+    command = ["--model", str(tiny_run), "--data", str(tmp_path / "photos"), "--output", str(report), "--contact-sheet", str(sheet)]
+    assert evaluate.main(command) == 2
+    captured = capsys.readouterr()
+    assert f"{sheet} already exists" in captured.err and "--overwrite" in captured.err and "Traceback" not in captured.err
+    assert sheet.read_text() == "the user's picture" and not report.exists()
+    assert evaluate.main([*command, "--overwrite"]) == 0
+    assert json.loads(report.read_text())["rows"][0]["name"] == "gray copy" and sheet.read_bytes()[:4] == b"\x89PNG"

@@ -4,6 +4,7 @@
     python scripts/experiments/decode_levers.py capped /work/runs/photos-places-unet
     python scripts/experiments/decode_levers.py flips /work/runs/photos-places-unet photos-unet
     python scripts/experiments/decode_levers.py soft /work/runs/photos-places-unet
+    python scripts/experiments/decode_levers.py sweep /work/runs/long/b40 photos-places-unet
 
 (from the repository root, with ``../shared/datasets`` beside it). Each colorizes
 every validation image of photos and places at saturation 1.0 (render 96) and
@@ -22,6 +23,9 @@ setting and gives the same figures for the uniform HSV boost:
   least when ``|d|`` is the same everywhere, whereas a factor puts most of it on
   the pixels that are already colourful. Softened by ``c`` near gray, where the
   direction of mu is noise; in HSV saturation (stays in gamut) and in a/b;
+- ``sweep``: one HSV factor from 1.0 to 1.8 for each network given, on the same
+  images (a quick way to set networks side by side before ``evaluate`` scores
+  the chosen settings on the whole split);
 - ``flips``: a/b averaged over the image and its mirror image, and over the
   networks given (an ensemble); averaging decoded means equals averaging the
   colour distributions (mean decoding, no prior weight).
@@ -140,6 +144,13 @@ def main(kind, models):
     colorizers = [Colorizer(model, render_size=96, saturation=1.0) for model in models]
     for data in ("photos", "places"):
         truth, gray = validation(data)
+        if kind == "sweep":
+            for model, colorizer in zip(models, colorizers):
+                pred = colorize(colorizer, gray)
+                lab = to_lab(pred)
+                for factor in (1.0, 1.3, 1.5, 1.6, 1.7, 1.8):
+                    score(data, f"{model} sat {factor}", hsv(lab, factor, pred), truth)
+            continue
         if kind in ("adaptive", "capped", "soft"):
             pred = colorize(colorizers[0], gray)
             for name, make in boosts(kind, pred, to_lab(pred)).items():
@@ -162,6 +173,6 @@ def main(kind, models):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) < 3 or sys.argv[1] not in ("adaptive", "capped", "soft", "flips"):
+    if len(sys.argv) < 3 or sys.argv[1] not in ("adaptive", "capped", "soft", "sweep", "flips"):
         sys.exit(__doc__)
     main(sys.argv[1], sys.argv[2:])

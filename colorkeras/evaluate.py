@@ -425,9 +425,7 @@ def main(argv=None):
             raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
         sweep = sorted(set(args.hints))
         for target in report_files(args):
-            if target.exists() and not args.overwrite:
-                raise store.RunError(f"{target} already exists; choose another file or pass --overwrite")
-            store.check_writable(target)  # Before the scoring, not after it.
+            store.check_writable(target, overwrite=args.overwrite)  # Before the scoring, not after it.
         names = args.model or store.list_runs()
         if not names:
             raise store.RunError("no runs to evaluate: train one or pass --model")

@@ -104,9 +104,7 @@ def write_tflite(source, path, overwrite=False):
     from colorkeras import store, tflite
 
     path = Path(path).expanduser()
-    if path.exists() and not overwrite:
-        raise store.RunError(f"{path} already exists; choose another file or pass --overwrite")
-    store.check_writable(path)  # Before the conversion, not after it.
+    store.check_writable(path, overwrite=overwrite)  # Before the conversion, not after it.
     run = store.Run(source)
     record = run.read_config()
     model, automatic = load_networks(run)

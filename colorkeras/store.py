@@ -263,14 +263,17 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
-def check_writable(path, folder=False):
+def check_writable(path, folder=False, overwrite=True):
     """Raises ``RunError`` naming ``path`` unless a file can be written there, or
-    with ``folder``, into the folder ``path`` (folders are made as needed). For the
-    start of long work whose results go there, so a wrong path fails at once, not
-    after the work."""
+    with ``folder``, into the folder ``path`` (folders are made as needed); without
+    ``overwrite``, also where a file ``path`` already exists (the user's
+    ``--overwrite`` not given). For the start of long work whose results go there,
+    so a wrong path fails at once, not after the work."""
     path = Path(path).expanduser()
     if path.is_dir() and not folder:
         raise RunError(f"cannot write {path}: it is a folder; name a file")
+    if not folder and not overwrite and path.exists():
+        raise RunError(f"{path} already exists; choose another file or pass --overwrite")
     where, name = (path, "check") if folder else (path.parent, path.name)
     try:
         where.mkdir(parents=True, exist_ok=True)

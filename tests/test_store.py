@@ -111,4 +111,7 @@ def test_check_writable_names_the_path_and_leaves_nothing_behind(tmp_path):
         store.check_writable(tmp_path / "a-file" / "out", folder=True)
     store.check_writable(tmp_path / "out" / "pngs", folder=True)  # A folder to write into is made; nothing else.
     assert (tmp_path / "out" / "pngs").is_dir() and not list((tmp_path / "out" / "pngs").iterdir())
+    with pytest.raises(store.RunError, match="a-file already exists; choose another file or pass --overwrite"):
+        store.check_writable(tmp_path / "a-file", overwrite=False)
+    store.check_writable(tmp_path / "a-file")  # The caller was told to replace it.
     assert (tmp_path / "a-file").read_text() == "mine"

@@ -378,7 +378,8 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
         ActionChains(browser).move_to_element_with_offset(picture, picture.size["width"] // 4, -picture.size["height"] // 4).click().perform()
         browser.switch_to.default_content()
         wait.until(lambda b: "the model's most likely colours there" in body(b))
-        suggestion = browser.find_element(By.XPATH, "//button[.//p[starts-with(normalize-space(.), '#')]]")
+        # Streamlit streams the page: the buttons may arrive after the line above them.
+        suggestion = wait.until(lambda b: b.find_element(By.XPATH, "//button[.//p[starts-with(normalize-space(.), '#')]]"))
         suggestion.click()
         wait.until(lambda b: "with 1 hint(s)" in body(b))
         assert "the model's most likely colours there" not in body(browser)

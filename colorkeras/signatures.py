@@ -34,6 +34,8 @@ Signatures:
   REST API carry them as base64. The size is read from each file's header and
   checked against ``MAX_PIXELS`` before anything is decoded, so a decompression
   bomb is refused (InvalidArgumentError) without allocating its pixels.
+  ``colorize_bytes_jpeg(images_bytes)``: the same with JPEG files out (quality
+  90), for clients that want a small answer fast.
 """
 
 import numpy as np
@@ -50,6 +52,11 @@ HINT_INPUTS = [
     tf.TensorSpec([None, None, 3], tf.uint8, name="colors"),
 ]
 FORMATS = "PNG, JPEG, WebP, BMP or GIF"
+PNG_COMPRESSION = 1  # zlib level of colorize_bytes's PNG files (see colorize_bytes).
+JPEG_QUALITY = 90  # colorize_bytes_jpeg's, as images.save_image writes .jpg files.
+# The signatures every run has; hint runs add HINT_SIGNATURES (a classes head, suggest_colors).
+AUTOMATIC_SIGNATURES = ("serving_default", "colorize", "colorize_bytes", "colorize_bytes_jpeg")
+HINT_SIGNATURES = ("colorize_with_hints", "colorize_with_hints_and_options")
 
 
 def _bytes_at(data, start, length):
@@ -327,7 +334,14 @@ class ColorizerModule(tf.Module):
     def colorize(self, images, render_size, saturation, temperature, prior_weight):
         return {"colorized": self._colorize(images, render_size, saturation, temperature, prior_weight)}
 
+    def _colorize_to_png(self, data):
+        return tf.io.encode_png(self._colorize_file(data), compression=PNG_COMPRESSION)
+
+    def _colorize_to_jpeg(self, data):
+        return tf.io.encode_jpeg(self._colorize_file(data), quality=JPEG_QUALITY)
+
     def _colorize_file(self, data):
+        """One encoded file -> its colorized uint8 RGB [h, w, 3], with the run's defaults."""
         height, width = header_size(data)
         pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
         checks = [
@@ -340,11 +354,21 @@ class ColorizerModule(tf.Module):
         # Decoding waits for the checks: a bomb is refused before its pixels exist.
         with tf.control_dependencies(checks):
             image = tf.io.decode_image(tf.identity(data), channels=0, dtype=tf.uint8, expand_animations=False)
-        return tf.io.encode_png(self._colorize(image[None], *self._defaults())[0])
+        return self._colorize(image[None], *self._defaults())[0]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
     def colorize_bytes(self, images_bytes):
-        encoded = tf.map_fn(self._colorize_file, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
+        # zlib level 1: TensorFlow's default level (6) took 0.77 s to encode a
+        # 1-megapixel result here, ten times the colorizing; level 1 takes 0.12 s for
+        # a file about 14% larger.
+        encoded = tf.map_fn(self._colorize_to_png, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
+        return {"colorized_bytes": encoded}
+
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
+    def colorize_bytes_jpeg(self, images_bytes):
+        # For clients that want the answer fast and small: JPEG (quality 90) in 9 ms
+        # against the PNG's 120 for a 1-megapixel result, at a sixth of its size.
+        encoded = tf.map_fn(self._colorize_to_jpeg, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"colorized_bytes": encoded}
 
 
@@ -352,7 +376,8 @@ def export_saved_model(keras_model, settings, path, automatic=None):
     """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``
     (``automatic``: see ``ColorizerModule``)."""
     module = ColorizerModule(keras_model, settings, automatic)
-    signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes}
+    signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes,
+                  "colorize_bytes_jpeg": module.colorize_bytes_jpeg}
     if hasattr(module, "suggest_colors"):
         signatures["suggest_colors"] = module.suggest_colors
     if module.hints:

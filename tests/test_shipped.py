@@ -29,3 +29,23 @@ def test_the_default_colorizes_real_photographs_better_than_the_gray_copy():
     rows, gray_row, _ = evaluate.score_skimage([Colorizer()])
     assert rows[0]["psnr"] > gray_row["psnr"] + 0.5
     assert rows[0]["colorfulness"] > 15
+
+
+def test_every_shipped_run_carries_every_signature_its_kind_supports():
+    # The signature names only, read from saved_model.pb: no graph is loaded, so this
+    # stays in the fast suite. A run exported before a signature existed fails here
+    # (python -m colorkeras.export --model RUN --name RUN --overwrite rebuilds it).
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    from colorkeras.signatures import AUTOMATIC_SIGNATURES, HINT_SIGNATURES
+
+    runs = store.list_runs(SHIPPED)
+    assert runs, "no shipped runs"
+    for name in runs:
+        proto = saved_model_pb2.SavedModel()
+        proto.ParseFromString((store.Run(SHIPPED / name).saved_model / "saved_model.pb").read_bytes())
+        signatures = set(proto.meta_graphs[0].signature_def) - {"__saved_model_init_op"}
+        expected = set(AUTOMATIC_SIGNATURES)
+        if store.takes_hints(SHIPPED / name):
+            expected |= set(HINT_SIGNATURES) | {"suggest_colors"}
+        assert expected <= signatures, f"{name} lacks {sorted(expected - signatures)}"

@@ -12,7 +12,14 @@ import threading
 # Lines TensorFlow's C++ runtime writes straight to the process's stderr (file
 # descriptor 2), which TF_CPP_MIN_LOG_LEVEL does not silence in TF 2.21: absl's
 # "All log messages before absl::InitializeLog()" and glog-style "I0000 ..." lines.
-NATIVE_LOG = re.compile(r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\])")
+# Also the second line of TensorFlow's CPU-feature notice ("To enable the following
+# instructions: AVX2 AVX512F ... rebuild TensorFlow"), and Python's absl warnings
+# ("WARNING:absl:Please consider providing the trackable_obj argument", from the
+# TFLite converter), which concern TensorFlow's own internals, not the user's work.
+NATIVE_LOG = re.compile(
+    r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]"
+    r"|To enable the following instructions: |WARNING:absl:)"
+)
 LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
 
 
@@ -84,7 +91,7 @@ def quiet_native_logs(also=None):
 def _may_become_log(partial_line):
     """Whether an unfinished line could still turn out to be a native log line
     (it starts as one does); anything else is passed on at once."""
-    return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING|INFO|W$|WA|I$|IN)", partial_line))
+    return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING|INFO|W$|WA|I$|IN|T$|To($| ))", partial_line))
 
 
 def run(main, also=None):
@@ -98,5 +105,7 @@ def run(main, also=None):
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
+    if os.environ.get(LOGS_ENV) != "1":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before any command imports TensorFlow.
     quiet_native_logs(also)
     sys.exit(main())

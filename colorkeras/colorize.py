@@ -9,7 +9,9 @@ Examples::
 
 ``--hints FILE`` gives colour points (``[{"x": 120, "y": 48, "color": "#1f3a93"}]``,
 input pixels): for one input a list; for several an object of lists keyed by
-file name (or path). They are all checked before anything is written.
+file name (or path). They are all checked before anything is written. Without
+``--model``, hints go to the default run if it takes them, else to the shipped
+hint run (said on the terminal).
 
 Folders are searched recursively and their structure is mirrored under ``--out``.
 Outputs are PNG files named after their inputs (``photo.jpg`` -> ``photo.png``);
@@ -38,7 +40,7 @@ def build_parser():
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
-    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
+    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run; with --hints, the default if it takes hints, else the first run that does)")
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor after prediction, 1.0 = off (default: the run's)")
     parser.add_argument("--render-size", type=int, default=None, help="short side in pixels the colour is predicted at (default: the run's)")
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
@@ -157,18 +159,28 @@ def run(args):
     from colorkeras.color import luma_gray
     from colorkeras.inference import Colorizer, open_image, to_uint8_rgb
 
+    from colorkeras.hints import read_hints_file
+
     out_dir = Path(args.out).expanduser()
     pairs, errors, roots = plan_outputs(args.inputs, out_dir)
     if pairs:
-        store.check_writable(out_dir, folder=True)  # Before the model loads, not once per image.
-    colorizer = Colorizer(args.model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
+        store.check_writable(out_dir, folder=True, create=False)  # Before the model loads, not once per image.
+    hint_file = read_hints_file(args.hints) if args.hints else None
+    model = args.model
+    if hint_file is not None and model is None:
+        model = store.hint_run_name()
+        if model is None:
+            raise store.RunError(f"no run in {store.models_dir()} takes hints: train one with --hints, or name one with --model")
+        if model != store.default_run_name():
+            print(f"--hints: the default run ({store.default_run_name()}) takes no hints; colorizing with {model}", file=sys.stderr)
+    colorizer = Colorizer(model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
     hints = {}
-    if args.hints:
-        from colorkeras.hints import read_hints_file
-
-        value = read_hints_file(args.hints)
+    if hint_file is not None:
         colorizer.check_takes_hints()
-        hints = assign_hints(value, pairs, args.max_pixels)
+        hints = assign_hints(hint_file, pairs, args.max_pixels)
+    if pairs:
+        # After every refusal (nothing is made for a command that refuses), before the first image.
+        store.check_writable(out_dir, folder=True)
     inputs = {source.resolve() for source, _ in pairs}
     done = skipped = 0
     started = time.time()

@@ -33,11 +33,11 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np  # noqa: E402
 
 from colorkeras import cli  # noqa: E402
+from colorkeras.flow import FLOW_SHORT_SIDE  # noqa: E402, F401 - the stabiliser's working resolution (see Stabiliser).
 
 SEGMENT_FRAMES = 48  # Frames per resumable segment (2 s at 24 fps).
 BATCH_FRAMES = 8  # Frames per call of the model at most; a segment holds whole batches.
 BATCH_PIXELS = 2_500_000  # ... and at most this many pixels per call (one 4K frame: 8.3 M), so memory stays bounded.
-FLOW_SHORT_SIDE = 240  # The stabiliser's working resolution: chroma is smooth, but a coarser flow misplaces it.
 DEFAULT_STABILITY = 0.95
 WORK_VERSION = 1
 
@@ -80,24 +80,24 @@ class Stabiliser:
         """uint8 gray [h, w] and the model's uint8 RGB [h, w, 3] -> uint8 RGB [h, w, 3]."""
         import cv2
 
-        from colorkeras.flow import is_cut, reliable, warp
+        from colorkeras.flow import is_cut, reliable, shrink, warp
 
         if self.stability == 0.0:
             return colour
         height, width = gray.shape
-        scale = min(1.0, FLOW_SHORT_SIDE / min(height, width))
-        size = (max(1, round(width * scale)), max(1, round(height * scale)))
-        small_gray = cv2.resize(gray, size, interpolation=cv2.INTER_AREA)
-        small_colour = cv2.resize(colour, size, interpolation=cv2.INTER_AREA)
+        small_gray, small_colour = shrink(gray), shrink(colour)
         predicted = cv2.cvtColor(small_colour.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
-        if self.previous is None or self.previous[0].shape != small_gray.shape or is_cut(self.previous[0], small_gray):
-            if self.previous is not None:
-                self.cuts += 1
+        if self.previous is None or self.previous[0].shape != small_gray.shape:
             self.previous = (small_gray, predicted)
             return colour
         previous_gray, previous_ab = self.previous
         backward = self.flow(small_gray, previous_gray)  # this frame -> the previous one
         forward = self.flow(previous_gray, small_gray)
+        if is_cut(previous_gray, small_gray, backward, forward):
+            # Colour never crosses a cut: the new scene starts from its own prediction.
+            self.cuts += 1
+            self.previous = (small_gray, predicted)
+            return colour
         weight = self.stability * reliable(backward, forward)[..., None]
         ab = weight * warp(previous_ab, backward) + (1.0 - weight) * predicted
         self.previous = (small_gray, ab.astype(np.float32))

@@ -66,8 +66,47 @@ def luma_histogram(gray, bins=32):
     return histogram / max(histogram.sum(), 1.0)
 
 
-def is_cut(previous_gray, gray, threshold=0.5):
-    """A scene cut: the luma histograms differ by more than ``threshold`` in L1
-    (0: the same distribution, 2: disjoint). Camera motion within a shot moves it
-    by well under 0.3; a cut to another scene by more."""
-    return float(np.abs(luma_histogram(previous_gray) - luma_histogram(gray)).sum()) > threshold
+# Scene cuts. Measured at the stabiliser's 240-px flow resolution on the test clips
+# (python -m colorkeras.clips) and on every ordered pair of four scikit-image
+# photographs histogram-matched to each other (so only their structure differs):
+# within a shot (2-px pans, a zoom) the histograms moved by <= 0.03, the flow held
+# for >= 96% of pixels and the previous frame warped onto this one within 0.005
+# (mean absolute difference, 0-1); across every cut the flow held for <= 12% and
+# the residual was >= 0.10. The thresholds sit between, far from both.
+CUT_HISTOGRAM = 0.5  # L1 distance of the 32-bin luma histograms (0 to 2).
+CUT_RELIABLE_SHARE = 0.5  # Share of pixels whose flow passes the forward-backward check.
+CUT_RESIDUAL = 0.06  # Mean |previous frame warped onto this one - this one|, gray in [0, 1].
+
+
+def is_cut(previous_gray, gray, backward=None, forward=None):
+    """Whether uint8 gray frame ``gray`` starts a new scene after ``previous_gray``.
+
+    A jump in the luma histogram is a cut; so is a frame the previous one cannot
+    be warped onto (a cut between two scenes of the same tones, whose histograms
+    hardly differ): the optical flow fails its forward-backward check on most
+    pixels, or the warped frame does not match. ``backward`` (this frame -> the
+    previous) and ``forward`` flows may be given where they are computed anyway;
+    otherwise they are computed here at the stabiliser's resolution.
+    """
+    if float(np.abs(luma_histogram(previous_gray) - luma_histogram(gray)).sum()) > CUT_HISTOGRAM:
+        return True
+    if backward is None or forward is None:
+        previous_gray, gray = shrink(previous_gray), shrink(gray)
+        estimator = FlowEstimator("fast")
+        backward, forward = estimator(gray, previous_gray), estimator(previous_gray, gray)
+    if float(reliable(backward, forward).mean()) < CUT_RELIABLE_SHARE:
+        return True
+    warped = warp(np.asarray(previous_gray, np.float32)[..., None], backward)[..., 0]
+    return float(np.abs(warped - np.asarray(gray, np.float32)).mean()) / 255.0 > CUT_RESIDUAL
+
+
+FLOW_SHORT_SIDE = 240  # The stabiliser's working resolution: chroma is smooth, but a coarser flow misplaces it.
+
+
+def shrink(image, short_side=FLOW_SHORT_SIDE):
+    """``image`` resized (area) so that its short side is at most ``short_side``."""
+    height, width = image.shape[:2]
+    scale = min(1.0, short_side / min(height, width))
+    if scale == 1.0:
+        return image
+    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)

@@ -4,9 +4,9 @@ A client written against TensorFlow Serving works against this server unchanged,
 and the other way round: when one process is not enough, serve the same
 SavedModel with TensorFlow Serving (``python -m colorkeras.export --serving-dir``).
 
-    python -m colorkeras.serve --model photos-unet --port 8501
-    curl -s localhost:8501/v1/models/photos-unet
-    curl -s -X POST localhost:8501/v1/models/photos-unet:predict \\
+    python -m colorkeras.serve --model photos-unet --port 8502
+    curl -s localhost:8502/v1/models/photos-unet
+    curl -s -X POST localhost:8502/v1/models/photos-unet:predict \\
         -d '{"signature_name": "colorize_bytes", "instances": [{"b64": "'"$(base64 -w0 old.jpg)"'"}]}'
 
 Endpoints (``NAME`` is the run's name unless ``--model-name`` says otherwise):
@@ -42,6 +42,7 @@ from colorkeras import cli, store
 
 VERSION = "1"
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # A 12-megapixel JPEG in base64 is about 8 MB.
+DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.
 _PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>/metadata|:predict)?$")
 
 
@@ -319,7 +320,7 @@ class Server(ThreadingHTTPServer):
     request_queue_size = 128
 
 
-def start(server_model, host="127.0.0.1", port=8501, max_request_bytes=MAX_REQUEST_BYTES):
+def start(server_model, host="127.0.0.1", port=DEFAULT_PORT, max_request_bytes=MAX_REQUEST_BYTES):
     """Starts serving in a background thread; returns the HTTP server (``.shutdown()`` stops it)."""
     httpd = Server((host, port), make_handler(server_model, max_request_bytes))
     threading.Thread(target=httpd.serve_forever, name="colorkeras-serve", daemon=True).start()
@@ -335,7 +336,7 @@ def build_parser():
     parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
     parser.add_argument("--model-name", default=None, metavar="NAME", help="the name in the URLs (default: the run's name)")
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (deliberately)")
-    parser.add_argument("--port", type=int, default=8501, help="TCP port (TensorFlow Serving's REST port is 8501)")
+    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default: 8502, beside the dashboard's 8501; TensorFlow Serving's own REST port is 8501)")
     parser.add_argument("--workers", type=int, default=2, help="model calls at once (the machine's cores are a good start)")
     parser.add_argument("--queue", type=int, default=16, help="requests that may wait for a worker; more are answered 503")
     parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_BYTES / 1e6, help="larger request bodies are refused (400)")
@@ -354,7 +355,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port} ({error.strerror or error})", file=sys.stderr)
+        print(f"error: cannot listen on {args.host}:{args.port} ({error.strerror or error}); choose another with --port", file=sys.stderr)
         return 2
 
     def stop(signum, frame):

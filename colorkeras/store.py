@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import threading
 from pathlib import Path
 
 MODELS_ENV = "COLORKERAS_MODELS"
@@ -221,6 +222,21 @@ def default_run_name(root=None):
     return _marked_run(root, DEFAULT_FILE) or (runs[0] if runs else None)
 
 
+def takes_hints(path):
+    """Whether the run in folder ``path`` was trained to take colour hints."""
+    settings = (read_json(Run(path).config, {}) or {}).get("settings") or {}
+    return bool(settings.get("hints"))
+
+
+def hint_run_name(root=None):
+    """The run that colorizes with hints when none is named: the default run if it
+    takes hints, else the first run that does, else None."""
+    root = Path(root) if root else models_dir()
+    default = default_run_name(root)
+    candidates = ([default] if default else []) + [name for name in list_runs(root) if name != default]
+    return next((name for name in candidates if takes_hints(root / name)), None)
+
+
 def reference_run_name(root=None):
     """The reference run for training and metrics: ``saved_models/REFERENCE``, else the default run."""
     root = Path(root) if root else models_dir()
@@ -263,13 +279,24 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
-def check_writable(path, folder=False, overwrite=True):
+def check_writable(path, folder=False, overwrite=True, create=True):
     """Raises ``RunError`` naming ``path`` unless a file can be written there, or
     with ``folder``, into the folder ``path`` (folders are made as needed); without
     ``overwrite``, also where a file ``path`` already exists (the user's
     ``--overwrite`` not given). For the start of long work whose results go there,
-    so a wrong path fails at once, not after the work."""
+    so a wrong path fails at once, not after the work. ``folder`` without
+    ``create`` makes nothing: for a check before other refusals still to come."""
     path = Path(path).expanduser()
+    if folder and not create:
+        # Nothing is made: the nearest folder that exists must be one we may write in.
+        existing = path
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise RunError(f"cannot write into {path}: {existing} is not a folder")
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise RunError(f"cannot write into {path}: permission denied on {existing}")
+        return
     if path.is_dir() and not folder:
         raise RunError(f"cannot write {path}: it is a folder; name a file")
     if not folder and not overwrite and path.exists():
@@ -284,6 +311,17 @@ def check_writable(path, folder=False, overwrite=True):
         raise RunError(f"cannot write {'into ' if folder else ''}{path}: {error.strerror or error}") from None
 
 
+def current_umask():
+    """The process's umask (read by setting it and putting it back at once)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o077)
+        os.umask(mask)
+    return mask
+
+
+_UMASK_LOCK = threading.Lock()
+
+
 def atomic_write_bytes(path, data):
     """Writes ``data`` to ``path`` through a temporary file and a rename.
 
@@ -292,6 +330,9 @@ def atomic_write_bytes(path, data):
     path = Path(path)
     handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes the file 0600; the result is the user's like any file they
+        # create, so it gets the mode open() would give it (0644 under umask 022).
+        os.fchmod(handle, 0o666 & ~current_umask())
         with os.fdopen(handle, "wb") as stream:
             stream.write(data)
             stream.flush()

@@ -175,10 +175,26 @@ def start_dashboard(root, port, timeout=60, extra_env=None):
     return server
 
 
-def headless_chrome(user_data_dir, *extra_flags):
-    """Debian's Chromium under Selenium, with the flags this closed network needs."""
+def browser_missing():
+    """Why the browser tests cannot run here (None where they can): Debian's chromium
+    and chromium-driver, both on the PATH."""
     import shutil
 
+    missing = [name for name in ("chromium", "chromedriver") if not shutil.which(name)]
+    return f"needs Debian's chromium and chromium-driver ({', '.join(missing)} not found)" if missing else None
+
+
+# The one check every browser test takes: skipped, with the reason, where the browser is missing.
+needs_browser = pytest.mark.skipif(browser_missing() is not None, reason=browser_missing() or "")
+
+
+def headless_chrome(user_data_dir, *extra_flags):
+    """Debian's Chromium under Selenium, with the flags this closed network needs
+    (the test is skipped where they are missing)."""
+    import shutil
+
+    if browser_missing():
+        pytest.skip(browser_missing())
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -24,10 +24,12 @@ def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",
                 "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb",
                 "colorize_ms_4000x3000", "colorize_ms_1mp", "train_images_per_second_64_float32",
-                "train_images_per_second_64_mixed_bfloat16", "bfloat16_speedup", "server_latency_ms_1mp_median",
-                "server_latency_ms_1mp_p95", "server_requests_per_second_32_clients", "film_frames_per_second_640x480",
-                "film_peak_memory_mb"):
+                "train_images_per_second_64_mixed_bfloat16", "bfloat16_speedup", "server_png_latency_ms_1mp_median",
+                "server_png_latency_ms_1mp_p95", "server_png_requests_per_second_32_clients",
+                "server_jpeg_latency_ms_1mp_median", "server_jpeg_requests_per_second_32_clients",
+                "film_frames_per_second_640x480", "film_peak_memory_mb"):
         assert figures[key] > 0, key
+    assert "skipped" not in figures
     assert 0 <= figures["mean_abs_delta_l_4000x3000"] < 1
     assert figures["film_frames"] == 8 and figures["film_peak_memory_mb"] < 2048
     # Both precisions start from the same weights and data: after 3 steps their losses are close.
@@ -35,3 +37,19 @@ def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     assert abs(float32 - bfloat16) < 0.1 * float32
     printed = capsys.readouterr().out
     assert "GFLOP/s" in printed and "4000x3000" in printed and "mixed_bfloat16" in printed
+    assert "colorize_bytes_jpeg" in printed and "the Python API's" in printed
+
+
+@pytest.mark.slow
+def test_a_part_that_cannot_run_is_said_in_one_line_and_the_rest_still_printed(tiny_run, tmp_path, capsys, monkeypatch):
+    def no_training(*args, **kwargs):
+        raise RuntimeError("HTTP Error 404: Not Found")
+
+    monkeypatch.setattr(bench, "training_throughput", no_training)
+    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--precision-steps", "0", "--server-requests", "0", "--film-frames", "0"])
+    assert code == 0
+    captured = capsys.readouterr()
+    assert captured.err.count("skipped: training: HTTP Error 404: Not Found") == 1
+    assert "Traceback" not in captured.err
+    assert "latency 4000x3000" in captured.out and "colorize() a 1-megapixel RGB photo" in captured.out
+    assert "training at 32x32" not in captured.out and "skipped (HTTP Error 404" in captured.out

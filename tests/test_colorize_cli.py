@@ -127,3 +127,17 @@ def test_an_output_folder_that_cannot_be_written_is_said_before_any_work(tmp_pat
     error = capsys.readouterr().err
     assert "cannot write into" in error and "a-file" in error  # Said before the model is even looked up.
     assert (tmp_path / "a-file").read_text() == "mine"
+
+
+def test_tensorflow_notices_are_filtered_and_our_lines_kept():
+    from colorkeras.cli import NATIVE_LOG
+
+    noise = [
+        "I0000 00:00:1796125793.997026    4133 port.cc:153] oneDNN custom operations are on.",
+        "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
+        "WARNING:absl:Please consider providing the trackable_obj argument in the from_concrete_functions.",
+        "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    ]
+    kept = ["error: photo.png: not an image", "Wrote colorizer.tflite (0.3 MB)", "Serving photos-unet on http://127.0.0.1:8502", "WARNING: your disk is full"]
+    assert all(NATIVE_LOG.match(line) for line in noise)
+    assert not any(NATIVE_LOG.match(line) for line in kept)

@@ -12,7 +12,7 @@ from skimage import data
 
 from colorkeras import dashboard, data as data_lib, jobs, store
 from colorkeras.inference import Colorizer, ImageError
-from tests.conftest import free_port, headless_chrome, start_dashboard
+from tests.conftest import free_port, headless_chrome, needs_browser, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
@@ -201,7 +201,7 @@ def test_cancel_interrupts_and_resume_finishes_the_run(models_store, image_folde
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium and chromium-driver")
+@needs_browser
 def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
@@ -352,6 +352,7 @@ def test_hint_helpers_rescale_clicks_and_round_trip_files():
 
 
 @pytest.mark.slow
+@needs_browser
 def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_store, tiny_hint_run, tmp_path):
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
@@ -417,6 +418,7 @@ def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_nam
 
 
 @pytest.mark.slow
+@needs_browser
 def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_run, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

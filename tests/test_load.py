@@ -5,7 +5,6 @@ shipped default model on localhost. Prints and writes its figures
 
 import json
 import re
-import shutil
 import threading
 import time
 from pathlib import Path
@@ -14,7 +13,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from tests.conftest import free_port, headless_chrome, start_dashboard
+from tests.conftest import free_port, headless_chrome, needs_browser, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
 SESSIONS = 8
@@ -29,7 +28,7 @@ def peak_rss_mb(pid):
 
 
 @pytest.mark.slow
-@pytest.mark.skipif(not (shutil.which("chromium") and shutil.which("chromedriver")), reason="needs Debian's chromium and chromium-driver")
+@needs_browser
 def test_eight_sessions_upload_and_colorize_at_once(tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -49,3 +49,22 @@ def test_every_shipped_run_carries_every_signature_its_kind_supports():
         if store.takes_hints(SHIPPED / name):
             expected |= set(HINT_SIGNATURES) | {"suggest_colors"}
         assert expected <= signatures, f"{name} lacks {sorted(expected - signatures)}"
+
+
+@pytest.mark.slow
+def test_a_red_hint_on_the_shipped_default_store_colours_its_point_red(tmp_path):
+    # As a newcomer types it: colorize --hints without --model, on the shipped runs.
+    import json
+
+    import numpy as np
+    from PIL import Image
+    from skimage import data
+
+    from tests.conftest import run_cli
+
+    Image.fromarray(data.camera()).save(tmp_path / "camera.png")  # 512x512 gray: a man, a camera, a sky.
+    (tmp_path / "hints.json").write_text(json.dumps([{"x": 400, "y": 80, "color": "#d02020"}]))
+    result = run_cli("colorkeras.colorize", tmp_path / "camera.png", "--hints", tmp_path / "hints.json", "--out", tmp_path / "out")
+    assert result.returncode == 0, result.stderr[-2000:]
+    red, green, blue = np.asarray(Image.open(tmp_path / "out" / "camera.png"), np.int32)[76:85, 396:405].reshape(-1, 3).mean(axis=0)
+    assert red > green + 30 and red > blue + 30, (red, green, blue)

@@ -1,3 +1,4 @@
+import numpy as np
 import pytest
 
 from colorkeras import store
@@ -115,3 +116,27 @@ def test_check_writable_names_the_path_and_leaves_nothing_behind(tmp_path):
         store.check_writable(tmp_path / "a-file", overwrite=False)
     store.check_writable(tmp_path / "a-file")  # The caller was told to replace it.
     assert (tmp_path / "a-file").read_text() == "mine"
+
+
+@pytest.mark.parametrize("umask, mode", [(0o022, 0o644), (0o002, 0o664), (0o077, 0o600)])
+def test_files_written_through_a_temporary_name_follow_the_umask(tmp_path, umask, mode):
+    import os
+
+    from colorkeras.images import save_image
+
+    previous = os.umask(umask)
+    try:
+        store.atomic_write_json(tmp_path / "config.json", {"a": 1})
+        save_image(np.zeros((4, 4, 3), np.uint8), tmp_path / "out" / "photo.png")
+    finally:
+        os.umask(previous)
+    for path in (tmp_path / "config.json", tmp_path / "out" / "photo.png"):
+        assert path.stat().st_mode & 0o777 == mode, (path, oct(path.stat().st_mode))
+
+
+def test_check_writable_without_create_makes_nothing(tmp_path):
+    store.check_writable(tmp_path / "new" / "deeper", folder=True, create=False)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "a-file").write_text("mine")
+    with pytest.raises(store.RunError, match="is not a folder"):
+        store.check_writable(tmp_path / "a-file" / "out", folder=True, create=False)

@@ -16,16 +16,20 @@ installed. Outputs mirror the inputs as the colorize CLI lays them out
 as ``a_jpg.png`` and ``a_png.png``), and each one is identical to what the CLI
 writes: each worker decodes and colorizes through the same ``Colorizer``.
 
-Colorizing runs in Beam's ``RunInference`` with this project's model handler,
-which loads the run's SavedModel (``tf.saved_model.load``) once per worker: Beam's
-own TensorFlow handler loads through Keras, which refuses SavedModel folders in
-Keras 3 (apache/beam#30616). Images of different sizes are colorized one at a
-time within a batch. Each output is written under a temporary name and renamed
-into place, and outputs that exist already are skipped, so a rerun after a crash
-or a preempted worker finishes the job with nothing lost and nothing written
-twice. Files that cannot be read go to ``DIR/_failures.csv`` (path, reason)
-instead of failing the pipeline; the counts (done, skipped, failed) are printed
-and returned.
+The driver lists the inputs (Beam's FileSystems: local, ``gs://``, ``s3://``),
+names their outputs, and leaves out those already there; the pipeline is one
+chain of transforms every Beam runner has (Create, Reshuffle, ParDo,
+GroupByKey), so the same pipeline runs on the DirectRunner, on a Dask cluster
+(``--runner DaskRunner --dask_client_address tcp://HOST:PORT``) and on the others.
+Each worker process loads the run's SavedModel once (``tf.saved_model.load``,
+kept by ``apache_beam.utils.shared``) and colorizes through the same
+``Colorizer`` as the CLI. Each output is written under a temporary name and
+renamed into place, so a killed worker or a retried task never leaves half a PNG,
+and a rerun writes nothing that is there. Files that cannot be read go to
+``DIR/_failures.csv`` (path, reason) instead of failing the pipeline. The counts
+(done, skipped, failed) come from the output folder itself, so a runner without
+metrics (Dask) and a retried task (counted twice by an engine) give the same
+figures; an input neither written nor failed is reported as missing.
 """
 
 import argparse
@@ -39,7 +43,6 @@ from colorkeras import cli
 
 TEMPORARY = ".colorkeras-partial"  # Under DIR: outputs being written; cleared at the start of a run.
 FAILURES = "_failures.csv"
-COUNTERS = ("done", "skipped", "failed")
 # Beam's own log lines, from this process and its workers (INFO progress, and
 # WARNINGs about cloud clients this pipeline does not use); --verbose shows them.
 BEAM_LOG = r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]"
@@ -89,63 +92,102 @@ def resolve_clashes(target_and_sources):
         yield source, f"{target[:-len('.png')]}_{extension}.png"
 
 
-def make_handler(run, max_pixels):
-    """This project's Beam ``ModelHandler`` (defined here, so the module imports without
-    Beam): ((path, output), file bytes) in, ("ok", PNG) or ("failed", reason) out."""
-    from apache_beam.ml.inference.base import ModelHandler, PredictionResult
+def plan(pattern, base, output, rooted=True):
+    """The archive's (input, output) pairs, in the driver: every image ``pattern``
+    matches, named as the colorize CLI names it (one output per input; inputs that
+    would share one keep their extension in its name), sorted by input."""
+    from apache_beam.io.filesystems import FileSystems
 
-    class Handler(ModelHandler):
+    from colorkeras.images import IMAGE_EXTENSIONS
+
+    paths = sorted(
+        metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list
+        if posixpath.splitext(metadata.path)[1].lower() in IMAGE_EXTENSIONS
+        and f"/{TEMPORARY}/" not in metadata.path
+    )
+    by_output = {}
+    for path in paths:
+        by_output.setdefault(output_name(path, base, output, rooted), []).append(path)
+    return sorted(pair for item in by_output.items() for pair in resolve_clashes(item))
+
+
+def existing(paths):
+    """Which of ``paths`` exist: one listing of each folder they are in, not a call per path."""
+    from apache_beam.io.filesystems import FileSystems
+
+    found = set()
+    for folder in sorted({posixpath.dirname(path) for path in paths}):
+        try:
+            matched = FileSystems.match([posixpath.join(folder, "*")])[0].metadata_list
+        except Exception:  # noqa: BLE001 - a folder that does not exist yet (Beam raises its own error types).
+            continue
+        found.update(metadata.path for metadata in matched)
+    return {path for path in paths if path in found}
+
+
+def colorize_fn(run, max_pixels, output):
+    """This project's Beam ``DoFn``: (input, output) in; the PNG written through a
+    temporary name and renamed into place; ``(path, reason)`` out for a file that
+    failed. A plain ParDo, so every runner runs it (Beam's RunInference batches in
+    ``finish_bundle``, whose outputs the Dask runner drops)."""
+    import apache_beam as beam
+    from apache_beam.metrics import Metrics
+    from apache_beam.utils import shared
+
+    class Colorize(beam.DoFn):
         def __init__(self):
-            super().__init__()
-            self.run = str(run)
-            self.max_pixels = max_pixels
+            self.run, self.max_pixels, self.output = str(run), max_pixels, output
+            self._shared = shared.Shared()  # One model per worker process, whatever the bundles.
 
-        def load_model(self):
+        def setup(self):
+            self.model = self._shared.acquire(self._load, tag=f"{self.run}:{self.max_pixels}")
+
+        def _load(self):
+            from apache_beam.io.filesystems import FileSystems
+
             from colorkeras.inference import Colorizer
 
-            return Colorizer(self.run, max_pixels=self.max_pixels)  # tf.saved_model.load inside.
+            colorizer = Colorizer(self.run, max_pixels=self.max_pixels)  # tf.saved_model.load inside.
+            # A marker per load, so the driver can say how many times the model was loaded.
+            with FileSystems.create(posixpath.join(self.output, TEMPORARY, "loads", uuid.uuid4().hex)) as stream:
+                stream.write(b"")
+            return _Holder(colorizer)
 
-        def run_inference(self, batch, model, inference_args=None):
+        def process(self, source_and_target):
+            from apache_beam.io.filesystems import FileSystems
             from PIL import Image
 
             from colorkeras.images import ImageError, open_image
 
-            for (path, target), payload in batch:
-                try:
-                    image = open_image(io.BytesIO(payload), model.max_pixels, name=path)
-                    colour = model.colorize(image)
-                    buffer = io.BytesIO()
-                    Image.fromarray(colour).save(buffer, format="PNG")
-                    yield PredictionResult((path, target), ("ok", buffer.getvalue()))
-                except (ImageError, ValueError) as error:
-                    yield PredictionResult((path, target), ("failed", str(error)))
+            source, target = source_and_target
+            if FileSystems.exists(target):  # Written meanwhile (a retried task, or another run).
+                return
+            try:
+                with FileSystems.open(source) as stream:
+                    payload = stream.read()
+                image = open_image(io.BytesIO(payload), self.max_pixels, name=source)
+                colour = self.model.colorizer.colorize(image)
+            except (ImageError, ValueError, OSError) as error:
+                Metrics.counter("colorkeras", "failed").inc()
+                yield (source, str(error))
+                return
+            buffer = io.BytesIO()
+            Image.fromarray(colour).save(buffer, format="PNG")
+            temporary = posixpath.join(self.output, TEMPORARY, f"{uuid.uuid4().hex}.png")
+            with FileSystems.create(temporary) as stream:
+                stream.write(buffer.getvalue())
+            _make_parent(target)
+            FileSystems.rename([temporary], [target])
+            Metrics.counter("colorkeras", "done").inc()
 
-        def batch_elements_kwargs(self):
-            # Images of any size: each is colorized on its own; small batches keep memory low.
-            return {"min_batch_size": 1, "max_batch_size": 8}
-
-        def get_num_bytes(self, batch):
-            return sum(len(payload) for _, payload in batch)
-
-    return Handler()
+    return Colorize()
 
 
-def write_output(result, output):
-    """Writes one colorized PNG through a temporary name; yields a failure row instead where it failed."""
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.metrics import Metrics
+class _Holder:
+    """What ``shared.Shared`` keeps: it needs an object it can hold a weak reference to."""
 
-    (path, target), (status, value) = result.example, result.inference
-    if status != "ok":
-        Metrics.counter("colorkeras", "failed").inc()
-        yield (path, value)
-        return
-    temporary = posixpath.join(output, TEMPORARY, f"{uuid.uuid4().hex}.png")
-    with FileSystems.create(temporary) as stream:
-        stream.write(value)
-    _make_parent(target)
-    FileSystems.rename([temporary], [target])
-    Metrics.counter("colorkeras", "done").inc()
+    def __init__(self, colorizer):
+        self.colorizer = colorizer
 
 
 def _make_parent(path):
@@ -160,86 +202,39 @@ def _make_parent(path):
             pass  # Made meanwhile by another worker.
 
 
-def read_input(source_and_target):
+def write_failures(keyed_rows, output):
+    """DIR/_failures.csv (path, reason), written whole through a temporary name. Rows
+    come once per file even where a retried task reported a file twice."""
     from apache_beam.io.filesystems import FileSystems
 
-    source, target = source_and_target
-    with FileSystems.open(source) as stream:
-        return (source, target), stream.read()
-
-
-def keep_missing(source_and_target):
-    """Drops inputs whose output exists already (a rerun finishes what is left)."""
-    from apache_beam.io.filesystems import FileSystems
-    from apache_beam.metrics import Metrics
-
-    if FileSystems.exists(source_and_target[1]):
-        Metrics.counter("colorkeras", "skipped").inc()
-        return []
-    return [source_and_target]
-
-
-def write_failures(rows, output):
-    """DIR/_failures.csv (path, reason), written whole through a temporary name; none if nothing failed."""
-    from apache_beam.io.filesystems import FileSystems
-
+    _, rows = keyed_rows
     target = posixpath.join(output, FAILURES)
-    if not rows:
-        if FileSystems.exists(target):
-            FileSystems.delete([target])
-        return
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["path", "reason"])
-    writer.writerows(sorted(rows))
+    writer.writerows(sorted(set(map(tuple, rows))))
     temporary = posixpath.join(output, TEMPORARY, f"{uuid.uuid4().hex}.csv")
     with FileSystems.create(temporary) as stream:
         stream.write(buffer.getvalue().encode())
-    if FileSystems.exists(target):
-        FileSystems.delete([target])
-    FileSystems.rename([temporary], [target])
+    FileSystems.rename([temporary], [posixpath.join(output, TEMPORARY, FAILURES)])
+    return target
 
 
-def build_pipeline(pipeline, pattern, base, output, run, max_pixels, rooted=True):
+def build_pipeline(pipeline, todo, output, run, max_pixels):
+    """The pipeline over the planned ``todo`` pairs: one chain from the plan to the
+    failures file, of transforms every Beam runner has (Create, Reshuffle, ParDo,
+    GroupByKey): the Dask runner computes only the graph of the last transform."""
     import apache_beam as beam
-    from apache_beam.io import fileio
-    from apache_beam.ml.inference.base import RunInference
 
-    from colorkeras.images import IMAGE_EXTENSIONS
-
-    planned = (
-        pipeline
-        | "Match" >> fileio.MatchFiles(pattern)
-        | "Paths" >> beam.Map(lambda metadata: metadata.path)
-        | "Images" >> beam.Filter(lambda path: posixpath.splitext(path)[1].lower() in IMAGE_EXTENSIONS)
-        | "Name" >> beam.Map(lambda path: (output_name(path, base, output, rooted), path))
-        | "ByOutput" >> beam.GroupByKey()
-        | "OneEach" >> beam.FlatMap(resolve_clashes)
-        | "SkipDone" >> beam.FlatMap(keep_missing)
-        | "Reshuffle" >> beam.Reshuffle()
-    )
-    failures = (
-        planned
-        | "Read" >> beam.Map(read_input)
-        | "Colorize" >> RunInference(make_handler(run, max_pixels))
-        | "Write" >> beam.FlatMap(write_output, output)
-    )
     _ = (
-        failures
-        | "AllFailures" >> beam.combiners.ToList()
+        pipeline
+        | "Plan" >> beam.Create(todo)
+        | "Spread" >> beam.Reshuffle()
+        | "Colorize" >> beam.ParDo(colorize_fn(run, max_pixels, output))
+        | "Key" >> beam.Map(lambda row: (None, row))
+        | "AllFailures" >> beam.GroupByKey()
         | "FailuresCsv" >> beam.Map(write_failures, output)
     )
-
-
-def counts(result):
-    """{"done": n, "skipped": n, "failed": n} from the pipeline's counters."""
-    from apache_beam.metrics.metric import MetricsFilter
-
-    found = dict.fromkeys(COUNTERS, 0)
-    for counter in result.metrics().query(MetricsFilter().with_namespace("colorkeras"))["counters"]:
-        value = counter.committed if counter.committed is not None else counter.attempted
-        found[counter.key.metric.name] += int(value or 0)
-    return found
 
 
 def clear_partial(output, remove_folder=False):
@@ -248,21 +243,106 @@ def clear_partial(output, remove_folder=False):
     from apache_beam.io.filesystems import FileSystems
 
     folder = posixpath.join(output, TEMPORARY)
-    matches = FileSystems.match([posixpath.join(folder, "*")])[0].metadata_list
-    if matches:
-        FileSystems.delete([metadata.path for metadata in matches])
-    if remove_folder and FileSystems.exists(folder):
+    if FileSystems.exists(folder):
         FileSystems.delete([folder])
+    if not remove_folder:
+        FileSystems.mkdirs(folder)
+
+
+def count_loads(output):
+    from apache_beam.io.filesystems import FileSystems
+
+    try:
+        return len(FileSystems.match([posixpath.join(output, TEMPORARY, "loads", "*")])[0].metadata_list)
+    except Exception:  # noqa: BLE001 - no load happened (nothing to do).
+        return 0
+
+
+def finish_failures(output, todo):
+    """Moves the pipeline's failures file into place (or removes an old one where
+    nothing failed); returns the failed paths."""
+    from apache_beam.io.filesystems import FileSystems
+
+    written, target = posixpath.join(output, TEMPORARY, FAILURES), posixpath.join(output, FAILURES)
+    rows = []
+    if todo and FileSystems.exists(written):
+        with FileSystems.open(written) as stream:
+            rows = list(csv.reader(io.StringIO(stream.read().decode())))[1:]
+    if FileSystems.exists(target):
+        FileSystems.delete([target])
+    if rows:
+        FileSystems.rename([written], [target])
+    return [row[0] for row in rows]
+
+
+class Progress:
+    """A line every few seconds while the pipeline runs: outputs there out of those to
+    do, from the output folder itself (any runner, engine metrics or not). Local
+    output folders only; an object store is not polled."""
+
+    def __init__(self, targets, interval=5.0, stream=sys.stderr):
+        import threading
+
+        self.targets, self.interval, self.stream = list(targets), interval, stream
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._report, name="bulk-progress", daemon=True)
+
+    def __enter__(self):
+        import time
+
+        self.started = time.time()
+        if self.targets and "://" not in self.targets[0]:
+            self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=self.interval)
+
+    def _report(self):
+        import os
+        import time
+
+        while not self._stop.wait(self.interval):
+            written = sum(os.path.exists(target) for target in self.targets)
+            rate = written / max(time.time() - self.started, 1e-9)
+            print(f"[{written}/{len(self.targets)}] colorized so far, {rate:.1f} images/s", file=self.stream, flush=True)
+
+
+RUNNERS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}  # Short names Beam itself does not know.
+DASK_PARTITION_SIZE = 4  # Images per Dask task (Beam's default, 128, puts a small archive on one worker).
+
+
+def beam_arguments(beam_args):
+    """Beam's own flags, with the short runner names it lacks made full (``--runner
+    DaskRunner``), and, on Dask, a few images per task unless the user chose."""
+    arguments, dask = [], False
+    for index, argument in enumerate(beam_args):
+        name, equals, value = argument.partition("=")
+        if name == "--runner" and equals and value in RUNNERS:
+            argument, dask = f"--runner={RUNNERS[value]}", True
+        elif index > 0 and beam_args[index - 1] == "--runner" and argument in RUNNERS:
+            argument, dask = RUNNERS[argument], True
+        elif name == "--runner" and (value or (beam_args[index + 1] if index + 1 < len(beam_args) else "")) == RUNNERS["DaskRunner"]:
+            dask = True
+        arguments.append(argument)
+    if dask and not any(a.split("=")[0] in ("--dask_npartitions", "--dask_partition_size") for a in arguments):
+        arguments.append(f"--dask_partition_size={DASK_PARTITION_SIZE}")
+    return arguments
 
 
 def run(argv=None):
-    """Parses the arguments (ours and Beam's), runs the pipeline, returns the counts."""
+    """Parses the arguments (ours and Beam's), runs the pipeline, returns the counts:
+    {"done", "skipped", "failed", "missing", "loads", "seconds"}."""
+    import time
+
     from colorkeras import store
     from colorkeras.images import DEFAULT_MAX_PIXELS
 
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bulk",
-        description="Colorize a whole archive with Apache Beam's RunInference; other flags go to Beam (--runner and its options).",
+        description="Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options).",
         formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--input", required=True, metavar="PATTERN", help="a folder (searched recursively) or a glob pattern; ** reaches nested folders")
@@ -278,20 +358,45 @@ def run(argv=None):
     except ImportError:
         raise ValueError('Apache Beam is not installed: pip install -e ".[beam]"') from None
 
+    beam_args = beam_arguments(beam_args)
+    if any(RUNNERS["DaskRunner"] in argument for argument in beam_args):
+        try:
+            import dask.distributed  # noqa: F401
+        except ImportError:
+            raise ValueError('the Dask runner needs dask.distributed: pip install "apache-beam[dask]==2.77.*"') from None
     run_folder = store.resolve_run(args.model)
     base, pattern, rooted = split_input(args.input)
     output = args.output.rstrip("/")
     if "://" not in output:  # A local folder: one we cannot write is said now, not by a failed pipeline step.
         store.check_writable(output, folder=True)
-    _make_parent(posixpath.join(output, TEMPORARY, "x"))
+    started = time.time()
+    pairs = plan(pattern, base, output, rooted)
+    there = existing([target for _, target in pairs])
+    todo = [(source, target) for source, target in pairs if target not in there]
+    found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
     clear_partial(output)
-    options = PipelineOptions(beam_args)
-    pipeline = beam.Pipeline(options=options)
-    build_pipeline(pipeline, pattern, base, output, run_folder, args.max_pixels, rooted)
-    result = pipeline.run()
-    result.wait_until_finish()
+    print(f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there", file=sys.stderr, flush=True)
+    if todo:
+        pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
+        build_pipeline(pipeline, todo, output, run_folder, args.max_pixels)
+        with Progress([target for _, target in todo]):
+            result = pipeline.run()
+            try:
+                result.wait_until_finish()
+            finally:
+                client = getattr(result, "client", None)  # The Dask runner's connection to the scheduler.
+                if client is not None:
+                    client.close()
+    failed = set(finish_failures(output, todo))
+    # The counts come from what is on disk, not from the engine's metrics (the Dask
+    # runner has none, and a retried task counts twice there): done is every output
+    # now present that was missing; anything neither written nor failed is missing.
+    written = existing([target for _, target in todo])
+    found.update(done=len(written), failed=len(failed), loads=count_loads(output) if todo else 0)
+    found["missing"] = sum(1 for source, target in todo if target not in written and source not in failed)
     clear_partial(output, remove_folder=True)
-    return counts(result)
+    found["seconds"] = time.time() - started
+    return found
 
 
 def main(argv=None):
@@ -305,8 +410,12 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\ninterrupted; finished outputs are complete, run again to do the rest", file=sys.stderr)
         return 130
-    print(f"Done: {found['done']} colorized, {found['skipped']} skipped (already there), {found['failed']} failed")
-    return 1 if found["failed"] else 0
+    print(
+        f"Done: {found['done']} colorized, {found['skipped']} skipped (already there), {found['failed']} failed"
+        + (f", {found['missing']} MISSING (neither written nor failed: run again)" if found["missing"] else "")
+        + f", in {found['seconds']:.1f} s; model loaded {found['loads']} time(s)"
+    )
+    return 1 if found["failed"] or found["missing"] else 0
 
 
 if __name__ == "__main__":

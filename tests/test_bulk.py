@@ -101,3 +101,80 @@ def test_one_file_goes_in_the_output_folder_itself_as_the_cli_puts_it(tiny_run, 
     unwritable = run_cli("colorkeras.bulk", "--input", archive / "photo02.webp", "--output", tmp_path / "a-file" / "out", "--model", tiny_run)
     assert unwritable.returncode == 2 and "cannot write into" in unwritable.stderr and "Traceback" not in unwritable.stderr
     assert (tmp_path / "a-file").read_text() == "mine"
+
+
+@pytest.fixture
+def dask_cluster(tmp_path):
+    """A dask.distributed cluster on loopback, started as an operator starts one: a
+    ``dask scheduler`` and two ``dask worker`` processes (one thread each, no nanny,
+    so a killed worker stays dead). Yields (address, [worker processes])."""
+    pytest.importorskip("dask.distributed", reason="the Dask runner needs apache-beam[dask] (dask.distributed)")
+    from distributed import Client
+
+    from tests.conftest import free_port
+
+    dask = os.path.join(os.path.dirname(sys.executable), "dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    logs = open(tmp_path / "dask.log", "w")
+    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"], stdout=logs, stderr=logs)
+    workers = []
+    try:
+        with Client(address, timeout=60) as client:
+            workers = [
+                subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny", "--no-dashboard"], stdout=logs, stderr=logs)
+                for _ in range(2)
+            ]
+            client.wait_for_workers(2, timeout=120)
+        yield address, workers
+    finally:
+        for process in [*workers, scheduler]:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+        logs.close()
+
+
+def test_on_a_dask_cluster_a_worker_killed_mid_run_loses_and_doubles_nothing(tiny_run, tmp_path, dask_cluster):
+    address, workers = dask_cluster
+    archive = make_archive(tmp_path / "archive", size_scale=6)
+    cli_out, bulk_out = tmp_path / "cli", tmp_path / "bulk"
+    assert run_cli("colorkeras.colorize", archive, "--out", cli_out, "--model", tiny_run).returncode == 1  # 4 failed.
+    # The short runner name, as for Beam's own runners.
+    command = [sys.executable, "-m", "colorkeras.bulk", "--input", str(archive), "--output", str(bulk_out), "--model", str(tiny_run),
+               "--runner", "DaskRunner", "--dask_client_address", address]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and not list(bulk_out.rglob("photo*.png")) and process.poll() is None:
+        time.sleep(0.02)
+    written_when_killed = len(list(bulk_out.rglob("photo*.png")))
+    workers[0].send_signal(signal.SIGKILL)  # One of the two workers, mid-run.
+    workers[0].wait()
+    stdout, stderr = process.communicate(timeout=600)
+    assert 0 < written_when_killed < 40, f"{written_when_killed} outputs when the worker was killed"
+    assert process.returncode == 1, stderr[-3000:]
+    assert "Done: 40 colorized, 0 skipped (already there), 4 failed" in stdout, stderr[-3000:]
+    assert "Traceback" not in stderr and "[" in stderr  # Progress lines, no traceback.
+    loads = int(re.search(r"model loaded (\d+) time", stdout)[1])
+    assert 1 <= loads <= 3  # Once per worker process (the killed one may not have loaded it yet), not per image or bundle.
+    expected, produced = outputs(cli_out), outputs(bulk_out)
+    assert sorted(produced) == sorted(expected) and len(produced) == 40
+    for name, array in expected.items():
+        np.testing.assert_array_equal(produced[name], array, err_msg=name)
+    rows = (bulk_out / "_failures.csv").read_text().splitlines()
+    assert rows[0] == "path,reason" and len(rows) == 5  # Each failure once.
+    assert sorted(path.name for path in bulk_out.iterdir()) == ["_failures.csv", "archive"]  # Nothing partial, nothing stray.
+    assert not [path for path in bulk_out.rglob("*") if path.is_file() and path.suffix not in (".png", ".csv")]
+    before = {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")}
+    again = run_cli("colorkeras.bulk", "--input", archive, "--output", bulk_out, "--model", tiny_run, "--runner", "DaskRunner", "--dask_client_address", address)
+    assert "Done: 0 colorized, 40 skipped (already there), 4 failed" in again.stdout, again.stderr[-3000:]
+    assert {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")} == before  # The rerun wrote nothing.
+
+
+def test_short_runner_names_are_made_full_and_dask_gets_a_few_images_per_task():
+    from colorkeras.bulk import DASK_PARTITION_SIZE, RUNNERS, beam_arguments
+
+    full = RUNNERS["DaskRunner"]
+    assert beam_arguments(["--runner", "DaskRunner", "--dask_client_address", "tcp://h:1"]) == [
+        "--runner", full, "--dask_client_address", "tcp://h:1", f"--dask_partition_size={DASK_PARTITION_SIZE}"]
+    assert beam_arguments(["--runner=DaskRunner", "--dask_npartitions", "8"]) == [f"--runner={full}", "--dask_npartitions", "8"]
+    assert beam_arguments(["--runner", "DirectRunner", "--direct_num_workers", "2"]) == ["--runner", "DirectRunner", "--direct_num_workers", "2"]

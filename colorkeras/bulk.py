@@ -40,9 +40,11 @@ import sys
 import uuid
 
 from colorkeras import cli
+from colorkeras.archive import FORMATS
 
 TEMPORARY = ".colorkeras-partial"  # Under DIR: outputs being written; cleared at the start of a run.
 FAILURES = "_failures.csv"
+DROPPED = "dropped.json"  # Under TEMPORARY: what the outputs' format could not hold, for the summary.
 # Beam's own log lines, from this process and its workers (INFO progress, and
 # WARNINGs about cloud clients this pipeline does not use); --verbose shows them.
 BEAM_LOG = r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]"
@@ -71,13 +73,13 @@ def split_input(given):
     return base, FileSystems.join(base, "**"), True
 
 
-def output_name(path, base, output, rooted=True):
+def output_name(path, base, output, rooted=True, suffix=".png"):
     """The output of input ``path`` (under ``base``), as the colorize CLI names it."""
     from pathlib import PurePosixPath
 
     relative = PurePosixPath(path[len(base):].lstrip("/"))
     root = (PurePosixPath(base.rstrip("/")).name or "root") if rooted else ""
-    return posixpath.join(output, root, str(relative.with_suffix(".png")))
+    return posixpath.join(output, root, str(relative.with_suffix(suffix)))
 
 
 def resolve_clashes(target_and_sources):
@@ -87,12 +89,13 @@ def resolve_clashes(target_and_sources):
     if len(sources) == 1:
         yield sources[0], target
         return
+    stem, suffix = posixpath.splitext(target)
     for source in sources:
         extension = posixpath.splitext(source)[1].lstrip(".").lower()
-        yield source, f"{target[:-len('.png')]}_{extension}.png"
+        yield source, f"{stem}_{extension}{suffix}"
 
 
-def plan(pattern, base, output, rooted=True):
+def plan(pattern, base, output, rooted=True, suffix=".png"):
     """The archive's (input, output) pairs, in the driver: every image ``pattern``
     matches, named as the colorize CLI names it (one output per input; inputs that
     would share one keep their extension in its name), sorted by input."""
@@ -107,7 +110,7 @@ def plan(pattern, base, output, rooted=True):
     )
     by_output = {}
     for path in paths:
-        by_output.setdefault(output_name(path, base, output, rooted), []).append(path)
+        by_output.setdefault(output_name(path, base, output, rooted, suffix), []).append(path)
     return sorted(pair for item in by_output.items() for pair in resolve_clashes(item))
 
 
@@ -125,10 +128,10 @@ def existing(paths):
     return {path for path in paths if path in found}
 
 
-def colorize_fn(run, max_pixels, output):
+def colorize_fn(run, max_pixels, output, fmt="png"):
     """This project's Beam ``DoFn``: (input, output) in; the PNG written through a
     temporary name and renamed into place; ``(path, reason)`` out for a file that
-    failed. A plain ParDo, so every runner runs it (Beam's RunInference batches in
+    failed (and ``("dropped", what, path)`` for metadata the format cannot hold). A plain ParDo, so every runner runs it (Beam's RunInference batches in
     ``finish_bundle``, whose outputs the Dask runner drops)."""
     import apache_beam as beam
     from apache_beam.metrics import Metrics
@@ -136,7 +139,7 @@ def colorize_fn(run, max_pixels, output):
 
     class Colorize(beam.DoFn):
         def __init__(self):
-            self.run, self.max_pixels, self.output = str(run), max_pixels, output
+            self.run, self.max_pixels, self.output, self.fmt = str(run), max_pixels, output, fmt
             self._shared = shared.Shared()  # One model per worker process, whatever the bundles.
 
         def setup(self):
@@ -155,8 +158,8 @@ def colorize_fn(run, max_pixels, output):
 
         def process(self, source_and_target):
             from apache_beam.io.filesystems import FileSystems
-            from PIL import Image
 
+            from colorkeras import archive
             from colorkeras.images import ImageError, open_image
 
             source, target = source_and_target
@@ -166,16 +169,19 @@ def colorize_fn(run, max_pixels, output):
                 with FileSystems.open(source) as stream:
                     payload = stream.read()
                 image = open_image(io.BytesIO(payload), self.max_pixels, name=source)
-                colour = self.model.colorizer.colorize(image)
+                colorizer = self.model.colorizer
+                colour = colorizer.colorize(image)
+                made = archive.provenance(colorizer.name, colorizer.render_size, colorizer.saturation)
+                encoded, dropped = archive.encode_result(colour, self.fmt, archive.Source.of(payload, image), made)
             except (ImageError, ValueError, OSError) as error:
                 Metrics.counter("colorkeras", "failed").inc()
-                yield (source, str(error))
+                yield ("failed", source, str(error))
                 return
-            buffer = io.BytesIO()
-            Image.fromarray(colour).save(buffer, format="PNG")
-            temporary = posixpath.join(self.output, TEMPORARY, f"{uuid.uuid4().hex}.png")
+            for what in dropped:
+                yield ("dropped", what, source)
+            temporary = posixpath.join(self.output, TEMPORARY, f"{uuid.uuid4().hex}{posixpath.splitext(target)[1]}")
             with FileSystems.create(temporary) as stream:
-                stream.write(buffer.getvalue())
+                stream.write(encoded)
             _make_parent(target)
             FileSystems.rename([temporary], [target])
             Metrics.counter("colorkeras", "done").inc()
@@ -203,24 +209,33 @@ def _make_parent(path):
 
 
 def write_failures(keyed_rows, output):
-    """DIR/_failures.csv (path, reason), written whole through a temporary name. Rows
-    come once per file even where a retried task reported a file twice."""
+    """The failures, DIR/.colorkeras-partial/_failures.csv (path, reason), and what the
+    format could not hold, .../dropped.json ({what: count}), each written whole
+    through a temporary name. A file comes once even where a retried task reported
+    it twice."""
+    import json
+
     from apache_beam.io.filesystems import FileSystems
 
     _, rows = keyed_rows
-    target = posixpath.join(output, FAILURES)
+    rows = set(map(tuple, rows))
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["path", "reason"])
-    writer.writerows(sorted(set(map(tuple, rows))))
-    temporary = posixpath.join(output, TEMPORARY, f"{uuid.uuid4().hex}.csv")
-    with FileSystems.create(temporary) as stream:
-        stream.write(buffer.getvalue().encode())
-    FileSystems.rename([temporary], [posixpath.join(output, TEMPORARY, FAILURES)])
-    return target
+    writer.writerows(sorted((path, reason) for kind, path, reason in rows if kind == "failed"))
+    dropped = {}
+    for kind, what, _ in rows:
+        if kind == "dropped":
+            dropped[what] = dropped.get(what, 0) + 1
+    for name, content in ((FAILURES, buffer.getvalue()), (DROPPED, json.dumps(dropped))):
+        temporary = posixpath.join(output, TEMPORARY, f"{uuid.uuid4().hex}.tmp")
+        with FileSystems.create(temporary) as stream:
+            stream.write(content.encode())
+        FileSystems.rename([temporary], [posixpath.join(output, TEMPORARY, name)])
+    return posixpath.join(output, FAILURES)
 
 
-def build_pipeline(pipeline, todo, output, run, max_pixels):
+def build_pipeline(pipeline, todo, output, run, max_pixels, fmt="png"):
     """The pipeline over the planned ``todo`` pairs: one chain from the plan to the
     failures file, of transforms every Beam runner has (Create, Reshuffle, ParDo,
     GroupByKey): the Dask runner computes only the graph of the last transform."""
@@ -230,7 +245,7 @@ def build_pipeline(pipeline, todo, output, run, max_pixels):
         pipeline
         | "Plan" >> beam.Create(todo)
         | "Spread" >> beam.Reshuffle()
-        | "Colorize" >> beam.ParDo(colorize_fn(run, max_pixels, output))
+        | "Colorize" >> beam.ParDo(colorize_fn(run, max_pixels, output, fmt))
         | "Key" >> beam.Map(lambda row: (None, row))
         | "AllFailures" >> beam.GroupByKey()
         | "FailuresCsv" >> beam.Map(write_failures, output)
@@ -256,6 +271,19 @@ def count_loads(output):
         return len(FileSystems.match([posixpath.join(output, TEMPORARY, "loads", "*")])[0].metadata_list)
     except Exception:  # noqa: BLE001 - no load happened (nothing to do).
         return 0
+
+
+def read_dropped(output):
+    """{what the format could not hold: outputs} from the pipeline's last step."""
+    import json
+
+    from apache_beam.io.filesystems import FileSystems
+
+    path = posixpath.join(output, TEMPORARY, DROPPED)
+    if not FileSystems.exists(path):
+        return {}
+    with FileSystems.open(path) as stream:
+        return json.loads(stream.read().decode())
 
 
 def finish_failures(output, todo):
@@ -349,6 +377,8 @@ def run(argv=None):
     parser.add_argument("--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else")
     parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this")
+    parser.add_argument("--format", choices=list(FORMATS), default="png",
+                        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit")
     parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's own log lines")
     args, beam_args = parser.parse_known_args(argv)
 
@@ -370,7 +400,7 @@ def run(argv=None):
     if "://" not in output:  # A local folder: one we cannot write is said now, not by a failed pipeline step.
         store.check_writable(output, folder=True)
     started = time.time()
-    pairs = plan(pattern, base, output, rooted)
+    pairs = plan(pattern, base, output, rooted, FORMATS[args.format])
     there = existing([target for _, target in pairs])
     todo = [(source, target) for source, target in pairs if target not in there]
     found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
@@ -378,7 +408,7 @@ def run(argv=None):
     print(f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there", file=sys.stderr, flush=True)
     if todo:
         pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
-        build_pipeline(pipeline, todo, output, run_folder, args.max_pixels)
+        build_pipeline(pipeline, todo, output, run_folder, args.max_pixels, args.format)
         with Progress([target for _, target in todo]):
             result = pipeline.run()
             try:
@@ -394,6 +424,7 @@ def run(argv=None):
     written = existing([target for _, target in todo])
     found.update(done=len(written), failed=len(failed), loads=count_loads(output) if todo else 0)
     found["missing"] = sum(1 for source, target in todo if target not in written and source not in failed)
+    found["dropped"] = read_dropped(output) if todo else {}
     clear_partial(output, remove_folder=True)
     found["seconds"] = time.time() - started
     return found
@@ -410,6 +441,8 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("\ninterrupted; finished outputs are complete, run again to do the rest", file=sys.stderr)
         return 130
+    for what, count in sorted(found.get("dropped", {}).items()):
+        print(f"note: the outputs cannot hold the input's {what}: not kept in {count} output(s)", file=sys.stderr)
     print(
         f"Done: {found['done']} colorized, {found['skipped']} skipped (already there), {found['failed']} failed"
         + (f", {found['missing']} MISSING (neither written nor failed: run again)" if found["missing"] else "")

@@ -14,13 +14,17 @@ file name (or path). They are all checked before anything is written. Without
 hint run (said on the terminal).
 
 Folders are searched recursively and their structure is mirrored under ``--out``.
-Outputs are PNG files named after their inputs (``photo.jpg`` -> ``photo.png``);
+Outputs are PNG files (``--format tiff|jpeg|webp`` for others) named after their
+inputs (``photo.jpg`` -> ``photo.png``), at 16 bits where a 16-bit input's format
+allows, with the input's EXIF, IPTC, XMP and ICC profile and a record of the run
+that coloured them (``colorkeras.archive``);
 an existing output is skipped unless ``--overwrite``, and an output never
 replaces an input. A file that cannot be read is reported by name and skipped;
 the exit status is 1 if any file failed, 2 for a usage error.
 """
 
 import argparse
+import io
 import os
 import sys
 import time
@@ -28,7 +32,7 @@ from pathlib import Path
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from colorkeras import cli, store  # noqa: E402
+from colorkeras import archive, cli, store  # noqa: E402
 from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_image  # noqa: E402
 
 
@@ -47,10 +51,12 @@ def build_parser():
     parser.add_argument("--compare", action="store_true", help="also write NAME.compare.png: gray | colour side by side")
     parser.add_argument("--hints", default=None, metavar="FILE", help="JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or an object of lists keyed by file name")
     parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this")
+    parser.add_argument("--format", choices=list(archive.FORMATS), default="png",
+                        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit")
     return parser
 
 
-def plan_outputs(inputs, out_dir):
+def plan_outputs(inputs, out_dir, suffix=".png"):
     """(input file, output file) pairs, each input with an output of its own.
 
     A file goes to ``out_dir/<stem>.png``; a folder is mirrored under
@@ -88,10 +94,10 @@ def plan_outputs(inputs, out_dir):
             if source.resolve() not in seen:
                 seen.add(source.resolve())
                 pairs.append((source, named))
-    planned = [(source, named.with_suffix(".png")) for source, named in pairs]
+    planned = [(source, named.with_suffix(suffix)) for source, named in pairs]
     clashing = _clashes(planned)
     planned = [
-        (source, named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}.png") if index in clashing else target)
+        (source, named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}{suffix}") if index in clashing else target)
         for index, ((source, target), (_, named)) in enumerate(zip(planned, pairs))
     ]
     remaining = _clashes(planned)
@@ -162,7 +168,7 @@ def run(args):
     from colorkeras.hints import read_hints_file
 
     out_dir = Path(args.out).expanduser()
-    pairs, errors, roots = plan_outputs(args.inputs, out_dir)
+    pairs, errors, roots = plan_outputs(args.inputs, out_dir, archive.FORMATS[args.format])
     if pairs:
         store.check_writable(out_dir, folder=True, create=False)  # Before the model loads, not once per image.
     hint_file = read_hints_file(args.hints) if args.hints else None
@@ -183,6 +189,7 @@ def run(args):
         store.check_writable(out_dir, folder=True)
     inputs = {source.resolve() for source, _ in pairs}
     done = skipped = 0
+    dropped = {}  # What the output format could not hold: said once, in the summary.
     started = time.time()
     interactive = sys.stderr.isatty()
     print(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}", file=sys.stderr)
@@ -195,9 +202,20 @@ def run(args):
             if target.exists() and not args.overwrite:
                 skipped += 1
                 continue
-            image = open_image(source, args.max_pixels)
+            try:
+                data = source.read_bytes()
+            except OSError as error:
+                raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
+            image = open_image(io.BytesIO(data), args.max_pixels, name=str(source))
             colour = colorizer.colorize(image, hints=hints.get(source))
-            save_image(colour, target)
+            made = archive.provenance(colorizer.name, args.render_size or colorizer.render_size,
+                                      args.saturation or (colorizer.hint_saturation if hints.get(source) else colorizer.saturation),
+                                      len(hints.get(source) or []))
+            encoded, lost = archive.encode_result(colour, args.format, archive.Source.of(data, image), made)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write_bytes(target, encoded)
+            for item in lost:
+                dropped[item] = dropped.get(item, 0) + 1
             if args.compare:
                 gray = luma_gray(to_uint8_rgb(image, args.max_pixels)[0])
                 save_image(side_by_side(gray, colour), target.with_name(f"{target.stem}.compare.png"))
@@ -213,6 +231,8 @@ def run(args):
         print(file=sys.stderr)
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
+    for item, count in dropped.items():
+        print(f"note: {args.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
     seconds = time.time() - started
     print(
         f"Done: {done} colorized, {skipped} skipped (already there; --overwrite replaces), "

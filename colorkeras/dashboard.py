@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colorkeras import store
+from colorkeras import archive, store
 from colorkeras.color import luma_gray
 from colorkeras.inference import ImageError, open_image, to_uint8_rgb
 
@@ -26,21 +26,17 @@ class ColorizedUpload:
     name: str
     gray: np.ndarray  # uint8 [h, w, 3], what the model saw.
     colour: np.ndarray  # uint8 [h, w, 3|4], the result.
-    png: bytes  # The result, encoded for download.
+    encoded: bytes  # The result as the file downloaded: in ``format``, with the upload's metadata and provenance.
     seconds: float
+    format: str = "png"
+    dropped: tuple = ()  # What the upload had that the format cannot hold.
 
 
-def png_bytes(array):
-    from PIL import Image
-
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
-
-
-def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hints=None):
+def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hints=None, fmt="png"):
     """Colorizes one uploaded file's bytes (with ``hints``, a list of points, where
-    given); raises ``ImageError`` naming the file."""
+    given) and encodes it for download in ``fmt`` as the colorize CLI writes it
+    (16-bit where the upload was, its metadata, the provenance); raises
+    ``ImageError`` naming the file."""
     import time
 
     if not data:
@@ -50,7 +46,15 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
     colour = colorizer.colorize(image, render_size=render_size, saturation=saturation, hints=hints or None)
     seconds = time.perf_counter() - started
     gray = luma_gray(to_uint8_rgb(image, colorizer.max_pixels)[0])
-    return ColorizedUpload(name=name, gray=gray, colour=colour, png=png_bytes(colour), seconds=seconds)
+    made = archive.provenance(
+        colorizer.name, render_size or colorizer.render_size,
+        saturation or (colorizer.hint_saturation if hints else colorizer.saturation), len(hints or []),
+    )
+    try:
+        encoded, dropped = archive.encode_result(colour, fmt, archive.Source.of(data, image), made)
+    except ValueError as error:
+        raise ImageError(f"{name}: {error}") from None
+    return ColorizedUpload(name=name, gray=gray, colour=colour, encoded=encoded, seconds=seconds, format=fmt, dropped=tuple(dropped))
 
 
 # === Film ===
@@ -179,23 +183,24 @@ def keep_current(cache, results):
     return {key: value for key, value in cache.items() if id(value) in shown}
 
 
-def result_name(upload_name):
-    return f"{Path(upload_name).stem}-colorized.png"
+def result_name(upload_name, fmt="png"):
+    return f"{Path(upload_name).stem}-colorized{archive.FORMATS[fmt]}"
 
 
 def zip_results(results):
-    """One ZIP of every result's PNG, named after the uploads."""
+    """One ZIP of every result's file, named after the uploads."""
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
         used = set()
         for result in results:
-            name = result_name(result.name)
-            stem, count = name[:-4], 1
+            name = result_name(result.name, result.format)
+            stem, suffix = name.rsplit(".", 1)
+            count = 1
             while name in used:
                 count += 1
-                name = f"{stem}-{count}.png"
+                name = f"{stem}-{count}.{suffix}"
             used.add(name)
-            archive.writestr(name, result.png)
+            bundle.writestr(name, result.encoded)
     return buffer.getvalue()
 
 

@@ -63,7 +63,7 @@ def test_every_page_renders_without_exception(store_with_run, page):
         app.run()
     assert not app.exception
     if page.endswith("colorize.py"):
-        assert [box.label for box in app.selectbox] == ["Model"]
+        assert [box.label for box in app.selectbox] == ["Model", "Download as"]
         assert {slider.label for slider in app.slider} == {"Render size (short side, px)", "Saturation"}
         assert any("50 MB per file" in caption.value for caption in app.caption)
     elif page.endswith("history.py"):
@@ -83,7 +83,7 @@ def test_colorize_page_function_colorizes_an_upload(store_with_run):
     colorizer = Colorizer("tiny-unet")
     result = dashboard.colorize_upload(colorizer, "astronaut.png", png_of(data.astronaut()), saturation=1.2)
     assert result.colour.shape == data.astronaut().shape
-    assert Image.open(io.BytesIO(result.png)).size == (512, 512)
+    assert Image.open(io.BytesIO(result.encoded)).size == (512, 512) and result.format == "png"
     with pytest.raises(ImageError, match="notes.jpg: not an image we can read"):
         dashboard.colorize_upload(colorizer, "notes.jpg", b"plain text")
     with pytest.raises(ImageError, match="empty.png: empty file"):

@@ -1,10 +1,11 @@
-"""Colorize uploads: before and after, one PNG each or all in a ZIP; with a run
-that takes hints, click the result to add colour points."""
+"""Colorize uploads: before and after, one file each (PNG, TIFF, JPEG or WebP, with
+the upload's metadata) or all in a ZIP; with a run that takes hints, click the
+result to add colour points."""
 
 import streamlit as st
 
 import common
-from colorkeras import dashboard, store
+from colorkeras import archive, dashboard, store
 from colorkeras.hints import HintError
 from colorkeras.inference import ImageError
 
@@ -26,6 +27,13 @@ files = st.file_uploader(
     "Images (PNG, JPEG, WebP, TIFF, BMP)", type=list(dashboard.UPLOAD_TYPES), accept_multiple_files=True, key="uploads"
 )
 st.caption(f"Up to {limit_mb} MB per file and {colorizer.max_pixels / 1e6:.0f} megapixels per image.")
+download_format = st.selectbox(
+    "Download as", list(archive.FORMATS), key="download_format",
+    format_func=lambda name: {"png": "PNG (16-bit for 16-bit scans)", "tiff": "TIFF (16-bit for 16-bit scans)",
+                              "jpeg": "JPEG (8-bit)", "webp": "WebP (8-bit)"}[name],
+    help="Every download keeps the upload's EXIF, IPTC, XMP and colour profile where the format holds them, "
+         "and records that colorkeras coloured it, with which run and settings.",
+)
 
 st.session_state.setdefault("colorized", {})
 st.session_state.setdefault("hints", {})  # upload file_id -> list of points
@@ -45,11 +53,12 @@ if files:
     stamp = store.run_stamp(colorizer.path)
     for index, upload in enumerate(files):
         points = st.session_state.hints.get(upload.file_id, []) if hint_mode else []
-        key = (upload.file_id, model_name, stamp, render_size, saturation, dashboard.hints_json(points))
+        key = (upload.file_id, model_name, stamp, render_size, saturation, dashboard.hints_json(points), download_format)
         try:
             if key not in st.session_state.colorized:
                 st.session_state.colorized[key] = dashboard.colorize_upload(
-                    colorizer, upload.name, upload.getvalue(), render_size=render_size, saturation=saturation, hints=points
+                    colorizer, upload.name, upload.getvalue(), render_size=render_size, saturation=saturation, hints=points,
+                    fmt=download_format,
                 )
             results.append(st.session_state.colorized[key])
         except ImageError as error:
@@ -141,8 +150,11 @@ for index, result in enumerate(results):
     else:
         after.image(result.colour, caption=f"Colorized ({result.seconds * 1000:.0f} ms)", width="stretch")
     after.download_button(
-        "Download PNG", result.png, file_name=dashboard.result_name(result.name), mime="image/png", key=f"download_{index}"
+        f"Download {result.format.upper()}", result.encoded, file_name=dashboard.result_name(result.name, result.format),
+        mime=archive.MIME[result.format], key=f"download_{index}",
     )
+    if result.dropped:
+        after.caption("Not kept in this format: " + "; ".join(result.dropped))
 
 if len(results) > 1:
     st.download_button("Download all as ZIP", dashboard.zip_results(results), file_name="colorized.zip", mime="application/zip")

@@ -79,14 +79,14 @@ def forward_flops(model, image_size):
 def training_throughput(settings, batch_size, steps, repeats, image_size=32):
     import tensorflow as tf
 
-    from colorkeras.config import TrainConfig
+    from colorkeras.config import TrainConfig, architecture
     from colorkeras.train import compile_model
 
     config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
     model = compile_model(config)[0]
     rng = np.random.default_rng(0)
     lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)
-    channels = 3 if config.architecture == "plain-cnn" else 2
+    channels = 2 if architecture(config.architecture).chroma else 3
     target = (rng.random((batch_size * 4, image_size, image_size, channels), dtype=np.float32) - 0.5) * 80
     dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.

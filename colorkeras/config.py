@@ -6,15 +6,55 @@ resolved settings are written to each run's ``config.json``.
 
 from dataclasses import asdict, dataclass, fields
 
-# Per-architecture defaults: the U-Net is this project's model; the plain CNN is
-# the original design, kept as the baseline every comparison shows. The U-Net's
-# width of 28 is the widest whose run (SavedModel and model.keras, about 16 MB)
-# stays under the 20 MB a shipped run may take; its temperature of 1.0 beat 0.5
-# on both PSNR and colourfulness on validation data (see the cifar10-unet card).
-ARCHITECTURE_DEFAULTS = {
-    "unet": dict(base_filters=28, depth=3, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
-    "plain-cnn": dict(base_filters=64, depth=6, head="rgb", loss="mse", saturation=1.5, temperature=1.0),
+@dataclass(frozen=True)
+class Architecture:
+    """What every part of the system needs to know of a network, without building it
+    (no TensorFlow here): its defaults, what it predicts, and the sizes it takes.
+    ``colorkeras.model.BUILDERS`` holds the function that builds each one."""
+
+    name: str
+    defaults: dict  # Filled into every None setting by TrainConfig.resolve().
+    chroma: bool = True  # Predicts a/b (classes or regression head) at half resolution; False: sRGB at full.
+    takes_hints: bool = False
+    fixed_multiple: int | None = None  # Input sides must be multiples of this; None: 2 ** depth for a chroma network, 1 otherwise.
+    options: tuple = ()  # TrainConfig settings of this architecture alone, passed to its builder.
+    description: str = ""
+
+    def size_multiple(self, depth):
+        if self.fixed_multiple:
+            return self.fixed_multiple
+        return 2**depth if self.chroma else 1
+
+
+# The U-Net is this project's model; the plain CNN is the original design, kept as
+# the baseline every comparison shows. The U-Net's width of 28 is the widest whose
+# run (SavedModel and model.keras, about 16 MB) stays under the 20 MB a shipped run
+# may take; its temperature of 1.0 beat 0.5 on both PSNR and colourfulness on
+# validation data (see the cifar10-unet card). The MobileNetV2 U-Net starts from
+# ImageNet weights (--encoder-weights) and is 32-aligned by its five strides.
+ARCHITECTURES = {
+    "unet": Architecture(
+        "unet", dict(base_filters=28, depth=3, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
+        takes_hints=True, description="L -> a/b, this project's U-Net",
+    ),
+    "plain-cnn": Architecture(
+        "plain-cnn", dict(base_filters=64, depth=6, head="rgb", loss="mse", saturation=1.5, temperature=1.0),
+        chroma=False, description="the original gray -> RGB design",
+    ),
+    "mobilenet-unet": Architecture(
+        "mobilenet-unet", dict(base_filters=16, depth=5, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
+        fixed_multiple=32, options=("encoder_weights", "freeze_encoder"),
+        description="L -> a/b from an ImageNet-pretrained MobileNetV2 encoder (--encoder-weights)",
+    ),
 }
+ARCHITECTURE_DEFAULTS = {name: architecture.defaults for name, architecture in ARCHITECTURES.items()}
+
+
+def architecture(name):
+    """The ``Architecture`` named ``name``; ``ValueError`` naming the choices otherwise."""
+    if name not in ARCHITECTURES:
+        raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, received {name!r}")
+    return ARCHITECTURES[name]
 
 
 @dataclass
@@ -28,7 +68,7 @@ class TrainConfig:
     degrade: float = 0.0  # Share of training inputs given archive-scan defects (fading, blur, grain, JPEG, scratches); 0 = off.
 
     # === Model ===
-    architecture: str = "unet"  # "unet" (L -> a/b) or "plain-cnn" (the original gray -> RGB design).
+    architecture: str = "unet"  # A name in ARCHITECTURES: "unet" (L -> a/b), "plain-cnn" (the original gray -> RGB design), "mobilenet-unet".
     base_filters: int | None = None  # Width: filters of the first level.
     depth: int | None = None  # U-Net: levels of downsampling; plain CNN: number of convolutions.
     head: str | None = None  # U-Net: "classes" (quantised a/b) or "regression"; plain CNN: "rgb".
@@ -37,6 +77,8 @@ class TrainConfig:
     class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
     init_from: str | None = None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
     hints: bool = False  # U-Net: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
+    encoder_weights: str | None = None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
+    freeze_encoder: bool = False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
 
     # === Optimisation ===
     epochs: int = 10
@@ -60,10 +102,8 @@ class TrainConfig:
 
     def resolve(self):
         """Fills every ``None`` default from the architecture and checks the values."""
-        if self.architecture not in ARCHITECTURE_DEFAULTS:
-            choices = ", ".join(ARCHITECTURE_DEFAULTS)
-            raise ValueError(f"architecture must be one of {choices}, received {self.architecture!r}")
-        for key, value in ARCHITECTURE_DEFAULTS[self.architecture].items():
+        network = architecture(self.architecture)
+        for key, value in network.defaults.items():
             if getattr(self, key) is None:
                 setattr(self, key, value)
         self.load_size = self.load_size or self.image_size
@@ -72,7 +112,7 @@ class TrainConfig:
             (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
             (self.load_size >= self.image_size, f"load size ({self.load_size}) must be >= image size ({self.image_size})"),
             (self.epochs >= 1 or (self.epochs == 0 and self.init_from), f"epochs must be at least 1 (0 only with --init-from: the given weights as a run), received {self.epochs}"),
-            (not self.hints or self.architecture == "unet", "hints need the unet architecture"),
+            (not self.hints or network.takes_hints, f"hints need an architecture that takes them ({', '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)})"),
             (self.batch_size >= 1, f"batch size must be at least 1, received {self.batch_size}"),
             (self.learning_rate > 0, f"learning rate must be positive, received {self.learning_rate}"),
             (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),
@@ -88,9 +128,8 @@ class TrainConfig:
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
         ]
-        if self.architecture == "unet":
-            multiple = 2**self.depth
-            checks.append((self.image_size % multiple == 0, f"image size must be a multiple of {multiple} for a depth-{self.depth} U-Net, received {self.image_size}"))
+        multiple = network.size_multiple(self.depth)
+        checks.append((self.image_size % multiple == 0, f"image size must be a multiple of {multiple} for {self.architecture} (depth {self.depth}), received {self.image_size}"))
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)

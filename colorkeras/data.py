@@ -32,6 +32,7 @@ import tensorflow as tf
 from PIL import Image, ImageOps
 
 from colorkeras import color, degrade
+from colorkeras.config import architecture as architecture_of
 from colorkeras.images import IMAGE_EXTENSIONS, ImageError, find_images, to_uint8_rgb  # noqa: F401
 
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
@@ -391,7 +392,7 @@ def to_example(rgb_uint8, architecture, gray=None):
         lightness = luma_lightness(rgb_uint8) / color.L_SCALE
     else:
         lightness = color.gray_to_lightness(tf.cast(gray, tf.float32) / 255.0) / color.L_SCALE
-    target = rgb if architecture == "plain-cnn" else color.rgb_to_lab(rgb)[..., 1:]
+    target = color.rgb_to_lab(rgb)[..., 1:] if architecture_of(architecture).chroma else rgb
     return lightness, target
 
 

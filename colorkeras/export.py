@@ -202,7 +202,7 @@ def main(argv=None):
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     from colorkeras import data as data_lib, store
-    from colorkeras.config import TrainConfig
+    from colorkeras.config import TrainConfig, architecture
     from colorkeras.model import bin_prior, count_parameters
 
     partial = None
@@ -270,7 +270,7 @@ def main(argv=None):
         data = (args.data[0] if len(args.data) == 1 else args.data) if args.data else config.data
         splits = data_lib.load_splits(data, config.load_size, config.validation_fraction, config.seed)
         record = dict(record, settings=config.to_dict(), data_source=splits.source, dataset=data_lib.describe(data))
-        if config.architecture == "unet" and config.head == "classes" and not record.get("bin_prior"):
+        if architecture(config.architecture).chroma and config.head == "classes" and not record.get("bin_prior"):
             record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
         record["exported_from"] = str(source)
         record["exported"] = datetime.datetime.now().isoformat(timespec="seconds")

@@ -20,16 +20,16 @@ import tensorflow as tf
 from keras import layers
 
 from colorkeras import color
+from colorkeras.config import ARCHITECTURES, architecture as architecture_of
 from colorkeras.hints import HINT_CHANNELS
 
-ARCHITECTURES = ("unet", "plain-cnn")
 HEADS = ("classes", "regression")
 LOSSES = ("crossentropy", "mse", "l1", "huber")
 
 
 def size_multiple(architecture, depth):
-    """Input sides must be multiples of this (2 ** depth for the U-Net)."""
-    return 2**depth if architecture == "unet" else 1
+    """Input sides must be multiples of this (2 ** depth for the U-Net, 32 for the MobileNetV2 one)."""
+    return architecture_of(architecture).size_multiple(depth)
 
 
 def apply_conv_block(x, filters, name, strides=1):
@@ -112,20 +112,39 @@ def build_plain_cnn(base_filters=64, depth=6, name="plain_cnn"):
     return keras.Model(inputs, outputs, name=name)
 
 
-def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False):
-    """Builds the network named by ``architecture`` (one of ``ARCHITECTURES``).
+def _build_unet(base_filters, depth, head, bin_step, hints, **options):
+    num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
+    name = "unet_hints" if hints else "unet"
+    return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins, name=name, hints=hints)
 
-    ``hints=True`` (U-Net only) builds the network that also takes user hints.
+
+def _build_plain_cnn(base_filters, depth, head, bin_step, hints, **options):
+    return build_plain_cnn(base_filters=base_filters, depth=depth)
+
+
+def _build_mobilenet_unet(base_filters, depth, head, bin_step, hints, **options):
+    from colorkeras import mobilenet_unet
+
+    num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
+    return mobilenet_unet.build(base_filters=base_filters, head=head, num_bins=num_bins, **options)
+
+
+# The function that builds each architecture of ``config.ARCHITECTURES``: a new
+# network is its own module, its traits there, and one line here.
+BUILDERS = {"unet": _build_unet, "plain-cnn": _build_plain_cnn, "mobilenet-unet": _build_mobilenet_unet}
+
+
+def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False, **options):
+    """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
+
+    ``hints=True`` (architectures that take them) builds the network that also takes
+    user hints; ``options`` go to the architecture's own builder (the MobileNetV2
+    U-Net's ``encoder_weights`` and ``freeze_encoder``).
     """
-    if architecture == "unet":
-        num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
-        name = "unet_hints" if hints else "unet"
-        return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins, name=name, hints=hints)
-    if hints:
-        raise ValueError(f"hints need --architecture unet, received {architecture!r}")
-    if architecture == "plain-cnn":
-        return build_plain_cnn(base_filters=base_filters, depth=depth)
-    raise ValueError(f"architecture must be one of {ARCHITECTURES}, received {architecture!r}")
+    traits = architecture_of(architecture)
+    if hints and not traits.takes_hints:
+        raise ValueError(f"hints need --architecture {' or '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)}, received {architecture!r}")
+    return BUILDERS[architecture](base_filters, depth, head, bin_step, hints, **options)
 
 
 def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0, log_prior=None, prior_weight=0.0):
@@ -138,7 +157,7 @@ def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0
     before decoding, which favours rare, saturated colours: class rebalancing
     applied at decoding time, so it can be tuned without retraining.
     """
-    if architecture == "plain-cnn":
+    if not architecture_of(architecture).chroma:
         return color.rgb_to_lab(outputs)[..., 1:]
     if head == "regression":
         return outputs * color.AB_SCALE
@@ -225,15 +244,16 @@ def build_loss(architecture, head, loss, bin_step=10.0, class_weights=None):
     """
     if loss not in LOSSES:
         raise ValueError(f"loss must be one of {LOSSES}, received {loss!r}")
-    if architecture == "unet" and head == "classes":
+    chroma = architecture_of(architecture).chroma
+    if chroma and head == "classes":
         if loss != "crossentropy":
             raise ValueError(f"the 'classes' head trains with loss 'crossentropy', received {loss!r}")
         return SoftEncodedCrossEntropy(bin_step=bin_step, class_weights=class_weights)
     if loss == "crossentropy":
         raise ValueError(
-            f"loss 'crossentropy' needs --architecture unet --head classes, received {architecture!r}/{head!r}"
+            f"loss 'crossentropy' needs a chroma network with --head classes, received {architecture!r}/{head!r}"
         )
-    scale = color.AB_SCALE if architecture == "unet" else 1.0
+    scale = color.AB_SCALE if chroma else 1.0
     return ResizedRegressionLoss(kind=loss, target_scale=scale)
 
 
@@ -280,3 +300,8 @@ def rebalancing_weights(prior, strength=0.5):
 
 def count_parameters(model):
     return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))
+
+
+from colorkeras.mobilenet_unet import LightnessToGray  # noqa: E402 - after the builders it uses, to register it.
+
+CUSTOM_OBJECTS["LightnessToGray"] = LightnessToGray

@@ -42,6 +42,7 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras import color, hints as hints_lib, model as model_lib
+from colorkeras.config import architecture
 
 
 MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.images).
@@ -150,7 +151,7 @@ class ColorizerModule(tf.Module):
         self.bin_centers = self.log_prior = None
         self.default_prior_weight = float(settings.get("prior_weight") or 0.0)
         self.hints = bool(settings.get("hints"))
-        if self.architecture == "unet" and self.head == "classes":
+        if architecture(self.architecture).chroma and self.head == "classes":
             self.bin_centers = color.ab_bin_centers(settings["bin_step"])
             if settings.get("bin_prior"):
                 self.log_prior = np.log(np.asarray(settings["bin_prior"], np.float32))

@@ -34,7 +34,7 @@ from pathlib import Path
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from colorkeras import callbacks, cli, store  # noqa: E402
-from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig  # noqa: E402
+from colorkeras.config import ARCHITECTURE_DEFAULTS, ARCHITECTURES, TrainConfig, architecture  # noqa: E402
 
 CHECKPOINT = store.Run.CHECKPOINT
 STATE = store.Run.STATE
@@ -64,7 +64,10 @@ def build_parser():
     data.add_argument("--degrade", type=float, default=0.0, metavar="SHARE", help="give this share of the training inputs archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5); targets stay clean; 0 = off (default: 0)")
 
     model = parser.add_argument_group("model")
-    model.add_argument("--architecture", choices=tuple(ARCHITECTURE_DEFAULTS), default=defaults.architecture, help="unet: L -> a/b; plain-cnn: the original gray -> RGB design")
+    model.add_argument("--architecture", choices=tuple(ARCHITECTURES), default=defaults.architecture,
+                       help="; ".join(f"{name}: {traits.description}" for name, traits in ARCHITECTURES.items()))
+    model.add_argument("--encoder-weights", default=None, metavar="FILE", help="mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from (../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random")
+    model.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only, the pretrained encoder kept as it is")
     model.add_argument("--base-filters", type=int, default=None, help=f"width (default: unet {unet['base_filters']}, plain-cnn {plain['base_filters']})")
     model.add_argument("--depth", type=int, default=None, help=f"unet: downsampling levels (default {unet['depth']}); plain-cnn: convolutions (default {plain['depth']})")
     model.add_argument("--head", choices=("classes", "regression"), default=None, help="unet output: quantised a/b classes or a/b regression (default: classes)")
@@ -122,8 +125,9 @@ def resolve_folder(args, config):
 def build_network(config):
     from colorkeras import model as model_lib
 
+    options = {name: getattr(config, name) for name in architecture(config.architecture).options}  # Its own settings.
     return model_lib.build_colorizer(
-        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints
+        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints, **options
     )
 
 
@@ -304,6 +308,10 @@ def train_in(args, config, final, partial, completed, chief):
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    if config.encoder_weights:
+        from colorkeras.pretrained import file_record
+
+        record["encoder_weights"] = file_record(config.encoder_weights)  # Name, size, sha256, source and licence.
     if chief and completed:
         record["started"] = store.Run(partial).read_config({}).get("started", record["started"])
     if chief:
@@ -392,7 +400,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     bare = build_network(config)
     # A hint trainer's only weights are its network's, in the same order.
     bare.set_weights(model.get_weights())
-    if config.architecture == "unet" and config.head == "classes":
+    if architecture(config.architecture).chroma and config.head == "classes":
         record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     record["epochs_completed"] = len(history_rows)

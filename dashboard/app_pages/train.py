@@ -5,6 +5,7 @@ import datetime
 import streamlit as st
 
 from colorkeras import jobs
+from colorkeras.config import ARCHITECTURES
 from colorkeras.store import RunError
 
 st.title("Train")
@@ -72,7 +73,7 @@ with st.form("train_form"):
     st.write("Start a new training run.")
     left, right = st.columns(2)
     data = left.text_input("Data: 'cifar10' or an image folder inside the allowed folders", value=default_data, key="train_data")
-    architecture = right.selectbox("Architecture", ["unet", "plain-cnn"], key="train_architecture")
+    architecture = right.selectbox("Architecture", list(ARCHITECTURES), key="train_architecture")
     epochs = left.number_input("Epochs", 1, 500, 5, key="train_epochs")
     batch_size = right.number_input("Batch size", 1, 1024, 64, key="train_batch_size")
     learning_rate = left.number_input("Learning rate", 1e-6, 1.0, 1e-3, format="%.5f", key="train_learning_rate")

@@ -1,0 +1,97 @@
+"""The MobileNetV2 U-Net: a colorizer whose encoder already knows what things are.
+
+The encoder is Keras' MobileNetV2 (alpha 1.0) started from Google's ImageNet
+weights (``colorkeras.pretrained``, read from the quantized TFLite file), its stem
+taking the one lightness channel. Skip connections at strides 2, 4, 8 and 16 (the
+expand activations of blocks 1, 3, 6 and 13, as in TensorFlow's segmentation
+tutorial) and the stride-32 output feed a decoder back up to half the input
+resolution, where the same distribution head as the U-Net's predicts the a/b bins
+(or a/b directly, ``head="regression"``). The network keeps the project's
+contract: ``L / 100`` in, outputs at half resolution, so the SavedModel, the
+decode (annealed mean, HSV boost) and the losses are those of the U-Net.
+
+Inputs must be multiples of 32 on each side.
+"""
+
+import keras
+import numpy as np
+from keras import layers
+
+SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")  # Strides 2, 4, 8, 16.
+BOTTOM = "block_16_project"  # Stride 32, 320 channels.
+ENCODER_NAME = "mobilenet_v2_encoder"
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class LightnessToGray(layers.Layer):
+    """``L / 100`` (CIELAB lightness) -> the sRGB gray level in [-1, 1] that ImageNet
+    MobileNetV2 was trained on (a gray image, R = G = B, scaled as x / 127.5 - 1)."""
+
+    def call(self, lightness):
+        from keras import ops
+
+        lightness = ops.clip(lightness, 0.0, 1.0) * 100.0
+        cube = (lightness + 16.0) / 116.0
+        luminance = ops.where(lightness > 8.0, cube * cube * cube, lightness / 903.2963)
+        gray = ops.where(luminance <= 0.0031308, 12.92 * luminance, 1.055 * ops.power(ops.maximum(luminance, 1e-12), 1.0 / 2.4) - 0.055)
+        return gray * 2.0 - 1.0
+
+
+def apply_decoder_block(x, skip, filters, name):
+    """Upsample by 2, join the encoder's features of that stride, two 3x3 conv blocks."""
+    from colorkeras.model import apply_conv_block
+
+    x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
+    x = layers.Concatenate(name=f"{name}_concat")([x, skip])
+    x = apply_conv_block(x, filters, name=f"{name}_a")
+    return apply_conv_block(x, filters, name=f"{name}_b")
+
+
+def build(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, name="mobilenet_unet"):
+    """The network, its encoder started from ``encoder_weights`` (the TFLite file)
+    where given (else random: the control experiment). ``freeze_encoder`` keeps the
+    encoder's weights and its batch normalisation as they are. Decoder widths
+    are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2."""
+    from colorkeras import pretrained
+    from colorkeras.model import HEADS, apply_conv_block
+
+    if head not in HEADS:
+        raise ValueError(f"head must be one of {HEADS}, received {head!r}")
+    backbone = pretrained.backbone((None, None, 1))
+    if encoder_weights:
+        pretrained.set_weights(backbone, pretrained.read_convolutions(encoder_weights))
+    encoder = keras.Model(backbone.input, [backbone.get_layer(layer).output for layer in (*SKIPS, BOTTOM)], name=ENCODER_NAME)
+    if freeze_encoder:
+        encoder.trainable = False
+
+    inputs = keras.Input(shape=(None, None, 1), name="lightness")
+    gray = LightnessToGray(name="to_gray")(inputs)
+    # === Encoder (pretrained) ===
+    *skips, x = encoder(gray, training=False if freeze_encoder else None)
+
+    # === Decoder (back up to half resolution) ===
+    x = apply_conv_block(x, base_filters * 8, name="bottleneck")
+    for level, (skip, width) in enumerate(zip(reversed(skips), (8, 4, 2, 1))):
+        x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}")
+
+    # === Head ===
+    if head == "classes":
+        if not num_bins:
+            raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
+        outputs = layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
+    else:
+        outputs = layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
+    return keras.Model(inputs, outputs, name=name)
+
+
+def encoder_of(model):
+    """The pretrained encoder inside a built network (to freeze or unfreeze it)."""
+    return model.get_layer(ENCODER_NAME)
+
+
+def gray_levels_round_trip(levels=np.arange(256)):
+    """For tests: what LightnessToGray makes of each uint8 gray level's exact L."""
+    from colorkeras.color import uint8_gray_lightness_table
+
+    lightness = uint8_gray_lightness_table()[levels] / 100.0
+    return (np.asarray(LightnessToGray()(lightness.astype(np.float32)[None, :, None, None]))[0, :, 0, 0] + 1.0) * 127.5

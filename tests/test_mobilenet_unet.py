@@ -1,0 +1,65 @@
+"""The MobileNetV2 U-Net (colorkeras.mobilenet_unet): the project's contract on a pretrained encoder."""
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from skimage import data
+
+from colorkeras import mobilenet_unet, store
+from colorkeras.config import TrainConfig
+from colorkeras.inference import Colorizer
+from tests.conftest import run_cli
+
+GOOGLE = Path(__file__).resolve().parents[2] / "shared" / "pretrained" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
+
+
+def test_the_lightness_goes_back_to_the_gray_level_the_encoder_was_trained_on():
+    # Each uint8 gray level's exact CIELAB L, through the network's first layer, is that level again.
+    assert np.abs(mobilenet_unet.gray_levels_round_trip() - np.arange(256)).max() < 0.01
+
+
+def test_its_sides_are_multiples_of_32_and_its_options_are_its_own():
+    with pytest.raises(ValueError, match="multiple of 32 for mobilenet-unet"):
+        TrainConfig(architecture="mobilenet-unet", image_size=48).resolve()
+    with pytest.raises(ValueError, match="hints need an architecture that takes them"):
+        TrainConfig(architecture="mobilenet-unet", image_size=64, hints=True).resolve()
+    with pytest.raises(ValueError, match="architecture must be one of unet, plain-cnn, mobilenet-unet"):
+        TrainConfig(architecture="resnet").resolve()
+
+
+@pytest.mark.slow
+def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
+    run_dir = tmp_path / "mobilenet"
+    result = run_cli("colorkeras.train", "--data", image_folder, "--architecture", "mobilenet-unet", "--image-size", "32",
+                     "--epochs", "1", "--batch-size", "8", "--run-dir", run_dir, "--verbose", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = store.Run(run_dir).read_config()
+    assert record["settings"]["architecture"] == "mobilenet-unet" and "encoder_weights" not in record
+    colour = Colorizer(run_dir).colorize(data.camera()[:77, :101])  # Not a multiple of 32: padded inside the graph.
+    assert colour.shape == (77, 101, 3) and colour.dtype == np.uint8
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not GOOGLE.is_file(), reason="needs ../shared/pretrained (Google's MobileNetV2 TFLite file)")
+def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_path):
+    from colorkeras import model as model_lib, pretrained
+
+    network = model_lib.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True)
+    encoder = mobilenet_unet.encoder_of(network)
+    stem = pretrained.read_convolutions(GOOGLE)[0]
+    np.testing.assert_allclose(encoder.get_layer("Conv1").get_weights()[0], stem.kernel.sum(axis=2, keepdims=True), atol=1e-6)
+    assert not encoder.trainable and model_lib.count_parameters(network) < 2_000_000  # Only the decoder trains.
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for index, name in enumerate(("astronaut", "coffee", "chelsea", "rocket") * 4):
+        Image.fromarray(getattr(data, name)()).resize((80, 80)).save(folder / f"{index:02d}.png")
+    run_dir = tmp_path / "pretrained"
+    result = run_cli("colorkeras.train", "--data", folder, "--architecture", "mobilenet-unet", "--encoder-weights", GOOGLE,
+                     "--freeze-encoder", "--image-size", "64", "--load-size", "80", "--epochs", "1", "--batch-size", "4",
+                     "--run-dir", run_dir, "--verbose", "0")
+    assert result.returncode == 0, result.stderr[-3000:]
+    record = store.Run(run_dir).read_config()
+    assert record["encoder_weights"]["sha256"] == "5d3137241276e79c86d14a74fe43581398ae0e815191d3dba45495b810840e8c"
+    assert "Apache License 2.0" in record["encoder_weights"]["source"]

@@ -53,7 +53,7 @@ def build(base_filters=32, head="classes", num_bins=None, encoder_weights=None, 
     encoder's weights and its batch normalisation as they are. Decoder widths
     are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2."""
     from colorkeras import pretrained
-    from colorkeras.model import HEADS, apply_conv_block
+    from colorkeras.model import HEADS, apply_chroma_head, apply_conv_block
 
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
@@ -74,14 +74,8 @@ def build(base_filters=32, head="classes", num_bins=None, encoder_weights=None, 
     for level, (skip, width) in enumerate(zip(reversed(skips), (8, 4, 2, 1))):
         x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}")
 
-    # === Head ===
-    if head == "classes":
-        if not num_bins:
-            raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
-        outputs = layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
-    else:
-        outputs = layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+    # === Head (the U-Net's) ===
+    return keras.Model(inputs, apply_chroma_head(x, head, num_bins), name=name)
 
 
 def encoder_of(model):

@@ -92,14 +92,18 @@ def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="un
         x = apply_conv_block(x, filters, name=f"up{level}_b")
 
     # === Head ===
+    return keras.Model(inputs, apply_chroma_head(x, head, num_bins), name=name)
+
+
+def apply_chroma_head(x, head, num_bins=None):
+    """The 1x1 head of a chroma network: logits over the a/b bins (``classes``) or
+    ``ab / color.AB_SCALE`` (``regression``). It stays float32 under mixed
+    precision: logits feed a softmax."""
     if head == "classes":
         if not num_bins:
             raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
-        # The head stays float32 under mixed precision: logits feed a softmax.
-        outputs = layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
-    else:
-        outputs = layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
-    return keras.Model(inputs, outputs, name=name)
+        return layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
+    return layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
 
 
 def build_plain_cnn(base_filters=64, depth=6, name="plain_cnn"):

@@ -70,7 +70,8 @@ def boost_saturation(rgb, factor):
 
 def call_with_resize_upsampling(model, inputs):
     """Runs a functional Keras ``model`` layer by layer, with each UpSampling2D (factor 2,
-    nearest) done as a nearest resize: the same values, shapes TFLite can follow."""
+    nearest) done as a nearest resize: the same values, shapes TFLite can follow.
+    A nested model is called whole (it holds no UpSampling2D)."""
     values = {id(model.inputs[0]): inputs}
     for layer in model.layers[1:]:
         node = layer._inbound_nodes[0]
@@ -81,7 +82,9 @@ def call_with_resize_upsampling(model, inputs):
             output = tf.image.resize(x, size, method="nearest")
         else:
             output = layer(arguments if len(arguments) > 1 else arguments[0], training=False)
-        values[id(node.output_tensors[0])] = output
+        # A nested model (the MobileNetV2 U-Net's encoder) gives several outputs.
+        for tensor, value in zip(node.output_tensors, output if isinstance(output, (list, tuple)) else [output]):
+            values[id(tensor)] = value
     return values[id(model.outputs[0])]
 
 

@@ -39,6 +39,19 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
     assert record["settings"]["architecture"] == "mobilenet-unet" and "encoder_weights" not in record
     colour = Colorizer(run_dir).colorize(data.camera()[:77, :101])  # Not a multiple of 32: padded inside the graph.
     assert colour.shape == (77, 101, 3) and colour.dtype == np.uint8
+    # The TFLite export walks the network layer by layer; the nested encoder has five outputs.
+    from ai_edge_litert.interpreter import Interpreter
+
+    assert run_cli("colorkeras.export", "--model", run_dir, "--tflite", tmp_path / "m.tflite").returncode == 0
+    interpreter = Interpreter(model_path=str(tmp_path / "m.tflite"))
+    index = interpreter.get_input_details()[0]["index"]
+    gray = data.camera()[:77, :101, None]
+    interpreter.resize_tensor_input(index, [1, *gray.shape])
+    interpreter.allocate_tensors()
+    interpreter.set_tensor(index, gray[None])
+    interpreter.invoke()
+    output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
+    assert np.abs(output.astype(int) - Colorizer(run_dir).colorize(gray[..., 0])).mean() <= 1.0
 
 
 @pytest.mark.slow

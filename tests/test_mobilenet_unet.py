@@ -76,3 +76,23 @@ def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_pa
     record = store.Run(run_dir).read_config()
     assert record["encoder_weights"]["sha256"] == "5d3137241276e79c86d14a74fe43581398ae0e815191d3dba45495b810840e8c"
     assert "Apache License 2.0" in record["encoder_weights"]["source"]
+
+
+@pytest.mark.slow
+def test_the_encoders_batch_norm_stays_in_inference_mode_while_the_weights_train():
+    import keras
+    import tensorflow as tf
+
+    from colorkeras import model as model_lib
+
+    network = model_lib.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0)
+    encoder = mobilenet_unet.encoder_of(network)
+    norm = encoder.get_layer("bn_Conv1")
+    mean_before = np.array(norm.moving_mean)
+    kernel_before = np.array(encoder.get_layer("Conv1").kernel)
+    network.compile(optimizer=keras.optimizers.Adam(1e-2), loss=model_lib.build_loss("mobilenet-unet", "classes", "crossentropy"))
+    rng = np.random.default_rng(0)
+    x, y = rng.random((4, 32, 32, 1), np.float32), (rng.random((4, 32, 32, 2), np.float32) - 0.5) * 60
+    network.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)
+    np.testing.assert_array_equal(np.array(norm.moving_mean), mean_before)  # No batch statistics learned.
+    assert np.abs(np.array(encoder.get_layer("Conv1").kernel) - kernel_before).max() > 0  # The weights did train.

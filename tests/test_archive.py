@@ -90,6 +90,7 @@ def test_a_16_bit_scan_keeps_its_lightness_at_16_bits(tiny_run, tmp_path):
     assert dropped == ["16-bit depth (JPEG is 8-bit)"] and Image.open(io.BytesIO(encoded)).mode == "RGB"
 
 
+@pytest.mark.slow
 @needs_exiftool
 def test_the_cli_carries_every_caption_and_records_the_run_in_every_format(tiny_run, tmp_path):
     (tmp_path / "in").mkdir()

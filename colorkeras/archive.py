@@ -136,7 +136,8 @@ def sixteen_bit(colour, high):
             middle = (low + high_scale) / 2
             trial = pixels.copy()
             trial[:, 1:] *= middle[:, None]
-            fits = ((linear(trial[None])[0] >= 0) & (linear(trial[None])[0] <= 1)).all(axis=-1)
+            rgb_trial = linear(trial)
+            fits = ((rgb_trial >= 0) & (rgb_trial <= 1)).all(axis=-1)
             low, high_scale = np.where(fits, middle, low), np.where(fits, high_scale, middle)
         pixels[:, 1:] *= low[:, None]
         lab[outside] = pixels

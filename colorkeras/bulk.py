@@ -171,8 +171,7 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
                 image = open_image(io.BytesIO(payload), self.max_pixels, name=source)
                 colorizer = self.model.colorizer
                 colour = colorizer.colorize(image)
-                made = archive.provenance(colorizer.name, colorizer.render_size, colorizer.saturation)
-                encoded, dropped = archive.encode_result(colour, self.fmt, archive.Source.of(payload, image), made)
+                encoded, dropped = archive.encode_result(colour, self.fmt, archive.Source.of(payload, image), colorizer.provenance())
             except (ImageError, ValueError, OSError) as error:
                 Metrics.counter("colorkeras", "failed").inc()
                 yield ("failed", source, str(error))

@@ -208,9 +208,7 @@ def run(args):
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
             image = open_image(io.BytesIO(data), args.max_pixels, name=str(source))
             colour = colorizer.colorize(image, hints=hints.get(source))
-            made = archive.provenance(colorizer.name, args.render_size or colorizer.render_size,
-                                      args.saturation or (colorizer.hint_saturation if hints.get(source) else colorizer.saturation),
-                                      len(hints.get(source) or []))
+            made = colorizer.provenance(args.render_size, args.saturation, hints.get(source))
             encoded, lost = archive.encode_result(colour, args.format, archive.Source.of(data, image), made)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write_bytes(target, encoded)

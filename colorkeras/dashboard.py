@@ -46,10 +46,7 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
     colour = colorizer.colorize(image, render_size=render_size, saturation=saturation, hints=hints or None)
     seconds = time.perf_counter() - started
     gray = luma_gray(to_uint8_rgb(image, colorizer.max_pixels)[0])
-    made = archive.provenance(
-        colorizer.name, render_size or colorizer.render_size,
-        saturation or (colorizer.hint_saturation if hints else colorizer.saturation), len(hints or []),
-    )
+    made = colorizer.provenance(render_size, saturation, hints)
     try:
         encoded, dropped = archive.encode_result(colour, fmt, archive.Source.of(data, image), made)
     except ValueError as error:

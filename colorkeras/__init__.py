@@ -23,19 +23,19 @@ __all__ = [
 def __getattr__(name):
     # TensorFlow takes seconds to import; load it only when the API is used.
     if name in ("Colorizer", "ImageError"):
-        from colorkeras import inference
+        from colorkeras.serving import inference
 
         return getattr(inference, name)
     if name == "TrainConfig":
-        from colorkeras.config import TrainConfig
+        from colorkeras.core.config import TrainConfig
 
         return TrainConfig
     if name == "build_colorizer":
-        from colorkeras.model import build_colorizer
+        from colorkeras.models.colorizer import build_colorizer
 
         return build_colorizer
     if name == "list_runs":
-        from colorkeras.store import list_runs
+        from colorkeras.core.store import list_runs
 
         return list_runs
     raise AttributeError(f"module 'colorkeras' has no attribute {name!r}")

@@ -33,190 +33,12 @@ import argparse
 import os
 import platform
 import resource
-import statistics
 import sys
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import numpy as np
 
-import numpy as np  # noqa: E402
-
-from colorkeras import cli  # noqa: E402
-
-
-def median_seconds(function, repeats, warmup=1):
-    for _ in range(warmup):
-        function()
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        function()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
-
-
-def yardstick_gflops(repeats, size=2048):
-    a = np.random.default_rng(0).random((size, size), dtype=np.float32)
-    b = np.random.default_rng(1).random((size, size), dtype=np.float32)
-    seconds = median_seconds(lambda: a @ b, repeats)
-    return 2.0 * size**3 / seconds / 1e9
-
-
-def forward_flops(model, image_size):
-    """FLOPs of one forward pass on one image, from the TensorFlow profiler."""
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
-    from tensorflow.python.profiler import model_analyzer, option_builder
-
-    tf.get_logger().setLevel("ERROR")  # The profiler is TF1 API and says so on every call.
-    function = tf.function(lambda x: model(x, training=False))
-    concrete = function.get_concrete_function(tf.TensorSpec([1, image_size, image_size, 1], tf.float32))
-    frozen = convert_variables_to_constants_v2(concrete)
-    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()).with_empty_output().build()
-    return model_analyzer.profile(graph=frozen.graph, options=options).total_float_ops
-
-
-def training_throughput(settings, batch_size, steps, repeats, image_size=32):
-    import tensorflow as tf
-
-    from colorkeras.config import TrainConfig, architecture
-    from colorkeras.train import compile_model
-
-    config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
-    model = compile_model(config)[0]
-    rng = np.random.default_rng(0)
-    lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)
-    channels = 2 if architecture(config.architecture).chroma else 3
-    target = (rng.random((batch_size * 4, image_size, image_size, channels), dtype=np.float32) - 0.5) * 80
-    dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
-    model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
-    seconds = median_seconds(lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False), repeats, warmup=0)
-    flops = forward_flops(model, image_size)
-    images_per_second = steps * batch_size / seconds
-    return images_per_second, flops, config
-
-
-def photo_batches(batch_size, image_size, count=4, seed=0):
-    """(lightness, a/b) batches of random crops of scikit-image's photographs, as training builds them."""
-    from skimage import data as samples
-
-    from colorkeras import data as data_lib
-
-    rng = np.random.default_rng(seed)
-    photos = [getattr(samples, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")]
-    crops = []
-    for index in range(batch_size * count):
-        photo = photos[index % len(photos)]
-        top, left = rng.integers(0, photo.shape[0] - image_size), rng.integers(0, photo.shape[1] - image_size)
-        crops.append(photo[top : top + image_size, left : left + image_size, :3])
-    lightness, target = data_lib.to_example(np.stack(crops), "unet")
-    return lightness.numpy(), target.numpy()
-
-
-def precision_comparison(settings, batch_size, steps, repeats, image_size=64):
-    """Training under float32 and mixed_bfloat16 from the same start on the same data.
-
-    Returns ``{policy: (images/s, loss after the warm-up step and ``steps`` more)}``.
-    """
-    import keras
-    import tensorflow as tf
-
-    from colorkeras.config import TrainConfig
-    from colorkeras.train import compile_model
-
-    lightness, target = photo_batches(batch_size, image_size)
-    dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
-    results = {}
-    for policy in ("float32", "mixed_bfloat16"):
-        keras.mixed_precision.set_global_policy(policy)
-        try:
-            keras.utils.set_random_seed(0)
-            config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None, precision=policy)).resolve()
-            model = compile_model(config)[0]
-            model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
-            times, losses = [], []
-            for _ in range(repeats):
-                started = time.perf_counter()
-                history = model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)
-                times.append(time.perf_counter() - started)
-                losses.append(history.history["loss"][-1])
-            results[policy] = (steps * batch_size / statistics.median(times), float(losses[-1]))
-        finally:
-            keras.mixed_precision.set_global_policy("float32")
-    return results
-
-
-def server_figures(run, photo, requests=10, clients=32, per_client=4, signature="colorize_bytes"):
-    """Latency (median, 95th percentile, ms) of one request at a time, and requests/s
-    with ``clients`` concurrent clients, against colorkeras.serve on a free port,
-    through ``signature`` (colorize_bytes: a PNG answer; colorize_bytes_jpeg: JPEG)."""
-    import base64
-    import io
-    import json
-    import socket
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
-    from PIL import Image
-
-    from colorkeras import serve
-
-    buffer = io.BytesIO()
-    Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
-    body = json.dumps({"signature_name": signature, "instances": [{"b64": base64.b64encode(buffer.getvalue()).decode()}]}).encode()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    model = serve.ModelServer(run, model_name="bench", workers=os.cpu_count() or 2, queue=clients * per_client)
-    httpd = serve.start(model, port=port)
-    url = f"http://127.0.0.1:{port}/v1/models/bench:predict"
-
-    def post(_=None):
-        started = time.perf_counter()
-        with urllib.request.urlopen(urllib.request.Request(url, data=body, method="POST"), timeout=300) as response:
-            response.read()
-            if response.status != 200:
-                raise RuntimeError(f"server answered {response.status}")
-        return time.perf_counter() - started
-
-    try:
-        post()  # Warm-up.
-        latencies = sorted(post() for _ in range(requests))
-        started = time.perf_counter()
-        with ThreadPoolExecutor(clients) as pool:
-            list(pool.map(post, range(clients * per_client)))
-        throughput = clients * per_client / (time.perf_counter() - started)
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-    p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-    return 1000 * statistics.median(latencies), 1000 * p95, throughput
-
-
-def film_figures(run, frames):
-    """frames/s and peak memory of ``python -m colorkeras.film`` (a process of its
-    own) on a generated 640x480 clip of ``frames`` frames."""
-    import re
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    from colorkeras.clips import make_clip
-
-    with tempfile.TemporaryDirectory() as folder:
-        clip = Path(folder) / "clip.mp4"
-        make_clip(clip, 640, 480, frames_per_shot=max(frames // 2, 1))
-        result = subprocess.run(
-            [sys.executable, "-m", "colorkeras.film", str(clip), "--out", str(Path(folder) / "out.mp4"), "--model", str(run)],
-            capture_output=True, text=True,
-        )
-    # The film command reports its own peak (VmHWM): getrusage's maximum for a child
-    # carries over this process's from before exec.
-    done = re.search(r"Done: (\d+) frames in ([\d.]+) s.*peak memory (\d+) MB", result.stderr)
-    if result.returncode != 0 or not done:
-        raise RuntimeError(f"the film command failed: {result.stderr[-500:]}")
-    count, seconds = int(done.group(1)), float(done.group(2))
-    return {"film_frames": count, "film_frames_per_second_640x480": count / seconds, "film_peak_memory_mb": float(done.group(3))}
+from colorkeras.core import cli
+from colorkeras.evaluation.speed import film_figures, median_seconds, precision_comparison, server_figures, training_throughput, yardstick_gflops
 
 
 def main(argv=None):
@@ -239,9 +61,9 @@ def main(argv=None):
     from PIL import Image
     from skimage import data as samples
 
-    from colorkeras import store
-    from colorkeras.color import gray_to_lightness, rgb_to_lightness
-    from colorkeras.inference import Colorizer
+    from colorkeras.core import store
+    from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
+    from colorkeras.serving.inference import Colorizer
 
     try:
         colorizer = Colorizer(args.model)
@@ -259,7 +81,7 @@ def main(argv=None):
         skipped, and the rest is still measured and printed."""
         try:
             function()
-        except Exception as error:  # noqa: BLE001 - any failure of one part must not lose the others.
+        except Exception as error:
             reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
             skipped[name] = reason
             print(f"skipped: {name}: {reason[:300]}", file=sys.stderr, flush=True)
@@ -351,7 +173,7 @@ def main(argv=None):
     row("  its peak memory", ["film_peak_memory_mb"], lambda v: f"{v:.0f} MB")
     for key, signature in (("png", "colorize_bytes"), ("jpeg", "colorize_bytes_jpeg")):
         row(f"HTTP server, one 1-MP JPEG ({signature}): median / p95", [f"server_{key}_latency_ms_1mp_median", f"server_{key}_latency_ms_1mp_p95"], lambda m, p: f"{m:.0f} / {p:.0f} ms")
-        row(f"  its median / the Python API's", [f"server_{key}_latency_ms_1mp_median", "colorize_ms_1mp"], lambda m, api: f"{m / api:.2f}x")
+        row("  its median / the Python API's", [f"server_{key}_latency_ms_1mp_median", "colorize_ms_1mp"], lambda m, api: f"{m / api:.2f}x")
         row("  32 concurrent clients x 4 requests", [f"server_{key}_requests_per_second_32_clients"], lambda v: f"{v:.1f} requests/s")
     steps = results.get("precision_steps")
     for policy in ("float32", "mixed_bfloat16"):
@@ -364,7 +186,7 @@ def main(argv=None):
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     if args.json:
-        from colorkeras.store import atomic_write_json
+        from colorkeras.core.store import atomic_write_json
 
         atomic_write_json(args.json, results)
     return 0

@@ -1,12 +1,11 @@
 """colorkeras dashboard: ``streamlit run dashboard/app.py``.
 
 A router only: the pages live in ``app_pages/`` and hold UI; the logic lives in
-``colorkeras`` (``colorkeras.dashboard``, ``colorkeras.jobs``, ``colorkeras.inference``).
+``colorkeras`` (``colorkeras.app``, ``colorkeras.training.jobs``, ``colorkeras.serving.inference``).
 """
 
-import streamlit as st
-
 import common
+import streamlit as st
 
 st.set_page_config(page_title="colorkeras", page_icon=":material/palette:", layout="wide")
 

@@ -4,10 +4,12 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from colorkeras import dashboard, jobs, store  # noqa: E402
-from colorkeras.inference import Colorizer  # noqa: E402
+from colorkeras.app import dashboard
+from colorkeras.core import store
+from colorkeras.serving.inference import Colorizer
+from colorkeras.training import jobs
 
 
 @st.cache_resource(max_entries=4, show_spinner="Loading the model ...")

@@ -62,9 +62,10 @@ def tiny_hint_run(tmp_path_factory, image_folder):
 def make_tiny_run(tmp_path_factory, image_folder, hints=False):
     import keras
 
-    from colorkeras import data as data_lib, export
-    from colorkeras.config import TrainConfig
-    from colorkeras.model import bin_prior, build_colorizer
+    from colorkeras.core.config import TrainConfig
+    from colorkeras.data import pipeline as data_lib
+    from colorkeras.models.colorizer import bin_prior, build_colorizer
+    from colorkeras.serving import exporter
 
     config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints).resolve()
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
@@ -78,7 +79,7 @@ def make_tiny_run(tmp_path_factory, image_folder, hints=False):
     }
     run_dir = tmp_path_factory.mktemp("runs") / ("tiny-hints" if hints else "tiny-unet")
     run_dir.mkdir()
-    export.write_run_files(run_dir, model, record, splits.test, run_dir.name)
+    exporter.write_run_files(run_dir, model, record, splits.test, run_dir.name)
     (run_dir / "history.csv").write_text("epoch,loss,val_loss,learning_rate,seconds\n1,5.5,5.4,0.001,1.0\n")
     return run_dir
 

@@ -1,4 +1,4 @@
-"""Archive-grade outputs (colorkeras.archive): 16-bit depth kept, metadata carried,
+"""Archive-grade outputs (colorkeras.core.archive): 16-bit depth kept, metadata carried,
 provenance written, originals untouched; checked with exiftool, a reader no one
 here wrote."""
 
@@ -14,8 +14,9 @@ import tifffile
 from PIL import Image, ImageCms
 from skimage import color, data, transform
 
-from colorkeras import archive, dashboard, store
-from colorkeras.inference import Colorizer
+from colorkeras.app import dashboard
+from colorkeras.core import archive, store
+from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
 
 EXIFTOOL = shutil.which("exiftool")

@@ -3,6 +3,7 @@ import json
 import pytest
 
 from colorkeras import bench
+from colorkeras.evaluation import speed
 
 
 def test_forward_flops_of_one_convolution_by_hand():
@@ -12,7 +13,7 @@ def test_forward_flops_of_one_convolution_by_hand():
     outputs = keras.layers.Conv2D(4, 3, padding="same", use_bias=False)(inputs)
     model = keras.Model(inputs, outputs)
     # 8x8 outputs x 4 filters x 3x3x1 multiply-adds x 2 FLOPs.
-    assert bench.forward_flops(model, 8) == 8 * 8 * 4 * 9 * 2
+    assert speed.forward_flops(model, 8) == 8 * 8 * 4 * 9 * 2
 
 
 @pytest.mark.slow

@@ -171,7 +171,7 @@ def test_on_a_dask_cluster_a_worker_killed_mid_run_loses_and_doubles_nothing(tin
 
 
 def test_short_runner_names_are_made_full_and_dask_gets_a_few_images_per_task():
-    from colorkeras.bulk import DASK_PARTITION_SIZE, RUNNERS, beam_arguments
+    from colorkeras.serving.beam import DASK_PARTITION_SIZE, RUNNERS, beam_arguments
 
     full = RUNNERS["DaskRunner"]
     assert beam_arguments(["--runner", "DaskRunner", "--dask_client_address", "tcp://h:1"]) == [

@@ -1,7 +1,9 @@
 import numpy as np
-from skimage import color as skcolor, data
+from skimage import color as skcolor
+from skimage import data
 
-from colorkeras import color
+from colorkeras.core.images import luma_gray
+from colorkeras.models import color
 
 
 def test_rgb_to_lab_matches_scikit_image():
@@ -26,7 +28,7 @@ def test_lightness_of_gray_and_rgb_agree_with_full_conversion():
 def test_luma_gray_is_bt601():
     pixel = np.array([[[200, 100, 50]]], np.uint8)
     expected = round(0.299 * 200 + 0.587 * 100 + 0.114 * 50)
-    assert color.luma_gray(pixel).tolist() == [[[expected] * 3]]
+    assert luma_gray(pixel).tolist() == [[[expected] * 3]]
 
 
 def test_saturation_boost_raises_saturation_and_keeps_hue():

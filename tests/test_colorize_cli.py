@@ -64,7 +64,7 @@ def test_usage_errors_are_one_message(tmp_path):
 
 
 def test_inputs_with_the_same_stem_or_folder_name_each_get_their_own_output(tmp_path):
-    from colorkeras.colorize import plan_outputs
+    from colorkeras.serving.files import plan_outputs
 
     for folder in ("x/photos", "y/photos"):
         (tmp_path / folder).mkdir(parents=True)
@@ -86,7 +86,7 @@ def test_inputs_with_the_same_stem_or_folder_name_each_get_their_own_output(tmp_
 
 
 def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
-    from colorkeras.colorize import plan_outputs
+    from colorkeras.serving.files import plan_outputs
 
     (tmp_path / "one").mkdir()
     (tmp_path / "two").mkdir()
@@ -130,7 +130,7 @@ def test_an_output_folder_that_cannot_be_written_is_said_before_any_work(tmp_pat
 
 
 def test_tensorflow_notices_are_filtered_and_our_lines_kept():
-    from colorkeras.cli import NATIVE_LOG
+    from colorkeras.core.cli import NATIVE_LOG
 
     noise = [
         "I0000 00:00:1796125793.997026    4133 port.cc:153] oneDNN custom operations are on.",

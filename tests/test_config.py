@@ -1,8 +1,8 @@
-"""Training settings (colorkeras.config): defaults per architecture, checks, round trips."""
+"""Training settings (colorkeras.core.config): defaults per architecture, checks, round trips."""
 
 import pytest
 
-from colorkeras.config import ARCHITECTURE_DEFAULTS, TrainConfig
+from colorkeras.core.config import ARCHITECTURE_DEFAULTS, TrainConfig
 
 
 def test_none_settings_take_the_architectures_defaults():

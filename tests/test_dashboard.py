@@ -10,8 +10,11 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorkeras import dashboard, data as data_lib, jobs, store
-from colorkeras.inference import Colorizer, ImageError
+from colorkeras.app import dashboard
+from colorkeras.core import store
+from colorkeras.data import pipeline as data_lib
+from colorkeras.serving.inference import Colorizer, ImageError
+from colorkeras.training import jobs
 from tests.conftest import free_port, headless_chrome, needs_browser, start_dashboard
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,7 +137,7 @@ def test_pages_colorize_with_the_default_and_measure_against_the_reference(store
 
 def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, image_folder, tmp_path):
     add_photo_run(store_with_run, tmp_path / "photos")
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}  # noqa: E731
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
     store.atomic_write_json(store_with_run / "evaluation-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)]})
     store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
     folder_key = dashboard.data_key({"dataset": data_lib.describe(image_folder)})
@@ -314,7 +317,7 @@ def test_one_data_set_is_one_group_whatever_its_path(tmp_path):
 
 def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, image_folder, tmp_path):
     add_photo_run(store_with_run, tmp_path / "photos")
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}  # noqa: E731
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
     store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
     tables = [dashboard.metrics_table(data_source=source) for source in dashboard.data_sources()]
     tables += [frame for _, frame in dashboard.other_reports()]
@@ -325,7 +328,7 @@ def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, i
 
 
 def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with_run, image_folder):
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0, "auc": 0.9, "mse": 10.0, "colorfulness_gap": -1.0}  # noqa: E731
+    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0, "auc": 0.9, "mse": 10.0, "colorfulness_gap": -1.0}
     truth = {"name": "ground truth", "n": 5, "psnr": None, "ssim": 1.0, "colorfulness": 33.0, "colorfulness_gap": 0.0}
     store.atomic_write_json(store_with_run / dashboard.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]})
     figures, truth_colorfulness, settings = dashboard.display_tables(dashboard.metrics_table())
@@ -365,7 +368,7 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
     with dashboard_in_chrome(tmp_path, "1400,1200") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 120)
-        body = lambda b: b.find_element(By.TAG_NAME, "body").text  # noqa: E731
+        body = lambda b: b.find_element(By.TAG_NAME, "body").text
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
         upload.send_keys(str(photo))
         wait.until(lambda b: "Colorized (" in body(b))
@@ -401,10 +404,11 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
 
 @pytest.mark.slow
 def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_named(tiny_run, tmp_path):
-    from colorkeras import clips, film
+    from colorkeras.data import film_clips
+    from colorkeras.video import pipeline
 
     clip = tmp_path / "reel.mp4"
-    clips.make_clip(clip, 96, 64, frames_per_shot=10)
+    film_clips.make_clip(clip, 96, 64, frames_per_shot=10)
     seen = []
     video, summary = dashboard.colorize_film_upload(
         Colorizer(tiny_run), "reel.mp4", clip.read_bytes(), 0.85, lambda done, total, seconds: seen.append(done)
@@ -412,8 +416,8 @@ def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_nam
     assert summary["frames"] == 20 and summary["audio"] and seen and seen[-1] == 20
     out = tmp_path / "out.mp4"
     out.write_bytes(video)
-    assert film.film_info(out)["frames"] == 20 and film.film_info(out)["audio"] == "aac"
-    with pytest.raises(film.FilmError, match="notes.mp4: not a film we can read"):
+    assert pipeline.film_info(out)["frames"] == 20 and pipeline.film_info(out)["audio"] == "aac"
+    with pytest.raises(pipeline.FilmError, match="notes.mp4: not a film we can read"):
         dashboard.colorize_film_upload(Colorizer(tiny_run), "notes.mp4", b"plain text", 0.85)
 
 
@@ -423,10 +427,10 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from colorkeras import clips
+    from colorkeras.data import film_clips
 
     clip = tmp_path / "reel.mp4"
-    clips.make_clip(clip, 96, 64, frames_per_shot=12)
+    film_clips.make_clip(clip, 96, 64, frames_per_shot=12)
     with dashboard_in_chrome(tmp_path, "1400,1000") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/film")
         wait = WebDriverWait(browser, 120)
@@ -442,7 +446,7 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
 def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_their_own(store_with_run, tmp_path):
     from streamlit.testing.v1 import AppTest
 
-    row = lambda name, psnr, **extra: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}  # noqa: E731
+    row = lambda name, psnr, **extra: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}
     store.atomic_write_json(store_with_run / "evaluation-hints-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [
         row("gray copy", 21.0), row("tiny-unet (0 hints)", 22.0, hints=0), row("tiny-unet (10 hints)", 25.5, hints=10)]})
     store.atomic_write_json(store_with_run / "evaluation-film-clip.json", {"data": str(tmp_path / "clip.mp4"), "split": "film", "rows": [

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorkeras import data as data_lib
+from colorkeras.core.images import luma_gray
+from colorkeras.data import pipeline as data_lib
 from tests.conftest import write_crops
 
 
@@ -138,7 +139,7 @@ def test_validation_files_are_the_images_training_holds_out(tmp_path, layout):
     assert len(files) == len(splits.validation) > 0
     held_out = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in files])
     # The same images, in any order: none of them is a training image.
-    as_set = lambda images: sorted(image.tobytes() for image in images)  # noqa: E731
+    as_set = lambda images: sorted(image.tobytes() for image in images)
     assert as_set(held_out) == as_set(splits.validation)
     assert not set(as_set(held_out)) & set(as_set(splits.train))
 
@@ -167,7 +168,7 @@ def test_several_sources_are_joined_each_holding_out_its_own_validation(tmp_path
 
 def test_training_lightness_is_that_of_the_luma_gray_copy_users_give():
     """Pure red: CIELAB L of the colour is 53, of its BT.601 gray copy 32; training uses the latter."""
-    from colorkeras import color
+    from colorkeras.models import color
 
     red = np.zeros((1, 4, 4, 3), np.uint8)
     red[..., 0] = 255
@@ -176,6 +177,6 @@ def test_training_lightness_is_that_of_the_luma_gray_copy_users_give():
     # Exactly what the exported graph computes from the gray copy a user would hand it.
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (2, 8, 8, 3), dtype=np.uint8)
-    served = color.uint8_to_lightness(color.luma_gray(images)[..., :1], gray=True).numpy()
+    served = color.uint8_to_lightness(luma_gray(images)[..., :1], gray=True).numpy()
     trained = data_lib.to_example(images, "unet")[0].numpy() * color.L_SCALE
     np.testing.assert_allclose(trained, served, atol=0.01)

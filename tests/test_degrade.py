@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorkeras import data as data_lib, degrade
-from colorkeras.images import luma_gray
+from colorkeras.core.images import luma_gray
+from colorkeras.data import degrade
+from colorkeras.data import pipeline as data_lib
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +63,7 @@ def test_training_pipeline_degrades_the_share_asked_and_keeps_clean_targets(phot
 
 
 def test_degrade_share_is_checked():
-    from colorkeras.config import TrainConfig
+    from colorkeras.core.config import TrainConfig
 
     with pytest.raises(ValueError, match="degrade"):
         TrainConfig(degrade=1.5).resolve()

@@ -4,16 +4,17 @@ import numpy as np
 import pytest
 
 from colorkeras import evaluate
-from colorkeras.inference import Colorizer
+from colorkeras.evaluation import scoring
+from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli, write_crops
 
 
 def test_gray_copy_row_scores_luma_against_truth():
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (5, 8, 8, 3), dtype=np.uint8)
-    row = evaluate.score_gray_copy(images)
+    row = scoring.score_gray_copy(images)
     assert row["name"] == "gray copy" and row["n"] == 5 and row["colorfulness"] == 0.0
-    from colorkeras.color import luma_gray
+    from colorkeras.core.images import luma_gray
 
     expected = np.mean((luma_gray(images).astype(float) - images) ** 2)
     assert row["mse"] == pytest.approx(expected)
@@ -22,9 +23,9 @@ def test_gray_copy_row_scores_luma_against_truth():
 def test_score_arrays_goes_through_the_saved_model(tiny_run):
     images = np.stack([crop for crop in np.random.default_rng(1).integers(0, 256, (6, 16, 16, 3), dtype=np.uint8)])
     colorizer = Colorizer(tiny_run)
-    row = evaluate.score_arrays(colorizer, images, batch_size=4)
+    row = scoring.score_arrays(colorizer, images, batch_size=4)
     assert row["n"] == 6 and row["name"] == tiny_run.name
-    grid = evaluate.sample_grid(colorizer, images[:3], scale=2)
+    grid = scoring.sample_grid(colorizer, images[:3], scale=2)
     assert grid.shape == (3 * 16 * 2, 3 * 16 * 2, 3)
 
 
@@ -53,11 +54,11 @@ def test_cli_errors_are_one_message(tmp_path):
 
 @pytest.mark.slow
 def test_skimage_photographs_are_scored_at_full_size(tiny_run):
-    rows, gray_row, per_photo = evaluate.score_skimage([Colorizer(tiny_run)])
-    assert rows[0]["n"] == gray_row["n"] == len(evaluate.SKIMAGE_PHOTOS)
-    assert len(per_photo) == 2 * len(evaluate.SKIMAGE_PHOTOS) and per_photo[0]["name"] == "astronaut: gray copy"
+    rows, gray_row, per_photo = scoring.score_skimage([Colorizer(tiny_run)])
+    assert rows[0]["n"] == gray_row["n"] == len(scoring.SKIMAGE_PHOTOS)
+    assert len(per_photo) == 2 * len(scoring.SKIMAGE_PHOTOS) and per_photo[0]["name"] == "astronaut: gray copy"
     # The pooled MSE is the per-photo MSEs weighted by each photo's pixel count.
-    sizes = [photo.size for photo in evaluate.skimage_photos()]
+    sizes = [photo.size for photo in scoring.skimage_photos()]
     gray_rows = [row for row in per_photo if row["name"].endswith("gray copy")]
     pooled = sum(row["mse"] * size for row, size in zip(gray_rows, sizes)) / sum(sizes)
     assert gray_row["mse"] == pytest.approx(pooled)
@@ -65,22 +66,22 @@ def test_skimage_photographs_are_scored_at_full_size(tiny_run):
 
 
 def test_flat_folder_test_split_matches_training(tmp_path):
-    from colorkeras import data as data_lib
+    from colorkeras.data import pipeline as data_lib
 
     folder = write_crops(tmp_path / "flat", 30)
     _, test = data_lib.split_files(data_lib.find_images(folder))
-    assert evaluate.find_split_files(folder) == test
-    assert len(evaluate.find_split_files(folder, split="all")) == 30
+    assert scoring.find_split_files(folder) == test
+    assert len(scoring.find_split_files(folder, split="all")) == 30
 
 
 def test_cli_validation_split_of_a_folder_is_what_the_run_held_out(tiny_run, image_folder):
     # The tiny run trained on image_folder (40 files: 32 for training, 10% of them held out).
-    from colorkeras import data as data_lib
+    from colorkeras.data import pipeline as data_lib
 
     settings = json.loads((tiny_run / "config.json").read_text())["settings"]
     held_out = data_lib.validation_files(image_folder, settings["validation_fraction"], settings["seed"])
     assert len(held_out) == 3
-    assert evaluate.find_split_files(image_folder, "validation", validation_fraction=0.1, seed=0) == held_out
+    assert scoring.find_split_files(image_folder, "validation", validation_fraction=0.1, seed=0) == held_out
     result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", image_folder, "--split", "validation", "--render-size", "24")
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Scoring {len(held_out)} images" in result.stderr and "full resolution" in result.stderr
@@ -99,7 +100,7 @@ def test_per_image_rows_are_stored_with_output_as_strict_json(tiny_run, tmp_path
 
     report = json.loads(output.read_text(), parse_constant=refuse)
     names = [row["name"] for row in report["per_image"]]
-    assert len(names) == 2 * len(evaluate.SKIMAGE_PHOTOS) and "astronaut: gray copy" in names
+    assert len(names) == 2 * len(scoring.SKIMAGE_PHOTOS) and "astronaut: gray copy" in names
     per_image_csv = output.with_suffix(".per-image.csv").read_text().splitlines()
     assert per_image_csv[0].startswith("name,") and len(per_image_csv) == 1 + len(names)
 
@@ -128,8 +129,8 @@ def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
     assert report["degrade"] is True and [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
-    truth = np.stack(evaluate._read_files(evaluate.find_split_files(tmp_path / "photos"))[0])
-    clean, degraded = evaluate.score_gray_copy(truth), evaluate.score_gray_copy(truth, evaluate.Inputs(degrade=True))
+    truth = np.stack(scoring._read_files(scoring.find_split_files(tmp_path / "photos"))[0])
+    clean, degraded = scoring.score_gray_copy(truth), scoring.score_gray_copy(truth, scoring.Inputs(degrade=True))
     assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
     assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself
     assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(clean["truth_colorfulness"])  # the truth stays clean

@@ -4,8 +4,9 @@ import numpy as np
 import pytest
 from skimage import data
 
-from colorkeras import export, store
-from colorkeras.inference import Colorizer
+from colorkeras import export
+from colorkeras.core import store
+from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
 
 

@@ -10,16 +10,17 @@ import time
 import numpy as np
 import pytest
 
-from colorkeras import clips, film
-from colorkeras.flow import CUT_HISTOGRAM, is_cut
-from colorkeras.metrics import WarpingError
+from colorkeras.data import film_clips
+from colorkeras.evaluation.metrics import WarpingError
+from colorkeras.video import pipeline
+from colorkeras.video.flow import CUT_HISTOGRAM, is_cut
 from tests.conftest import run_cli
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def decoded(path):
-    return [frame[3] for frame in film.read_frames(path)]
+    return [frame[3] for frame in pipeline.read_frames(path)]
 
 
 def streams(path):
@@ -41,7 +42,7 @@ def streams(path):
 @pytest.fixture(scope="module")
 def clip(tmp_path_factory):
     path = tmp_path_factory.mktemp("clips") / "clip.mp4"
-    clips.make_clip(path, 160, 120, frames_per_shot=30)
+    film_clips.make_clip(path, 160, 120, frames_per_shot=30)
     return path
 
 
@@ -66,7 +67,7 @@ def test_stabiliser_holds_colour_on_a_still_shot_and_restarts_at_a_cut():
     gray = rng.integers(60, 200, (96, 128), dtype=np.uint8)
     red = np.dstack([np.clip(gray.astype(int) + 40, 0, 255), gray, gray]).astype(np.uint8)
     blue = np.dstack([gray, gray, np.clip(gray.astype(int) + 40, 0, 255)]).astype(np.uint8)
-    stabiliser = film.Stabiliser(0.9)
+    stabiliser = pipeline.Stabiliser(0.9)
     outputs = [stabiliser(gray, red if index % 2 == 0 else blue) for index in range(8)]
     swing_in = np.abs(red.astype(int) - blue).mean()
     swing_out = np.abs(outputs[-1].astype(int) - outputs[-2]).mean()
@@ -76,7 +77,7 @@ def test_stabiliser_holds_colour_on_a_still_shot_and_restarts_at_a_cut():
     after_cut = stabiliser(other, np.dstack([other] * 3))
     np.testing.assert_array_equal(after_cut, np.dstack([other] * 3))  # A cut starts afresh.
     assert stabiliser.cuts == 1
-    assert film.Stabiliser(0.0)(gray, red) is red
+    assert pipeline.Stabiliser(0.0)(gray, red) is red
 
 
 def pan(photo, frames, width=160, height=120, step=2):
@@ -100,7 +101,7 @@ def test_no_colour_crosses_a_cut_between_two_scenes_of_the_same_tones():
     assert np.abs(film_histogram(scene_a[-1]) - film_histogram(scene_b[0])).sum() < CUT_HISTOGRAM
     green = [np.dstack([gray // 2, gray, gray // 2]) for gray in scene_a]  # What the model said of the woodland.
     neutral = [np.dstack([gray] * 3) for gray in scene_b]
-    stabiliser, fresh = film.Stabiliser(0.95), film.Stabiliser(0.95)
+    stabiliser, fresh = pipeline.Stabiliser(0.95), pipeline.Stabiliser(0.95)
     for gray, colour in zip(scene_a, green):
         stabiliser(gray, colour)
     assert stabiliser.cuts == 0  # A pan is no cut.
@@ -111,7 +112,7 @@ def test_no_colour_crosses_a_cut_between_two_scenes_of_the_same_tones():
 
 
 def film_histogram(gray):
-    from colorkeras.flow import luma_histogram
+    from colorkeras.video.flow import luma_histogram
 
     return luma_histogram(gray)
 
@@ -157,7 +158,7 @@ def test_odd_sizes_are_padded_to_even_and_said(tiny_run, tmp_path):
 @pytest.mark.slow
 def test_killed_during_a_film_it_resumes_and_gives_the_same_frames(tiny_run, tmp_path):
     source = tmp_path / "long.mp4"
-    clips.make_clip(source, 160, 120, frames_per_shot=120, audio=False)
+    film_clips.make_clip(source, 160, 120, frames_per_shot=120, audio=False)
     whole = tmp_path / "whole.mp4"
     assert run_cli("colorkeras.film", source, "--out", whole, "--model", tiny_run).returncode == 0
     out = tmp_path / "resumed.mp4"
@@ -179,7 +180,7 @@ def test_killed_during_a_film_it_resumes_and_gives_the_same_frames(tiny_run, tmp
     assert 2 <= done < 5
     result = run_cli("colorkeras.film", source, "--out", out, "--model", tiny_run)
     assert result.returncode == 0, result.stderr[-2000:]
-    assert f"resumed at frame {done * film.SEGMENT_FRAMES}" in result.stderr
+    assert f"resumed at frame {done * pipeline.SEGMENT_FRAMES}" in result.stderr
     first, second = decoded(whole), decoded(out)
     assert len(first) == len(second) == 240
     differing = [index for index, (a, b) in enumerate(zip(first, second)) if not np.array_equal(a, b)]
@@ -239,13 +240,13 @@ def test_bad_films_get_one_clear_message_and_no_output(clip, tiny_run, tmp_path)
 
 @pytest.mark.slow
 def test_stabilisation_steadies_the_shipped_model_at_no_cost_in_psnr(tmp_path):
-    from colorkeras.inference import Colorizer
+    from colorkeras.serving.inference import Colorizer
 
     clip = tmp_path / "clip.mp4"
-    clips.make_clip(clip, 320, 240, frames_per_shot=24, audio=False)
+    film_clips.make_clip(clip, 320, 240, frames_per_shot=24, audio=False)
     colorizer = Colorizer("photos-unet")
-    plain = film.score_film(clip, colorizer, 0.0)
-    steady = film.score_film(clip, colorizer, film.DEFAULT_STABILITY)
+    plain = pipeline.score_film(clip, colorizer, 0.0)
+    steady = pipeline.score_film(clip, colorizer, pipeline.DEFAULT_STABILITY)
     assert steady["warping_error"] <= 0.6 * plain["warping_error"], (plain["warping_error"], steady["warping_error"])
     assert steady["psnr"] >= plain["psnr"] - 0.3
 

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.slow  # Each exports a network or scores a folder throu
 
 @pytest.fixture(scope="module")
 def hint_colorizer(tiny_hint_run):
-    from colorkeras.inference import Colorizer
+    from colorkeras.serving.inference import Colorizer
 
     return Colorizer(tiny_hint_run)
 
@@ -46,7 +46,7 @@ def test_hint_signature_without_points_is_serving_default(hint_colorizer):
 
 
 def test_python_api_takes_the_one_hint_format_and_suggests_five_colours(hint_colorizer):
-    from colorkeras.hints import HintError
+    from colorkeras.core.hints import HintError
 
     image = data.camera()[:60, :80]
     plain = hint_colorizer.colorize(image)
@@ -62,8 +62,8 @@ def test_python_api_takes_the_one_hint_format_and_suggests_five_colours(hint_col
 
 
 def test_a_run_without_hints_says_so(tiny_run):
-    from colorkeras.hints import HintError
-    from colorkeras.inference import Colorizer
+    from colorkeras.core.hints import HintError
+    from colorkeras.serving.inference import Colorizer
 
     with pytest.raises(HintError, match="takes no hints"):
         Colorizer(tiny_run).colorize(data.camera()[:32, :32], hints=[{"x": 1, "y": 1, "color": "#ff0000"}])
@@ -144,7 +144,7 @@ def test_evaluate_reveals_points_and_refuses_runs_without_hints(tiny_hint_run, t
 
 
 def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_it(tiny_hint_run, tiny_run, models_store, image_folder):
-    from colorkeras.inference import Colorizer
+    from colorkeras.serving.inference import Colorizer
 
     result = run_cli(
         "colorkeras.export", "--model", tiny_hint_run, "--automatic", tiny_run, "--name", "both",

@@ -6,7 +6,8 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import color as skcolor, data
+from skimage import color as skcolor
+from skimage import data
 
 from tests.conftest import run_cli
 
@@ -32,8 +33,8 @@ def gray_photo():
 def test_a_red_hint_reddens_the_wall_and_not_far_objects_through_every_door(gray_photo, tmp_path):
     import tensorflow as tf
 
-    from colorkeras import store
-    from colorkeras.inference import Colorizer
+    from colorkeras.core import store
+    from colorkeras.serving.inference import Colorizer
 
     colorizer = Colorizer(RUN)
     plain = colorizer.colorize(gray_photo)

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from colorkeras import hints
+from colorkeras.core import hints
 
 
 def test_points_are_checked_and_normalised():
@@ -112,6 +112,6 @@ def test_a_wide_radius_becomes_points_covering_its_square():
 
 
 def test_scales_match_the_colour_module():
-    from colorkeras import color
+    from colorkeras.models import color
 
     assert hints.AB_SCALE == color.AB_SCALE

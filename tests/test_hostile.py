@@ -7,12 +7,15 @@ import io
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from skimage import data
 
-from colorkeras import dashboard, data as data_lib, evaluate
-from colorkeras.inference import Colorizer, ImageError, open_image, to_uint8_rgb
+from colorkeras.app import dashboard
+from colorkeras.data import pipeline as data_lib
+from colorkeras.evaluation import scoring
+from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
 from tests.conftest import run_cli
 from tests.test_inference import png_bomb
 
@@ -85,8 +88,8 @@ def test_colorize_cli(tiny_run, corpus, tmp_path):
 
 
 def test_evaluator_folder_loader(tiny_run, corpus):
-    files = evaluate.find_split_files(corpus, split="all")
-    rows, gray_row, skipped = evaluate.score_files([Colorizer(tiny_run)], files)
+    files = scoring.find_split_files(corpus, split="all")
+    rows, gray_row, skipped = scoring.score_files([Colorizer(tiny_run)], files)
     assert skipped == len(BAD) and rows[0]["n"] == gray_row["n"] == len(GOOD)
 
 

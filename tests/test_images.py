@@ -1,4 +1,4 @@
-"""Decoding user files (colorkeras.images): no TensorFlow, no model."""
+"""Decoding user files (colorkeras.core.images): no TensorFlow, no model."""
 
 import io
 import threading
@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from colorkeras import images
-from colorkeras.images import ImageError, open_image
+from colorkeras.core import images
+from colorkeras.core.images import ImageError, open_image
 
 
 def png_bytes(width=40, height=30):

@@ -4,10 +4,11 @@ import zlib
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import color as skcolor, data
+from skimage import color as skcolor
+from skimage import data
 
-from colorkeras import inference
-from colorkeras.inference import Colorizer, ImageError
+from colorkeras.serving import inference
+from colorkeras.serving.inference import Colorizer, ImageError
 
 
 @pytest.fixture(scope="module")
@@ -112,7 +113,7 @@ def test_bad_inputs_are_refused_with_a_message(colorizer, tmp_path):
 
 
 def test_unknown_run_lists_the_known_ones(models_store):
-    from colorkeras.store import RunError
+    from colorkeras.core.store import RunError
 
     with pytest.raises(RunError, match="no trained run"):
         Colorizer()
@@ -132,7 +133,7 @@ def test_zero_or_negative_saturation_is_refused_not_taken_as_the_default(coloriz
 def test_a_damaged_config_is_an_error_not_the_defaults(tiny_run, tmp_path):
     import shutil
 
-    from colorkeras.store import RunError
+    from colorkeras.core.store import RunError
 
     damaged = tmp_path / "damaged"
     shutil.copytree(tiny_run, damaged)

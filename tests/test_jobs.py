@@ -1,4 +1,4 @@
-"""Background jobs (colorkeras.jobs): identity beyond the pid, reaping, races, data roots."""
+"""Background jobs (colorkeras.training.jobs): identity beyond the pid, reaping, races, data roots."""
 
 import os
 import signal
@@ -8,7 +8,8 @@ import time
 
 import pytest
 
-from colorkeras import jobs, store
+from colorkeras.core import store
+from colorkeras.training import jobs
 
 
 def write_job(root, pid, pid_start, name="phantom"):

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from colorkeras import metrics
+from colorkeras.evaluation import metrics
 
 
 def test_mse_and_pooled_psnr_by_hand():

@@ -1,4 +1,4 @@
-"""The MobileNetV2 U-Net (colorkeras.mobilenet_unet): the project's contract on a pretrained encoder."""
+"""The MobileNetV2 U-Net (colorkeras.models.mobilenet_unet): the project's contract on a pretrained encoder."""
 
 from pathlib import Path
 
@@ -7,9 +7,10 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorkeras import mobilenet_unet, store
-from colorkeras.config import TrainConfig
-from colorkeras.inference import Colorizer
+from colorkeras.core import store
+from colorkeras.core.config import TrainConfig
+from colorkeras.models import mobilenet_unet
+from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
 
 GOOGLE = Path(__file__).resolve().parents[2] / "shared" / "pretrained" / "tf2_mobilenet_v2_1.0_224_ptq.tflite"
@@ -57,7 +58,8 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not GOOGLE.is_file(), reason="needs ../shared/pretrained (Google's MobileNetV2 TFLite file)")
 def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_path):
-    from colorkeras import model as model_lib, pretrained
+    from colorkeras.models import colorizer as model_lib
+    from colorkeras.models import pretrained
 
     network = model_lib.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True)
     encoder = mobilenet_unet.encoder_of(network)
@@ -83,7 +85,7 @@ def test_the_encoders_batch_norm_stays_in_inference_mode_while_the_weights_train
     import keras
     import tensorflow as tf
 
-    from colorkeras import model as model_lib
+    from colorkeras.models import colorizer as model_lib
 
     network = model_lib.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0)
     encoder = mobilenet_unet.encoder_of(network)

@@ -3,7 +3,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorkeras import color, model as model_lib
+from colorkeras.models import color
+from colorkeras.models import colorizer as model_lib
 
 
 def check_model(model, tmp_path, sizes, channels, scale):

@@ -1,4 +1,4 @@
-"""The pretrained MobileNetV2, read from quantized TFLite into Keras (colorkeras.pretrained).
+"""The pretrained MobileNetV2, read from quantized TFLite into Keras (colorkeras.models.pretrained).
 
 Without ../shared: a tiny Keras MobileNetV2 with random weights and batch-norm
 statistics is quantized to int8 TFLite here (per-channel weights, as Google's
@@ -15,7 +15,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorkeras import pretrained
+from colorkeras.models import pretrained
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "pretrained"
 GOOGLE = SHARED / "tf2_mobilenet_v2_1.0_224_ptq.tflite"

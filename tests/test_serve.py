@@ -9,17 +9,19 @@ import urllib.request
 import numpy as np
 import pytest
 from PIL import Image
-from skimage import color as skcolor, data
+from skimage import color as skcolor
+from skimage import data
 
-from colorkeras import serve, store
+from colorkeras.core import store
+from colorkeras.serving import http
 from tests.conftest import free_port
 
 
 @pytest.fixture(scope="module")
 def server(tiny_run):
-    model = serve.ModelServer(tiny_run, model_name="tiny", workers=2, queue=4)
+    model = http.ModelServer(tiny_run, model_name="tiny", workers=2, queue=4)
     port = free_port()
-    httpd = serve.start(model, port=port, max_request_bytes=2_000_000)
+    httpd = http.start(model, port=port, max_request_bytes=2_000_000)
     yield f"http://127.0.0.1:{port}", model
     httpd.shutdown()
     httpd.server_close()
@@ -46,7 +48,7 @@ def png_bomb(width, height):
     import zlib
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))  # noqa: E731
+    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
@@ -125,10 +127,10 @@ def test_bad_requests_get_their_status_and_an_error_body_and_the_server_keeps_se
 
 
 def test_a_full_queue_is_answered_503(tiny_run):
-    model = serve.ModelServer(tiny_run, model_name="tiny", workers=1, queue=0)
+    model = http.ModelServer(tiny_run, model_name="tiny", workers=1, queue=0)
     model.capacity.acquire()  # One request in hand fills a queue of none.
     try:
-        with pytest.raises(serve.RequestError) as caught:
+        with pytest.raises(http.RequestError) as caught:
             model.predict(json.dumps({"instances": [[[[5]]]]}).encode())
         assert caught.value.status == 503
     finally:

@@ -2,8 +2,9 @@
 
 import pytest
 
-from colorkeras import evaluate, store
-from colorkeras.inference import Colorizer
+from colorkeras.core import store
+from colorkeras.evaluation import scoring
+from colorkeras.serving.inference import Colorizer
 
 SHIPPED = store.models_dir()
 
@@ -26,7 +27,7 @@ def test_default_and_reference_are_complete_small_runs():
 
 @pytest.mark.slow
 def test_the_default_colorizes_real_photographs_better_than_the_gray_copy():
-    rows, gray_row, _ = evaluate.score_skimage([Colorizer()])
+    rows, gray_row, _ = scoring.score_skimage([Colorizer()])
     assert rows[0]["psnr"] > gray_row["psnr"] + 0.5
     assert rows[0]["colorfulness"] > 15
 
@@ -37,7 +38,7 @@ def test_every_shipped_run_carries_every_signature_its_kind_supports():
     # (python -m colorkeras.export --model RUN --name RUN --overwrite rebuilds it).
     from tensorflow.core.protobuf import saved_model_pb2
 
-    from colorkeras.signatures import AUTOMATIC_SIGNATURES, HINT_SIGNATURES
+    from colorkeras.serving.graph import AUTOMATIC_SIGNATURES, HINT_SIGNATURES
 
     runs = store.list_runs(SHIPPED)
     assert runs, "no shipped runs"

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from colorkeras import store
+from colorkeras.core import store
 
 
 def fake_run(root, name):
@@ -122,7 +122,7 @@ def test_check_writable_names_the_path_and_leaves_nothing_behind(tmp_path):
 def test_files_written_through_a_temporary_name_follow_the_umask(tmp_path, umask, mode):
     import os
 
-    from colorkeras.images import save_image
+    from colorkeras.core.images import save_image
 
     previous = os.umask(umask)
     try:

@@ -10,7 +10,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorkeras import color, store, train
+from colorkeras import train
+from colorkeras.core import store
+from colorkeras.models import color
+from colorkeras.training import loop
 from tests.conftest import run_module, write_crops
 
 TINY = ["--image-size", "16", "--load-size", "24", "--base-filters", "4", "--depth", "2", "--batch-size", "8", "--verbose", "0"]
@@ -61,7 +64,7 @@ def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
 def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
     import keras
 
-    from colorkeras import model as model_lib
+    from colorkeras.models import colorizer as model_lib
 
     settings = json.loads((trained_run / "config.json").read_text())["settings"]
     keras_model = keras.models.load_model(trained_run / "model.keras")
@@ -181,9 +184,9 @@ def test_limit_shrinks_the_validation_split_in_proportion(tmp_path, image_folder
     """--limit 16 of 29 training images holds out about the same share (2 of 3) for val_loss."""
 
     def stop_after_loading(kind):
-        raise train.UsageError("stopped after loading the data")
+        raise loop.UsageError("stopped after loading the data")
 
-    from colorkeras import distributed
+    from colorkeras.training import distributed
 
     monkeypatch.setattr(distributed, "make_strategy", stop_after_loading)
     assert train.main(["--data", str(image_folder), "--limit", "16", "--run-dir", str(tmp_path / "r"), *TINY]) == 2
@@ -237,10 +240,11 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
 @pytest.mark.slow
 def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image_folder, monkeypatch):
     from colorkeras import export
+    from colorkeras.serving import exporter
 
     run_dir = tmp_path / "run"
     args = ["--data", str(image_folder), "--epochs", "1", "--run-dir", str(run_dir), *TINY]
-    real = export.write_run_files
+    real = exporter.write_run_files
 
     def crash_half_way(folder, *rest, **kwargs):
         (folder / "saved_model").mkdir()  # Something half-written, as a kill would leave.

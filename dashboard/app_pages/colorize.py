@@ -2,12 +2,13 @@
 the upload's metadata) or all in a ZIP; with a run that takes hints, click the
 result to add colour points."""
 
+import common
 import streamlit as st
 
-import common
-from colorkeras import archive, dashboard, store
-from colorkeras.hints import HintError
-from colorkeras.inference import ImageError
+from colorkeras.app import dashboard
+from colorkeras.core import archive, store
+from colorkeras.core.hints import HintError
+from colorkeras.serving.inference import ImageError
 
 st.title("Colorize")
 left, middle, right = st.columns(3)

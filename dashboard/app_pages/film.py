@@ -1,10 +1,10 @@
 """Film: upload a black-and-white clip, watch the progress, play and download the colour one."""
 
+import common
 import streamlit as st
 
-import common
-from colorkeras import dashboard
-from colorkeras.film import DEFAULT_STABILITY, FilmError
+from colorkeras.app import dashboard
+from colorkeras.video.pipeline import DEFAULT_STABILITY, FilmError
 
 st.title("Film")
 left, right = st.columns(2)

@@ -1,9 +1,10 @@
 """Training history: loss per epoch for one run and across runs, with its samples."""
 
+import common
 import streamlit as st
 
-import common
-from colorkeras import dashboard, store
+from colorkeras.app import dashboard
+from colorkeras.core import store
 
 st.title("Training history")
 name = common.run_selector("Run", "history_run", default=common.reference_run())

@@ -1,9 +1,9 @@
 """Metrics: every run beside the baselines, sortable, best values highlighted."""
 
+import common
 import streamlit as st
 
-import common
-from colorkeras import dashboard
+from colorkeras.app import dashboard
 
 st.title("Metrics")
 
@@ -19,7 +19,7 @@ LABELS = {
 def show(frame, key):
     figures, truth, settings = dashboard.display_tables(frame)
     figures = figures.rename(columns=LABELS)
-    present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]  # noqa: E731
+    present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]
     styled = (
         figures.style.highlight_max(subset=present("psnr", "ssim", "colorfulness", "auc"), color="#c8e6c9")
         .highlight_min(subset=present("mse"), color="#c8e6c9")

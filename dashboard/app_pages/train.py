@@ -4,9 +4,9 @@ import datetime
 
 import streamlit as st
 
-from colorkeras import jobs
-from colorkeras.config import ARCHITECTURES
-from colorkeras.store import RunError
+from colorkeras.core.config import ARCHITECTURES
+from colorkeras.core.store import RunError
+from colorkeras.training import jobs
 
 st.title("Train")
 st.caption(

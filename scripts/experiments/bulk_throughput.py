@@ -77,7 +77,7 @@ def main(argv=None):
     parser.add_argument("--json", default=None, help="also write the table as JSON")
     args = parser.parse_args(argv)
 
-    from colorkeras.images import find_images
+    from colorkeras.core.images import find_images
 
     photos = find_images(Path(args.input))[: args.count]
     if len(photos) < args.count:
@@ -105,7 +105,7 @@ def main(argv=None):
             cluster = DaskCluster(workers, log) if workers else None
             try:
                 if cluster:
-                    command = lambda out, address=cluster.address: [  # noqa: E731
+                    command = lambda out, address=cluster.address: [
                         BIN / "python", "-m", "colorkeras.bulk", "--input", str(archive), "--output", str(out), *model,
                         "--runner", "DaskRunner", "--dask_client_address", address]
                 seconds = timed(command(out))

@@ -41,14 +41,15 @@ from collections import Counter
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, evaluate
-from colorkeras.images import luma_gray
-from colorkeras.inference import Colorizer
-from colorkeras.metrics import MetricAccumulator, colorfulness
+from colorkeras.core.images import luma_gray
+from colorkeras.evaluation import scoring
+from colorkeras.evaluation.metrics import MetricAccumulator, colorfulness
+from colorkeras.models import color
+from colorkeras.serving.inference import Colorizer
 
 
 def validation(data):
-    images = evaluate._read_files(evaluate.find_split_files(f"../shared/datasets/{data}", "validation"))[0]
+    images = scoring._read_files(scoring.find_split_files(f"../shared/datasets/{data}", "validation"))[0]
     shape = Counter(image.shape for image in images).most_common(1)[0][0]
     truth = np.stack([image for image in images if image.shape == shape])
     print(data, len(images), "images; most common shape", shape, len(truth), flush=True)

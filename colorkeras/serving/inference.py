@@ -4,7 +4,7 @@ Every front end (the colorize CLI, the dashboard, the evaluator) goes through
 ``Colorizer``, which calls the SavedModel's own graph, so they all give the same
 result as TensorFlow Serving would.
 
-    from colorkeras.inference import Colorizer
+    from colorkeras import Colorizer
     colorizer = Colorizer()                      # the default run in saved_models/
     rgb = colorizer.colorize(pil_or_array)       # uint8 RGB, same size as the input
     rgb = colorizer.colorize(image, hints=[{"x": 120, "y": 48, "color": "#1f3a93"}])
@@ -14,11 +14,11 @@ import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-import numpy as np  # noqa: E402
+import numpy as np
 
-from colorkeras import store  # noqa: E402
-from colorkeras.hints import HintError  # noqa: E402
-from colorkeras.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb  # noqa: E402, F401
+from colorkeras.core import store
+from colorkeras.core.hints import HintError
+from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb
 
 
 class Colorizer:
@@ -81,7 +81,7 @@ class Colorizer:
     def provenance(self, render_size=None, saturation=None, hints=None):
         """What an output records of how it was made (``archive.provenance``): this
         run and the settings a call with these arguments used."""
-        from colorkeras import archive
+        from colorkeras.core import archive
 
         default_saturation = self.hint_saturation if hints else self.saturation
         return archive.provenance(self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []))
@@ -127,7 +127,7 @@ class Colorizer:
     def _hint_arrays(self, hints, width, height, render_size=None):
         """Checked hint points -> (points [1, K, 2], colors [1, K, 3]); a point with a
         radius larger than a hint patch becomes a grid of points that covers its square."""
-        from colorkeras import hints as hints_lib
+        from colorkeras.core import hints as hints_lib
 
         yx, colors, radii = hints_lib.to_arrays(hints, width, height)
         scale = (self.render_size if render_size is None else int(render_size)) / min(width, height)
@@ -154,7 +154,7 @@ class Colorizer:
         """The 5 most likely colours at pixel (x, y), most likely first: a list of
         ``{"color": "#rrggbb", "probability": p}`` from the network's distribution there
         (given the other ``hints``, for runs that take them)."""
-        from colorkeras import hints as hints_lib
+        from colorkeras.core import hints as hints_lib
 
         if "suggest_colors" not in self._loaded.signatures:
             raise HintError(f"run {self.name} offers no colour suggestions: a run trained with --hints (classes head) does")

@@ -106,12 +106,15 @@ class Run:
 class RunError(Exception):
     """A run is missing, incomplete, or its name is not allowed; the message says which."""
 
+# The repository's root: saved_models/ is in it, ../shared beside it.
+REPOSITORY = Path(__file__).resolve().parents[2]
+
 
 def models_dir():
     """``$COLORKERAS_MODELS``, or the repository's ``saved_models/``."""
     if os.environ.get(MODELS_ENV):
         return Path(os.environ[MODELS_ENV]).expanduser()
-    return Path(__file__).resolve().parents[1] / "saved_models"
+    return REPOSITORY / "saved_models"
 
 
 def validate_run_name(name):

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from colorkeras import archive, store
-from colorkeras.color import luma_gray
-from colorkeras.inference import ImageError, open_image, to_uint8_rgb
+from colorkeras.core import archive, store
+from colorkeras.core.images import luma_gray
+from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp")
 EVALUATION_REPORT = "evaluation.json"  # Written by `python -m colorkeras.evaluate --output`.
@@ -60,23 +60,23 @@ FILM_TYPES = ("mp4", "m4v", "mov", "mkv", "avi", "webm")
 
 
 def colorize_film_upload(colorizer, name, data, stability, progress=None):
-    """Colorizes an uploaded film's bytes through ``film.colorize_film`` in a
-    temporary folder; returns (MP4 bytes, summary). Raises ``film.FilmError``
+    """Colorizes an uploaded film's bytes through ``pipeline.colorize_film`` in a
+    temporary folder; returns (MP4 bytes, summary). Raises ``pipeline.FilmError``
     naming the upload."""
     import tempfile
 
-    from colorkeras import film
+    from colorkeras.video import pipeline
 
     if not data:
-        raise film.FilmError(f"{name}: empty file (0 bytes)")
+        raise pipeline.FilmError(f"{name}: empty file (0 bytes)")
     with tempfile.TemporaryDirectory(prefix="colorkeras-film-") as folder:
         source = Path(folder) / f"input{Path(name).suffix.lower() or '.mp4'}"
         source.write_bytes(data)
         output = Path(folder) / "colorized.mp4"
         try:
-            summary = film.colorize_film(source, output, colorizer, stability, progress=progress)
-        except film.FilmError as error:
-            raise film.FilmError(str(error).replace(str(source), name)) from None
+            summary = pipeline.colorize_film(source, output, colorizer, stability, progress=progress)
+        except pipeline.FilmError as error:
+            raise pipeline.FilmError(str(error).replace(str(source), name)) from None
         return output.read_bytes(), summary
 
 
@@ -144,7 +144,7 @@ def read_hints_upload(name, data, width, height):
     when it holds exactly one list."""
     import json
 
-    from colorkeras.hints import HintError, parse_hints
+    from colorkeras.core.hints import HintError, parse_hints
 
     try:
         value = json.loads(data.decode("utf-8"))
@@ -162,7 +162,7 @@ def hint_table(points):
 
 def points_from_table(table, width, height):
     """The edited table -> checked points (rows left empty are dropped); ``HintError`` if one is bad."""
-    from colorkeras.hints import parse_hints
+    from colorkeras.core.hints import parse_hints
 
     rows = []
     for row in table.to_dict("records"):
@@ -229,7 +229,7 @@ _LEGACY_PREFIXES = ("image folder ", "cifar10 batches at ")
 
 @functools.lru_cache(maxsize=64)
 def _describe_legacy(text):
-    from colorkeras.data import describe
+    from colorkeras.data.pipeline import describe
 
     if text.startswith("cifar10"):
         return {"name": "cifar10", "fingerprint": "cifar10"}

@@ -25,7 +25,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from colorkeras import store
+from colorkeras.core import store
 
 JOB_FILE = ".training-job.json"
 LOCK_FILE = ".training-job.lock"
@@ -77,7 +77,7 @@ def _reap_when_done(process):
 def data_roots():
     """Folders training data may come from: the shared data sets, then ``$COLORKERAS_DATA_ROOTS``."""
     roots = []
-    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    shared = store.REPOSITORY.parent / "shared" / "datasets"
     if shared.is_dir():
         roots.append(shared.resolve())
     for entry in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep):

@@ -21,7 +21,6 @@ import math
 import numpy as np
 from skimage.metrics import structural_similarity
 
-
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float64)
 
 
@@ -55,7 +54,7 @@ def ab_error_histogram(prediction, truth):
 
     Takes uint8 RGB arrays of any matching shape ``[..., 3]``.
     """
-    from colorkeras import color  # TensorFlow, loaded when a metric needs it.
+    from colorkeras.models import color  # TensorFlow, loaded when a metric needs it.
 
     lab_prediction = color.rgb_to_lab(np.asarray(prediction, np.float32) / 255.0).numpy()
     lab_truth = color.rgb_to_lab(np.asarray(truth, np.float32) / 255.0).numpy()
@@ -149,7 +148,7 @@ class WarpingError:
     """
 
     def __init__(self):
-        from colorkeras.flow import FlowEstimator
+        from colorkeras.video.flow import FlowEstimator
 
         self.flow = FlowEstimator()
         self.previous = None
@@ -159,7 +158,7 @@ class WarpingError:
         self.previous = None
 
     def add(self, input_gray, output_rgb):
-        from colorkeras.flow import reliable, warp
+        from colorkeras.video.flow import reliable, warp
 
         gray = np.asarray(input_gray)
         output = np.asarray(output_rgb[..., :3], np.float32) / 255.0

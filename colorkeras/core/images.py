@@ -147,7 +147,7 @@ def save_image(array, path):
     a JPEG (quality 90) where the name ends in .jpg or .jpeg, else a PNG."""
     import io
 
-    from colorkeras import store
+    from colorkeras.core import store
 
     path = Path(path)
     buffer = io.BytesIO()

@@ -31,9 +31,10 @@ import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
-from colorkeras import color, degrade
-from colorkeras.config import architecture as architecture_of
-from colorkeras.images import IMAGE_EXTENSIONS, ImageError, find_images, to_uint8_rgb  # noqa: F401
+from colorkeras.core.config import architecture as architecture_of
+from colorkeras.core.images import IMAGE_EXTENSIONS, LUMA_WEIGHTS, ImageError, find_images, to_uint8_rgb
+from colorkeras.data import degrade
+from colorkeras.models import color
 
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
 FOLDER_TEST_FRACTION = 0.2  # The 80:20 split of the original report.
@@ -377,7 +378,7 @@ def luma_lightness(rgb_uint8):
 def luma_gray(rgb_uint8):
     """uint8 RGB ``[..., 3]`` -> its BT.601 luma gray copy, float32 ``[..., 1]`` of whole values in [0, 255]."""
     rgb = tf.cast(rgb_uint8, tf.float32)
-    luma = tf.round(tf.tensordot(rgb, tf.constant(color.LUMA_WEIGHTS, tf.float32), axes=1))[..., None]
+    luma = tf.round(tf.tensordot(rgb, tf.constant(LUMA_WEIGHTS, tf.float32), axes=1))[..., None]
     return tf.clip_by_value(luma, 0.0, 255.0)
 
 
@@ -458,7 +459,7 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
 
 def with_simulated_hints(dataset, image_size, seed):
     """(L, ab) batches -> ((L, ab, points, radii), ab), places drawn per batch."""
-    from colorkeras import hints as hints_lib
+    from colorkeras.core import hints as hints_lib
 
     rng = np.random.default_rng(seed)
     k = hints_lib.TRAIN_MAX_POINTS

@@ -41,11 +41,12 @@ Signatures:
 import numpy as np
 import tensorflow as tf
 
-from colorkeras import color, hints as hints_lib, model as model_lib
-from colorkeras.config import architecture
+from colorkeras.core import hints as hints_lib
+from colorkeras.core.config import architecture
+from colorkeras.models import color
+from colorkeras.models import colorizer as model_lib
 
-
-MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.images).
+MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.core.images).
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
 HINT_INPUTS = [
     tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
@@ -194,7 +195,7 @@ class ColorizerModule(tf.Module):
     def _lightness(self, images):
         images = tf.convert_to_tensor(images)
         channels = tf.shape(images)[-1]
-        gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)  # noqa: E731
+        gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)
 
         def rgb_lightness():
             # RGB files holding a gray image (common for scans) take the exact gray

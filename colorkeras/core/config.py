@@ -6,11 +6,12 @@ resolved settings are written to each run's ``config.json``.
 
 from dataclasses import asdict, dataclass, fields
 
+
 @dataclass(frozen=True)
 class Architecture:
     """What every part of the system needs to know of a network, without building it
     (no TensorFlow here): its defaults, what it predicts, and the sizes it takes.
-    ``colorkeras.model.BUILDERS`` holds the function that builds each one."""
+    ``colorkeras.models.colorizer.BUILDERS`` holds the function that builds each one."""
 
     name: str
     defaults: dict  # Filled into every None setting by TrainConfig.resolve().

@@ -12,7 +12,7 @@ import os
 import time
 from pathlib import Path
 
-from colorkeras import store
+from colorkeras.core import store
 
 CHECKPOINT = store.Run.CHECKPOINT
 STATE = store.Run.STATE

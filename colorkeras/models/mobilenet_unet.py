@@ -1,7 +1,7 @@
 """The MobileNetV2 U-Net: a colorizer whose encoder already knows what things are.
 
 The encoder is Keras' MobileNetV2 (alpha 1.0) started from Google's ImageNet
-weights (``colorkeras.pretrained``, read from the quantized TFLite file), its stem
+weights (``colorkeras.models.pretrained``, read from the quantized TFLite file), its stem
 taking the one lightness channel. Skip connections at strides 2, 4, 8 and 16 (the
 expand activations of blocks 1, 3, 6 and 13, as in TensorFlow's segmentation
 tutorial) and the stride-32 output feed a decoder back up to half the input
@@ -39,7 +39,7 @@ class LightnessToGray(layers.Layer):
 
 def apply_decoder_block(x, skip, filters, name):
     """Upsample by 2, join the encoder's features of that stride, two 3x3 conv blocks."""
-    from colorkeras.model import apply_conv_block
+    from colorkeras.models.colorizer import apply_conv_block
 
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
     x = layers.Concatenate(name=f"{name}_concat")([x, skip])
@@ -52,8 +52,8 @@ def build(base_filters=32, head="classes", num_bins=None, encoder_weights=None, 
     where given (else random: the control experiment). ``freeze_encoder`` keeps the
     encoder's weights and its batch normalisation as they are. Decoder widths
     are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2."""
-    from colorkeras import pretrained
-    from colorkeras.model import HEADS, apply_chroma_head, apply_conv_block
+    from colorkeras.models import pretrained
+    from colorkeras.models.colorizer import HEADS, apply_chroma_head, apply_conv_block
 
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
@@ -95,7 +95,7 @@ def encoder_of(model):
 
 def gray_levels_round_trip(levels=np.arange(256)):
     """For tests: what LightnessToGray makes of each uint8 gray level's exact L."""
-    from colorkeras.color import uint8_gray_lightness_table
+    from colorkeras.models.color import uint8_gray_lightness_table
 
     lightness = uint8_gray_lightness_table()[levels] / 100.0
     return (np.asarray(LightnessToGray()(lightness.astype(np.float32)[None, :, None, None]))[0, :, 0, 0] + 1.0) * 127.5

@@ -19,7 +19,6 @@ import os
 import keras
 import tensorflow as tf
 
-
 # === Devices, strategies and roles ===
 
 

@@ -12,8 +12,6 @@ on numpy arrays in the evaluator. Ranges:
 import numpy as np
 import tensorflow as tf
 
-from colorkeras.images import LUMA_WEIGHTS, luma_gray  # noqa: F401  (the gray copy, numpy only)
-
 # The model sees L / L_SCALE, a gray image in [0, 1].
 L_SCALE = 100.0
 # Regression heads predict ab / AB_SCALE, which keeps targets in about [-1, 1].

@@ -19,9 +19,10 @@ import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from colorkeras import color
-from colorkeras.config import ARCHITECTURES, architecture as architecture_of
-from colorkeras.hints import HINT_CHANNELS
+from colorkeras.core.config import ARCHITECTURES
+from colorkeras.core.config import architecture as architecture_of
+from colorkeras.core.hints import HINT_CHANNELS
+from colorkeras.models import color
 
 HEADS = ("classes", "regression")
 LOSSES = ("crossentropy", "mse", "l1", "huber")
@@ -127,7 +128,7 @@ def _build_plain_cnn(base_filters, depth, head, bin_step, hints, **options):
 
 
 def _build_mobilenet_unet(base_filters, depth, head, bin_step, hints, **options):
-    from colorkeras import mobilenet_unet
+    from colorkeras.models import mobilenet_unet
 
     num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
     return mobilenet_unet.build(base_filters=base_filters, head=head, num_bins=num_bins, **options)
@@ -306,6 +307,6 @@ def count_parameters(model):
     return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))
 
 
-from colorkeras.mobilenet_unet import LightnessToGray  # noqa: E402 - after the builders it uses, to register it.
+from colorkeras.models.mobilenet_unet import LightnessToGray  # noqa: E402 - after the builders it uses, to register it.
 
 CUSTOM_OBJECTS["LightnessToGray"] = LightnessToGray

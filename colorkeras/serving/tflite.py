@@ -32,8 +32,9 @@ Run it with the LiteRT interpreter (``pip install ai-edge-litert``)::
 import keras
 import tensorflow as tf
 
-from colorkeras import color, model as model_lib
-from colorkeras.signatures import ColorizerModule
+from colorkeras.models import color
+from colorkeras.models import colorizer as model_lib
+from colorkeras.serving.graph import ColorizerModule
 
 
 def antialiased_resize_weights(in_size, out_size):

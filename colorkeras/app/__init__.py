@@ -1,0 +1,1 @@
+"""The dashboard's logic; dashboard/ holds the pages (UI only)."""

@@ -1,0 +1,1 @@
+"""Metrics, scoring beside the baselines, reports, speed."""

@@ -1,0 +1,368 @@
+"""Evaluation: score colorizers beside the baselines, ``python -m colorkeras.evaluate``.
+
+Every model colorizes the BT.601 gray copy of each colour image through the same
+path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
+itself is scored as the first baseline.
+"""
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+
+from colorkeras.core.images import luma_gray, save_image
+from colorkeras.evaluation.metrics import MetricAccumulator
+
+GRAY_COPY = "gray copy"
+
+
+def revealed_hints(truth, count, seed=0):
+    """``count`` hint points per image revealed from ``truth`` uint8 [B, H, W, 3]
+    (``hints.reveal``), drawn from a generator seeded by the image's own pixels, so
+    every model, batch size and order sees the same points. (points, colors)."""
+    import zlib
+
+    from colorkeras.core import hints as hints_lib
+
+    pairs = [hints_lib.reveal(np.random.default_rng([seed, count, zlib.crc32(image.tobytes())]), image[None], count) for image in truth]
+    return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
+
+
+def label_hints(rows, count, sweep):
+    """Rows of one step of a hint sweep, named ``RUN (N hints)`` when the sweep has several steps."""
+    for row in rows:
+        row["run"] = row["name"]
+        if sweep != [0]:
+            row["hints"] = count
+            row["name"] = f"{row['name']} ({count} hint{'s' if count != 1 else ''})"
+    return rows
+
+
+@dataclasses.dataclass(frozen=True)
+class Inputs:
+    """What every model is given for a colour image: its gray copy (with ``degrade``,
+    with archive-scan defects seeded by the image: ``degrade.archive_gray_copies``)
+    and ``hint_count`` points revealed from it."""
+
+    hint_count: int = 0
+    degrade: bool = False
+
+    def of(self, truth):
+        """(gray uint8 [B, H, W, 3], (points, colors) or None for no hints) for ``truth`` uint8 [B, H, W, 3]."""
+        gray = luma_gray(truth)
+        if self.degrade:
+            from colorkeras.data.degrade import archive_gray_copies
+
+            gray = archive_gray_copies(gray)
+        return gray, (revealed_hints(truth, self.hint_count) if self.hint_count else None)
+
+
+CLEAN = Inputs()  # The plain gray copy, no hints.
+
+
+def colorize_gray(colorizer, gray, hinted=None):
+    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``Inputs.of``."""
+    if hinted is None:
+        return colorizer.colorize_batch(gray)
+    return colorizer.colorize_batch(gray, points=hinted[0], colors=hinted[1])
+
+
+def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, inputs=CLEAN):
+    """Scores ``colorizer`` on uint8 RGB images ``[n, h, w, 3]`` (one size); returns a row."""
+    accumulator = MetricAccumulator(name or colorizer.name)
+    for start in range(0, len(images), batch_size):
+        truth = images[start : start + batch_size]
+        accumulator.update_batch(colorize_gray(colorizer, *inputs.of(truth)), truth)
+        if progress:
+            progress(min(start + batch_size, len(images)), len(images))
+    return accumulator.result()
+
+
+def score_gray_copy(images, inputs=CLEAN):
+    accumulator = MetricAccumulator(GRAY_COPY)
+    accumulator.update_batch(inputs.of(images)[0], images)
+    return accumulator.result()
+
+
+def sample_grid(colorizer, images, scale=4):
+    """A uint8 picture: one column per image, rows gray / colorized / truth."""
+    gray = luma_gray(images)
+    colour = colorizer.colorize_batch(gray)
+    rows = [np.concatenate(list(row), axis=1) for row in (gray, colour, images)]
+    grid = np.concatenate(rows, axis=0)
+    return np.repeat(np.repeat(grid, scale, axis=0), scale, axis=1) if scale > 1 else grid
+
+
+def write_samples(colorizer, images, path):
+    save_image(sample_grid(colorizer, images), path)
+
+
+def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
+    """A uint8 picture of whole images at their own aspect: for each image a cell of
+    gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
+
+    Every image is colorized at its full resolution and shown ``tile`` px high.
+    """
+    from PIL import Image
+
+    cells = []
+    for image in images:
+        image = image[..., :3]
+        gray = inputs.of(image[None])[0][0]
+        panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
+        width = max(1, round(image.shape[1] * tile / image.shape[0]))
+        resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
+        gap = np.full((tile, 2, 3), 255, np.uint8)
+        cells.append(np.concatenate([part for panel in resized for part in (panel, gap)][:-1], axis=1))
+    cell_width = max(cell.shape[1] for cell in cells)
+    padded = [np.pad(cell, ((0, 6), (0, cell_width - cell.shape[1] + 6), (0, 0)), constant_values=255) for cell in cells]
+    while len(padded) % columns:
+        padded.append(np.full_like(padded[0], 255))
+    rows = [np.concatenate(padded[start : start + columns], axis=1) for start in range(0, len(padded), columns)]
+    return np.concatenate(rows, axis=0)
+
+
+def write_test_report(folder, test_images, name, data_source=None, samples=8, limit=None):
+    """Scores a run's SavedModel on ``test_images`` and writes its metrics.json and
+    samples.png; returns the metrics row.
+
+    samples.png shows ``samples`` test images spread evenly over the split (so over
+    the classes of a folder sorted by class); the metrics cover the first ``limit``
+    test images (all by default).
+    """
+    from colorkeras.core import store
+    from colorkeras.serving.inference import Colorizer
+
+    run = store.Run(folder)
+    scored = test_images[:limit] if limit else test_images
+    print(f"Scoring {len(scored)} test images through the SavedModel ...", flush=True)
+    colorizer = Colorizer(folder)
+    row = score_arrays(colorizer, scored, name=name)
+    spread = np.linspace(0, len(test_images) - 1, min(samples, len(test_images))).round().astype(int)
+    write_samples(colorizer, test_images[spread], run.samples)
+    run.write_json(run.METRICS, {"split": "test", "data_source": data_source, **row})
+    return row
+
+
+def load_split_arrays(data, split="test", limit=None, load_size=32, validation_fraction=0.1, seed=0):
+    """A dataset's ``split`` as uint8 squares ``[n, load_size, load_size, 3]``.
+
+    ``validation`` is the part of the training images that training holds out
+    with the same fraction and seed (the defaults of ``python -m colorkeras.train``),
+    for choosing settings without looking at the test split.
+    """
+    from colorkeras.data import pipeline as data_lib
+
+    if split == "all":
+        raise data_lib.DatasetError("--split all is for image folders; use test, validation or train")
+    splits = data_lib.load_splits(data, load_size=load_size, validation_fraction=validation_fraction, seed=seed)
+    images = {"test": splits.test, "train": splits.train, "validation": splits.validation}[split]
+    return images[:limit] if limit else images
+
+
+def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, seed=0):
+    """Image files of ``split`` under an image folder, as training splits it.
+
+    ``train``/``test`` subfolders where present, else the fixed 80:20 split of
+    ``data.split_files``; ``all`` takes every image in the folder; ``validation``
+    the training files that training with ``validation_fraction`` and ``seed``
+    holds out.
+    """
+    from colorkeras.data import pipeline as data_lib
+
+    folder = Path(folder)
+    if split == "all":
+        files = data_lib.find_images(folder)
+    elif split == "validation":
+        files = data_lib.validation_files(folder, validation_fraction, seed)
+    else:
+        train, test = data_lib.folder_split_paths(folder)
+        files = test if split == "test" else train
+    if not files:
+        raise data_lib.DatasetError(f"no images found for split {split!r} in {folder}")
+    return files[:limit] if limit else files
+
+
+def _read_files(paths):
+    """Decodes ``paths``; returns (list of (path, uint8 RGB)), skipped count)."""
+    from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
+
+    images, skipped = [], 0
+    for path in paths:
+        try:
+            images.append(to_uint8_rgb(open_image(path))[0])
+        except ImageError:
+            skipped += 1
+    return images, skipped
+
+
+def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, inputs=CLEAN):
+    """Adds uint8 RGB images of any sizes: same-sized ones are colorized as one batch."""
+    by_shape = {}
+    for image in images:
+        by_shape.setdefault(image.shape, []).append(image)
+    for group in by_shape.values():
+        for offset in range(0, len(group), batch_size):
+            truth = np.stack(group[offset : offset + batch_size])
+            gray, hinted = inputs.of(truth)
+            gray_accumulator.update_batch(gray, truth)
+            for colorizer, accumulator in zip(colorizers, accumulators):
+                accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)
+
+
+def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, inputs=CLEAN):
+    """Scores each colorizer on image files at their full resolution.
+
+    Files are read a chunk at a time, so memory stays bounded. Unreadable files
+    are skipped and counted. Returns (rows, gray-copy row, skipped).
+    """
+    accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
+    gray_accumulator = MetricAccumulator(GRAY_COPY)
+    skipped = 0
+    for start in range(0, len(files), chunk):
+        images, bad = _read_files(files[start : start + chunk])
+        skipped += bad
+        _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, inputs)
+        if progress:
+            progress(min(start + chunk, len(files)), len(files))
+    return [a.result() for a in accumulators], gray_accumulator.result(), skipped
+
+
+SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle", "hubble_deep_field", "immunohistochemistry", "retina")
+
+
+def skimage_photos():
+    from skimage import data
+
+    photos = []
+    for name in SKIMAGE_PHOTOS:
+        image = getattr(data, name)()
+        photos.append(image[0] if isinstance(image, tuple) else image)
+    return photos
+
+
+def score_skimage(colorizers, inputs=CLEAN):
+    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
+
+    Returns (rows, gray-copy row, per-photo rows); each per-photo row is named
+    ``<photo>: <model>`` and covers one photograph.
+    """
+    photos = skimage_photos()
+    accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
+    gray_accumulator = MetricAccumulator(GRAY_COPY)
+    per_photo = []
+    for name, photo in zip(SKIMAGE_PHOTOS, photos):
+        single = [MetricAccumulator(f"{name}: {colorizer.name}") for colorizer in colorizers]
+        single_gray = MetricAccumulator(f"{name}: {GRAY_COPY}")
+        _score_images(colorizers, single, single_gray, [photo], batch_size=1, inputs=inputs)
+        for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators]):
+            total.merge(accumulator)
+            per_photo.append(accumulator.result())
+    return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
+
+
+VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
+
+
+def score_video(path, colorizers, args):
+    """Scores each run on a colour film twice, per frame and stabilised, beside the
+    gray copy and the truth; prints the table (and writes --output)."""
+    import sys
+
+    from colorkeras.video import pipeline
+
+    stability = pipeline.DEFAULT_STABILITY if args.stability is None else args.stability
+    try:
+        print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
+        gray_row, truth_warping = pipeline.score_film_baselines(path)
+        rows = []
+        for colorizer in colorizers:
+            rows.append(pipeline.score_film(path, colorizer, 0.0))
+            rows.append(pipeline.score_film(path, colorizer, stability))
+    except (pipeline.FilmError, ValueError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    truth = truth_row(gray_row)
+    truth["warping_error"] = truth_warping
+    all_rows = [gray_row, *rows, truth]
+    print(format_table(all_rows, extra=("warping_error",)))
+    if args.output:
+        write_report({"data": str(path.resolve()), "split": "film", "stability": stability, "rows": all_rows}, args.output)
+        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
+    return 0
+
+
+ROW_FIELDS = ("name", "n", "mse", "psnr", "psnr_mean", "ssim", "colorfulness", "colorfulness_gap", "truth_colorfulness", "auc")
+
+
+def truth_row(gray_row):
+    return {
+        "name": "ground truth",
+        "n": gray_row["n"],
+        "mse": 0.0,
+        "psnr": float("inf"),
+        "psnr_mean": float("inf"),
+        "ssim": 1.0,
+        "colorfulness": gray_row["truth_colorfulness"],
+        "colorfulness_gap": 0.0,
+        "truth_colorfulness": gray_row["truth_colorfulness"],
+        "auc": 1.0,
+    }
+
+
+def format_table(rows, extra=()):
+    import pandas as pd
+
+    frame = pd.DataFrame(rows, columns=[*ROW_FIELDS, *extra])
+    return frame.to_string(
+        index=False,
+        formatters={
+            "mse": "{:.2f}".format,
+            "psnr": "{:.2f}".format,
+            "psnr_mean": "{:.2f}".format,
+            "ssim": "{:.4f}".format,
+            "colorfulness": "{:.1f}".format,
+            "colorfulness_gap": "{:+.1f}".format,
+            "truth_colorfulness": "{:.1f}".format,
+            "auc": "{:.4f}".format,
+            "warping_error": lambda value: "-" if value is None or value != value else f"{value:.4f}",
+        },
+    )
+
+
+def write_report(report, path):
+    """Writes ``report`` as JSON to ``path`` and its rows as CSV beside it (``.csv``)."""
+    import csv
+    import io
+
+    from colorkeras.core import store
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_json(path, report)
+    buffer = io.StringIO()
+    fields = [*ROW_FIELDS, *(["warping_error"] if any("warping_error" in row for row in report["rows"]) else [])]
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(report["rows"])
+    store.atomic_write_text(path.with_suffix(".csv"), buffer.getvalue())
+    if report.get("per_image"):
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=ROW_FIELDS, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(report["per_image"])
+        store.atomic_write_text(path.with_suffix(".per-image.csv"), buffer.getvalue())
+
+
+def report_files(args):
+    """The files a run of ``evaluate`` would write: --output's JSON, its CSV (and the
+    per-image CSV with --per-image), and the --contact-sheet."""
+    files = []
+    if args.output:
+        output = Path(args.output).expanduser()
+        files += [output, output.with_suffix(".csv")]
+        if args.per_image and args.data == "skimage":
+            files.append(output.with_suffix(".per-image.csv"))
+    if args.contact_sheet:
+        files.append(Path(args.contact_sheet).expanduser())
+    return files

@@ -1,0 +1,1 @@
+"""Colour spaces and the networks: one module per architecture, their heads, losses and decode."""

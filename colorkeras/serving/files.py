@@ -1,0 +1,218 @@
+"""Colorize files and folders: ``python -m colorkeras.colorize INPUT... --out DIR``.
+
+Examples::
+
+    python -m colorkeras.colorize old_photo.jpg --out colour/
+    python -m colorkeras.colorize scans/ --out colour/ --saturation 1.2 --compare
+    python -m colorkeras.colorize scans/ --out colour/ --model cifar10-unet --render-size 64
+    python -m colorkeras.colorize photo.jpg --hints hints.json --out colour/
+
+``--hints FILE`` gives colour points (``[{"x": 120, "y": 48, "color": "#1f3a93"}]``,
+input pixels): for one input a list; for several an object of lists keyed by
+file name (or path). They are all checked before anything is written. Without
+``--model``, hints go to the default run if it takes them, else to the shipped
+hint run (said on the terminal).
+
+Folders are searched recursively and their structure is mirrored under ``--out``.
+Outputs are PNG files (``--format tiff|jpeg|webp`` for others) named after their
+inputs (``photo.jpg`` -> ``photo.png``), at 16 bits where a 16-bit input's format
+allows, with the input's EXIF, IPTC, XMP and ICC profile and a record of the run
+that coloured them (``colorkeras.core.archive``);
+an existing output is skipped unless ``--overwrite``, and an output never
+replaces an input. A file that cannot be read is reported by name and skipped;
+the exit status is 1 if any file failed, 2 for a usage error.
+"""
+
+import io
+import os
+import sys
+import time
+from pathlib import Path
+
+from colorkeras.core import archive, store
+from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_image
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def plan_outputs(inputs, out_dir, suffix=".png"):
+    """(input file, output file) pairs, each input with an output of its own.
+
+    A file goes to ``out_dir/<stem>.png``; a folder is mirrored under
+    ``out_dir/<folder name>/`` (``<name>-2`` for a second folder of the same name).
+    Inputs whose outputs would clash (``a.jpg`` and ``a.png``) keep their extension
+    in the name (``a_jpg.png``, ``a_png.png``); a clash that remains is an error
+    naming both files. A file given twice is done once.
+
+    Returns (pairs, errors, roots): errors are messages for inputs that cannot be
+    done; roots maps each given folder to the folder its outputs go to.
+    """
+    pairs, errors, roots, seen = [], [], {}, set()
+    used_roots = set()
+    for given in inputs:
+        path = Path(given).expanduser()
+        if path.is_dir():
+            files = find_images(path)
+            if not files:
+                errors.append(f"{path}: no images found in this folder")
+            if path.resolve() in roots:
+                continue
+            name, count = path.resolve().name or "root", 1
+            while (name if count == 1 else f"{name}-{count}") in used_roots:
+                count += 1
+            root_name = name if count == 1 else f"{name}-{count}"
+            used_roots.add(root_name)
+            roots[path.resolve()] = out_dir / root_name
+            candidates = [(file, out_dir / root_name / file.relative_to(path)) for file in files]
+        elif path.is_file():
+            candidates = [(path, out_dir / path.name)]
+        else:
+            errors.append(f"{path}: no such file or folder")
+            continue
+        for source, named in candidates:
+            if source.resolve() not in seen:
+                seen.add(source.resolve())
+                pairs.append((source, named))
+    planned = [(source, named.with_suffix(suffix)) for source, named in pairs]
+    clashing = _clashes(planned)
+    planned = [
+        (source, named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}{suffix}") if index in clashing else target)
+        for index, ((source, target), (_, named)) in enumerate(zip(planned, pairs))
+    ]
+    remaining = _clashes(planned)
+    for index in sorted(remaining):
+        others = [str(planned[other][0]) for other in remaining[index]]
+        errors.append(f"{planned[index][0]}: its output {planned[index][1]} would also be that of {', '.join(others)}; rename one of them")
+    return [pair for index, pair in enumerate(planned) if index not in remaining], errors, roots
+
+
+def _clashes(planned):
+    """{index: [indices of the other inputs with the same output]} for every clash."""
+    by_target = {}
+    for index, (_, target) in enumerate(planned):
+        by_target.setdefault(target, []).append(index)
+    return {
+        index: [other for other in group if other != index]
+        for group in by_target.values() if len(group) > 1 for index in group
+    }
+
+
+def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
+    """A hints file's content -> {input file: checked points}; every error up front.
+
+    A list belongs to the one input; an object's keys name inputs by file name,
+    path, or path relative to a given folder. A key that names no input, or
+    several, and a point outside its image are errors naming them.
+    """
+    from colorkeras.core import hints as hints_lib
+    from colorkeras.core.images import open_image, to_uint8_rgb
+
+    sources = [source for source, _ in pairs]
+    if isinstance(value, list):
+        if len(sources) != 1:
+            raise hints_lib.HintError(
+                f"the hints file holds one list of points but there are {len(sources)} inputs; "
+                "key the lists by file name: {\"photo.jpg\": [...]}"
+            )
+        assigned = {sources[0]: value}
+    else:
+        assigned = {}
+        for key, points in value.items():
+            matches = [s for s in sources if key in (s.name, str(s)) or s.as_posix().endswith("/" + key.lstrip("/"))]
+            if not matches:
+                raise hints_lib.HintError(f"the hints file names {key!r}, which is not among the inputs")
+            if len(matches) > 1:
+                raise hints_lib.HintError(f"the hints file's key {key!r} names several inputs ({', '.join(map(str, matches))}); give a longer path")
+            if matches[0] in assigned:
+                raise hints_lib.HintError(f"{matches[0]} is given hints twice in the hints file")
+            assigned[matches[0]] = points
+    for source, points in assigned.items():
+        # Coordinates are those of the image as shown (EXIF rotation applied).
+        height, width = to_uint8_rgb(open_image(source, max_pixels), max_pixels)[0].shape[:2]
+        assigned[source] = hints_lib.parse_hints(points, width, height, where=f"hints for {source.name}")
+    return assigned
+
+
+def side_by_side(gray, colour):
+    import numpy as np
+
+    colour_rgb = colour[..., :3]
+    return np.concatenate([np.repeat(gray[..., :1], 3, axis=-1), colour_rgb], axis=1)
+
+
+def run(args):
+    from colorkeras.core.hints import read_hints_file
+    from colorkeras.core.images import luma_gray
+    from colorkeras.serving.inference import Colorizer, open_image, to_uint8_rgb
+
+    out_dir = Path(args.out).expanduser()
+    pairs, errors, roots = plan_outputs(args.inputs, out_dir, archive.FORMATS[args.format])
+    if pairs:
+        store.check_writable(out_dir, folder=True, create=False)  # Before the model loads, not once per image.
+    hint_file = read_hints_file(args.hints) if args.hints else None
+    model = args.model
+    if hint_file is not None and model is None:
+        model = store.hint_run_name()
+        if model is None:
+            raise store.RunError(f"no run in {store.models_dir()} takes hints: train one with --hints, or name one with --model")
+        if model != store.default_run_name():
+            print(f"--hints: the default run ({store.default_run_name()}) takes no hints; colorizing with {model}", file=sys.stderr)
+    colorizer = Colorizer(model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
+    hints = {}
+    if hint_file is not None:
+        colorizer.check_takes_hints()
+        hints = assign_hints(hint_file, pairs, args.max_pixels)
+    if pairs:
+        # After every refusal (nothing is made for a command that refuses), before the first image.
+        store.check_writable(out_dir, folder=True)
+    inputs = {source.resolve() for source, _ in pairs}
+    done = skipped = 0
+    dropped = {}  # What the output format could not hold: said once, in the summary.
+    started = time.time()
+    interactive = sys.stderr.isatty()
+    print(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}", file=sys.stderr)
+    for folder, target in roots.items():
+        print(f"  {folder}/ -> {target}/", file=sys.stderr)
+    for index, (source, target) in enumerate(pairs, start=1):
+        try:
+            if target.resolve() in inputs:
+                raise ImageError(f"{source}: its output {target} would replace an input; choose another --out")
+            if target.exists() and not args.overwrite:
+                skipped += 1
+                continue
+            try:
+                data = source.read_bytes()
+            except OSError as error:
+                raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
+            image = open_image(io.BytesIO(data), args.max_pixels, name=str(source))
+            colour = colorizer.colorize(image, hints=hints.get(source))
+            made = colorizer.provenance(args.render_size, args.saturation, hints.get(source))
+            encoded, lost = archive.encode_result(colour, args.format, archive.Source.of(data, image), made)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            store.atomic_write_bytes(target, encoded)
+            for item in lost:
+                dropped[item] = dropped.get(item, 0) + 1
+            if args.compare:
+                gray = luma_gray(to_uint8_rgb(image, args.max_pixels)[0])
+                save_image(side_by_side(gray, colour), target.with_name(f"{target.stem}.compare.png"))
+            done += 1
+        except (ImageError, ValueError) as error:
+            errors.append(str(error))
+        except OSError as error:
+            errors.append(f"{source}: cannot write {target} ({error.strerror or error})")
+        rate = done / max(time.time() - started, 1e-9)
+        line = f"[{index}/{len(pairs)}] {rate:.2f} images/s  {source.name}"
+        print(f"\r{line[:100]:<100}" if interactive else line, end="" if interactive else "\n", file=sys.stderr)
+    if interactive and pairs:
+        print(file=sys.stderr)
+    for message in errors:
+        print(f"error: {message}", file=sys.stderr)
+    for item, count in dropped.items():
+        print(f"note: {args.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
+    seconds = time.time() - started
+    print(
+        f"Done: {done} colorized, {skipped} skipped (already there; --overwrite replaces), "
+        f"{len(errors)} failed, in {seconds:.1f} s; results in {out_dir}",
+        file=sys.stderr,
+    )
+    return 1 if errors else 0

@@ -1,0 +1,327 @@
+"""An HTTP server that speaks TensorFlow Serving's REST API: ``python -m colorkeras.serve``.
+
+A client written against TensorFlow Serving works against this server unchanged,
+and the other way round: when one process is not enough, serve the same
+SavedModel with TensorFlow Serving (``python -m colorkeras.export --serving-dir``).
+
+    python -m colorkeras.serve --model photos-unet --port 8502
+    curl -s localhost:8502/v1/models/photos-unet
+    curl -s -X POST localhost:8502/v1/models/photos-unet:predict \\
+        -d '{"signature_name": "colorize_bytes", "instances": [{"b64": "'"$(base64 -w0 old.jpg)"'"}]}'
+
+Endpoints (``NAME`` is the run's name unless ``--model-name`` says otherwise):
+
+- ``GET /v1/models/NAME[/versions/1]``: version status;
+- ``GET /v1/models/NAME[/versions/1]/metadata``: the signatures, their inputs and outputs;
+- ``POST /v1/models/NAME[/versions/1]:predict``: ``{"signature_name": ..., "instances": [...]}``
+  (rows, answered with ``predictions``) or ``{"inputs": ...}`` (columns, answered
+  with ``outputs``). Binary values travel as ``{"b64": ...}``; an output is
+  base64-encoded when its name ends in ``_bytes``.
+
+Errors are ``{"error": "..."}``: 400 for malformed JSON, a bad or oversized image
+or request, 404 for an unknown model, version or signature, 503 when the queue is
+full. The standard library's threading HTTP server carries it (no extra
+dependency; the model calls, not the HTTP parsing, are the cost), with a bounded
+number of model calls at once (``--workers``) and of waiting requests
+(``--queue``). SIGTERM (and Ctrl-C) stop taking requests, finish the ones in
+hand, and exit.
+"""
+
+import base64
+import binascii
+import json
+import os
+import re
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from colorkeras.core import store
+
+VERSION = "1"
+
+
+MAX_REQUEST_BYTES = 64 * 1024 * 1024  # A 12-megapixel JPEG in base64 is about 8 MB.
+
+
+DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.
+
+
+_PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>/metadata|:predict)?$")
+
+
+class RequestError(Exception):
+    """A request that cannot be answered; carries the HTTP status."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class ModelServer:
+    """One run's SavedModel and the REST logic, independent of the HTTP plumbing."""
+
+    def __init__(self, model=None, model_name=None, workers=2, queue=16):
+        import tensorflow as tf
+
+        self._tf = tf
+        self.path = store.resolve_run(model)
+        self.name = model_name or self.path.name
+        self.loaded = tf.saved_model.load(str(store.Run(self.path).saved_model))
+        self.signatures = dict(self.loaded.signatures)
+        self.workers = threading.BoundedSemaphore(workers)
+        self.capacity = threading.BoundedSemaphore(workers + queue)
+
+    # === GET ===
+
+    def status(self):
+        return {"model_version_status": [{"version": VERSION, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+
+    def metadata(self):
+        definitions = {}
+        for name, function in self.signatures.items():
+            inputs = function.structured_input_signature[1]
+            outputs = function.structured_outputs
+            definitions[name] = {
+                "inputs": {key: _tensor_info(spec) for key, spec in inputs.items()},
+                "outputs": {key: _tensor_info(spec) for key, spec in outputs.items()},
+                "method_name": "tensorflow/serving/predict",
+            }
+        return {
+            "model_spec": {"name": self.name, "signature_name": "", "version": VERSION},
+            "metadata": {"signature_def": {"signature_def": definitions}},
+        }
+
+    # === POST :predict ===
+
+    def predict(self, body):
+        try:
+            request = json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise RequestError(400, f"malformed JSON: {error}") from None
+        if not isinstance(request, dict):
+            raise RequestError(400, "the request must be a JSON object with 'instances' or 'inputs'")
+        signature_name = request.get("signature_name") or "serving_default"
+        function = self.signatures.get(signature_name)
+        if function is None:
+            raise RequestError(404, f"no signature {signature_name!r} in model {self.name} (it has: {', '.join(sorted(self.signatures))})")
+        specs = function.structured_input_signature[1]
+        if ("instances" in request) == ("inputs" in request):
+            raise RequestError(400, "give exactly one of 'instances' (rows) or 'inputs' (columns)")
+        if "instances" in request:
+            inputs = self._rows_to_columns(request["instances"], specs)
+        else:
+            inputs = self._columns(request["inputs"], specs)
+        outputs = self._call(function, inputs)
+        if "instances" in request:
+            names = list(outputs)
+            rows = len(next(iter(outputs.values())))
+            if len(names) == 1:
+                return {"predictions": [_to_json(names[0], outputs[names[0]][index]) for index in range(rows)]}
+            return {"predictions": [{name: _to_json(name, outputs[name][index]) for name in names} for index in range(rows)]}
+        if len(outputs) == 1:
+            (name, value), = outputs.items()
+            return {"outputs": _to_json(name, value)}
+        return {"outputs": {name: _to_json(name, value) for name, value in outputs.items()}}
+
+    def _rows_to_columns(self, instances, specs):
+        if not isinstance(instances, list) or not instances:
+            raise RequestError(400, "'instances' must be a non-empty list")
+        names = list(specs)
+        if len(names) == 1:
+            rows = [{names[0]: instance} for instance in instances]
+        elif all(isinstance(instance, dict) for instance in instances):
+            rows = instances
+        else:
+            raise RequestError(400, f"each instance must be an object with the inputs {', '.join(names)}")
+        columns = {}
+        for name, spec in specs.items():
+            try:
+                values = [_from_json(row[name], spec, name) for row in rows]
+            except KeyError:
+                raise RequestError(400, f"an instance lacks the input {name!r}") from None
+            columns[name] = _stack(values, name)
+        return columns
+
+    def _columns(self, inputs, specs):
+        names = list(specs)
+        if len(names) == 1 and not (isinstance(inputs, dict) and names[0] in inputs):
+            inputs = {names[0]: inputs}  # One input: its value may stand alone.
+        if not isinstance(inputs, dict):
+            raise RequestError(400, f"'inputs' must be an object with the inputs {', '.join(names)}")
+        missing = [name for name in names if name not in inputs]
+        if missing:
+            raise RequestError(400, f"'inputs' lacks {', '.join(missing)}")
+        import numpy as np
+
+        return {name: np.asarray(_from_json(inputs[name], specs[name], name)) for name in names}
+
+    def _call(self, function, inputs):
+        tf = self._tf
+        if not self.capacity.acquire(blocking=False):
+            raise RequestError(503, "the server is busy (its queue is full); try again shortly")
+        try:
+            with self.workers:
+                try:
+                    tensors = {name: tf.constant(value) for name, value in inputs.items()}
+                    outputs = function(**tensors)
+                except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+                    raise RequestError(400, _model_error(error)) from None
+                return {name: value.numpy() for name, value in outputs.items()}
+        finally:
+            self.capacity.release()
+
+
+def _tensor_info(spec):
+    shape = spec.shape
+    dims = [{"size": str(-1 if size is None else size), "name": ""} for size in shape] if shape.rank is not None else []
+    info = {"dtype": f"DT_{spec.dtype.name.upper()}", "tensor_shape": {"dim": dims, "unknown_rank": shape.rank is None}}
+    if getattr(spec, "name", None):
+        info["name"] = spec.name
+    return info
+
+
+def _decode_b64(value, name):
+    if not (isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str)):
+        raise RequestError(400, f"input {name!r} takes binary values as {{\"b64\": \"...\"}}")
+    try:
+        return base64.b64decode(value["b64"], validate=True)
+    except (binascii.Error, ValueError):
+        raise RequestError(400, f"input {name!r}: not valid base64") from None
+
+
+def _from_json(value, spec, name):
+    """One JSON value -> a numpy value of the input's dtype (and rank without the batch)."""
+    import numpy as np
+
+    dtype = spec.dtype
+    if dtype.name == "string":
+        if isinstance(value, list):
+            return np.asarray([_decode_b64(item, name) for item in value], dtype=object)
+        return _decode_b64(value, name)
+    try:
+        array = np.asarray(value)
+    except (ValueError, TypeError):
+        raise RequestError(400, f"input {name!r}: not a regular array (rows of unequal length?)") from None
+    if array.dtype == object or array.dtype.kind not in "biuf":
+        raise RequestError(400, f"input {name!r}: expected numbers of type {dtype.name}")
+    if dtype.name == "uint8" and (array.size and (array.min() < 0 or array.max() > 255)):
+        raise RequestError(400, f"input {name!r}: uint8 values must be in 0..255")
+    return array.astype(dtype.as_numpy_dtype)
+
+
+def _stack(values, name):
+    import numpy as np
+
+    shapes = {np.shape(value) for value in values}
+    if len(shapes) > 1:
+        raise RequestError(400, f"input {name!r}: the instances differ in shape ({', '.join(map(str, sorted(shapes)))}); send one per request")
+    return np.asarray(values, dtype=object) if isinstance(values[0], bytes) else np.stack(values)
+
+
+def _to_json(name, value):
+    import numpy as np
+
+    if name.endswith("_bytes"):
+        if isinstance(value, bytes):
+            return {"b64": base64.b64encode(value).decode("ascii")}
+        return [_to_json(name, item) for item in value]
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return np.asarray(value).tolist()
+
+
+def _model_error(error):
+    """The model's own words (our graph's assertion messages), without TensorFlow's graph trace."""
+    text = getattr(error, "message", None) or str(error)
+    for known in ("not an image we can read", "over the limit of", "Invalid PNG", "Invalid JPEG", "Unknown image file format"):
+        if known in text:
+            line = next(line for line in text.splitlines() if known in line)
+            return re.sub(r"^.*?(not an image|image is over|Invalid|Unknown)", r"\1", line).strip(" .[]")
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return f"the model could not use this input: {first[:300]}"
+
+
+def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        server_version = "colorkeras-serve"
+
+        def log_message(self, format, *args):
+            if os.environ.get("COLORKERAS_SERVE_LOG") == "1":
+                super().log_message(format, *args)
+
+        def _send(self, status, payload):
+            body = json.dumps(payload).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def _route(self):
+            match = _PATH.match(self.path.split("?", 1)[0])
+            if not match:
+                raise RequestError(404, f"no such endpoint {self.path}; see /v1/models/{server_model.name}")
+            if match["name"] != server_model.name:
+                raise RequestError(404, f"no model named {match['name']!r} (this server has {server_model.name!r})")
+            if match["version"] not in (None, VERSION):
+                raise RequestError(404, f"model {server_model.name} has no version {match['version']} (it has {VERSION})")
+            return match["rest"]
+
+        def _handle(self, method):
+            try:
+                rest = self._route()
+                if method == "GET" and rest is None:
+                    return self._send(200, server_model.status())
+                if method == "GET" and rest == "/metadata":
+                    return self._send(200, server_model.metadata())
+                if method == "POST" and rest == ":predict":
+                    try:
+                        length = int(self.headers.get("Content-Length") or 0)
+                    except ValueError:
+                        self.close_connection = True
+                        raise RequestError(400, "the Content-Length header is not a number") from None
+                    if length > max_request_bytes:
+                        # Read it away (never held) so the client hears the answer, not a broken pipe.
+                        self._discard(length)
+                        raise RequestError(400, f"request of {length / 1e6:.1f} MB is over the limit of {max_request_bytes / 1e6:.0f} MB")
+                    return self._send(200, server_model.predict(self.rfile.read(length)))
+                raise RequestError(405 if rest in (None, "/metadata", ":predict") else 404, f"{method} is not served at {self.path}")
+            except RequestError as error:
+                self._send(error.status, {"error": str(error)})
+            except Exception as error:  # The server keeps serving whatever one request did.
+                self._send(500, {"error": f"internal error: {type(error).__name__}"})
+
+        def _discard(self, length, limit=1 << 30):
+            if length > limit:
+                self.close_connection = True
+                return
+            while length > 0:
+                chunk = self.rfile.read(min(length, 1 << 20))
+                if not chunk:
+                    break
+                length -= len(chunk)
+
+        def do_GET(self):
+            self._handle("GET")
+
+        def do_POST(self):
+            self._handle("POST")
+
+    return Handler
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = False  # Shutdown waits for the requests in hand.
+    block_on_close = True
+    # The listen backlog: socketserver's default of 5 made the kernel reset
+    # connections when 32 clients connected at once (seen in the bench's test);
+    # the worker queue, not the backlog, is where load is refused (503).
+    request_queue_size = 128
+
+
+def start(server_model, host="127.0.0.1", port=DEFAULT_PORT, max_request_bytes=MAX_REQUEST_BYTES):
+    """Starts serving in a background thread; returns the HTTP server (``.shutdown()`` stops it)."""
+    httpd = Server((host, port), make_handler(server_model, max_request_bytes))
+    threading.Thread(target=httpd.serve_forever, name="colorkeras-serve", daemon=True).start()
+    return httpd

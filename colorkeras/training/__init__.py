@@ -1,0 +1,1 @@
+"""The training loop, callbacks, distribution, the portable (JAX) trainer, background jobs."""

@@ -1,0 +1,355 @@
+"""Train a colorizer and write a run to the store: ``python -m colorkeras.train``.
+
+Examples::
+
+    # The default U-Net on CIFAR-10 (local copy), as saved_models/cifar10-unet:
+    python -m colorkeras.train --data ../shared/datasets/cifar10 --epochs 20 --name cifar10-unet
+
+    # The original plain-CNN design, for comparison:
+    python -m colorkeras.train --data ../shared/datasets/cifar10 --architecture plain-cnn --name cifar10-plain-cnn
+
+    # Any image folder, into an explicit folder; then continue after an interruption:
+    python -m colorkeras.train --data ~/photos --image-size 64 --load-size 96 --run-dir /tmp/run
+    python -m colorkeras.train --run-dir /tmp/run --resume
+
+    # Over the local devices, or over several machines configured by TF_CONFIG:
+    python -m colorkeras.train --data cifar10 --distribute mirrored
+    TF_CONFIG='{"cluster": {...}, "task": {...}}' python -m colorkeras.train --distribute multiworker
+
+While it trains, the run lives in a hidden ``.<run>.partial/`` folder beside its
+final place (checkpoint every epoch, history.csv, progress.json); it is renamed into
+place only when every file is written.
+"""
+
+import datetime
+import os
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from colorkeras.core import store
+from colorkeras.core.config import TrainConfig, architecture
+from colorkeras.training import callbacks
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+CHECKPOINT = store.Run.CHECKPOINT
+
+
+STATE = store.Run.STATE
+
+
+class UsageError(Exception):
+    """A flag or a folder the user gave cannot be used; the message says why."""
+
+
+def config_from_args(args):
+    values = {key: value for key, value in vars(args).items() if key in TrainConfig.__dataclass_fields__}
+    # One source is stored as a plain string, as runs made before several sources were allowed.
+    if isinstance(values.get("data"), list) and len(values["data"]) == 1:
+        values["data"] = values["data"][0]
+    return TrainConfig.from_dict(values).resolve()
+
+
+def resolve_folder(args, config):
+    """The run's final folder, from --run-dir or --name."""
+    if args.run_dir:
+        return Path(args.run_dir).expanduser().absolute()
+    name = args.name or f"{config.architecture}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+    return store.run_path(name).absolute()
+
+
+def build_network(config):
+    from colorkeras.models import colorizer as model_lib
+
+    options = {name: getattr(config, name) for name in architecture(config.architecture).options}  # Its own settings.
+    return model_lib.build_colorizer(
+        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints, **options
+    )
+
+
+def compile_model(config, class_weights=None):
+    """The model that trains: the network, or for --hints the network behind
+    ``portable_train.hint_trainer`` (which paints simulated hints from the truth)."""
+    import keras
+
+    from colorkeras.models import colorizer as model_lib
+
+    model = network = build_network(config)
+    if config.hints:
+        from colorkeras.training.portable import hint_trainer
+
+        model = hint_trainer(network, config.image_size)
+    model.compile(
+        optimizer=keras.optimizers.Adam(config.learning_rate),
+        loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
+    )
+    return model, network
+
+
+def initial_weights(config, network):
+    """Copies the weights of ``config.init_from`` into ``network``: a run of the same
+    network, a ``.weights.npz`` of ``portable_train``, or (for a hint network) an
+    automatic run or weights file, whose stem gets zero weights for the hint channels."""
+    import keras
+
+    from colorkeras.models.colorizer import CUSTOM_OBJECTS
+    from colorkeras.training.portable import read_weights, start_hints_from
+
+    if str(config.init_from).endswith(".npz"):
+        path = Path(config.init_from).expanduser()
+        if not path.is_file():
+            raise UsageError(f"--init-from {path}: no such weights file")
+        try:
+            weights = read_weights(path)
+        except (OSError, ValueError, KeyError) as error:
+            raise UsageError(f"--init-from {path}: not a weights file of portable_train ({error})") from None
+        described = str(path)
+    else:
+        source_folder = store.resolve_run(config.init_from)
+        source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
+        weights, described = source.get_weights(), str(source_folder)
+    source_hints = len(weights) and tuple(weights[0].shape[2:3]) == (4,)
+    if config.hints and not source_hints:
+        # Start the hint network from an automatic one of the same width.
+        auto = build_network(TrainConfig.from_dict({**config.to_dict(), "hints": False}))
+        check_shapes(config, auto, weights)
+        auto.set_weights(weights)
+        start_hints_from(auto, network)
+    else:
+        check_shapes(config, network, weights)
+        network.set_weights(weights)
+    print(f"Starting from the weights of {described}", flush=True)
+
+
+def check_shapes(config, network, weights):
+    shapes = [tuple(weight.shape) for weight in network.weights]
+    source_shapes = [tuple(weight.shape) for weight in weights]
+    if shapes != source_shapes:
+        raise UsageError(
+            f"--init-from {config.init_from}: its network differs from this one "
+            f"({len(source_shapes)} weight tensors against {len(shapes)}, or other shapes); "
+            "give the same --architecture, --base-filters, --depth and --head"
+        )
+
+
+def package_versions():
+    import keras
+    import numpy
+    import tensorflow as tf
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": tf.__version__,
+        "keras": keras.__version__,
+        "numpy": numpy.__version__,
+    }
+
+
+def prepare_folder(args, config, final):
+    """Creates (or, with --resume, reopens) the partial folder; returns (partial, completed epochs)."""
+    partial = store.partial_path(final)
+    if args.resume:
+        state = store.read_json(partial / STATE)
+        if not partial.is_dir() or state is None or not (partial / CHECKPOINT).is_file():
+            if store.is_complete(final):
+                raise UsageError(f"{final} is already complete; nothing to resume")
+            raise UsageError(f"no interrupted run to resume at {final} (looked for {partial}/{STATE})")
+        return partial, int(state["completed_epochs"])
+    if store.is_complete(final) or (final.exists() and any(final.iterdir())):
+        if not args.overwrite:
+            raise UsageError(f"{final} already exists; choose another --name/--run-dir or pass --overwrite")
+        # Checked before a minute of training, not only when the run is published.
+        store.check_replaceable(final)
+    if partial.exists():
+        if not args.overwrite:
+            raise UsageError(
+                f"an interrupted run is waiting at {partial}; pass --resume to continue it "
+                "or --overwrite to discard it"
+            )
+        shutil.rmtree(partial)
+    try:
+        partial.mkdir(parents=True)
+    except OSError as error:
+        raise UsageError(f"cannot write the run at {final}: {error.strerror or error}") from None
+    return partial, 0
+
+
+def load_resumed_config(args, partial):
+    """The interrupted run's own settings; only --epochs may change on resume."""
+    saved = store.Run(partial).read_config()
+    if saved is None:
+        raise UsageError(f"{partial}/config.json is missing; cannot resume")
+    config = TrainConfig.from_dict(saved["settings"])
+    if any(word == "--epochs" or word.startswith("--epochs=") for word in args.command_line):
+        config.epochs = args.epochs
+    return config.resolve()
+
+
+def train(args):
+    config = config_from_args(args)
+    final = resolve_folder(args, config)
+    from colorkeras.training import distributed
+
+    chief = distributed.is_chief_worker() if config.distribute == "multiworker" else True
+    if chief:
+        partial, completed = prepare_folder(args, config, final)
+        if args.resume:
+            config = load_resumed_config(args, partial)
+    else:
+        # Workers other than the chief write only to a scratch folder of their own.
+        partial, completed = Path(os.environ.get("TMPDIR", "/tmp")) / f"colorkeras-worker-{os.getpid()}", 0
+        partial.mkdir(parents=True, exist_ok=True)
+    try:
+        return train_in(args, config, final, partial, completed, chief)
+    except BaseException:
+        # A run that failed before its first checkpoint has nothing to resume:
+        # leave no trace of it. Later failures keep the partial folder for --resume.
+        if not (partial / STATE).exists():
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+
+
+def train_in(args, config, final, partial, completed, chief):
+    """Loads the data, trains from epoch ``completed`` and writes the run."""
+    import keras
+
+    from colorkeras.data import pipeline as data_lib
+    from colorkeras.training import distributed
+
+    distributed.configure_devices()
+    keras.utils.set_random_seed(config.seed)
+    keras.mixed_precision.set_global_policy(config.precision)
+    sources = [config.data] if isinstance(config.data, str) else config.data
+    if chief:
+        callbacks.write_phase(partial, "reading data", config)
+    print(f"Loading data from {', '.join(sources)} ...", flush=True)
+    splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
+    train_images = splits.train[: config.limit] if config.limit else splits.train
+    if config.limit and len(train_images) < len(splits.train):
+        # A quick experiment on a share of the data holds out the same share for val_loss.
+        keep = max(1, round(len(splits.validation) * len(train_images) / len(splits.train)))
+        splits.validation = splits.validation[:keep]
+    print(
+        f"  {len(train_images)} train, {len(splits.validation)} validation, {len(splits.test)} test images"
+        + (f"; {splits.skipped} unreadable file(s) skipped" if splits.skipped else ""),
+        flush=True,
+    )
+    record = {
+        "settings": config.to_dict(),
+        "data_source": splits.source,
+        "dataset": data_lib.describe(config.data),
+        "images": {"train": len(train_images), "validation": len(splits.validation), "test": len(splits.test), "skipped": splits.skipped},
+        "versions": package_versions(),
+        "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
+        "started": datetime.datetime.now().isoformat(timespec="seconds"),
+    }
+    if config.encoder_weights:
+        from colorkeras.models.pretrained import file_record
+
+        record["encoder_weights"] = file_record(config.encoder_weights)  # Name, size, sha256, source and licence.
+    if chief and completed:
+        record["started"] = store.Run(partial).read_config({}).get("started", record["started"])
+    if chief:
+        store.Run(partial).write_json(store.Run.CONFIG, record)
+
+    if chief:
+        callbacks.write_phase(partial, "building the model", config)
+    strategy = distributed.make_strategy(config.distribute)
+    replicas = strategy.num_replicas_in_sync
+    if config.distribute != "none":
+        print(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}", flush=True)
+    # Replicas need batches that split evenly, so distributed runs drop the last
+    # partial batch (and shrink the validation batch to fit a small split).
+    is_distributed = config.distribute != "none"
+    train_data = data_lib.make_dataset(
+        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed,
+        drop_remainder=is_distributed, hints=config.hints, degrade_share=config.degrade,
+    )
+    validation_data = None
+    if len(splits.validation):
+        validation_batch = config.batch_size
+        if is_distributed:
+            validation_batch = min(config.batch_size, len(splits.validation) // replicas * replicas)
+        if validation_batch > 0:
+            validation_data = data_lib.make_dataset(
+                splits.validation, config.image_size, validation_batch, config.architecture, False,
+                drop_remainder=is_distributed, hints=config.hints,
+            )
+
+    with strategy.scope():
+        if completed:
+            from colorkeras.models.colorizer import CUSTOM_OBJECTS
+
+            model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
+            print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
+        else:
+            class_weights = None
+            if config.class_rebalance > 0 and config.head == "classes":
+                from colorkeras.models.colorizer import bin_prior, rebalancing_weights
+
+                prior = bin_prior(train_images, config.bin_step, seed=config.seed)
+                class_weights = rebalancing_weights(prior, config.class_rebalance)
+            model, network = compile_model(config, class_weights)
+            if config.init_from:
+                initial_weights(config, network)
+    from colorkeras.models.colorizer import count_parameters
+
+    print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
+    history_rows = store.Run(partial).read_history()[:completed] if chief else []
+    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    started = time.time()
+    if completed < config.epochs:
+        epoch_callbacks = callbacks.make_callbacks(partial, config, chief, history_rows)
+        if config.distribute == "multiworker":
+            distributed.fit_multiworker(strategy, model, train_data, validation_data, config, completed, epoch_callbacks, verbose)
+        else:
+            model.fit(
+                train_data,
+                validation_data=validation_data,
+                epochs=config.epochs,
+                initial_epoch=completed,
+                callbacks=epoch_callbacks,
+                verbose=verbose,
+                shuffle=False,  # The pipeline shuffles already.
+            )
+    if not chief:
+        shutil.rmtree(partial, ignore_errors=True)
+        return None
+    finish_run(model, config, record, partial, final, splits, history_rows, args.overwrite, time.time() - started)
+    return final
+
+
+def finish_run(model, config, record, partial, final, splits, history_rows, overwrite, seconds):
+    """Export, samples, metrics and config into the partial folder, then publish it."""
+    import keras
+
+    from colorkeras.models.colorizer import bin_prior
+    from colorkeras.serving import exporter
+
+    # Whatever precision trained it, the run serves in float32: exact on every
+    # machine, and the bfloat16 speed-up is a training matter.
+    keras.mixed_precision.set_global_policy("float32")
+    # The exported graph and the shipped model.keras leave out the optimizer state
+    # (two more copies of the weights): enough to serve and to fine-tune, and it
+    # keeps a run small enough to commit.
+    bare = build_network(config)
+    # A hint trainer's only weights are its network's, in the same order.
+    bare.set_weights(model.get_weights())
+    if architecture(config.architecture).chroma and config.head == "classes":
+        record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
+    record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
+    record["epochs_completed"] = len(history_rows)
+    record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
+    row = exporter.write_run_files(partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit)
+    # The checkpoint goes only after the rename: until then the partial folder
+    # must stay resumable.
+    store.Run(partial).publish(final, overwrite=overwrite)
+    print(
+        f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
+        f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}",
+        flush=True,
+    )

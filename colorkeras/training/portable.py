@@ -1,0 +1,305 @@
+"""Training on any Keras 3 backend, for a GPU machine that has JAX but no TensorFlow.
+
+Keras 3 trains the same functional network on JAX, PyTorch or TensorFlow. The
+``fit`` step here imports neither TensorFlow nor any colorkeras module that does,
+so it runs wherever Keras and JAX do; ``pack`` (here, with TensorFlow) writes what
+it needs: the training split as 64x64 JPEG bytes, the networks as Keras JSON and
+the colour tables. The weights come back as ``.weights.npz`` files, which
+``python -m colorkeras.train --init-from FILE --epochs 0`` turns into a run
+(evaluated, exported) as usual::
+
+    python -m colorkeras.portable_train pack --data ../shared/datasets/photos \\
+        ../shared/datasets/places --base-filters 40 --out pack/
+    KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ \\
+        --seconds 300 --hint-seconds 150 --out weights/
+
+``fit`` trains the automatic network for ``--seconds``, then the hint network
+(Zhang et al. 2017), started from it, for ``--hint-seconds``, with hints simulated
+from the ground truth (``hints.sample_points``). The learning rate follows a cosine
+over the wall-clock budget, since a borrowed machine's time is what is fixed.
+"""
+
+import functools
+import io
+import json
+import os
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+from colorkeras.core import hints as hints_lib
+from colorkeras.core.images import luma_gray
+
+PACK_FILE = "data.npz"
+
+
+NETWORKS = {"auto": "auto.json", "hints": "hints.json"}
+
+
+def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0, validation_fraction=0.1, seed=0):
+    """Writes ``out/data.npz`` (training split as JPEG, tables) and the networks' JSON."""
+    from PIL import Image
+
+    from colorkeras.data import pipeline as data_lib
+    from colorkeras.models import color
+    from colorkeras.models.colorizer import build_colorizer
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    splits = data_lib.load_splits(data, size, validation_fraction, seed)
+    blobs = []
+    for image in splits.train:
+        buffer = io.BytesIO()
+        Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+        blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
+    offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
+    np.savez(
+        out / PACK_FILE,
+        jpeg=np.concatenate(blobs),
+        offsets=offsets,
+        bin_centers=color.ab_bin_centers(bin_step),
+        gray_lightness=color.uint8_gray_lightness_table(),
+        srgb_to_linear=color._srgb_to_linear_table(),
+        rgb_to_xyz=(color._RGB_TO_XYZ / np.array(color._WHITE)[:, None]).T.astype(np.float32),
+    )
+    for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
+        network = build_colorizer("unet", base_filters, depth, "classes", bin_step, hints=hints)
+        (out / name).write_text(network.to_json())
+    settings = {"data": [str(d) for d in data], "size": size, "quality": quality, "base_filters": base_filters,
+                "depth": depth, "bin_step": bin_step, "validation_fraction": validation_fraction, "seed": seed,
+                "images": len(blobs)}
+    (out / "pack.json").write_text(json.dumps(settings, indent=2))
+    return settings, int(offsets[-1])
+
+
+def lab_f(t):
+    epsilon, kappa = (6.0 / 29.0) ** 3, 3.0 * (6.0 / 29.0) ** 2
+    return np.where(t > epsilon, np.cbrt(np.maximum(t, epsilon)), t / kappa + 4.0 / 29.0)
+
+
+def decode_pack(path, threads=16):
+    """data.npz -> (L / 100 float16 [N, s, s, 1], a/b float16 [N, s, s, 2], tables)."""
+    from PIL import Image
+
+    tables = dict(np.load(path))
+    jpeg, offsets = tables.pop("jpeg"), tables.pop("offsets")
+
+    def one(index):
+        blob = jpeg[offsets[index] : offsets[index + 1]].tobytes()
+        rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"), np.uint8)
+        gray = luma_gray(rgb)[..., 0]
+        lightness = tables["gray_lightness"][gray][..., None] / 100.0
+        linear = tables["srgb_to_linear"][rgb]
+        f = lab_f(linear @ tables["rgb_to_xyz"])
+        ab = np.stack([500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1)
+        return lightness.astype(np.float16), ab.astype(np.float16)
+
+    with ThreadPoolExecutor(threads) as pool:
+        pairs = list(pool.map(one, range(len(offsets) - 1)))
+    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), tables
+
+
+def soft_encoded_crossentropy(centers, sigma=5.0):
+    """The loss of ``model.SoftEncodedCrossEntropy`` in keras.ops, for any backend.
+
+    The target a/b (full resolution) is averaged 2x2 to the prediction's half
+    resolution, soft-encoded over the bins and scored by cross-entropy.
+    """
+    from keras import ops
+
+    def loss(y_true, y_pred):
+        ab = ops.average_pool(ops.cast(y_true, "float32"), 2, 2, padding="valid")
+        c = ops.convert_to_tensor(centers, "float32")
+        distance = ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * ops.tensordot(ab, ops.transpose(c), 1) + ops.sum(c * c, axis=-1)
+        target = ops.stop_gradient(ops.softmax(-distance / (2.0 * sigma**2), axis=-1))
+        return ops.mean(ops.categorical_crossentropy(target, ops.cast(y_pred, "float32"), from_logits=True))
+
+    return loss
+
+
+def make_batches(lightness, ab, batch_size, hints, seed):
+    """An endless keras.utils.PyDataset of random batches, flipped at random.
+
+    With ``hints``, each batch also carries simulated hint places (``sample_points``);
+    their colours are taken from the true a/b inside the network's step.
+    """
+    import keras
+
+    class Batches(keras.utils.PyDataset):
+        def __init__(self):
+            super().__init__(workers=4)
+            self.calls = 0
+
+        def __len__(self):
+            return 1_000_000
+
+        def __getitem__(self, index):
+            self.calls += 1  # Each call its own stream: the workers are threads.
+            rng = np.random.default_rng((seed, self.calls, index))
+            rows = np.sort(rng.choice(len(lightness), batch_size, replace=False))
+            x, y = lightness[rows].astype(np.float32), ab[rows].astype(np.float32)
+            flip = rng.random(batch_size) < 0.5
+            x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
+            if not hints:
+                return x, y
+            size = x.shape[1]
+            points, radii = hints_lib.sample_points(rng, batch_size, size, size, pad_to=hints_lib.TRAIN_MAX_POINTS)
+            return (x, y, points, radii), y
+
+    return Batches()
+
+
+@functools.lru_cache(maxsize=None)  # A Keras class is registered once.
+def _simulated_hints_layer():
+    import keras
+    from keras import ops
+
+    @keras.saving.register_keras_serializable(package="colorkeras")
+    class SimulatedHints(keras.layers.Layer):
+        """(L, true a/b, points, radii) -> L and the hint canvas of those points, in their true colours."""
+
+        def call(self, lightness, ab, points, radii):
+            size = lightness.shape[1]
+            masks = hints_lib.patch_masks(points, radii, size, size)
+            canvas = hints_lib.paint(masks, hints_lib.patch_means(masks, ab))
+            return ops.concatenate([lightness, canvas], axis=-1)
+
+    return SimulatedHints
+
+
+def hint_trainer(network, size):
+    """Wraps the hint network: (L, true a/b, points, radii) -> logits, hints painted inside."""
+    import keras
+
+    SimulatedHints = _simulated_hints_layer()
+    lightness = keras.Input((size, size, 1), name="lightness")
+    ab = keras.Input((size, size, 2), name="true_ab")
+    points = keras.Input((hints_lib.TRAIN_MAX_POINTS, 2), dtype="int32", name="points")
+    radii = keras.Input((hints_lib.TRAIN_MAX_POINTS,), dtype="int32", name="radii")
+    inputs = SimulatedHints(dtype="float32")(lightness, ab, points, radii)
+    return keras.Model([lightness, ab, points, radii], network(inputs), name=f"{network.name}_with_simulated_hints")
+
+
+def start_hints_from(auto, network):
+    """Copies the automatic network into the hint network. The stem's hint channels
+    keep their random initial weights: started at zero, a trained network never
+    learned to use them (the stem's hint weights stayed under a tenth of the
+    lightness's after 31 epochs, and 10 hints moved nothing), while random ones
+    are used within a few hundred steps."""
+    names = {layer.name for layer in auto.layers}
+    for layer in network.layers:
+        if layer.name not in names or not layer.weights:
+            continue
+        values = auto.get_layer(layer.name).get_weights()
+        if layer.name == "stem_conv":
+            kernel = np.array(layer.get_weights()[0], np.float32)
+            kernel[:, :, :1] = values[0]
+            values = [kernel] + values[1:]
+        layer.set_weights(values)
+
+
+def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
+    """Trains ``trainer`` for about ``seconds`` of wall clock; returns (steps, last loss).
+
+    A short run at a tenth of the rate measures the step time (compilation
+    included); the rest is one cosine schedule (3% warm-up, down to 2% of ``peak``)
+    over the steps that fit, in chunks of about ``chunk_seconds`` after each of which
+    the weights are saved (what the machine has done survives its time running out).
+    """
+    import keras
+
+    started = time.time()
+    trainer.compile(optimizer=keras.optimizers.Adam(peak * 0.1), loss=trainer.colorkeras_loss)
+    class StepClock(keras.callbacks.Callback):
+        # Steps 20 to 100 of one fit: the start of a fit (its data workers) is slow.
+        marks = {}
+
+        def on_train_batch_end(self, batch, logs=None):
+            if batch in (19, 99):
+                self.marks[batch] = time.time()
+
+    clock = StepClock()
+    trainer.fit(batches, epochs=1, steps_per_epoch=100, verbose=0, callbacks=[clock])
+    step_time = (clock.marks[99] - clock.marks[19]) / 80
+    compile_time = clock.marks[19] - started - 20 * step_time
+    # The schedule below compiles the step once more.
+    steps = max(int((seconds - (time.time() - started) - compile_time) / step_time), 1)
+    schedule = keras.optimizers.schedules.CosineDecay(
+        peak * 0.1, decay_steps=max(steps - steps // 33, 1), alpha=0.02, warmup_target=peak, warmup_steps=steps // 33
+    )
+    trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=trainer.colorkeras_loss)
+    per_chunk = min(max(int(chunk_seconds / step_time), 1), steps)
+    chunks = max(steps // per_chunk, 1)
+    print(f"  {step_time * 1000:.1f} ms a step: {chunks} x {per_chunk} steps", flush=True)
+
+    class SaveEachChunk(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            save()
+            print(f"  {time.time() - started:6.0f} s, chunk {epoch + 1}/{chunks}, loss {logs.get('loss', float('nan')):.4f}", flush=True)
+            if time.time() - started > seconds * 1.05:  # Slower than measured: stop, the weights are saved.
+                self.model.stop_training = True
+
+    history = trainer.fit(batches, epochs=chunks, steps_per_epoch=per_chunk, callbacks=[SaveEachChunk()], verbose=0)
+    losses = history.history.get("loss") or [float("nan")]
+    return 100 + len(losses) * per_chunk, float(losses[-1])
+
+
+def read_weights(path):
+    """A ``.weights.npz`` of ``fit`` -> the list for ``model.set_weights``."""
+    with np.load(path) as weights:
+        return [weights[f"arr_{index}"] for index in range(len(weights.files))]
+
+
+def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3, init=None, seed=0, precision="mixed_bfloat16",
+        networks=None, tag=""):
+    import keras
+
+    pack_dir, out = Path(pack_dir), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    started = time.time()
+    lightness, ab, tables = decode_pack(pack_dir / PACK_FILE)
+    size = lightness.shape[1]
+    print(f"Decoded {len(lightness)} images in {time.time() - started:.0f} s; backend {keras.backend.backend()}", flush=True)
+    keras.utils.set_random_seed(seed)
+    keras.mixed_precision.set_global_policy(precision)
+    loss = soft_encoded_crossentropy(tables["bin_centers"])
+    report = {"backend": keras.backend.backend(), "images": len(lightness), "batch_size": batch_size,
+              "precision": precision, "learning_rate": learning_rate}
+
+    def save_as(network, name):
+        # The network's weights alone, in layer order (no optimizer state: a third
+        # of the size); train --init-from reads them.
+        def save():
+            temporary = out / f".{name}"
+            with open(temporary, "wb") as file:
+                np.savez(file, *[np.asarray(w, np.float32) for w in network.get_weights()])
+            os.replace(temporary, out / name)
+        return save
+
+    networks = {**{k: pack_dir / v for k, v in NETWORKS.items()}, **(networks or {})}
+    auto = keras.models.model_from_json(Path(networks["auto"]).read_text())
+    if init:
+        auto.set_weights(read_weights(init))
+    for name, budget in (("auto", seconds), ("hints", hint_seconds)):
+        if budget <= 0:
+            continue
+        if name == "hints":
+            network = keras.models.model_from_json(Path(networks["hints"]).read_text())
+            start_hints_from(auto, network)
+            trainer = hint_trainer(network, size)
+        else:
+            network = trainer = auto
+        trainer.colorkeras_loss = loss
+        phase_start = time.time()
+        batches = make_batches(lightness, ab, batch_size, name == "hints", seed)
+        rate = learning_rate if name == "auto" else learning_rate / 2  # The hint network starts trained.
+        steps, last_loss = train_for(trainer, batches, budget, rate, save_as(network, f"{name}{tag}.weights.npz"))
+        elapsed = time.time() - phase_start
+        report[name] = {"seconds": round(elapsed, 1), "steps": steps,
+                        "images_per_second": round(steps * batch_size / elapsed, 1),
+                        "epochs": round(steps * batch_size / len(lightness), 2), "final_loss": last_loss}
+        print(f"{name}: {json.dumps(report[name])}", flush=True)
+        (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))
+    return report

@@ -1,0 +1,1 @@
+"""Films: media I/O, optical flow, the stabiliser, resumable segments."""

@@ -31,7 +31,7 @@ def __getattr__(name):
 
         return TrainConfig
     if name == "build_colorizer":
-        from colorkeras.models.colorizer import build_colorizer
+        from colorkeras.models.registry import build_colorizer
 
         return build_colorizer
     if name == "list_runs":

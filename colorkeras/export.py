@@ -54,7 +54,8 @@ def main(argv=None):
     from colorkeras.core import store
     from colorkeras.core.config import TrainConfig, architecture
     from colorkeras.data import pipeline as data_lib
-    from colorkeras.models.colorizer import bin_prior, count_parameters
+    from colorkeras.models.heads import bin_prior
+    from colorkeras.models.registry import count_parameters
 
     partial = None
     if args.tflite or args.serving_dir:  # Another form of the same run; no new run is written.

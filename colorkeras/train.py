@@ -25,13 +25,19 @@ import argparse
 import sys
 
 from colorkeras.core import cli, store
-from colorkeras.core.config import ARCHITECTURE_DEFAULTS, ARCHITECTURES, TrainConfig
+from colorkeras.core.config import ARCHITECTURES, TrainConfig
 from colorkeras.training.loop import UsageError, train
 
 
 def build_parser():
     defaults = TrainConfig()
-    unet, plain = ARCHITECTURE_DEFAULTS["unet"], ARCHITECTURE_DEFAULTS["plain-cnn"]
+
+    def per_architecture(key):
+        return ", ".join(f"{name} {traits.defaults[key]}" for name, traits in ARCHITECTURES.items())
+
+    def owners(option):
+        return " or ".join(name for name, traits in ARCHITECTURES.items() if option in traits.options)
+
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.train",
         description="Train a colorizer (gray in, colour out) and write it as a run in saved_models/.",
@@ -48,15 +54,15 @@ def build_parser():
     model = parser.add_argument_group("model")
     model.add_argument("--architecture", choices=tuple(ARCHITECTURES), default=defaults.architecture,
                        help="; ".join(f"{name}: {traits.description}" for name, traits in ARCHITECTURES.items()))
-    model.add_argument("--encoder-weights", default=None, metavar="FILE", help="mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from (../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random")
-    model.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only, the pretrained encoder kept as it is")
-    model.add_argument("--base-filters", type=int, default=None, help=f"width (default: unet {unet['base_filters']}, plain-cnn {plain['base_filters']})")
-    model.add_argument("--depth", type=int, default=None, help=f"unet: downsampling levels (default {unet['depth']}); plain-cnn: convolutions (default {plain['depth']})")
-    model.add_argument("--head", choices=("classes", "regression"), default=None, help="unet output: quantised a/b classes or a/b regression (default: classes)")
+    model.add_argument("--encoder-weights", default=None, metavar="FILE", help=f"{owners('encoder_weights')}: the pretrained MobileNetV2 TFLite file its encoder starts from (../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random")
+    model.add_argument("--freeze-encoder", action="store_true", help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is")
+    model.add_argument("--base-filters", type=int, default=None, help=f"width (default: {per_architecture('base_filters')})")
+    model.add_argument("--depth", type=int, default=None, help=f"levels of downsampling, or convolutions of a plain CNN (default: {per_architecture('depth')})")
+    model.add_argument("--head", choices=("classes", "regression"), default=None, help="a chroma network's output: quantised a/b classes or a/b regression (default: classes)")
     model.add_argument("--class-rebalance", type=float, default=defaults.class_rebalance, metavar="LAMBDA", help="classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); 0 = off")
     model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a .weights.npz of python -m colorkeras.portable_train (trained elsewhere, on any Keras backend), where --epochs 0 makes those weights a run as they are; an automatic run starts a --hints network")
     model.add_argument("--hints", action="store_true", help="a network that also takes user hints (colour points), trained with points simulated from the truth (Zhang et al. 2017); start it from an automatic run with --init-from")
-    model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help="default: crossentropy for the classes head, mse for plain-cnn; regression heads take mse, l1 or huber")
+    model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber")
 
     optimisation = parser.add_argument_group("optimisation")
     optimisation.add_argument("--epochs", type=int, default=defaults.epochs, help="number of epochs (with --resume: the new total; 0 with a --init-from weights file: no training)")
@@ -69,8 +75,8 @@ def build_parser():
 
     export = parser.add_argument_group("export (defaults of the SavedModel)")
     export.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)")
-    export.add_argument("--saturation", type=float, default=None, help=f"HSV saturation factor after prediction, 1.0 = off (default: unet {unet['saturation']}, plain-cnn {plain['saturation']})")
-    export.add_argument("--temperature", type=float, default=None, help=f"classes head: annealed-mean temperature, 1.0 = mean (default {unet['temperature']})")
+    export.add_argument("--saturation", type=float, default=None, help=f"HSV saturation factor after prediction, 1.0 = off (default: {per_architecture('saturation')})")
+    export.add_argument("--temperature", type=float, default=None, help=f"classes head: annealed-mean temperature, 1.0 = mean (default: {per_architecture('temperature')})")
     export.add_argument("--prior-weight", type=float, default=TrainConfig().prior_weight, help="classes head: decode-time class rebalancing in [0, 1] (more vivid, lower PSNR); 0 = off")
 
     run = parser.add_argument_group("run")

@@ -64,7 +64,8 @@ def make_tiny_run(tmp_path_factory, image_folder, hints=False):
 
     from colorkeras.core.config import TrainConfig
     from colorkeras.data import pipeline as data_lib
-    from colorkeras.models.colorizer import bin_prior, build_colorizer
+    from colorkeras.models.heads import bin_prior
+    from colorkeras.models.registry import build_colorizer
     from colorkeras.serving import exporter
 
     config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints).resolve()

@@ -58,14 +58,13 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
 @pytest.mark.slow
 @pytest.mark.skipif(not GOOGLE.is_file(), reason="needs ../shared/pretrained (Google's MobileNetV2 TFLite file)")
 def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_path):
-    from colorkeras.models import colorizer as model_lib
-    from colorkeras.models import pretrained
+    from colorkeras.models import pretrained, registry
 
-    network = model_lib.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True)
+    network = registry.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True)
     encoder = mobilenet_unet.encoder_of(network)
     stem = pretrained.read_convolutions(GOOGLE)[0]
     np.testing.assert_allclose(encoder.get_layer("Conv1").get_weights()[0], stem.kernel.sum(axis=2, keepdims=True), atol=1e-6)
-    assert not encoder.trainable and model_lib.count_parameters(network) < 2_000_000  # Only the decoder trains.
+    assert not encoder.trainable and registry.count_parameters(network) < 2_000_000  # Only the decoder trains.
     folder = tmp_path / "photos"
     folder.mkdir()
     for index, name in enumerate(("astronaut", "coffee", "chelsea", "rocket") * 4):
@@ -85,14 +84,14 @@ def test_the_encoders_batch_norm_stays_in_inference_mode_while_the_weights_train
     import keras
     import tensorflow as tf
 
-    from colorkeras.models import colorizer as model_lib
+    from colorkeras.models import heads, registry
 
-    network = model_lib.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0)
+    network = registry.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0)
     encoder = mobilenet_unet.encoder_of(network)
     norm = encoder.get_layer("bn_Conv1")
     mean_before = np.array(norm.moving_mean)
     kernel_before = np.array(encoder.get_layer("Conv1").kernel)
-    network.compile(optimizer=keras.optimizers.Adam(1e-2), loss=model_lib.build_loss("mobilenet-unet", "classes", "crossentropy"))
+    network.compile(optimizer=keras.optimizers.Adam(1e-2), loss=heads.build_loss("mobilenet-unet", "classes", "crossentropy"))
     rng = np.random.default_rng(0)
     x, y = rng.random((4, 32, 32, 1), np.float32), (rng.random((4, 32, 32, 2), np.float32) - 0.5) * 60
     network.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)

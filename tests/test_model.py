@@ -3,8 +3,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from colorkeras.models import color
-from colorkeras.models import colorizer as model_lib
+from colorkeras.models import color, heads, registry
 
 
 def check_model(model, tmp_path, sizes, channels, scale):
@@ -16,7 +15,7 @@ def check_model(model, tmp_path, sizes, channels, scale):
         assert outputs.shape == (2, size // scale, (size + 8) // scale, channels)
     path = tmp_path / f"{model.name}.keras"
     model.save(path)
-    reloaded = keras.models.load_model(path, custom_objects=model_lib.CUSTOM_OBJECTS)
+    reloaded = keras.models.load_model(path, custom_objects=registry.CUSTOM_OBJECTS)
     np.testing.assert_allclose(reloaded(inputs, training=False).numpy(), outputs, atol=1e-5)
     rebuilt = keras.Model.from_config(model.get_config())
     rebuilt.set_weights(model.get_weights())
@@ -26,13 +25,13 @@ def check_model(model, tmp_path, sizes, channels, scale):
 
 @pytest.mark.parametrize("head", ["classes", "regression"])
 def test_unet_runs_at_any_multiple_of_its_depth_and_round_trips(tmp_path, head):
-    model = model_lib.build_colorizer("unet", base_filters=4, depth=2, head=head)
+    model = registry.build_colorizer("unet", base_filters=4, depth=2, head=head)
     channels = len(color.ab_bin_centers()) if head == "classes" else 2
     check_model(model, tmp_path, (16, 24, 40), channels, scale=2)
 
 
 def test_plain_cnn_is_gray_to_rgb_at_full_resolution_and_round_trips(tmp_path):
-    model = model_lib.build_colorizer("plain-cnn", base_filters=4, depth=3)
+    model = registry.build_colorizer("plain-cnn", base_filters=4, depth=3)
     outputs = check_model(model, tmp_path, (13,), 3, scale=1)
     assert outputs.min() >= 0 and outputs.max() <= 1
     assert len(model.layers) == 1 + 3  # Input and a plain stack of convolutions.
@@ -41,7 +40,7 @@ def test_plain_cnn_is_gray_to_rgb_at_full_resolution_and_round_trips(tmp_path):
 def test_mixed_bfloat16_computes_in_bfloat16_with_float32_logits(tmp_path):
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
     try:
-        model = model_lib.build_colorizer("unet", base_filters=4, depth=2, head="classes")
+        model = registry.build_colorizer("unet", base_filters=4, depth=2, head="classes")
     finally:
         keras.mixed_precision.set_global_policy("float32")
     assert model.get_layer("stem_conv").compute_dtype == "bfloat16"
@@ -52,26 +51,26 @@ def test_mixed_bfloat16_computes_in_bfloat16_with_float32_logits(tmp_path):
 
 def test_rebalancing_weights_favour_rare_colours_and_keep_the_loss_scale():
     prior = np.array([0.7, 0.2, 0.09, 0.01])
-    weights = model_lib.rebalancing_weights(prior, 0.5)
+    weights = heads.rebalancing_weights(prior, 0.5)
     assert list(np.argsort(weights)) == [0, 1, 2, 3]
     assert float(np.sum(prior * weights)) == pytest.approx(1.0)
-    np.testing.assert_allclose(model_lib.rebalancing_weights(prior, 0.0), 1.0 / prior / np.sum(prior / prior))
+    np.testing.assert_allclose(heads.rebalancing_weights(prior, 0.0), 1.0 / prior / np.sum(prior / prior))
     with pytest.raises(ValueError, match="received 1.5"):
-        model_lib.rebalancing_weights(prior, 1.5)
+        heads.rebalancing_weights(prior, 1.5)
     uneven = [1.0 + index / 261 for index in range(261)]
-    loss = model_lib.build_loss("unet", "classes", "crossentropy", class_weights=uneven)
-    assert model_lib.SoftEncodedCrossEntropy.from_config(loss.get_config()).class_weights == pytest.approx(uneven)
+    loss = heads.build_loss("unet", "classes", "crossentropy", class_weights=uneven)
+    assert heads.SoftEncodedCrossEntropy.from_config(loss.get_config()).class_weights == pytest.approx(uneven)
 
 
 def test_bad_arguments_say_what_was_received():
     with pytest.raises(ValueError, match="received 'vgg'"):
-        model_lib.build_colorizer("vgg")
+        registry.build_colorizer("vgg")
     with pytest.raises(ValueError, match="crossentropy"):
-        model_lib.build_loss("unet", "classes", "mse")
+        heads.build_loss("unet", "classes", "mse")
 
 
 def test_soft_encoded_crossentropy_prefers_the_true_bin():
-    loss = model_lib.SoftEncodedCrossEntropy()
+    loss = heads.SoftEncodedCrossEntropy()
     centers = color.ab_bin_centers()
     target_bin = 40
     y_true = np.tile(centers[target_bin], (1, 2, 2, 1)).astype("float32")
@@ -87,15 +86,15 @@ def test_decode_chroma_temperature_moves_from_mean_to_mode():
     logits = np.zeros((1, 1, 1, len(centers)), "float32")
     vivid = int(np.argmax(np.hypot(centers[:, 0], centers[:, 1])))
     logits[..., vivid] = 3.0
-    mean = model_lib.decode_chroma(logits, "unet", "classes", centers, temperature=1.0).numpy()
-    annealed = model_lib.decode_chroma(logits, "unet", "classes", centers, temperature=0.2).numpy()
+    mean = heads.decode_chroma(logits, "unet", "classes", centers, temperature=1.0).numpy()
+    annealed = heads.decode_chroma(logits, "unet", "classes", centers, temperature=0.2).numpy()
     assert np.hypot(*annealed[0, 0, 0]) > np.hypot(*mean[0, 0, 0])
     np.testing.assert_allclose(annealed[0, 0, 0], centers[vivid], atol=1.0)
 
 
 @pytest.mark.parametrize("kind", ["mse", "l1", "huber"])
 def test_regression_losses_are_zero_at_the_target(kind):
-    loss = model_lib.build_loss("unet", "regression", kind)
+    loss = heads.build_loss("unet", "regression", kind)
     y_true = tf.random.uniform((2, 8, 8, 2), -50, 50)
     perfect = tf.image.resize(y_true, (4, 4), method="area") / color.AB_SCALE
     assert float(loss(y_true, perfect)) == pytest.approx(0.0, abs=1e-7)

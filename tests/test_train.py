@@ -64,13 +64,13 @@ def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
 def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
     import keras
 
-    from colorkeras.models import colorizer as model_lib
+    from colorkeras.models import heads
 
     settings = json.loads((trained_run / "config.json").read_text())["settings"]
     keras_model = keras.models.load_model(trained_run / "model.keras")
     image = np.random.default_rng(1).integers(0, 256, (1, 16, 16, 3), dtype=np.uint8)
     lightness = color.rgb_to_lightness(image / 255.0)
-    ab = model_lib.decode_chroma(
+    ab = heads.decode_chroma(
         keras_model(lightness / color.L_SCALE, training=False), "unet", "classes",
         color.ab_bin_centers(settings["bin_step"]), settings["temperature"],
     )

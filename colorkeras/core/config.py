@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, fields
 class Architecture:
     """What every part of the system needs to know of a network, without building it
     (no TensorFlow here): its defaults, what it predicts, and the sizes it takes.
-    ``colorkeras.models.colorizer.BUILDERS`` holds the function that builds each one."""
+    ``colorkeras.models.registry.BUILDERS`` holds the function that builds each one."""
 
     name: str
     defaults: dict  # Filled into every None setting by TrainConfig.resolve().

@@ -38,6 +38,8 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
+from colorkeras.core.config import TrainConfig  # noqa: E402 - after the log level.
+
 
 def median_seconds(function, repeats, warmup=1):
     for _ in range(warmup):
@@ -104,7 +106,7 @@ def photo_batches(batch_size, image_size, count=4, seed=0):
         photo = photos[index % len(photos)]
         top, left = rng.integers(0, photo.shape[0] - image_size), rng.integers(0, photo.shape[1] - image_size)
         crops.append(photo[top : top + image_size, left : left + image_size, :3])
-    lightness, target = data_lib.to_example(np.stack(crops), "unet")
+    lightness, target = data_lib.to_example(np.stack(crops), TrainConfig.architecture)
     return lightness.numpy(), target.numpy()
 
 

@@ -17,6 +17,12 @@ import keras
 import numpy as np
 from keras import layers
 
+from colorkeras.models import color, pretrained
+from colorkeras.models.heads import HEADS, apply_chroma_head
+from colorkeras.models.unet import apply_conv_block
+
+NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds its defaults and traits.
+
 SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")  # Strides 2, 4, 8, 16.
 BOTTOM = "block_16_project"  # Stride 32, 320 channels.
 ENCODER_NAME = "mobilenet_v2_encoder"
@@ -39,22 +45,17 @@ class LightnessToGray(layers.Layer):
 
 def apply_decoder_block(x, skip, filters, name):
     """Upsample by 2, join the encoder's features of that stride, two 3x3 conv blocks."""
-    from colorkeras.models.colorizer import apply_conv_block
-
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
     x = layers.Concatenate(name=f"{name}_concat")([x, skip])
     x = apply_conv_block(x, filters, name=f"{name}_a")
     return apply_conv_block(x, filters, name=f"{name}_b")
 
 
-def build(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, name="mobilenet_unet"):
+def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, name="mobilenet_unet"):
     """The network, its encoder started from ``encoder_weights`` (the TFLite file)
     where given (else random: the control experiment). ``freeze_encoder`` keeps the
     encoder's weights and its batch normalisation as they are. Decoder widths
     are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2."""
-    from colorkeras.models import pretrained
-    from colorkeras.models.colorizer import HEADS, apply_chroma_head, apply_conv_block
-
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
     backbone = pretrained.backbone((None, None, 1))
@@ -95,7 +96,11 @@ def encoder_of(model):
 
 def gray_levels_round_trip(levels=np.arange(256)):
     """For tests: what LightnessToGray makes of each uint8 gray level's exact L."""
-    from colorkeras.models.color import uint8_gray_lightness_table
-
-    lightness = uint8_gray_lightness_table()[levels] / 100.0
+    lightness = color.uint8_gray_lightness_table()[levels] / 100.0
     return (np.asarray(LightnessToGray()(lightness.astype(np.float32)[None, :, None, None]))[0, :, 0, 0] + 1.0) * 127.5
+
+
+def build(base_filters, depth, head, bin_step, hints, **options):
+    """The registry's uniform call (``registry.build_colorizer``); its depth is fixed by the encoder's five strides."""
+    num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
+    return build_mobilenet_unet(base_filters=base_filters, head=head, num_bins=num_bins, **options)

@@ -1,6 +1,6 @@
 """ImageNet-pretrained MobileNetV2 weights, read from a quantized TFLite file into Keras.
 
-    from colorkeras import pretrained
+    from colorkeras.models import pretrained
     classifier = pretrained.classifier("../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite")
     encoder = pretrained.encoder("../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite", channels=1)
 

@@ -17,7 +17,7 @@ def write_model_files(folder, keras_model, record, automatic=None):
     from pathlib import Path
 
     from colorkeras.core import store
-    from colorkeras.models.colorizer import count_parameters
+    from colorkeras.models.registry import count_parameters
 
     run = store.Run(folder)
     write_saved_model(folder, keras_model, record, automatic)
@@ -57,7 +57,7 @@ def load_networks(run):
     """(model.keras, automatic.keras or None) of a run."""
     import keras
 
-    from colorkeras.models.colorizer import CUSTOM_OBJECTS
+    from colorkeras.models.registry import CUSTOM_OBJECTS
 
     model = keras.models.load_model(run.keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
     automatic = None

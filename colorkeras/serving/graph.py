@@ -43,8 +43,7 @@ import tensorflow as tf
 
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture
-from colorkeras.models import color
-from colorkeras.models import colorizer as model_lib
+from colorkeras.models import color, heads, registry
 
 MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.core.images).
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
@@ -145,7 +144,7 @@ class ColorizerModule(tf.Module):
         self.hint_saturation = float(settings.get("hint_saturation") or 1.0)
         self.architecture = settings["architecture"]
         self.head = settings.get("head", "classes")
-        self.multiple = model_lib.size_multiple(self.architecture, settings["depth"])
+        self.multiple = registry.size_multiple(self.architecture, settings["depth"])
         self.default_render_size = int(settings["render_size"])
         self.default_saturation = float(settings["saturation"])
         self.default_temperature = float(settings.get("temperature", 1.0))
@@ -249,7 +248,7 @@ class ColorizerModule(tf.Module):
     def _colorize(self, images, render_size, saturation, temperature, prior_weight, points=None, colors=None):
         lightness, small, outputs = self._predict(images, render_size, points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
-        ab = model_lib.decode_chroma(
+        ab = heads.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
         )
 

@@ -32,8 +32,7 @@ Run it with the LiteRT interpreter (``pip install ai-edge-litert``)::
 import keras
 import tensorflow as tf
 
-from colorkeras.models import color
-from colorkeras.models import colorizer as model_lib
+from colorkeras.models import color, heads
 from colorkeras.serving.graph import ColorizerModule
 
 
@@ -102,7 +101,7 @@ class TFLiteColorizerModule(ColorizerModule):
         if self.hints:  # No hints here: an empty canvas.
             inputs = tf.concat([inputs, tf.zeros(tf.concat([tf.shape(small)[:3], [3]], axis=0))], axis=-1)
         outputs = call_with_resize_upsampling(self.keras_model, inputs)
-        ab = model_lib.decode_chroma(
+        ab = heads.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, tf.constant(self.default_temperature),
             self.log_prior, tf.constant(self.default_prior_weight),
         )

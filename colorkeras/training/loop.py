@@ -63,10 +63,10 @@ def resolve_folder(args, config):
 
 
 def build_network(config):
-    from colorkeras.models import colorizer as model_lib
+    from colorkeras.models import registry
 
     options = {name: getattr(config, name) for name in architecture(config.architecture).options}  # Its own settings.
-    return model_lib.build_colorizer(
+    return registry.build_colorizer(
         config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints, **options
     )
 
@@ -76,7 +76,7 @@ def compile_model(config, class_weights=None):
     ``portable_train.hint_trainer`` (which paints simulated hints from the truth)."""
     import keras
 
-    from colorkeras.models import colorizer as model_lib
+    from colorkeras.models import heads
 
     model = network = build_network(config)
     if config.hints:
@@ -85,7 +85,7 @@ def compile_model(config, class_weights=None):
         model = hint_trainer(network, config.image_size)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
-        loss=model_lib.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
+        loss=heads.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
     )
     return model, network
 
@@ -96,7 +96,7 @@ def initial_weights(config, network):
     automatic run or weights file, whose stem gets zero weights for the hint channels."""
     import keras
 
-    from colorkeras.models.colorizer import CUSTOM_OBJECTS
+    from colorkeras.models.registry import CUSTOM_OBJECTS
     from colorkeras.training.portable import read_weights, start_hints_from
 
     if str(config.init_from).endswith(".npz"):
@@ -282,21 +282,21 @@ def train_in(args, config, final, partial, completed, chief):
 
     with strategy.scope():
         if completed:
-            from colorkeras.models.colorizer import CUSTOM_OBJECTS
+            from colorkeras.models.registry import CUSTOM_OBJECTS
 
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
             print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
         else:
             class_weights = None
             if config.class_rebalance > 0 and config.head == "classes":
-                from colorkeras.models.colorizer import bin_prior, rebalancing_weights
+                from colorkeras.models.heads import bin_prior, rebalancing_weights
 
                 prior = bin_prior(train_images, config.bin_step, seed=config.seed)
                 class_weights = rebalancing_weights(prior, config.class_rebalance)
             model, network = compile_model(config, class_weights)
             if config.init_from:
                 initial_weights(config, network)
-    from colorkeras.models.colorizer import count_parameters
+    from colorkeras.models.registry import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
     history_rows = store.Run(partial).read_history()[:completed] if chief else []
@@ -327,7 +327,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     """Export, samples, metrics and config into the partial folder, then publish it."""
     import keras
 
-    from colorkeras.models.colorizer import bin_prior
+    from colorkeras.models.heads import bin_prior
     from colorkeras.serving import exporter
 
     # Whatever precision trained it, the run serves in float32: exact on every

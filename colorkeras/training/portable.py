@@ -30,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from colorkeras.core import hints as hints_lib
+from colorkeras.core.config import TrainConfig
 from colorkeras.core.images import luma_gray
 
 PACK_FILE = "data.npz"
@@ -44,7 +45,7 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
 
     from colorkeras.data import pipeline as data_lib
     from colorkeras.models import color
-    from colorkeras.models.colorizer import build_colorizer
+    from colorkeras.models.registry import build_colorizer
 
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -65,7 +66,7 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
         rgb_to_xyz=(color._RGB_TO_XYZ / np.array(color._WHITE)[:, None]).T.astype(np.float32),
     )
     for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
-        network = build_colorizer("unet", base_filters, depth, "classes", bin_step, hints=hints)
+        network = build_colorizer(TrainConfig.architecture, base_filters, depth, "classes", bin_step, hints=hints)
         (out / name).write_text(network.to_json())
     settings = {"data": [str(d) for d in data], "size": size, "quality": quality, "base_filters": base_filters,
                 "depth": depth, "bin_step": bin_step, "validation_fraction": validation_fraction, "seed": seed,

@@ -1,99 +1,18 @@
-"""Colorization networks, built with the Keras functional API.
-
-Every network takes the lightness ``L / 100`` (float32 ``[batch, height, width, 1]``
-in [0, 1]) and is fully convolutional, so it runs at any size whose sides are
-multiples of ``size_multiple(...)``. What it returns depends on its head:
-
-- ``unet`` with ``head="classes"``: logits over the quantised a/b bins of
-  ``color.ab_bin_centers(bin_step)`` at half the input resolution (Zhang et al. 2016);
-  decoded by an annealed mean.
-- ``unet`` with ``head="regression"``: ``ab / color.AB_SCALE`` at half resolution.
-- ``plain-cnn``: the original design, sRGB in [0, 1] at full resolution.
-
-``decode_chroma`` turns any of these outputs into a/b in Lab units, and the losses
-for training live here too, beside the heads they train.
-"""
+"""What every chroma network ends in and is trained and decoded by: the 1x1 head (quantised a/b
+classes or a/b regression), ``decode_chroma`` (network outputs -> a/b in Lab units) and the losses."""
 
 import keras
 import numpy as np
 import tensorflow as tf
 from keras import layers
 
-from colorkeras.core.config import ARCHITECTURES
 from colorkeras.core.config import architecture as architecture_of
-from colorkeras.core.hints import HINT_CHANNELS
 from colorkeras.models import color
 
 HEADS = ("classes", "regression")
+
+
 LOSSES = ("crossentropy", "mse", "l1", "huber")
-
-
-def size_multiple(architecture, depth):
-    """Input sides must be multiples of this (2 ** depth for the U-Net, 32 for the MobileNetV2 one)."""
-    return architecture_of(architecture).size_multiple(depth)
-
-
-def apply_conv_block(x, filters, name, strides=1):
-    """3x3 convolution, batch normalisation and ReLU."""
-    x = layers.Conv2D(filters, 3, strides=strides, padding="same", use_bias=False, name=f"{name}_conv")(x)
-    x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.ReLU(name=f"{name}_relu")(x)
-
-
-def apply_global_context(x, name):
-    """Adds a whole-image summary to every position, so that a sky or a lawn far
-    away can inform the colour here without a deeper network."""
-    filters = x.shape[-1]
-    context = layers.GlobalAveragePooling2D(keepdims=True, name=f"{name}_pool")(x)
-    context = layers.Dense(filters, activation="relu", name=f"{name}_dense")(context)
-    return layers.Add(name=f"{name}_add")([x, context])
-
-
-def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="unet", hints=False):
-    """A U-Net from L to a/b whose output is at half the input resolution.
-
-    ``hints=True`` gives the hint network (Zhang et al. 2017): its input has four
-    channels, L / 100 and the hint canvas of ``hints.paint`` (a, b, mask); every
-    layer keeps its name, so an automatic network's weights start it (the new
-    input channels of the stem start at zero).
-
-    The chroma of natural images (and of JPEG's 4:2:0 storage) is smooth, so the
-    full-resolution decoder level, the most expensive one, buys little; the chroma
-    is upsampled to full size outside the network, where it joins the full
-    resolution L.
-    """
-    if head not in HEADS:
-        raise ValueError(f"head must be one of {HEADS}, received {head!r}")
-    if depth < 1:
-        raise ValueError(f"depth must be at least 1, received {depth}")
-    if hints:
-        inputs = keras.Input(shape=(None, None, 1 + HINT_CHANNELS), name="lightness_and_hints")
-    else:
-        inputs = keras.Input(shape=(None, None, 1), name="lightness")
-
-    # === Encoder ===
-    x = apply_conv_block(inputs, base_filters, name="stem")
-    skips = []
-    for level in range(1, depth + 1):
-        filters = base_filters * 2**level
-        x = apply_conv_block(x, filters, name=f"down{level}_a", strides=2)
-        x = apply_conv_block(x, filters, name=f"down{level}_b")
-        skips.append(x)
-
-    # === Bottleneck ===
-    x = apply_global_context(x, name="context")
-    x = apply_conv_block(x, base_filters * 2**depth, name="bottleneck")
-
-    # === Decoder (back up to half resolution) ===
-    for level in range(depth - 1, 0, -1):
-        filters = base_filters * 2**level
-        x = layers.UpSampling2D(2, interpolation="nearest", name=f"up{level}_resize")(x)
-        x = layers.Concatenate(name=f"up{level}_concat")([x, skips[level - 1]])
-        x = apply_conv_block(x, filters, name=f"up{level}_a")
-        x = apply_conv_block(x, filters, name=f"up{level}_b")
-
-    # === Head ===
-    return keras.Model(inputs, apply_chroma_head(x, head, num_bins), name=name)
 
 
 def apply_chroma_head(x, head, num_bins=None):
@@ -105,51 +24,6 @@ def apply_chroma_head(x, head, num_bins=None):
             raise ValueError(f"head 'classes' needs num_bins > 0, received {num_bins!r}")
         return layers.Conv2D(num_bins, 1, name="ab_logits", dtype="float32")(x)
     return layers.Conv2D(2, 1, name="ab_scaled", dtype="float32")(x)
-
-
-def build_plain_cnn(base_filters=64, depth=6, name="plain_cnn"):
-    """The original design: a plain stack of 3x3 convolutions with ReLU, gray to RGB."""
-    inputs = keras.Input(shape=(None, None, 1), name="lightness")
-    x = inputs
-    for index in range(1, depth):
-        x = layers.Conv2D(base_filters, 3, padding="same", activation="relu", name=f"conv{index}")(x)
-    outputs = layers.Conv2D(3, 3, padding="same", activation="sigmoid", name="rgb")(x)
-    return keras.Model(inputs, outputs, name=name)
-
-
-def _build_unet(base_filters, depth, head, bin_step, hints, **options):
-    num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
-    name = "unet_hints" if hints else "unet"
-    return build_unet(base_filters=base_filters, depth=depth, head=head, num_bins=num_bins, name=name, hints=hints)
-
-
-def _build_plain_cnn(base_filters, depth, head, bin_step, hints, **options):
-    return build_plain_cnn(base_filters=base_filters, depth=depth)
-
-
-def _build_mobilenet_unet(base_filters, depth, head, bin_step, hints, **options):
-    from colorkeras.models import mobilenet_unet
-
-    num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
-    return mobilenet_unet.build(base_filters=base_filters, head=head, num_bins=num_bins, **options)
-
-
-# The function that builds each architecture of ``config.ARCHITECTURES``: a new
-# network is its own module, its traits there, and one line here.
-BUILDERS = {"unet": _build_unet, "plain-cnn": _build_plain_cnn, "mobilenet-unet": _build_mobilenet_unet}
-
-
-def build_colorizer(architecture="unet", base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False, **options):
-    """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
-
-    ``hints=True`` (architectures that take them) builds the network that also takes
-    user hints; ``options`` go to the architecture's own builder (the MobileNetV2
-    U-Net's ``encoder_weights`` and ``freeze_encoder``).
-    """
-    traits = architecture_of(architecture)
-    if hints and not traits.takes_hints:
-        raise ValueError(f"hints need --architecture {' or '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)}, received {architecture!r}")
-    return BUILDERS[architecture](base_filters, depth, head, bin_step, hints, **options)
 
 
 def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0, log_prior=None, prior_weight=0.0):
@@ -262,12 +136,6 @@ def build_loss(architecture, head, loss, bin_step=10.0, class_weights=None):
     return ResizedRegressionLoss(kind=loss, target_scale=scale)
 
 
-CUSTOM_OBJECTS = {
-    "SoftEncodedCrossEntropy": SoftEncodedCrossEntropy,
-    "ResizedRegressionLoss": ResizedRegressionLoss,
-}
-
-
 def bin_prior(images, bin_step=10.0, max_images=5000, seed=0):
     """How often each a/b bin occurs in uint8 RGB ``images`` ``[n, h, w, 3]``.
 
@@ -301,12 +169,3 @@ def rebalancing_weights(prior, strength=0.5):
         raise ValueError(f"rebalancing strength must be in [0, 1], received {strength}")
     weights = 1.0 / ((1.0 - strength) * prior + strength / len(prior))
     return weights / float(np.sum(prior * weights))
-
-
-def count_parameters(model):
-    return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))
-
-
-from colorkeras.models.mobilenet_unet import LightnessToGray  # noqa: E402 - after the builders it uses, to register it.
-
-CUSTOM_OBJECTS["LightnessToGray"] = LightnessToGray

@@ -1,0 +1,60 @@
+"""Colorization networks, built with the Keras functional API.
+
+Every network takes the lightness ``L / 100`` (float32 ``[batch, height, width, 1]``
+in [0, 1]) and is fully convolutional, so it runs at any size whose sides are
+multiples of ``size_multiple(...)``. What it returns depends on its head:
+
+- ``unet`` with ``head="classes"``: logits over the quantised a/b bins of
+  ``color.ab_bin_centers(bin_step)`` at half the input resolution (Zhang et al. 2016);
+  decoded by an annealed mean.
+- ``unet`` with ``head="regression"``: ``ab / color.AB_SCALE`` at half resolution.
+- ``plain-cnn``: the original design, sRGB in [0, 1] at full resolution.
+
+``decode_chroma`` turns any of these outputs into a/b in Lab units, and the losses
+for training live here too, beside the heads they train.
+"""
+
+import numpy as np
+
+from colorkeras.core.config import ARCHITECTURES, TrainConfig
+from colorkeras.core.config import architecture as architecture_of
+from colorkeras.models import mobilenet_unet, plain_cnn, unet
+from colorkeras.models.heads import ResizedRegressionLoss, SoftEncodedCrossEntropy
+from colorkeras.models.mobilenet_unet import LightnessToGray
+
+
+def size_multiple(architecture, depth):
+    """Input sides must be multiples of this (2 ** depth for the U-Net, 32 for the MobileNetV2 one)."""
+    return architecture_of(architecture).size_multiple(depth)
+
+
+# The builder of each architecture of ``core.config.ARCHITECTURES`` (their traits and
+# defaults, without TensorFlow): a new network is its own module with a NAME and a
+# ``build``, its traits in that table, and one entry here.
+BUILDERS = {module.NAME: module.build for module in (unet, plain_cnn, mobilenet_unet)}
+
+
+def build_colorizer(architecture=TrainConfig.architecture, base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False, **options):
+    """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
+
+    ``hints=True`` (architectures that take them) builds the network that also takes
+    user hints; ``options`` go to the architecture's own builder (the MobileNetV2
+    U-Net's ``encoder_weights`` and ``freeze_encoder``).
+    """
+    traits = architecture_of(architecture)
+    if hints and not traits.takes_hints:
+        raise ValueError(f"hints need --architecture {' or '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)}, received {architecture!r}")
+    return BUILDERS[architecture](base_filters, depth, head, bin_step, hints, **options)
+
+
+# Everything Keras needs to load a saved network of any architecture.
+CUSTOM_OBJECTS = {
+    "SoftEncodedCrossEntropy": SoftEncodedCrossEntropy,
+    "ResizedRegressionLoss": ResizedRegressionLoss,
+    "LightnessToGray": LightnessToGray,
+}
+
+
+def count_parameters(model):
+    return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))
+

@@ -38,6 +38,7 @@ Signatures:
   90), for clients that want a small answer fast.
 """
 
+import keras
 import numpy as np
 import tensorflow as tf
 
@@ -207,6 +208,22 @@ class ColorizerModule(tf.Module):
         lightness.set_shape([None, None, None, 1])
         return lightness
 
+    # === The pieces the TFLite graph writes with builtin ops (BuiltinColorizerModule) ===
+
+    def _downscale(self, image, height, width):
+        """float32 ``[B, H, W, C]`` -> ``[B, height, width, C]``, antialiased."""
+        return tf.image.resize(image, tf.stack([height, width]), antialias=True)
+
+    def _network(self, network, inputs):
+        return network(inputs, training=False)
+
+    def _boost_saturation(self, rgb, factor):
+        return color.boost_saturation(rgb, factor)
+
+    def _unless_one(self, saturation, boosted, plain):
+        """``boosted()`` where ``saturation`` is not 1, else ``plain()``."""
+        return tf.cond(tf.abs(saturation - 1.0) > 1e-6, boosted, plain)
+
     def _hint_canvas(self, points, colors, height, width, render_height, render_width):
         """Hints in input pixels -> the canvas at the working resolution ``hints.paint``."""
         points = tf.convert_to_tensor(points, tf.int32)
@@ -233,17 +250,17 @@ class ColorizerModule(tf.Module):
         lightness = self._lightness(images)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         render_height, render_width = self._render_shape(height, width, render_size)
-        small = tf.image.resize(lightness, tf.stack([render_height, render_width]), antialias=True)
+        small = self._downscale(lightness, render_height, render_width)
         inputs = small / color.L_SCALE
         if points is None and self.automatic is not None:
-            return lightness, small, self.automatic(inputs, training=False)
+            return lightness, small, self._network(self.automatic, inputs)
         if self.hints:
             if points is None:
                 canvas = tf.zeros(tf.concat([tf.shape(small)[:3], [hints_lib.HINT_CHANNELS]], axis=0))
             else:
                 canvas = self._hint_canvas(points, colors, height, width, render_height, render_width)
             inputs = tf.concat([inputs, canvas], axis=-1)
-        return lightness, small, self.keras_model(inputs, training=False)
+        return lightness, small, self._network(self.keras_model, inputs)
 
     def _colorize(self, images, render_size, saturation, temperature, prior_weight, points=None, colors=None):
         lightness, small, outputs = self._predict(images, render_size, points, colors)
@@ -254,11 +271,11 @@ class ColorizerModule(tf.Module):
 
         # === The original design's HSV boost, on the prediction ===
         def boosted():
-            small_lightness = tf.image.resize(small, tf.shape(ab)[1:3], antialias=True)
+            small_lightness = self._downscale(small, tf.shape(ab)[1], tf.shape(ab)[2])
             predicted = color.lab_to_rgb(tf.concat([small_lightness, ab], axis=-1))
-            return color.rgb_to_lab(color.boost_saturation(predicted, saturation))[..., 1:]
+            return color.rgb_to_lab(self._boost_saturation(predicted, saturation))[..., 1:]
 
-        ab = tf.cond(tf.abs(saturation - 1.0) > 1e-6, boosted, lambda: ab)
+        ab = self._unless_one(saturation, boosted, lambda: ab)
 
         # === Join full-resolution L with upsampled chroma ===
         ab = tf.image.resize(ab, tf.stack([height, width]), method="bilinear")
@@ -371,6 +388,87 @@ class ColorizerModule(tf.Module):
         # against the PNG's 120 for a 1-megapixel result, at a sixth of its size.
         encoded = tf.map_fn(self._colorize_to_jpeg, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"colorized_bytes": encoded}
+
+
+def antialiased_resize_weights(in_size, out_size):
+    """float32 ``[out_size, in_size]`` rows of a triangle filter widened by the
+    downscale factor (as ``tf.image.resize(..., antialias=True)``), each summing to 1."""
+    scale = tf.cast(in_size, tf.float32) / tf.cast(out_size, tf.float32)
+    width = tf.maximum(scale, 1.0)
+    centres = (tf.cast(tf.range(out_size), tf.float32) + 0.5) * scale - 0.5
+    positions = tf.cast(tf.range(in_size), tf.float32)
+    distance = tf.abs(tf.expand_dims(positions, 0) - tf.expand_dims(centres, 1))
+    weights = tf.nn.relu(1.0 - distance / width)
+    return weights / tf.reduce_sum(weights, axis=1, keepdims=True)
+
+
+def resize_antialiased(image, height, width):
+    """float32 ``[1, H, W, C]`` -> ``[1, height, width, C]`` by separable matrix products."""
+    rows = antialiased_resize_weights(tf.shape(image)[1], height)  # [height, H]
+    columns = antialiased_resize_weights(tf.shape(image)[2], width)  # [width, W]
+    channels_first = tf.transpose(image[0], [2, 0, 1])  # [C, H, W]
+    resized = tf.matmul(tf.matmul(tf.broadcast_to(rows, [tf.shape(channels_first)[0], height, tf.shape(image)[1]]), channels_first), columns, transpose_b=True)
+    return tf.expand_dims(tf.transpose(resized, [1, 2, 0]), 0)
+
+
+def boost_saturation_arithmetic(rgb, factor):
+    """HSV saturation times ``factor`` (clipped to 1) at fixed hue and value, as arithmetic."""
+    rgb = tf.clip_by_value(rgb, 0.0, 1.0)
+    value = tf.reduce_max(rgb, axis=-1, keepdims=True)
+    chroma = value - tf.reduce_min(rgb, axis=-1, keepdims=True)
+    saturation = chroma / tf.maximum(value, 1e-12)
+    boosted = tf.minimum(saturation * factor, 1.0)
+    ratio = tf.where(saturation > 0, boosted / tf.maximum(saturation, 1e-12), tf.ones_like(saturation))
+    return value - (value - rgb) * ratio
+
+
+def call_with_resize_upsampling(model, inputs):
+    """Runs a functional Keras ``model`` layer by layer, with each UpSampling2D (factor 2,
+    nearest) done as a nearest resize: the same values, shapes TFLite can follow.
+    A nested model is called whole (it holds no UpSampling2D)."""
+    values = {id(model.inputs[0]): inputs}
+    for layer in model.layers[1:]:
+        node = layer._inbound_nodes[0]
+        arguments = [values[id(tensor)] for tensor in node.input_tensors]
+        if isinstance(layer, keras.layers.UpSampling2D):
+            x = arguments[0]
+            size = tf.stack([tf.shape(x)[1] * layer.size[0], tf.shape(x)[2] * layer.size[1]])
+            output = tf.image.resize(x, size, method="nearest")
+        else:
+            output = layer(arguments if len(arguments) > 1 else arguments[0], training=False)
+        # A nested model (the MobileNetV2 U-Net's encoder) gives several outputs.
+        for tensor, value in zip(node.output_tensors, output if isinstance(output, (list, tuple)) else [output]):
+            values[id(tensor)] = value
+    return values[id(model.outputs[0])]
+
+
+
+class BuiltinColorizerModule(ColorizerModule):
+    """``serving_default`` in TFLite builtin ops: the same graph with the pieces
+    TFLite lacks written otherwise (see ``serving.tflite``): the antialiased resize
+    as matrix products, the saturation boost as arithmetic, 2x upsampling as a
+    nearest resize, lightness from luminance for gray and colour alike, and the
+    saturation branch decided when the graph is built."""
+
+    def _lightness(self, images):
+        rgb = tf.broadcast_to(images, tf.concat([tf.shape(images)[:3], [3]], axis=0))
+        return color.uint8_to_lightness(rgb, gray=False)
+
+    def _downscale(self, image, height, width):
+        return resize_antialiased(image, height, width)
+
+    def _network(self, network, inputs):
+        return call_with_resize_upsampling(network, inputs)
+
+    def _boost_saturation(self, rgb, factor):
+        return boost_saturation_arithmetic(rgb, factor)
+
+    def _unless_one(self, saturation, boosted, plain):
+        return boosted() if abs(self.default_saturation - 1.0) > 1e-6 else plain()
+
+    @tf.function(input_signature=[tf.TensorSpec([1, None, None, None], tf.uint8, name="images")])
+    def serve_tflite(self, images):
+        return {"colorized": self._colorize(images, *self._defaults())}
 
 
 def export_saved_model(keras_model, settings, path, automatic=None):

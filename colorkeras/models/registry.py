@@ -34,6 +34,22 @@ def size_multiple(architecture, depth):
 BUILDERS = {module.NAME: module.build for module in (unet, plain_cnn, mobilenet_unet)}
 
 
+def register(traits, build):
+    """Adds an architecture: ``traits``, a ``core.config.Architecture`` (its name,
+    defaults and what it predicts), and ``build``, called as the modules' own
+    ``build(base_filters, depth, head, bin_step, hints, **options)``. Every part of
+    the system finds it from then on; ``unregister`` takes it away."""
+    if traits.name in ARCHITECTURES:
+        raise ValueError(f"an architecture named {traits.name!r} is already registered")
+    ARCHITECTURES[traits.name] = traits
+    BUILDERS[traits.name] = build
+
+
+def unregister(name):
+    ARCHITECTURES.pop(name, None)
+    BUILDERS.pop(name, None)
+
+
 def build_colorizer(architecture=TrainConfig.architecture, base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False, **options):
     """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
 

@@ -38,7 +38,8 @@ import sys
 import numpy as np
 
 from colorkeras.core import cli
-from colorkeras.evaluation.speed import film_figures, median_seconds, precision_comparison, server_figures, training_throughput, yardstick_gflops
+from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
+from colorkeras.training.speed import precision_comparison, training_throughput
 
 
 def main(argv=None):

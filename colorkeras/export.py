@@ -7,7 +7,7 @@ so ``--help`` answers at once.
 """
 
 from colorkeras.core import cli
-from colorkeras.serving.exporter import load_networks, rebuild, write_run_files, write_serving_dir, write_tflite
+from colorkeras.training.exporter import load_networks, rebuild, write_run_files, write_serving_dir, write_tflite
 
 
 def build_parser():

@@ -66,7 +66,7 @@ def make_tiny_run(tmp_path_factory, image_folder, hints=False):
     from colorkeras.data import pipeline as data_lib
     from colorkeras.models.heads import bin_prior
     from colorkeras.models.registry import build_colorizer
-    from colorkeras.serving import exporter
+    from colorkeras.training import exporter
 
     config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints).resolve()
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)

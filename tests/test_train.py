@@ -240,7 +240,7 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
 @pytest.mark.slow
 def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image_folder, monkeypatch):
     from colorkeras import export
-    from colorkeras.serving import exporter
+    from colorkeras.training import exporter
 
     run_dir = tmp_path / "run"
     args = ["--data", str(image_folder), "--epochs", "1", "--run-dir", str(run_dir), *TINY]

@@ -269,16 +269,17 @@ def score_video(path, colorizers, args):
     gray copy and the truth; prints the table (and writes --output)."""
     import sys
 
+    from colorkeras.evaluation import films
     from colorkeras.video import pipeline
 
     stability = pipeline.DEFAULT_STABILITY if args.stability is None else args.stability
     try:
         print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
-        gray_row, truth_warping = pipeline.score_film_baselines(path)
+        gray_row, truth_warping = films.score_film_baselines(path)
         rows = []
         for colorizer in colorizers:
-            rows.append(pipeline.score_film(path, colorizer, 0.0))
-            rows.append(pipeline.score_film(path, colorizer, stability))
+            rows.append(films.score_film(path, colorizer, 0.0))
+            rows.append(films.score_film(path, colorizer, stability))
     except (pipeline.FilmError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

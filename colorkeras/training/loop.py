@@ -328,7 +328,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     import keras
 
     from colorkeras.models.heads import bin_prior
-    from colorkeras.serving import exporter
+    from colorkeras.training import exporter
 
     # Whatever precision trained it, the run serves in float32: exact on every
     # machine, and the bfloat16 speed-up is a training matter.

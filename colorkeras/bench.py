@@ -37,9 +37,8 @@ import sys
 
 import numpy as np
 
-from colorkeras.core import cli
-from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
-from colorkeras.training.speed import precision_comparison, training_throughput
+from colorkeras.core import cli, store
+from colorkeras.core.store import atomic_write_json
 
 
 def main(argv=None):
@@ -57,14 +56,17 @@ def main(argv=None):
     parser.add_argument("--film-frames", type=int, default=96, help="frames of the generated 640x480 film timed through python -m colorkeras.film (0: skip it)")
     parser.add_argument("--precision-steps", type=int, default=10, help="training steps per repeat of the float32 / bfloat16 comparison at 64x64 (0: skip it)")
     args = parser.parse_args(argv)
-
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
     import tensorflow as tf
     from PIL import Image
     from skimage import data as samples
 
-    from colorkeras.core import store
+    from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
     from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
     from colorkeras.serving.inference import Colorizer
+    from colorkeras.training.speed import precision_comparison, training_throughput
+
 
     try:
         colorizer = Colorizer(args.model)
@@ -187,7 +189,6 @@ def main(argv=None):
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     if args.json:
-        from colorkeras.core.store import atomic_write_json
 
         atomic_write_json(args.json, results)
     return 0

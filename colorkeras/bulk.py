@@ -34,13 +34,11 @@ figures; an input neither written nor failed is reported as missing.
 
 import sys
 
-from colorkeras.core import cli
+from colorkeras.core import cli, store
 from colorkeras.serving.beam import BEAM_LOG, run
 
 
 def main(argv=None):
-    from colorkeras.core import store
-
     try:
         found = run(argv)
     except (ValueError, store.RunError, OSError) as error:

@@ -28,7 +28,6 @@ import sys
 
 from colorkeras.core import archive, cli, store
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError
-from colorkeras.serving.files import run
 
 
 def build_parser():
@@ -53,6 +52,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
+    from colorkeras.serving.files import run
+
     try:
         return run(args)
     except (store.RunError, ValueError, ImageError) as error:

@@ -5,38 +5,20 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
+import argparse
+import contextlib
+import os
+import sys
 from pathlib import Path
 
 import numpy as np
 
+from colorkeras.core import cli, store
+from colorkeras.core.constants import FILM_SUFFIXES
 from colorkeras.core.images import save_image
-from colorkeras.evaluation.scoring import (
-    SKIMAGE_PHOTOS,
-    VIDEO_SUFFIXES,
-    Inputs,
-    _read_files,
-    contact_sheet,
-    find_split_files,
-    format_table,
-    label_hints,
-    load_split_arrays,
-    report_files,
-    score_arrays,
-    score_files,
-    score_gray_copy,
-    score_skimage,
-    score_video,
-    skimage_photos,
-    truth_row,
-    write_report,
-)
 
 
 def build_parser():
-    import argparse
-
-    from colorkeras.core import cli
-
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.evaluate",
         description="Score colorizers on the gray copies of colour images, beside the gray-copy baseline.",
@@ -63,15 +45,34 @@ def build_parser():
 
 
 def main(argv=None):
-    import contextlib
-    import os
-    import sys
-
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from colorkeras.core import store
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
+    import keras
+
     from colorkeras.data import pipeline as data_lib
+    from colorkeras.evaluation.scoring import (
+        SKIMAGE_PHOTOS,
+        Inputs,
+        _read_files,
+        contact_sheet,
+        find_split_files,
+        format_table,
+        label_hints,
+        load_split_arrays,
+        report_files,
+        score_arrays,
+        score_files,
+        score_gray_copy,
+        score_skimage,
+        score_video,
+        skimage_photos,
+        truth_row,
+        write_report,
+    )
     from colorkeras.serving.inference import Colorizer, ImageError
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     try:
         if args.limit is not None and args.limit < 1:
@@ -96,7 +97,6 @@ def main(argv=None):
                 colorizer.check_takes_hints()
             if args.data == "skimage":
                 raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
-        import keras
 
         verbose = 1 if sys.stderr.isatty() else 2
         bar = {"target": 0, "offset": 0, "widget": None}
@@ -109,7 +109,7 @@ def main(argv=None):
                 bar["widget"].update(bar["offset"] + done)
 
         path = Path(args.data).expanduser()
-        if path.suffix.lower() in VIDEO_SUFFIXES:
+        if path.suffix.lower() in FILM_SUFFIXES:
             if args.degrade:
                 raise ValueError("--degrade scores photographs, not films")
             return score_video(path, colorizers, args)

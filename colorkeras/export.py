@@ -6,13 +6,18 @@ is in ``colorkeras.serving.graph``. TensorFlow loads only after the flags are re
 so ``--help`` answers at once.
 """
 
-from colorkeras.core import cli
-from colorkeras.training.exporter import load_networks, rebuild, write_run_files, write_serving_dir, write_tflite
+import argparse
+import datetime
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from colorkeras.core import cli, store
+from colorkeras.core.config import TrainConfig, architecture
 
 
 def build_parser():
-    import argparse
-
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.export",
         description=(
@@ -43,19 +48,15 @@ def build_parser():
 
 
 def main(argv=None):
-    import datetime
-    import os
-    import shutil
-    import sys
-    from pathlib import Path
-
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from colorkeras.core import store
-    from colorkeras.core.config import TrainConfig, architecture
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
     from colorkeras.data import pipeline as data_lib
     from colorkeras.models.heads import bin_prior
     from colorkeras.models.registry import count_parameters
+    from colorkeras.training.exporter import load_networks, rebuild, write_run_files, write_serving_dir, write_tflite
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     partial = None
     if args.tflite or args.serving_dir:  # Another form of the same run; no new run is written.

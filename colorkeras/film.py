@@ -23,8 +23,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from colorkeras.core import cli
-from colorkeras.video.pipeline import DEFAULT_STABILITY, FilmError, colorize_film, film_info, peak_memory_mb
+from colorkeras.core import cli, store
+from colorkeras.core.constants import DEFAULT_STABILITY, FILM_OUTPUT_SUFFIXES
+from colorkeras.core.hints import HintError, read_hints_file
 
 
 def build_parser():
@@ -45,13 +46,16 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    from colorkeras.core import store
-    from colorkeras.core.hints import HintError, read_hints_file
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
+    from colorkeras.serving.inference import Colorizer
+    from colorkeras.video.pipeline import FilmError, colorize_film, film_info, peak_memory_mb
+
 
     output = Path(args.out).expanduser()
     source = Path(args.input).expanduser()
     try:
-        if output.suffix.lower() not in (".mp4", ".m4v", ".mov"):
+        if output.suffix.lower() not in FILM_OUTPUT_SUFFIXES:
             raise FilmError(f"{output}: write the film as .mp4 (H.264 in MP4)")
         if output.exists() and not args.overwrite:
             raise FilmError(f"{output} already exists; choose another --out or pass --overwrite")
@@ -62,7 +66,6 @@ def main(argv=None):
         store.check_writable(output)  # Before any decoding: a folder we cannot write is said at once.
         info = film_info(source)
         hints = read_hints_file(args.hints) if args.hints else None
-        from colorkeras.serving.inference import Colorizer
 
         colorizer = Colorizer(args.model, render_size=args.render_size)
         print(

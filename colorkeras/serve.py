@@ -33,7 +33,7 @@ import sys
 import threading
 
 from colorkeras.core import cli, store
-from colorkeras.serving.http import DEFAULT_PORT, MAX_REQUEST_BYTES, ModelServer, Server, make_handler
+from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES
 
 
 def build_parser():
@@ -54,6 +54,10 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
+    from colorkeras.serving.http import ModelServer, Server, make_handler
+
     if args.workers < 1 or args.queue < 0:
         print("error: --workers must be at least 1 and --queue at least 0", file=sys.stderr)
         return 2

@@ -26,7 +26,6 @@ import sys
 
 from colorkeras.core import cli, store
 from colorkeras.core.config import ARCHITECTURES, TrainConfig
-from colorkeras.training.loop import UsageError, train
 
 
 def build_parser():
@@ -96,9 +95,13 @@ def build_parser():
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    # The library loads TensorFlow: only after the flags are read, so --help and a
+    # wrong flag answer at once.
+    from colorkeras.data.pipeline import DatasetError
+    from colorkeras.training.loop import UsageError, train
+
     # --resume keeps the run's own settings but a new --epochs, given explicitly.
     args.command_line = list(sys.argv[1:] if argv is None else argv)
-    from colorkeras.data.pipeline import DatasetError
 
     try:
         train(args)

@@ -109,9 +109,3 @@ def test_a_wide_radius_becomes_points_covering_its_square():
     green = grid[(grid_colors == [0, 255, 0]).all(axis=1)]
     assert len(green) > 4 and green[:, 0].min() == 20 and green[:, 0].max() == 60 and green[:, 1].max() == 70
     assert len(grid) == len(green) + 1
-
-
-def test_scales_match_the_colour_module():
-    from colorkeras.models import color
-
-    assert hints.AB_SCALE == color.AB_SCALE

@@ -6,16 +6,25 @@ tested without a browser.
 
 import functools
 import io
+import json
+import tempfile
+import time
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import altair as alt
 import numpy as np
 import pandas as pd
+from PIL import Image, ImageDraw
 
 from colorkeras.core import archive, store
+from colorkeras.core.constants import FILM_SUFFIXES
+from colorkeras.core.hints import HintError, parse_hints
 from colorkeras.core.images import luma_gray
+from colorkeras.data.pipeline import describe
 from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
+from colorkeras.video import pipeline
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp")
 EVALUATION_REPORT = "evaluation.json"  # Written by `python -m colorkeras.evaluate --output`.
@@ -37,7 +46,6 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
     given) and encodes it for download in ``fmt`` as the colorize CLI writes it
     (16-bit where the upload was, its metadata, the provenance); raises
     ``ImageError`` naming the file."""
-    import time
 
     if not data:
         raise ImageError(f"{name}: empty file")
@@ -56,16 +64,13 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
 
 # === Film ===
 
-FILM_TYPES = ("mp4", "m4v", "mov", "mkv", "avi", "webm")
+FILM_TYPES = tuple(suffix[1:] for suffix in FILM_SUFFIXES)
 
 
 def colorize_film_upload(colorizer, name, data, stability, progress=None):
     """Colorizes an uploaded film's bytes through ``pipeline.colorize_film`` in a
     temporary folder; returns (MP4 bytes, summary). Raises ``pipeline.FilmError``
     naming the upload."""
-    import tempfile
-
-    from colorkeras.video import pipeline
 
     if not data:
         raise pipeline.FilmError(f"{name}: empty file (0 bytes)")
@@ -118,7 +123,6 @@ def open_upload(name, data, max_pixels):
 def mark_points(image, points, size=None):
     """A copy of ``image`` with each hint point drawn as a small square in its colour,
     ringed in black and white so that it shows on any background."""
-    from PIL import Image, ImageDraw
 
     canvas = Image.fromarray(np.ascontiguousarray(image[..., :3]))
     draw = ImageDraw.Draw(canvas)
@@ -133,7 +137,6 @@ def mark_points(image, points, size=None):
 
 def hints_json(points):
     """The hint list as the JSON file users download (and upload again later)."""
-    import json
 
     return json.dumps([{k: v for k, v in point.items() if v is not None} for point in points], indent=2).encode()
 
@@ -142,9 +145,6 @@ def read_hints_upload(name, data, width, height):
     """An uploaded hints file -> checked points for a ``width`` x ``height`` image;
     raises ``HintError`` naming the file. An object keyed by file name is accepted
     when it holds exactly one list."""
-    import json
-
-    from colorkeras.core.hints import HintError, parse_hints
 
     try:
         value = json.loads(data.decode("utf-8"))
@@ -162,7 +162,6 @@ def hint_table(points):
 
 def points_from_table(table, width, height):
     """The edited table -> checked points (rows left empty are dropped); ``HintError`` if one is bad."""
-    from colorkeras.core.hints import parse_hints
 
     rows = []
     for row in table.to_dict("records"):
@@ -229,8 +228,6 @@ _LEGACY_PREFIXES = ("image folder ", "cifar10 batches at ")
 
 @functools.lru_cache(maxsize=64)
 def _describe_legacy(text):
-    from colorkeras.data.pipeline import describe
-
     if text.startswith("cifar10"):
         return {"name": "cifar10", "fingerprint": "cifar10"}
     if text.startswith("scikit-image"):
@@ -438,7 +435,6 @@ def loss_kind(name, root=None):
 
 def history_chart(frame, columns, title):
     """An Altair line chart of ``columns`` per epoch whose axis fits the values (not from 0)."""
-    import altair as alt
 
     long = frame.reset_index().melt(id_vars=frame.index.name or "index", value_vars=list(columns), var_name="series", value_name="value")
     epoch = frame.index.name or "index"

@@ -21,7 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-AB_SCALE = 110.0  # The same as color.AB_SCALE (a test holds them equal).
+from colorkeras.core.constants import AB_SCALE
+
 MAX_POINTS = 1000  # More than this in one image is refused: nobody clicks so many.
 DEFAULT_RADIUS = 1  # A hint covers (2 r + 1)^2 pixels at the network's resolution.
 # Training draws the number of points from a geometric distribution (Zhang et al.

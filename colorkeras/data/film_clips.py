@@ -7,20 +7,20 @@ truth; no network needed. ``python -m colorkeras.clips OUT_DIR`` writes the clip
 the README's film figures come from.
 """
 
+import av
 import numpy as np
+from PIL import Image, ImageFilter
+from skimage import data
 
 PHOTOS = ("coffee", "chelsea", "astronaut", "rocket")
 
 
 def _photo(name):
-    from skimage import data
-
     return getattr(data, name)()
 
 
 def _view(photo, centre_x, centre_y, view_width, width, height):
     """The camera's frame: a ``view_width``-wide window of ``photo`` at ``width`` x ``height``."""
-    from PIL import Image
 
     view_height = view_width * height / width
     left, top = centre_x - view_width / 2, centre_y - view_height / 2
@@ -38,7 +38,6 @@ def shots(width, height, frames_per_shot, pan_step=2, softness=3.0):
     of ``softness`` of its pixels. (Resampled sharp, a furry cat's texture would
     not survive any warp: the truth itself would have a warping error of 0.08.)
     """
-    from PIL import Image, ImageFilter
 
     first, second = _photo(PHOTOS[0]), _photo(PHOTOS[1])
     travel = pan_step * (frames_per_shot - 1)
@@ -63,7 +62,6 @@ def make_clip(path, width=320, height=240, frames_per_shot=36, rate=24, audio=Tr
     With ``audio``, a 440 Hz tone (AAC, 44.1 kHz) lasts as long as the picture.
     ``crf`` 0 is lossless in YUV 4:2:0: the truth is what the film holds.
     """
-    import av
 
     frames = 2 * frames_per_shot
     with av.open(str(path), "w", format="mp4") as out:

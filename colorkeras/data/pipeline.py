@@ -19,18 +19,23 @@ in [0, 1]; target float32 a/b ``[h, w, 2]`` in Lab units for the U-Net, or sRGB
 ``[h, w, 3]`` in [0, 1] for the plain CNN.
 """
 
+import hashlib
+import io
 import os
 import pickle
 import tarfile
 import warnings
+import zlib
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
 import tensorflow as tf
 from PIL import Image, ImageOps
 
+from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture as architecture_of
 from colorkeras.core.images import IMAGE_EXTENSIONS, LUMA_WEIGHTS, ImageError, find_images, to_uint8_rgb
 from colorkeras.data import degrade
@@ -118,8 +123,6 @@ class _CifarUnpickler(pickle.Unpickler):
 
 
 def _unpickle_batch(payload):
-    import io
-
     try:
         return _CifarUnpickler(io.BytesIO(payload), encoding="bytes").load()
     except (pickle.UnpicklingError, EOFError, ValueError, TypeError) as error:
@@ -167,7 +170,6 @@ def find_local_cifar10():
 
 def load_cifar10_official():
     """The official download through Keras -> (train, test); raises ``DatasetError`` saying why not."""
-    import keras
 
     try:
         (train, _), (test, _) = keras.datasets.cifar10.load_data()
@@ -215,7 +217,6 @@ def validation_files(folder, fraction, seed):
 
 def split_files(paths):
     """Deterministic 80:20 split of a flat folder, by a hash of each relative name."""
-    import zlib
 
     is_test = [zlib.crc32(path.name.encode()) % 100 < FOLDER_TEST_FRACTION * 100 for path in paths]
     if all(is_test) or not any(is_test):  # Tiny folders: fall back to every fifth file.
@@ -334,7 +335,6 @@ def describe(data, split=None):
     while their paths differ). Several sources give ``parts``. The Metrics page
     groups by name and fingerprint, not by one machine's absolute path.
     """
-    import hashlib
 
     if not isinstance(data, (str, os.PathLike)):
         parts = [describe(source) for source in data]
@@ -459,7 +459,6 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
 
 def with_simulated_hints(dataset, image_size, seed):
     """(L, ab) batches -> ((L, ab, points, radii), ab), places drawn per batch."""
-    from colorkeras.core import hints as hints_lib
 
     rng = np.random.default_rng(seed)
     k = hints_lib.TRAIN_MAX_POINTS

@@ -1,6 +1,7 @@
 """Films scored beside their baselines: per-frame quality and temporal stability (warping error along the truth's optical flow)."""
 
 
+from colorkeras.core.images import luma_gray
 from colorkeras.evaluation.metrics import MetricAccumulator, WarpingError
 from colorkeras.video.flow import is_cut
 from colorkeras.video.pipeline import Stabiliser, colorized_frames, read_frames
@@ -35,7 +36,6 @@ def score_film(source, colorizer, stability):
 
 def score_film_baselines(source):
     """The gray copy and the truth of a colour film, scored as ``score_film`` scores models."""
-    from colorkeras.core.images import luma_gray
     gray_row, gray_warping, truth_warping = MetricAccumulator("gray copy"), WarpingError(), WarpingError()
     previous_gray = None
     for _, _, _, truth in read_frames(source):

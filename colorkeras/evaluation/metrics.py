@@ -21,6 +21,9 @@ import math
 import numpy as np
 from skimage.metrics import structural_similarity
 
+from colorkeras.models import color
+from colorkeras.video.flow import FlowEstimator, reliable, warp
+
 AUC_THRESHOLDS = np.arange(0, 151, dtype=np.float64)
 
 
@@ -54,7 +57,6 @@ def ab_error_histogram(prediction, truth):
 
     Takes uint8 RGB arrays of any matching shape ``[..., 3]``.
     """
-    from colorkeras.models import color  # TensorFlow, loaded when a metric needs it.
 
     lab_prediction = color.rgb_to_lab(np.asarray(prediction, np.float32) / 255.0).numpy()
     lab_truth = color.rgb_to_lab(np.asarray(truth, np.float32) / 255.0).numpy()
@@ -148,8 +150,6 @@ class WarpingError:
     """
 
     def __init__(self):
-        from colorkeras.video.flow import FlowEstimator
-
         self.flow = FlowEstimator()
         self.previous = None
         self.values = []
@@ -158,8 +158,6 @@ class WarpingError:
         self.previous = None
 
     def add(self, input_gray, output_rgb):
-        from colorkeras.video.flow import reliable, warp
-
         gray = np.asarray(input_gray)
         output = np.asarray(output_rgb[..., :3], np.float32) / 255.0
         if self.previous is not None:

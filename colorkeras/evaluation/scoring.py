@@ -5,13 +5,27 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
+import csv
 import dataclasses
+import io
+import sys
+import zlib
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+from PIL import Image
+from skimage import data
 
+from colorkeras.core import hints as hints_lib
+from colorkeras.core import store
 from colorkeras.core.images import luma_gray, save_image
+from colorkeras.data import pipeline as data_lib
+from colorkeras.data.degrade import archive_gray_copies
+from colorkeras.evaluation import films
 from colorkeras.evaluation.metrics import MetricAccumulator
+from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
+from colorkeras.video import pipeline
 
 GRAY_COPY = "gray copy"
 
@@ -20,9 +34,6 @@ def revealed_hints(truth, count, seed=0):
     """``count`` hint points per image revealed from ``truth`` uint8 [B, H, W, 3]
     (``hints.reveal``), drawn from a generator seeded by the image's own pixels, so
     every model, batch size and order sees the same points. (points, colors)."""
-    import zlib
-
-    from colorkeras.core import hints as hints_lib
 
     pairs = [hints_lib.reveal(np.random.default_rng([seed, count, zlib.crc32(image.tobytes())]), image[None], count) for image in truth]
     return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
@@ -51,7 +62,6 @@ class Inputs:
         """(gray uint8 [B, H, W, 3], (points, colors) or None for no hints) for ``truth`` uint8 [B, H, W, 3]."""
         gray = luma_gray(truth)
         if self.degrade:
-            from colorkeras.data.degrade import archive_gray_copies
 
             gray = archive_gray_copies(gray)
         return gray, (revealed_hints(truth, self.hint_count) if self.hint_count else None)
@@ -103,7 +113,6 @@ def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
 
     Every image is colorized at its full resolution and shown ``tile`` px high.
     """
-    from PIL import Image
 
     cells = []
     for image in images:
@@ -130,8 +139,6 @@ def write_test_report(folder, test_images, name, data_source=None, samples=8, li
     the classes of a folder sorted by class); the metrics cover the first ``limit``
     test images (all by default).
     """
-    from colorkeras.core import store
-    from colorkeras.serving.inference import Colorizer
 
     run = store.Run(folder)
     scored = test_images[:limit] if limit else test_images
@@ -151,7 +158,6 @@ def load_split_arrays(data, split="test", limit=None, load_size=32, validation_f
     with the same fraction and seed (the defaults of ``python -m colorkeras.train``),
     for choosing settings without looking at the test split.
     """
-    from colorkeras.data import pipeline as data_lib
 
     if split == "all":
         raise data_lib.DatasetError("--split all is for image folders; use test, validation or train")
@@ -168,7 +174,6 @@ def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, 
     the training files that training with ``validation_fraction`` and ``seed``
     holds out.
     """
-    from colorkeras.data import pipeline as data_lib
 
     folder = Path(folder)
     if split == "all":
@@ -185,7 +190,6 @@ def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, 
 
 def _read_files(paths):
     """Decodes ``paths``; returns (list of (path, uint8 RGB)), skipped count)."""
-    from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
 
     images, skipped = [], 0
     for path in paths:
@@ -232,8 +236,6 @@ SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle
 
 
 def skimage_photos():
-    from skimage import data
-
     photos = []
     for name in SKIMAGE_PHOTOS:
         image = getattr(data, name)()
@@ -261,16 +263,11 @@ def score_skimage(colorizers, inputs=CLEAN):
     return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
 
 
-VIDEO_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 
 
 def score_video(path, colorizers, args):
     """Scores each run on a colour film twice, per frame and stabilised, beside the
     gray copy and the truth; prints the table (and writes --output)."""
-    import sys
-
-    from colorkeras.evaluation import films
-    from colorkeras.video import pipeline
 
     stability = pipeline.DEFAULT_STABILITY if args.stability is None else args.stability
     try:
@@ -312,8 +309,6 @@ def truth_row(gray_row):
 
 
 def format_table(rows, extra=()):
-    import pandas as pd
-
     frame = pd.DataFrame(rows, columns=[*ROW_FIELDS, *extra])
     return frame.to_string(
         index=False,
@@ -333,10 +328,6 @@ def format_table(rows, extra=()):
 
 def write_report(report, path):
     """Writes ``report`` as JSON to ``path`` and its rows as CSV beside it (``.csv``)."""
-    import csv
-    import io
-
-    from colorkeras.core import store
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -29,12 +29,27 @@ A part that cannot run here (a run without a signature, no free port) is said in
 one line and skipped; the rest is still measured and printed.
 """
 
+import base64
+import io
+import json
 import os
+import re
+import socket
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
+import urllib.request
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import numpy as np
+import tensorflow as tf
+from PIL import Image
+
+from colorkeras.data.film_clips import make_clip
+from colorkeras.serving import http
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -60,7 +75,6 @@ def yardstick_gflops(repeats, size=2048):
 
 def forward_flops(model, image_size):
     """FLOPs of one forward pass on one image, from the TensorFlow profiler."""
-    import tensorflow as tf
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
     from tensorflow.python.profiler import model_analyzer, option_builder
 
@@ -82,16 +96,6 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
     """Latency (median, 95th percentile, ms) of one request at a time, and requests/s
     with ``clients`` concurrent clients, against colorkeras.serve on a free port,
     through ``signature`` (colorize_bytes: a PNG answer; colorize_bytes_jpeg: JPEG)."""
-    import base64
-    import io
-    import json
-    import socket
-    import urllib.request
-    from concurrent.futures import ThreadPoolExecutor
-
-    from PIL import Image
-
-    from colorkeras.serving import http
 
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
@@ -128,12 +132,6 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
 def film_figures(run, frames):
     """frames/s and peak memory of ``python -m colorkeras.film`` (a process of its
     own) on a generated 640x480 clip of ``frames`` frames."""
-    import re
-    import subprocess
-    import tempfile
-    from pathlib import Path
-
-    from colorkeras.data.film_clips import make_clip
 
     with tempfile.TemporaryDirectory() as folder:
         clip = Path(folder) / "clip.mp4"

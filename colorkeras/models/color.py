@@ -12,10 +12,10 @@ on numpy arrays in the evaluator. Ranges:
 import numpy as np
 import tensorflow as tf
 
+from colorkeras.core.constants import AB_SCALE
+
 # The model sees L / L_SCALE, a gray image in [0, 1].
 L_SCALE = 100.0
-# Regression heads predict ab / AB_SCALE, which keeps targets in about [-1, 1].
-AB_SCALE = 110.0
 
 # D65 reference white, and the linear-sRGB to XYZ matrix (IEC 61966-2-1).
 _WHITE = (0.95047, 1.0, 1.08883)
@@ -107,7 +107,7 @@ def boost_saturation(rgb, factor):
     return tf.image.hsv_to_rgb(tf.stack([hue, saturation, value], axis=-1))
 
 
-def ab_bin_centers(step=10.0, limit=110.0):
+def ab_bin_centers(step=10.0, limit=AB_SCALE):
     """Centres of the quantised a/b grid cells that hold some in-gamut sRGB colour.
 
     Returns float32 [K, 2]. With the default 10-unit grid, K is about 300, close to

@@ -17,7 +17,7 @@ LOSSES = ("crossentropy", "mse", "l1", "huber")
 
 def apply_chroma_head(x, head, num_bins=None):
     """The 1x1 head of a chroma network: logits over the a/b bins (``classes``) or
-    ``ab / color.AB_SCALE`` (``regression``). It stays float32 under mixed
+    ``ab / AB_SCALE`` (``regression``). It stays float32 under mixed
     precision: logits feed a softmax."""
     if head == "classes":
         if not num_bins:

@@ -15,7 +15,7 @@ Inputs must be multiples of 32 on each side.
 
 import keras
 import numpy as np
-from keras import layers
+from keras import layers, ops
 
 from colorkeras.models import color, pretrained
 from colorkeras.models.heads import HEADS, apply_chroma_head
@@ -34,8 +34,6 @@ class LightnessToGray(layers.Layer):
     MobileNetV2 was trained on (a gray image, R = G = B, scaled as x / 127.5 - 1)."""
 
     def call(self, lightness):
-        from keras import ops
-
         lightness = ops.clip(lightness, 0.0, 1.0) * 100.0
         cube = (lightness + 16.0) / 116.0
         luminance = ops.where(lightness > 8.0, cube * cube * cube, lightness / 903.2963)

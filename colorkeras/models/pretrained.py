@@ -26,7 +26,9 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import keras
 import numpy as np
+from keras import layers
 
 CONVOLUTIONS = ("CONV_2D", "DEPTHWISE_CONV_2D")
 # TFLite's kernel layouts -> Keras': CONV_2D [out, h, w, in] -> [h, w, in, out];
@@ -98,7 +100,6 @@ def file_record(path):
 
 def backbone(input_shape=(None, None, 3), alpha=1.0):
     """``keras.applications.MobileNetV2`` without its top and without weights."""
-    import keras
 
     return keras.applications.MobileNetV2(input_shape=input_shape, alpha=alpha, include_top=False, weights=None)
 
@@ -106,7 +107,6 @@ def backbone(input_shape=(None, None, 3), alpha=1.0):
 def keras_convolutions(model):
     """The model's Conv2D and DepthwiseConv2D layers in order, each with the
     BatchNormalization that follows it."""
-    from keras import layers
 
     found = []
     for layer in model.layers:
@@ -151,8 +151,6 @@ def set_weights(model, convolutions):
 def classifier(path, input_shape=(224, 224, 3), alpha=1.0):
     """The file's whole classifier in Keras: uint8-range RGB [0, 255] in (scaled to
     [-1, 1] inside, as the file's input quantization does), class probabilities out."""
-    import keras
-    from keras import layers
 
     convolutions = read_convolutions(path)
     inputs = keras.Input(input_shape, name="rgb")

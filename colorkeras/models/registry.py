@@ -7,7 +7,7 @@ multiples of ``size_multiple(...)``. What it returns depends on its head:
 - ``unet`` with ``head="classes"``: logits over the quantised a/b bins of
   ``color.ab_bin_centers(bin_step)`` at half the input resolution (Zhang et al. 2016);
   decoded by an annealed mean.
-- ``unet`` with ``head="regression"``: ``ab / color.AB_SCALE`` at half resolution.
+- ``unet`` with ``head="regression"``: ``ab / AB_SCALE`` at half resolution.
 - ``plain-cnn``: the original design, sRGB in [0, 1] at full resolution.
 
 ``decode_chroma`` turns any of these outputs into a/b in Lab units, and the losses

@@ -35,12 +35,19 @@ figures; an input neither written nor failed is reported as missing.
 import argparse
 import csv
 import io
+import json
+import os
 import posixpath
 import sys
+import threading
+import time
 import uuid
+from pathlib import PurePosixPath
 
-from colorkeras.core import cli
+from colorkeras.core import archive, cli, store
 from colorkeras.core.archive import FORMATS
+from colorkeras.core.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, open_image
+from colorkeras.serving.inference import Colorizer
 
 TEMPORARY = ".colorkeras-partial"  # Under DIR: outputs being written; cleared at the start of a run.
 
@@ -59,7 +66,6 @@ def split_input(given):
     under it, a file itself; object stores have no folders, so there a path that is
     not an object is taken as one. ``rooted``: outputs go under the base folder's
     name, as the colorize CLI mirrors a folder (a single file's goes in DIR itself)."""
-    import os
 
     from apache_beam.io.filesystems import FileSystems
 
@@ -79,7 +85,6 @@ def split_input(given):
 
 def output_name(path, base, output, rooted=True, suffix=".png"):
     """The output of input ``path`` (under ``base``), as the colorize CLI names it."""
-    from pathlib import PurePosixPath
 
     relative = PurePosixPath(path[len(base):].lstrip("/"))
     root = (PurePosixPath(base.rstrip("/")).name or "root") if rooted else ""
@@ -104,8 +109,6 @@ def plan(pattern, base, output, rooted=True, suffix=".png"):
     matches, named as the colorize CLI names it (one output per input; inputs that
     would share one keep their extension in its name), sorted by input."""
     from apache_beam.io.filesystems import FileSystems
-
-    from colorkeras.core.images import IMAGE_EXTENSIONS
 
     paths = sorted(
         metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list
@@ -152,8 +155,6 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
         def _load(self):
             from apache_beam.io.filesystems import FileSystems
 
-            from colorkeras.serving.inference import Colorizer
-
             colorizer = Colorizer(self.run, max_pixels=self.max_pixels)  # tf.saved_model.load inside.
             # A marker per load, so the driver can say how many times the model was loaded.
             with FileSystems.create(posixpath.join(self.output, TEMPORARY, "loads", uuid.uuid4().hex)) as stream:
@@ -162,9 +163,6 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
 
         def process(self, source_and_target):
             from apache_beam.io.filesystems import FileSystems
-
-            from colorkeras.core import archive
-            from colorkeras.core.images import ImageError, open_image
 
             source, target = source_and_target
             if FileSystems.exists(target):  # Written meanwhile (a retried task, or another run).
@@ -216,7 +214,6 @@ def write_failures(keyed_rows, output):
     format could not hold, .../dropped.json ({what: count}), each written whole
     through a temporary name. A file comes once even where a retried task reported
     it twice."""
-    import json
 
     from apache_beam.io.filesystems import FileSystems
 
@@ -278,7 +275,6 @@ def count_loads(output):
 
 def read_dropped(output):
     """{what the format could not hold: outputs} from the pipeline's last step."""
-    import json
 
     from apache_beam.io.filesystems import FileSystems
 
@@ -312,15 +308,11 @@ class Progress:
     output folders only; an object store is not polled."""
 
     def __init__(self, targets, interval=5.0, stream=sys.stderr):
-        import threading
-
         self.targets, self.interval, self.stream = list(targets), interval, stream
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._report, name="bulk-progress", daemon=True)
 
     def __enter__(self):
-        import time
-
         self.started = time.time()
         if self.targets and "://" not in self.targets[0]:
             self._thread.start()
@@ -332,9 +324,6 @@ class Progress:
             self._thread.join(timeout=self.interval)
 
     def _report(self):
-        import os
-        import time
-
         while not self._stop.wait(self.interval):
             written = sum(os.path.exists(target) for target in self.targets)
             rate = written / max(time.time() - self.started, 1e-9)
@@ -368,10 +357,6 @@ def beam_arguments(beam_args):
 def run(argv=None):
     """Parses the arguments (ours and Beam's), runs the pipeline, returns the counts:
     {"done", "skipped", "failed", "missing", "loads", "seconds"}."""
-    import time
-
-    from colorkeras.core import store
-    from colorkeras.core.images import DEFAULT_MAX_PIXELS
 
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bulk",
@@ -396,7 +381,7 @@ def run(argv=None):
     beam_args = beam_arguments(beam_args)
     if any(RUNNERS["DaskRunner"] in argument for argument in beam_args):
         try:
-            import dask.distributed
+            import dask.distributed  # noqa: F401 - whether the extra is installed.
         except ImportError:
             raise ValueError('the Dask runner needs dask.distributed: pip install "apache-beam[dask]==2.77.*"') from None
     run_folder = store.resolve_run(args.model)

@@ -29,8 +29,12 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 from colorkeras.core import archive, store
-from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, save_image
+from colorkeras.core import hints as hints_lib
+from colorkeras.core.hints import read_hints_file
+from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, luma_gray, save_image
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -104,7 +108,6 @@ def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
     path, or path relative to a given folder. A key that names no input, or
     several, and a point outside its image are errors naming them.
     """
-    from colorkeras.core import hints as hints_lib
     from colorkeras.core.images import open_image, to_uint8_rgb
 
     sources = [source for source, _ in pairs]
@@ -134,15 +137,11 @@ def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
 
 
 def side_by_side(gray, colour):
-    import numpy as np
-
     colour_rgb = colour[..., :3]
     return np.concatenate([np.repeat(gray[..., :1], 3, axis=-1), colour_rgb], axis=1)
 
 
 def run(args):
-    from colorkeras.core.hints import read_hints_file
-    from colorkeras.core.images import luma_gray
     from colorkeras.serving.inference import Colorizer, open_image, to_uint8_rgb
 
     out_dir = Path(args.out).expanduser()

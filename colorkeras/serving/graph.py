@@ -32,7 +32,7 @@ Signatures:
   WebP, BMP or GIF; gray or colour; any sizes) -> ``{"colorized_bytes": string
   [N]}`` of PNG files. The ``_bytes`` suffix is what makes TensorFlow Serving's
   REST API carry them as base64. The size is read from each file's header and
-  checked against ``MAX_PIXELS`` before anything is decoded, so a decompression
+  checked against ``DEFAULT_MAX_PIXELS`` before anything is decoded, so a decompression
   bomb is refused (InvalidArgumentError) without allocating its pixels.
   ``colorize_bytes_jpeg(images_bytes)``: the same with JPEG files out (quality
   90), for clients that want a small answer fast.
@@ -44,9 +44,9 @@ import tensorflow as tf
 
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture
+from colorkeras.core.images import DEFAULT_MAX_PIXELS
 from colorkeras.models import color, heads, registry
 
-MAX_PIXELS = 80_000_000  # As the colorize path's own limit (colorkeras.core.images).
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
 HINT_INPUTS = [
     tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
@@ -365,8 +365,8 @@ class ColorizerModule(tf.Module):
         checks = [
             tf.debugging.assert_non_negative(height, message=f"not an image we can read: not a {FORMATS} file"),
             tf.debugging.assert_less_equal(
-                pixels, tf.constant(MAX_PIXELS, tf.int64),
-                message=f"image is over the limit of {MAX_PIXELS // 1_000_000} megapixels",
+                pixels, tf.constant(DEFAULT_MAX_PIXELS, tf.int64),
+                message=f"image is over the limit of {DEFAULT_MAX_PIXELS // 1_000_000} megapixels",
             ),
         ]
         # Decoding waits for the checks: a bomb is refused before its pixels exist.

@@ -35,15 +35,17 @@ import re
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+import numpy as np
+import tensorflow as tf
+
 from colorkeras.core import store
+from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES
 
 VERSION = "1"
 
 
-MAX_REQUEST_BYTES = 64 * 1024 * 1024  # A 12-megapixel JPEG in base64 is about 8 MB.
 
 
-DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.
 
 
 _PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>/metadata|:predict)?$")
@@ -61,8 +63,6 @@ class ModelServer:
     """One run's SavedModel and the REST logic, independent of the HTTP plumbing."""
 
     def __init__(self, model=None, model_name=None, workers=2, queue=16):
-        import tensorflow as tf
-
         self._tf = tf
         self.path = store.resolve_run(model)
         self.name = model_name or self.path.name
@@ -151,7 +151,6 @@ class ModelServer:
         missing = [name for name in names if name not in inputs]
         if missing:
             raise RequestError(400, f"'inputs' lacks {', '.join(missing)}")
-        import numpy as np
 
         return {name: np.asarray(_from_json(inputs[name], specs[name], name)) for name in names}
 
@@ -191,7 +190,6 @@ def _decode_b64(value, name):
 
 def _from_json(value, spec, name):
     """One JSON value -> a numpy value of the input's dtype (and rank without the batch)."""
-    import numpy as np
 
     dtype = spec.dtype
     if dtype.name == "string":
@@ -210,8 +208,6 @@ def _from_json(value, spec, name):
 
 
 def _stack(values, name):
-    import numpy as np
-
     shapes = {np.shape(value) for value in values}
     if len(shapes) > 1:
         raise RequestError(400, f"input {name!r}: the instances differ in shape ({', '.join(map(str, sorted(shapes)))}); send one per request")
@@ -219,8 +215,6 @@ def _stack(values, name):
 
 
 def _to_json(name, value):
-    import numpy as np
-
     if name.endswith("_bytes"):
         if isinstance(value, bytes):
             return {"b64": base64.b64encode(value).decode("ascii")}

@@ -15,8 +15,10 @@ import os
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np
+import tensorflow as tf
 
-from colorkeras.core import store
+from colorkeras.core import archive, store
+from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import HintError
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb
 
@@ -32,7 +34,6 @@ class Colorizer:
     def __init__(
         self, model=None, render_size=None, saturation=None, temperature=None, prior_weight=None, max_pixels=DEFAULT_MAX_PIXELS
     ):
-        import tensorflow as tf
 
         self.path = store.resolve_run(model)
         self.name = self.path.name
@@ -81,7 +82,6 @@ class Colorizer:
     def provenance(self, render_size=None, saturation=None, hints=None):
         """What an output records of how it was made (``archive.provenance``): this
         run and the settings a call with these arguments used."""
-        from colorkeras.core import archive
 
         default_saturation = self.hint_saturation if hints else self.saturation
         return archive.provenance(self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []))
@@ -127,7 +127,6 @@ class Colorizer:
     def _hint_arrays(self, hints, width, height, render_size=None):
         """Checked hint points -> (points [1, K, 2], colors [1, K, 3]); a point with a
         radius larger than a hint patch becomes a grid of points that covers its square."""
-        from colorkeras.core import hints as hints_lib
 
         yx, colors, radii = hints_lib.to_arrays(hints, width, height)
         scale = (self.render_size if render_size is None else int(render_size)) / min(width, height)
@@ -154,7 +153,6 @@ class Colorizer:
         """The 5 most likely colours at pixel (x, y), most likely first: a list of
         ``{"color": "#rrggbb", "probability": p}`` from the network's distribution there
         (given the other ``hints``, for runs that take them)."""
-        from colorkeras.core import hints as hints_lib
 
         if "suggest_colors" not in self._loaded.signatures:
             raise HintError(f"run {self.name} offers no colour suggestions: a run trained with --hints (classes head) does")

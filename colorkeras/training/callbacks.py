@@ -8,9 +8,12 @@ No TensorFlow at import: Keras loads when the callbacks are built.
 
 import csv
 import io
+import math
 import os
 import time
 from pathlib import Path
+
+import keras
 
 from colorkeras.core import store
 
@@ -40,7 +43,6 @@ def write_history(folder, rows):
 
 def make_callbacks(folder, config, is_chief, history_rows):
     """Checkpoint, history and live progress, written by the chief only."""
-    import keras
 
     class EpochCheckpoint(keras.callbacks.Callback):
         """After each epoch: the model (with optimizer state), then history, then state.
@@ -108,7 +110,6 @@ def make_callbacks(folder, config, is_chief, history_rows):
     if is_chief:
         callbacks.append(ProgressFile())
     if config.schedule == "cosine":
-        import math
 
         def cosine(epoch, _rate):
             progress = epoch / max(config.epochs - 1, 1)

@@ -5,7 +5,19 @@ new run from a run's ``model.keras``; the graph itself (signatures, preprocessin
 is in ``colorkeras.serving.graph``. TensorFlow loads only after the flags are read,
 so ``--help`` answers at once.
 """
+import datetime
+import os
+import shutil
+import sys
+from pathlib import Path
 
+import keras
+
+from colorkeras.core import store
+from colorkeras.evaluation import scoring
+from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
+from colorkeras.serving import tflite
+from colorkeras.serving.graph import export_saved_model
 
 
 def write_model_files(folder, keras_model, record, automatic=None):
@@ -13,11 +25,6 @@ def write_model_files(folder, keras_model, record, automatic=None):
     each through a temporary name. ``keras_model`` should carry no optimizer state.
     ``automatic``: a hint network's automatic partner (automatic.keras), which
     answers every call without hints."""
-    import os
-    from pathlib import Path
-
-    from colorkeras.core import store
-    from colorkeras.models.registry import count_parameters
 
     run = store.Run(folder)
     write_saved_model(folder, keras_model, record, automatic)
@@ -33,12 +40,6 @@ def write_model_files(folder, keras_model, record, automatic=None):
 def write_saved_model(folder, keras_model, record, automatic=None):
     """Writes ``folder/saved_model/`` (through a temporary folder) from the networks
     and the run's ``record``."""
-    import os
-    import shutil
-    from pathlib import Path
-
-    from colorkeras.core import store
-    from colorkeras.serving.graph import export_saved_model
 
     print("Exporting the SavedModel ...", flush=True)
     staging = Path(folder) / ".saved_model.tmp"
@@ -55,9 +56,6 @@ def serving_settings(record):
 
 def load_networks(run):
     """(model.keras, automatic.keras or None) of a run."""
-    import keras
-
-    from colorkeras.models.registry import CUSTOM_OBJECTS
 
     model = keras.models.load_model(run.keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
     automatic = None
@@ -70,7 +68,6 @@ def write_run_files(folder, keras_model, record, test_images, name, samples=8, e
     """The whole run: the model files (``write_model_files``), then its test
     metrics and samples, scored through the SavedModel just written
     (``scoring.write_test_report``). Returns the test metrics row."""
-    from colorkeras.evaluation import scoring
 
     write_model_files(folder, keras_model, record, automatic)
     return scoring.write_test_report(folder, test_images, name, record.get("data_source"), samples, evaluate_limit)
@@ -80,12 +77,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
     """Writes run ``source``'s SavedModel, exported afresh from its model.keras with its
     own settings (so it has every current signature), as ``serving_dir/<name>/<N>/``:
     version 1, or one above the highest already there. Returns that folder."""
-    import os
-    import shutil
-    from pathlib import Path
-
-    from colorkeras.core import store
-    from colorkeras.serving.graph import export_saved_model
 
     run = store.Run(source)
     record = run.read_config()
@@ -108,10 +99,6 @@ def write_serving_dir(source, serving_dir, model_name=None):
 
 def write_tflite(source, path, overwrite=False):
     """Writes run ``source``'s TFLite model to ``path`` (through a temporary name)."""
-    from pathlib import Path
-
-    from colorkeras.core import store
-    from colorkeras.serving import tflite
 
     path = Path(path).expanduser()
     store.check_writable(path, overwrite=overwrite)  # Before the conversion, not after it.
@@ -133,11 +120,6 @@ def rebuild(source, partial, final, argv=None):
     the SavedModel exported afresh from its model.keras with its own settings, so it
     gains every signature its kind supports; every other file (test report,
     samples, history, card) copied as it is. Needs no data: nothing it scores changes."""
-    import datetime
-    import shutil
-    import sys
-
-    from colorkeras.core import store
 
     run = store.Run(source)
     record = run.read_config()

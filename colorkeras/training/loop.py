@@ -29,9 +29,19 @@ import sys
 import time
 from pathlib import Path
 
+import keras
+import numpy
+import tensorflow as tf
+
 from colorkeras.core import store
 from colorkeras.core.config import TrainConfig, architecture
-from colorkeras.training import callbacks
+from colorkeras.data import pipeline as data_lib
+from colorkeras.models import heads, registry
+from colorkeras.models.heads import bin_prior, rebalancing_weights
+from colorkeras.models.pretrained import file_record
+from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
+from colorkeras.training import callbacks, distributed, exporter
+from colorkeras.training.portable import hint_trainer, read_weights, start_hints_from
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -63,8 +73,6 @@ def resolve_folder(args, config):
 
 
 def build_network(config):
-    from colorkeras.models import registry
-
     options = {name: getattr(config, name) for name in architecture(config.architecture).options}  # Its own settings.
     return registry.build_colorizer(
         config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints, **options
@@ -74,13 +82,9 @@ def build_network(config):
 def compile_model(config, class_weights=None):
     """The model that trains: the network, or for --hints the network behind
     ``portable_train.hint_trainer`` (which paints simulated hints from the truth)."""
-    import keras
-
-    from colorkeras.models import heads
 
     model = network = build_network(config)
     if config.hints:
-        from colorkeras.training.portable import hint_trainer
 
         model = hint_trainer(network, config.image_size)
     model.compile(
@@ -94,10 +98,6 @@ def initial_weights(config, network):
     """Copies the weights of ``config.init_from`` into ``network``: a run of the same
     network, a ``.weights.npz`` of ``portable_train``, or (for a hint network) an
     automatic run or weights file, whose stem gets zero weights for the hint channels."""
-    import keras
-
-    from colorkeras.models.registry import CUSTOM_OBJECTS
-    from colorkeras.training.portable import read_weights, start_hints_from
 
     if str(config.init_from).endswith(".npz"):
         path = Path(config.init_from).expanduser()
@@ -137,10 +137,6 @@ def check_shapes(config, network, weights):
 
 
 def package_versions():
-    import keras
-    import numpy
-    import tensorflow as tf
-
     return {
         "python": platform.python_version(),
         "tensorflow": tf.__version__,
@@ -192,7 +188,6 @@ def load_resumed_config(args, partial):
 def train(args):
     config = config_from_args(args)
     final = resolve_folder(args, config)
-    from colorkeras.training import distributed
 
     chief = distributed.is_chief_worker() if config.distribute == "multiworker" else True
     if chief:
@@ -215,10 +210,6 @@ def train(args):
 
 def train_in(args, config, final, partial, completed, chief):
     """Loads the data, trains from epoch ``completed`` and writes the run."""
-    import keras
-
-    from colorkeras.data import pipeline as data_lib
-    from colorkeras.training import distributed
 
     distributed.configure_devices()
     keras.utils.set_random_seed(config.seed)
@@ -248,7 +239,6 @@ def train_in(args, config, final, partial, completed, chief):
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
     }
     if config.encoder_weights:
-        from colorkeras.models.pretrained import file_record
 
         record["encoder_weights"] = file_record(config.encoder_weights)  # Name, size, sha256, source and licence.
     if chief and completed:
@@ -282,21 +272,18 @@ def train_in(args, config, final, partial, completed, chief):
 
     with strategy.scope():
         if completed:
-            from colorkeras.models.registry import CUSTOM_OBJECTS
 
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
             print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
         else:
             class_weights = None
             if config.class_rebalance > 0 and config.head == "classes":
-                from colorkeras.models.heads import bin_prior, rebalancing_weights
 
                 prior = bin_prior(train_images, config.bin_step, seed=config.seed)
                 class_weights = rebalancing_weights(prior, config.class_rebalance)
             model, network = compile_model(config, class_weights)
             if config.init_from:
                 initial_weights(config, network)
-    from colorkeras.models.registry import count_parameters
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
     history_rows = store.Run(partial).read_history()[:completed] if chief else []
@@ -325,10 +312,6 @@ def train_in(args, config, final, partial, completed, chief):
 
 def finish_run(model, config, record, partial, final, splits, history_rows, overwrite, seconds):
     """Export, samples, metrics and config into the partial folder, then publish it."""
-    import keras
-
-    from colorkeras.models.heads import bin_prior
-    from colorkeras.training import exporter
 
     # Whatever precision trained it, the run serves in float32: exact on every
     # machine, and the bfloat16 speed-up is a training matter.

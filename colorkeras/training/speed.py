@@ -3,17 +3,18 @@
 import statistics
 import time
 
+import keras
 import numpy as np
+import tensorflow as tf
+from skimage import data as samples
 
-from colorkeras.core.config import TrainConfig  # noqa: E402 - after the log level.
+from colorkeras.core.config import TrainConfig, architecture
+from colorkeras.data import pipeline as data_lib
+from colorkeras.evaluation.speed import forward_flops, median_seconds
+from colorkeras.training.loop import compile_model
 
 
 def training_throughput(settings, batch_size, steps, repeats, image_size=32):
-    import tensorflow as tf
-
-    from colorkeras.core.config import TrainConfig, architecture
-    from colorkeras.training.loop import compile_model
-
     config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
     model = compile_model(config)[0]
     rng = np.random.default_rng(0)
@@ -30,9 +31,6 @@ def training_throughput(settings, batch_size, steps, repeats, image_size=32):
 
 def photo_batches(batch_size, image_size, count=4, seed=0):
     """(lightness, a/b) batches of random crops of scikit-image's photographs, as training builds them."""
-    from skimage import data as samples
-
-    from colorkeras.data import pipeline as data_lib
 
     rng = np.random.default_rng(seed)
     photos = [getattr(samples, name)() for name in ("astronaut", "coffee", "chelsea", "rocket")]
@@ -50,11 +48,6 @@ def precision_comparison(settings, batch_size, steps, repeats, image_size=64):
 
     Returns ``{policy: (images/s, loss after the warm-up step and ``steps`` more)}``.
     """
-    import keras
-    import tensorflow as tf
-
-    from colorkeras.core.config import TrainConfig
-    from colorkeras.training.loop import compile_model
 
     lightness, target = photo_batches(batch_size, image_size)
     dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()

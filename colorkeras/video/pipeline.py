@@ -24,9 +24,20 @@ import json
 import os
 import shutil
 import time
+from fractions import Fraction
 from pathlib import Path
 
+import av
+import cv2
 import numpy as np
+
+from colorkeras.core import store
+from colorkeras.core.constants import DEFAULT_STABILITY
+from colorkeras.core.hints import HintError, parse_hints
+from colorkeras.core.images import luma_gray
+from colorkeras.core.store import atomic_write_json
+from colorkeras.models.color import uint8_gray_lightness_table
+from colorkeras.video.flow import FlowEstimator, is_cut, reliable, shrink, warp
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -40,7 +51,6 @@ BATCH_FRAMES = 8  # Frames per call of the model at most; a segment holds whole 
 BATCH_PIXELS = 2_500_000  # ... and at most this many pixels per call (one 4K frame: 8.3 M), so memory stays bounded.
 
 
-DEFAULT_STABILITY = 0.95
 
 
 WORK_VERSION = 1
@@ -60,9 +70,6 @@ class Stabiliser:
     """
 
     def __init__(self, stability=DEFAULT_STABILITY):
-        from colorkeras.models.color import uint8_gray_lightness_table
-        from colorkeras.video.flow import FlowEstimator
-
         if not 0.0 <= stability <= 1.0:
             raise ValueError(f"stability must be in [0, 1], received {stability}")
         self.stability = float(stability)
@@ -79,9 +86,6 @@ class Stabiliser:
 
     def __call__(self, gray, colour):
         """uint8 gray [h, w] and the model's uint8 RGB [h, w, 3] -> uint8 RGB [h, w, 3]."""
-        import cv2
-
-        from colorkeras.video.flow import is_cut, reliable, shrink, warp
 
         if self.stability == 0.0:
             return colour
@@ -114,7 +118,6 @@ class Stabiliser:
 
 def open_film(path):
     """Opens ``path`` with PyAV; returns (container, video stream, audio stream or None)."""
-    import av
 
     path = Path(path)
     if not path.exists():
@@ -161,7 +164,6 @@ def film_info(path):
 
 def read_frames(path):
     """Yields (index, pts, time_base, uint8 RGB [h, w, 3]) for each frame of the film."""
-    import av
 
     container, video, _ = open_film(path)
     index = 0
@@ -191,7 +193,6 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None):
     film is its own). Frames go to the model ``BATCH_FRAMES`` at a time, then one by
     one through ``stabiliser``. ``hinted``: {frame or None (every frame): points}.
     """
-    from colorkeras.core.images import luma_gray
 
     hinted = hinted or {}
     batch = []
@@ -250,8 +251,6 @@ class Segments:
         return {}
 
     def _save(self, segments):
-        from colorkeras.core.store import atomic_write_json
-
         atomic_write_json(self.state_file, {"fingerprint": self.fingerprint, "segments": {str(k): v for k, v in segments.items()}})
 
     def stabiliser_state(self, index):
@@ -275,11 +274,8 @@ class SegmentWriter:
     """Encodes one segment's frames to H.264 (yuv420p, no B-frames: pts = dts)."""
 
     def __init__(self, path, width, height, rate, time_base):
-        import av
-
         self.path = Path(path)
         self.container = av.open(str(self.path), "w", format="mp4")
-        from fractions import Fraction
 
         stream = self.container.add_stream("libx264", rate=Fraction(rate).limit_denominator(100_000))
         stream.width, stream.height = _even(width), _even(height)
@@ -292,8 +288,6 @@ class SegmentWriter:
         self.count = 0
 
     def write(self, rgb, pts):
-        import av
-
         if rgb.shape[0] != self.stream.height or rgb.shape[1] != self.stream.width:
             rgb = np.pad(rgb, ((0, self.stream.height - rgb.shape[0]), (0, self.stream.width - rgb.shape[1]), (0, 0)), mode="edge")
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
@@ -314,7 +308,6 @@ class SegmentWriter:
 def join(output, segments, folder, source, audio_index):
     """Muxes the segments' video and the source's audio (copied) into ``output``,
     through a temporary name beside it."""
-    import av
 
     output = Path(output)
     temporary = output.parent / f".{output.name}.partial.mp4"
@@ -361,8 +354,6 @@ def join(output, segments, folder, source, audio_index):
 
 
 def fingerprint(source, colorizer, stability, hints):
-    from colorkeras.core import store
-
     status = Path(source).stat()
     parts = [WORK_VERSION, str(Path(source).resolve()), status.st_size, status.st_mtime_ns, str(colorizer.path),
              store.run_stamp(colorizer.path), colorizer.render_size, colorizer.saturation, stability, hints]
@@ -372,7 +363,6 @@ def fingerprint(source, colorizer, stability, hints):
 def hints_for_frames(value, width, height):
     """--hints for a film: a list applies to every frame; an object keyed by frame
     number to those frames. Returns {frame or None (all): checked points}."""
-    from colorkeras.core.hints import HintError, parse_hints
 
     if value is None:
         return {}

@@ -95,6 +95,16 @@ class Run:
     def write_json(self, name, value):
         atomic_write_json(self.path / name, value)
 
+    def write_config(self, record):
+        """Writes ``config.json``, the run's one record: the only place it is written
+        (training at its start and end, export, rebuild). ``record["settings"]`` holds
+        every resolved setting (``TrainConfig``); the rest says where the run came
+        from (data, versions, machine, wall time, an export's source, training done
+        elsewhere)."""
+        if not isinstance(record.get("settings"), dict) or "architecture" not in record["settings"]:
+            raise ValueError("a run's record needs its resolved settings (an architecture among them)")
+        atomic_write_json(self.config, record)
+
     def publish(self, final, overwrite=False):
         """Moves this (finished, partial) folder to ``final`` and drops training's scratch files."""
         publish(self.path, final, overwrite=overwrite)

@@ -51,9 +51,6 @@ from PIL import Image
 from colorkeras.data.film_clips import make_clip
 from colorkeras.serving import http
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 
 def median_seconds(function, repeats, warmup=1):
     for _ in range(warmup):

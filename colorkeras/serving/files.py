@@ -24,7 +24,6 @@ the exit status is 1 if any file failed, 2 for a usage error.
 """
 
 import io
-import os
 import sys
 import time
 from pathlib import Path
@@ -35,8 +34,6 @@ from colorkeras.core import archive, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import read_hints_file
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, luma_gray, save_image
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
 def plan_outputs(inputs, out_dir, suffix=".png"):

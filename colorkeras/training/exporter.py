@@ -34,7 +34,7 @@ def write_model_files(folder, keras_model, record, automatic=None):
             network.save(model_path)
             os.replace(model_path, target)
     record["parameters"] = count_parameters(keras_model)
-    run.write_json(run.CONFIG, record)
+    run.write_config(record)
 
 
 def write_saved_model(folder, keras_model, record, automatic=None):
@@ -133,7 +133,7 @@ def rebuild(source, partial, final, argv=None):
         record = dict(record, rebuilt=datetime.datetime.now().isoformat(timespec="seconds"),
                       rebuild_command="python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv))
         write_saved_model(partial, model, record, automatic)
-        store.Run(partial).write_json(store.Run.CONFIG, record)
+        store.Run(partial).write_config(record)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise

@@ -41,10 +41,7 @@ from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.training import callbacks, distributed, exporter
-from colorkeras.training.portable import hint_trainer, read_weights, start_hints_from
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
+from colorkeras.training.portable import hint_trainer, read_weights, start_hints_from, training_report
 
 CHECKPOINT = store.Run.CHECKPOINT
 
@@ -238,13 +235,17 @@ def train_in(args, config, final, partial, completed, chief):
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
     }
+    if config.init_from and str(config.init_from).endswith(".npz"):
+        # Weights trained elsewhere (the portable trainer, on JAX): its real settings
+        # travel with the run, not only this import's (epochs 0, float32).
+        record["trained_elsewhere"] = training_report(config.init_from)
     if config.encoder_weights:
 
         record["encoder_weights"] = file_record(config.encoder_weights)  # Name, size, sha256, source and licence.
     if chief and completed:
         record["started"] = store.Run(partial).read_config({}).get("started", record["started"])
     if chief:
-        store.Run(partial).write_json(store.Run.CONFIG, record)
+        store.Run(partial).write_config(record)
 
     if chief:
         callbacks.write_phase(partial, "building the model", config)

@@ -253,6 +253,23 @@ def read_weights(path):
         return [weights[f"arr_{index}"] for index in range(len(weights.files))]
 
 
+def training_report(weights_file):
+    """What ``fit`` recorded for ``weights_file`` (``auto{tag}.weights.npz`` or
+    ``hints{tag}.weights.npz``): the ``report{tag}.json`` beside it (backend, batch,
+    learning rate, precision, images, and per network its seconds, steps, epochs and
+    last loss) plus the pack's settings where its ``pack.json`` is given; ``None``
+    without a report."""
+    path = Path(weights_file)
+    for prefix in ("auto", "hints"):
+        if path.name.startswith(prefix) and path.name.endswith(".weights.npz"):
+            tag = path.name[len(prefix) : -len(".weights.npz")]
+            report_file = path.with_name(f"report{tag}.json")
+            if report_file.is_file():
+                report = json.loads(report_file.read_text())
+                return {"trainer": "python -m colorkeras.portable_train fit", "network": prefix, "weights": path.name, **report}
+    return None
+
+
 def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3, init=None, seed=0, precision="mixed_bfloat16",
         networks=None, tag=""):
     import keras

@@ -39,9 +39,6 @@ from colorkeras.core.store import atomic_write_json
 from colorkeras.models.color import uint8_gray_lightness_table
 from colorkeras.video.flow import FlowEstimator, is_cut, reliable, shrink, warp
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
-
 SEGMENT_FRAMES = 48  # Frames per resumable segment (2 s at 24 fps).
 
 

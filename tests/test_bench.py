@@ -4,6 +4,7 @@ import pytest
 
 from colorkeras import bench
 from colorkeras.evaluation import speed
+from colorkeras.training import speed as training_speed
 
 
 def test_forward_flops_of_one_convolution_by_hand():
@@ -46,7 +47,7 @@ def test_a_part_that_cannot_run_is_said_in_one_line_and_the_rest_still_printed(t
     def no_training(*args, **kwargs):
         raise RuntimeError("HTTP Error 404: Not Found")
 
-    monkeypatch.setattr(bench, "training_throughput", no_training)
+    monkeypatch.setattr(training_speed, "training_throughput", no_training)  # bench imports it when it runs.
     code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--precision-steps", "0", "--server-requests", "0", "--film-frames", "0"])
     assert code == 0
     captured = capsys.readouterr()

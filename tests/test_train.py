@@ -239,7 +239,6 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
 
 @pytest.mark.slow
 def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image_folder, monkeypatch):
-    from colorkeras import export
     from colorkeras.training import exporter
 
     run_dir = tmp_path / "run"
@@ -250,10 +249,10 @@ def test_interrupted_export_leaves_no_run_and_resume_finishes_it(tmp_path, image
         (folder / "saved_model").mkdir()  # Something half-written, as a kill would leave.
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(export, "write_run_files", crash_half_way)
+    monkeypatch.setattr(exporter, "write_run_files", crash_half_way)
     assert train.main(args) == 130
     assert not run_dir.exists() and store.partial_path(run_dir).is_dir()
-    monkeypatch.setattr(export, "write_run_files", real)
+    monkeypatch.setattr(exporter, "write_run_files", real)
     assert train.main([*args, "--resume"]) == 0
     assert store.is_complete(run_dir) and not store.partial_path(run_dir).exists()
     with open(run_dir / "history.csv") as stream:

@@ -6,7 +6,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import streamlit as st
 
-from colorkeras.app import dashboard
+from colorkeras.app import reports
 from colorkeras.core import store
 from colorkeras.serving.inference import Colorizer
 from colorkeras.training import jobs
@@ -25,17 +25,17 @@ def load_colorizer(name):
 
 @st.cache_data(ttl=5, show_spinner=False)
 def metrics_table(data_source):
-    return dashboard.metrics_table(data_source=data_source)
+    return reports.metrics_table(data_source=data_source)
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def data_sources():
-    return dashboard.data_sources()
+    return reports.data_sources()
 
 
 @st.cache_data(ttl=5, show_spinner=False)
 def other_reports():
-    return dashboard.other_reports()
+    return reports.other_reports()
 
 
 def runs():

@@ -14,7 +14,7 @@ import tifffile
 from PIL import Image, ImageCms
 from skimage import color, data, transform
 
-from colorkeras.app import dashboard
+from colorkeras.app import uploads
 from colorkeras.core import archive, store
 from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
@@ -130,8 +130,8 @@ def test_dashboard_downloads_carry_the_metadata_too(tiny_run, tmp_path):
     photo = captioned_jpeg(tmp_path / "photo.jpg")
     colorizer = Colorizer(tiny_run)
     for fmt in ("png", "tiff", "jpeg"):
-        result = dashboard.colorize_upload(colorizer, "photo.jpg", photo.read_bytes(), saturation=1.1, fmt=fmt)
-        path = tmp_path / dashboard.result_name("photo.jpg", fmt)
+        result = uploads.colorize_upload(colorizer, "photo.jpg", photo.read_bytes(), saturation=1.1, fmt=fmt)
+        path = tmp_path / uploads.result_name("photo.jpg", fmt)
         path.write_bytes(result.encoded)
         tags = read_tags(path)
         assert all(tags.get(name) == value for name, value in CAPTION.items()), (fmt, tags)

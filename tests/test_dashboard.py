@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from skimage import data
 
-from colorkeras.app import dashboard
+from colorkeras.app import hints, reports, uploads
 from colorkeras.core import store
 from colorkeras.data import pipeline as data_lib
 from colorkeras.serving.inference import Colorizer, ImageError
@@ -84,23 +84,23 @@ def test_every_page_renders_without_exception(store_with_run, page):
 
 def test_colorize_page_function_colorizes_an_upload(store_with_run):
     colorizer = Colorizer("tiny-unet")
-    result = dashboard.colorize_upload(colorizer, "astronaut.png", png_of(data.astronaut()), saturation=1.2)
+    result = uploads.colorize_upload(colorizer, "astronaut.png", png_of(data.astronaut()), saturation=1.2)
     assert result.colour.shape == data.astronaut().shape
     assert Image.open(io.BytesIO(result.encoded)).size == (512, 512) and result.format == "png"
     with pytest.raises(ImageError, match="notes.jpg: not an image we can read"):
-        dashboard.colorize_upload(colorizer, "notes.jpg", b"plain text")
+        uploads.colorize_upload(colorizer, "notes.jpg", b"plain text")
     with pytest.raises(ImageError, match="empty.png: empty file"):
-        dashboard.colorize_upload(colorizer, "empty.png", b"")
-    archive = zipfile.ZipFile(io.BytesIO(dashboard.zip_results([result, result])))
+        uploads.colorize_upload(colorizer, "empty.png", b"")
+    archive = zipfile.ZipFile(io.BytesIO(uploads.zip_results([result, result])))
     assert archive.namelist() == ["astronaut-colorized.png", "astronaut-colorized-2.png"]
 
 
 def test_metrics_table_holds_runs_and_baselines(store_with_run, image_folder):
     store.atomic_write_json(
-        store_with_run / dashboard.EVALUATION_REPORT,
+        store_with_run / reports.EVALUATION_REPORT,
         {"data": str(image_folder.resolve()), "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}]},
     )
-    frame = dashboard.metrics_table()
+    frame = reports.metrics_table()
     assert list(frame["run"]) == ["tiny-unet", "gray copy"]
     assert frame.loc[0, "architecture"] == "unet" and frame.loc[1, "psnr"] == 22.2
 
@@ -140,17 +140,17 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
     row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
     store.atomic_write_json(store_with_run / "evaluation-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)]})
     store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
-    folder_key = dashboard.data_key({"dataset": data_lib.describe(image_folder)})
-    assert dashboard.data_sources() == [folder_key, str(tmp_path / "photos")]
+    folder_key = reports.data_key({"dataset": data_lib.describe(image_folder)})
+    assert reports.data_sources() == [folder_key, str(tmp_path / "photos")]
     assert folder_key.startswith(f"{image_folder.name}:")
-    assert list(dashboard.metrics_table()["run"]) == ["tiny-unet"]
-    photos = dashboard.metrics_table(data_source=dashboard.data_sources()[1])
+    assert list(reports.metrics_table()["run"]) == ["tiny-unet"]
+    photos = reports.metrics_table(data_source=reports.data_sources()[1])
     # The report's full-resolution figures replace the run's own; the CIFAR run scored on photos sits beside.
     assert list(photos["run"]) == ["photo-run", "gray copy", "tiny-unet"] and photos.loc[0, "psnr"] == 22.5
     assert photos.loc[2, "architecture"] == "unet" and photos.loc[2, "psnr"] == 20.0
-    assert [dashboard.data_label(source) for source in dashboard.data_sources()] == [image_folder.name, "photos"]
-    assert dashboard.data_label(dashboard.data_key({"data_source": "cifar10 (keras.datasets download)"})) == "cifar10"
-    (title, frame), = dashboard.other_reports()
+    assert [reports.data_label(source) for source in reports.data_sources()] == [image_folder.name, "photos"]
+    assert reports.data_label(reports.data_key({"data_source": "cifar10 (keras.datasets download)"})) == "cifar10"
+    (title, frame), = reports.other_reports()
     assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 
 
@@ -282,7 +282,7 @@ def test_cached_colorizer_is_reloaded_when_its_run_is_replaced(store_with_run, t
 def test_only_the_results_on_show_are_kept():
     shown = [object(), object()]
     cache = {("a", 1.0): shown[0], ("a", 1.1): object(), ("a", 1.2): object(), ("b", 1.0): shown[1]}
-    assert dashboard.keep_current(cache, shown) == {("a", 1.0): shown[0], ("b", 1.0): shown[1]}
+    assert uploads.keep_current(cache, shown) == {("a", 1.0): shown[0], ("b", 1.0): shown[1]}
 
 
 def test_train_page_refuses_data_outside_the_allowed_folders(store_with_run, tmp_path, monkeypatch):
@@ -308,9 +308,9 @@ def test_one_data_set_is_one_group_whatever_its_path(tmp_path):
     first = write_crops(tmp_path / "a" / "photos", 6)
     second = write_crops(tmp_path / "b" / "photos", 6)
     other = write_crops(tmp_path / "c" / "photos", 7)
-    keys = [dashboard.data_key({"dataset": data_lib.describe(folder, "test")}) for folder in (first, second, other)]
+    keys = [reports.data_key({"dataset": data_lib.describe(folder, "test")}) for folder in (first, second, other)]
     assert keys[0] == keys[1] != keys[2]
-    assert dashboard.data_key({"data_source": f"image folder {first}"}) == keys[0]
+    assert reports.data_key({"data_source": f"image folder {first}"}) == keys[0]
     several = data_lib.describe([str(first), str(other)])
     assert several["kind"] == "several" and several["name"] == "photos + photos" and len(several["parts"]) == 2
 
@@ -319,19 +319,19 @@ def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, i
     add_photo_run(store_with_run, tmp_path / "photos")
     row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
     store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
-    tables = [dashboard.metrics_table(data_source=source) for source in dashboard.data_sources()]
-    tables += [frame for _, frame in dashboard.other_reports()]
+    tables = [reports.metrics_table(data_source=source) for source in reports.data_sources()]
+    tables += [frame for _, frame in reports.other_reports()]
     assert len(tables) == 3
     for frame in tables:
-        assert list(frame.columns) == list(dashboard.TABLE_COLUMNS)
+        assert list(frame.columns) == list(reports.TABLE_COLUMNS)
         assert not frame.astype(str).apply(lambda column: column.str.contains(str(tmp_path))).any().any()
 
 
 def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with_run, image_folder):
     row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0, "auc": 0.9, "mse": 10.0, "colorfulness_gap": -1.0}
     truth = {"name": "ground truth", "n": 5, "psnr": None, "ssim": 1.0, "colorfulness": 33.0, "colorfulness_gap": 0.0}
-    store.atomic_write_json(store_with_run / dashboard.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]})
-    figures, truth_colorfulness, settings = dashboard.display_tables(dashboard.metrics_table())
+    store.atomic_write_json(store_with_run / reports.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]})
+    figures, truth_colorfulness, settings = reports.display_tables(reports.metrics_table())
     assert list(figures["run"]) == ["tiny-unet", "gray copy"] and not figures.isna().any().any()
     assert truth_colorfulness == 33.0
     assert list(settings["run"]) == ["tiny-unet"] and "None" not in settings.to_string() and "nan" not in settings.to_string()
@@ -339,18 +339,18 @@ def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with
 
 def test_hint_helpers_rescale_clicks_and_round_trip_files():
     # A 400 px wide image shown 200 px wide: a click at (50, 30) is pixel (100, 60).
-    assert dashboard.click_to_pixel({"x": 50, "y": 30, "width": 200, "height": 150}, 400, 300) == (100, 60)
-    assert dashboard.click_to_pixel({"x": 250, "y": 30, "width": 200, "height": 150}, 400, 300) == (399, 60)
+    assert hints.click_to_pixel({"x": 50, "y": 30, "width": 200, "height": 150}, 400, 300) == (100, 60)
+    assert hints.click_to_pixel({"x": 250, "y": 30, "width": 200, "height": 150}, 400, 300) == (399, 60)
     points = [{"x": 3, "y": 4, "color": "#ff0000", "radius": None}]
-    assert dashboard.read_hints_upload("h.json", dashboard.hints_json(points), 10, 10) == points
+    assert hints.read_hints_upload("h.json", hints.hints_json(points), 10, 10) == points
     with pytest.raises(ValueError, match="h.json: not valid JSON"):
-        dashboard.read_hints_upload("h.json", b"[{", 10, 10)
+        hints.read_hints_upload("h.json", b"[{", 10, 10)
     with pytest.raises(ValueError, match="outside the 3x3 image"):
-        dashboard.read_hints_upload("h.json", dashboard.hints_json(points), 3, 3)
-    table = dashboard.hint_table(points)
+        hints.read_hints_upload("h.json", hints.hints_json(points), 3, 3)
+    table = hints.hint_table(points)
     table.loc[0, "color"] = "#00ff00"
-    assert dashboard.points_from_table(table, 10, 10)[0]["color"] == "#00ff00"
-    marked = dashboard.mark_points(np.zeros((20, 20, 3), np.uint8), points, size=1)
+    assert hints.points_from_table(table, 10, 10)[0]["color"] == "#00ff00"
+    marked = hints.mark_points(np.zeros((20, 20, 3), np.uint8), points, size=1)
     assert tuple(marked[4, 3]) == (255, 0, 0) and tuple(marked[0, 0]) == (0, 0, 0)
 
 
@@ -410,7 +410,7 @@ def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_nam
     clip = tmp_path / "reel.mp4"
     film_clips.make_clip(clip, 96, 64, frames_per_shot=10)
     seen = []
-    video, summary = dashboard.colorize_film_upload(
+    video, summary = uploads.colorize_film_upload(
         Colorizer(tiny_run), "reel.mp4", clip.read_bytes(), 0.85, lambda done, total, seconds: seen.append(done)
     )
     assert summary["frames"] == 20 and summary["audio"] and seen and seen[-1] == 20
@@ -418,7 +418,7 @@ def test_film_upload_is_colorized_with_its_frames_and_sound_and_bad_ones_are_nam
     out.write_bytes(video)
     assert pipeline.film_info(out)["frames"] == 20 and pipeline.film_info(out)["audio"] == "aac"
     with pytest.raises(pipeline.FilmError, match="notes.mp4: not a film we can read"):
-        dashboard.colorize_film_upload(Colorizer(tiny_run), "notes.mp4", b"plain text", 0.85)
+        uploads.colorize_film_upload(Colorizer(tiny_run), "notes.mp4", b"plain text", 0.85)
 
 
 @pytest.mark.slow
@@ -454,14 +454,14 @@ def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_th
         row("tiny-unet stabilised 0.85", 17.1, warping_error=0.011), {"name": "ground truth", "psnr": float("inf")}]})
     store.atomic_write_json(store_with_run / "evaluation-archive-photos.json", {"data": str(tmp_path / "photos"), "split": "validation", "degrade": True, "rows": [
         row("gray copy", 19.5), row("tiny-unet", 20.5)]})
-    (title, archive), = dashboard.archive_reports()
+    (title, archive), = reports.archive_reports()
     assert title.startswith("Archive-like inputs: photos") and list(archive["psnr"]) == [19.5, 20.5]
-    assert "evaluation-archive-photos.json" not in dashboard.reports()  # Its figures never mix with clean ones.
-    (title, sweep), = dashboard.hint_sweeps()
+    assert "evaluation-archive-photos.json" not in reports.reports()  # Its figures never mix with clean ones.
+    (title, sweep), = reports.hint_sweeps()
     assert title.startswith("Hints: photos") and list(sweep["hints"]) == [0, 10] and list(sweep["psnr"]) == [22.0, 25.5]
-    (title, films), = dashboard.film_reports()
+    (title, films), = reports.film_reports()
     assert title == "Film: clip.mp4" and list(films["warping_error"]) == [0.01, 0.02, 0.011]
-    assert "evaluation-hints-photos.json" not in dashboard.reports()  # Not an image-set report of its own.
+    assert "evaluation-hints-photos.json" not in reports.reports()  # Not an image-set report of its own.
     app = AppTest.from_file(APP, default_timeout=120)
     app.run()
     app.switch_page(PAGES[2])

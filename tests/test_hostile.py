@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from skimage import data
 
-from colorkeras.app import dashboard
+from colorkeras.app import uploads
 from colorkeras.data import pipeline as data_lib
 from colorkeras.evaluation import scoring
 from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
@@ -103,11 +103,11 @@ def test_training_folder_loader(corpus):
 def test_dashboard_upload(tiny_run, corpus):
     colorizer = Colorizer(tiny_run)
     for name in GOOD:
-        result = dashboard.colorize_upload(colorizer, name, (corpus / name).read_bytes())
+        result = uploads.colorize_upload(colorizer, name, (corpus / name).read_bytes())
         assert result.colour.dtype == np.uint8
     for name in BAD:
         with pytest.raises(ImageError, match=name):
-            dashboard.colorize_upload(colorizer, name, (corpus / name).read_bytes())
+            uploads.colorize_upload(colorizer, name, (corpus / name).read_bytes())
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -5,7 +5,7 @@ result to add colour points."""
 import common
 import streamlit as st
 
-from colorkeras.app import dashboard
+from colorkeras.app import hints, uploads
 from colorkeras.core import archive, store
 from colorkeras.core.hints import HintError
 from colorkeras.serving.inference import ImageError
@@ -25,7 +25,7 @@ saturation = right.slider(
 
 limit_mb = st.get_option("server.maxUploadSize")
 files = st.file_uploader(
-    "Images (PNG, JPEG, WebP, TIFF, BMP)", type=list(dashboard.UPLOAD_TYPES), accept_multiple_files=True, key="uploads"
+    "Images (PNG, JPEG, WebP, TIFF, BMP)", type=list(uploads.UPLOAD_TYPES), accept_multiple_files=True, key="uploads"
 )
 st.caption(f"Up to {limit_mb} MB per file and {colorizer.max_pixels / 1e6:.0f} megapixels per image.")
 download_format = st.selectbox(
@@ -43,7 +43,7 @@ hint_mode = colorizer.takes_hints and bool(files) and st.toggle(
     help="The model takes colour points (Zhang et al. 2017): a click proposes the 5 colours it finds most likely there; pick one or any other.",
 )
 if files and not colorizer.takes_hints:
-    hint_runs = dashboard.hint_runs()
+    hint_runs = hints.hint_runs()
     st.caption(
         f"{model_name} takes no colour hints; "
         + (f"choose {', '.join(hint_runs)} above to give colours where you know them." if hint_runs else "a run trained with --hints does.")
@@ -54,10 +54,10 @@ if files:
     stamp = store.run_stamp(colorizer.path)
     for index, upload in enumerate(files):
         points = st.session_state.hints.get(upload.file_id, []) if hint_mode else []
-        key = (upload.file_id, model_name, stamp, render_size, saturation, dashboard.hints_json(points), download_format)
+        key = (upload.file_id, model_name, stamp, render_size, saturation, hints.hints_json(points), download_format)
         try:
             if key not in st.session_state.colorized:
-                st.session_state.colorized[key] = dashboard.colorize_upload(
+                st.session_state.colorized[key] = uploads.colorize_upload(
                     colorizer, upload.name, upload.getvalue(), render_size=render_size, saturation=saturation, hints=points,
                     fmt=download_format,
                 )
@@ -67,7 +67,7 @@ if files:
         progress.progress((index + 1) / len(files), text=f"Colorized {index + 1} of {len(files)}")
     progress.empty()
 # Only the results on show are kept: one per upload, not one per slider value ever tried.
-st.session_state.colorized = dashboard.keep_current(st.session_state.colorized, results)
+st.session_state.colorized = uploads.keep_current(st.session_state.colorized, results)
 
 
 
@@ -87,16 +87,16 @@ def hint_panel(upload, result, column):
 
     with column:
         click = streamlit_image_coordinates(
-            dashboard.mark_points(result.colour, points), key=f"hint_click_{upload.file_id}", use_column_width="always", cursor="crosshair"
+            hints.mark_points(result.colour, points), key=f"hint_click_{upload.file_id}", use_column_width="always", cursor="crosshair"
         )
         st.caption(f"Colorized with {len(points)} hint(s) ({result.seconds * 1000:.0f} ms). Click to add a point.")
     if click and click.get("unix_time") != st.session_state.get(f"hint_click_seen_{upload.file_id}"):
         st.session_state[f"hint_click_seen_{upload.file_id}"] = click.get("unix_time")
-        st.session_state.pending_point = (upload.file_id, *dashboard.click_to_pixel(click, width, height))
+        st.session_state.pending_point = (upload.file_id, *hints.click_to_pixel(click, width, height))
     pending = st.session_state.get("pending_point")
     if pending and pending[0] == upload.file_id:
         _, x, y = pending
-        image = dashboard.open_upload(upload.name, upload.getvalue(), colorizer.max_pixels)
+        image = uploads.open_upload(upload.name, upload.getvalue(), colorizer.max_pixels)
         suggestions = colorizer.suggest_colors(image, x, y, hints=points)
         st.markdown(f"**Point x={x}, y={y}**: the model's most likely colours there")
         choices = st.columns(len(suggestions) + 1)
@@ -111,11 +111,11 @@ def hint_panel(upload, result, column):
             set_points(points + [{"x": x, "y": y, "color": picked, "radius": None}])
     st.markdown("**Hints** (edit a cell, or select rows and delete them)")
     edited = st.data_editor(
-        dashboard.hint_table(points), num_rows="dynamic", key=f"hint_table_{upload.file_id}_{version}", width="stretch",
+        hints.hint_table(points), num_rows="dynamic", key=f"hint_table_{upload.file_id}_{version}", width="stretch",
         column_config={"color": st.column_config.TextColumn("color", help="#rrggbb")},
     )
     try:
-        changed = dashboard.points_from_table(edited, width, height)
+        changed = hints.points_from_table(edited, width, height)
         if [(p["x"], p["y"], p["color"]) for p in changed] != [(p["x"], p["y"], p["color"]) for p in points]:
             set_points(changed)
     except HintError as error:
@@ -124,14 +124,14 @@ def hint_panel(upload, result, column):
     if clear.button("Clear hints", key=f"hint_clear_{upload.file_id}", disabled=not points):
         set_points([])
     download.download_button(
-        "Download hints (JSON)", dashboard.hints_json(points), file_name=dashboard.hints_name(upload.name),
+        "Download hints (JSON)", hints.hints_json(points), file_name=hints.hints_name(upload.name),
         mime="application/json", key=f"hint_download_{upload.file_id}",
     )
     hints_file = load.file_uploader("Continue from a hints file", type=["json"], key=f"hint_upload_{upload.file_id}")
     if hints_file is not None and st.session_state.get(f"hint_loaded_{upload.file_id}") != hints_file.file_id:
         st.session_state[f"hint_loaded_{upload.file_id}"] = hints_file.file_id
         try:
-            set_points(dashboard.read_hints_upload(hints_file.name, hints_file.getvalue(), width, height))
+            set_points(hints.read_hints_upload(hints_file.name, hints_file.getvalue(), width, height))
         except HintError as error:
             st.error(str(error))
 
@@ -151,11 +151,11 @@ for index, result in enumerate(results):
     else:
         after.image(result.colour, caption=f"Colorized ({result.seconds * 1000:.0f} ms)", width="stretch")
     after.download_button(
-        f"Download {result.format.upper()}", result.encoded, file_name=dashboard.result_name(result.name, result.format),
+        f"Download {result.format.upper()}", result.encoded, file_name=uploads.result_name(result.name, result.format),
         mime=archive.MIME[result.format], key=f"download_{index}",
     )
     if result.dropped:
         after.caption("Not kept in this format: " + "; ".join(result.dropped))
 
 if len(results) > 1:
-    st.download_button("Download all as ZIP", dashboard.zip_results(results), file_name="colorized.zip", mime="application/zip")
+    st.download_button("Download all as ZIP", uploads.zip_results(results), file_name="colorized.zip", mime="application/zip")

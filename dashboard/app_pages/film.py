@@ -3,7 +3,7 @@
 import common
 import streamlit as st
 
-from colorkeras.app import dashboard
+from colorkeras.app import uploads
 from colorkeras.video.pipeline import DEFAULT_STABILITY, FilmError
 
 st.title("Film")
@@ -15,7 +15,7 @@ stability = right.slider(
     help="How much of the previous frame's colour is carried along the motion where the optical flow is reliable; 0 colorizes each frame on its own (colours may flicker).",
 )
 limit_mb = st.get_option("server.maxUploadSize")
-upload = st.file_uploader("A film (MP4, MOV, MKV, AVI, WebM)", type=list(dashboard.FILM_TYPES), key="film_upload")
+upload = st.file_uploader("A film (MP4, MOV, MKV, AVI, WebM)", type=list(uploads.FILM_TYPES), key="film_upload")
 st.caption(
     f"Up to {limit_mb} MB. The colour film is H.264 MP4 with the same frames, frame rate and sound; "
     "for long films use `python -m colorkeras.film` (it resumes if interrupted)."
@@ -33,7 +33,7 @@ if upload is not None:
             bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Frame {done} of {total or '?'}: {fps:.1f} frames/s{left_s}")
 
         try:
-            video, summary = dashboard.colorize_film_upload(colorizer, upload.name, upload.getvalue(), stability, progress)
+            video, summary = uploads.colorize_film_upload(colorizer, upload.name, upload.getvalue(), stability, progress)
             st.session_state.film_results = {key: (video, summary)}  # Only the film on show is kept.
         except (FilmError, ValueError) as error:
             st.error(str(error))
@@ -46,4 +46,4 @@ if upload is not None:
             + (", sound kept" if summary["audio"] else "")
         )
         st.video(video)
-        st.download_button("Download MP4", video, file_name=dashboard.film_result_name(upload.name), mime="video/mp4", key="film_download")
+        st.download_button("Download MP4", video, file_name=uploads.film_result_name(upload.name), mime="video/mp4", key="film_download")

@@ -3,7 +3,7 @@
 import common
 import streamlit as st
 
-from colorkeras.app import dashboard
+from colorkeras.app import reports
 
 st.title("Metrics")
 
@@ -17,7 +17,7 @@ LABELS = {
 
 
 def show(frame, key):
-    figures, truth, settings = dashboard.display_tables(frame)
+    figures, truth, settings = reports.display_tables(frame)
     figures = figures.rename(columns=LABELS)
     present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]
     styled = (
@@ -47,7 +47,7 @@ st.caption(
     "colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
 )
 for index, source in enumerate(sources):
-    name = dashboard.data_label(source)
+    name = reports.data_label(source)
     st.subheader(f"Reference: {name}" if index == 0 else f"Trained on {name}")
     if index == 0:
         st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data.")
@@ -67,19 +67,19 @@ def show_plain(tables, caption, key):
 
 
 show_plain(
-    dashboard.hint_sweeps(),
+    reports.hint_sweeps(),
     "Hints: N points revealed from the truth per image (`python -m colorkeras.evaluate --hints 0 1 2 5 10 20`), "
     "each the mean colour of a 3x3 patch at a centre-biased place; 0 is the automatic result.",
     "hint_table",
 )
 show_plain(
-    dashboard.archive_reports(),
+    reports.archive_reports(),
     "Archive-like inputs: each gray copy given film grain, blur, fading, scratches and JPEG artefacts "
     "(`python -m colorkeras.evaluate --degrade`, seeded by the image); the truth is the clean colour photograph.",
     "archive_table",
 )
 show_plain(
-    dashboard.film_reports(),
+    reports.film_reports(),
     "Films: each frame colorized on its own, and stabilised along the optical flow (`python -m colorkeras.evaluate "
     "--data FILM`); warping error of Lai et al. (2018) x 1000, lower is steadier.",
     "film_table",

@@ -1,203 +1,62 @@
-"""The logic behind the Streamlit dashboard (its pages hold UI only).
+"""The dashboard's tables and charts: runs and their settings, evaluation reports
+grouped by the data they scored (hint sweeps, films, archive inputs apart), training
+histories.
 
-Everything here is plain Python on the run store and the colorize path, so it is
-tested without a browser.
+The dashboard's logic is here and in ``app.uploads`` and ``app.hints``: plain Python
+on the run store and the colorize path, tested without a browser; its pages
+(``dashboard/app_pages``) hold UI only.
 """
 
 import functools
-import io
-import json
-import tempfile
-import time
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import altair as alt
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageDraw
 
-from colorkeras.core import archive, store
-from colorkeras.core.constants import FILM_SUFFIXES
-from colorkeras.core.hints import HintError, parse_hints
-from colorkeras.core.images import luma_gray
+from colorkeras.core import store
 from colorkeras.data.pipeline import describe
-from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
-from colorkeras.video import pipeline
 
-UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp")
 EVALUATION_REPORT = "evaluation.json"  # Written by `python -m colorkeras.evaluate --output`.
 
 
-@dataclass
-class ColorizedUpload:
-    name: str
-    gray: np.ndarray  # uint8 [h, w, 3], what the model saw.
-    colour: np.ndarray  # uint8 [h, w, 3|4], the result.
-    encoded: bytes  # The result as the file downloaded: in ``format``, with the upload's metadata and provenance.
-    seconds: float
-    format: str = "png"
-    dropped: tuple = ()  # What the upload had that the format cannot hold.
 
 
-def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hints=None, fmt="png"):
-    """Colorizes one uploaded file's bytes (with ``hints``, a list of points, where
-    given) and encodes it for download in ``fmt`` as the colorize CLI writes it
-    (16-bit where the upload was, its metadata, the provenance); raises
-    ``ImageError`` naming the file."""
-
-    if not data:
-        raise ImageError(f"{name}: empty file")
-    image = open_image(io.BytesIO(data), colorizer.max_pixels, name=name)
-    started = time.perf_counter()
-    colour = colorizer.colorize(image, render_size=render_size, saturation=saturation, hints=hints or None)
-    seconds = time.perf_counter() - started
-    gray = luma_gray(to_uint8_rgb(image, colorizer.max_pixels)[0])
-    made = colorizer.provenance(render_size, saturation, hints)
-    try:
-        encoded, dropped = archive.encode_result(colour, fmt, archive.Source.of(data, image), made)
-    except ValueError as error:
-        raise ImageError(f"{name}: {error}") from None
-    return ColorizedUpload(name=name, gray=gray, colour=colour, encoded=encoded, seconds=seconds, format=fmt, dropped=tuple(dropped))
 
 
 # === Film ===
 
-FILM_TYPES = tuple(suffix[1:] for suffix in FILM_SUFFIXES)
 
 
-def colorize_film_upload(colorizer, name, data, stability, progress=None):
-    """Colorizes an uploaded film's bytes through ``pipeline.colorize_film`` in a
-    temporary folder; returns (MP4 bytes, summary). Raises ``pipeline.FilmError``
-    naming the upload."""
-
-    if not data:
-        raise pipeline.FilmError(f"{name}: empty file (0 bytes)")
-    with tempfile.TemporaryDirectory(prefix="colorkeras-film-") as folder:
-        source = Path(folder) / f"input{Path(name).suffix.lower() or '.mp4'}"
-        source.write_bytes(data)
-        output = Path(folder) / "colorized.mp4"
-        try:
-            summary = pipeline.colorize_film(source, output, colorizer, stability, progress=progress)
-        except pipeline.FilmError as error:
-            raise pipeline.FilmError(str(error).replace(str(source), name)) from None
-        return output.read_bytes(), summary
 
 
-def film_result_name(upload_name):
-    return f"{Path(upload_name).stem}-colorized.mp4"
 
 
 # === Hints ===
 
 
-def click_to_pixel(click, image_width, image_height):
-    """A click of streamlit-image-coordinates (``x``, ``y`` in displayed pixels, with
-    the displayed ``width`` and ``height``) -> (x, y) in the image's own pixels."""
-    shown_width = click.get("width") or image_width
-    shown_height = click.get("height") or image_height
-    x = int(click["x"] * image_width / shown_width)
-    y = int(click["y"] * image_height / shown_height)
-    return min(max(x, 0), image_width - 1), min(max(y, 0), image_height - 1)
 
 
-def hint_runs():
-    """The complete runs whose network takes hints (their config says so)."""
-    names = []
-    for name in store.list_runs():
-        record = store.Run(store.resolve_run(name)).read_config({}) or {}
-        if (record.get("settings") or {}).get("hints"):
-            names.append(name)
-    return names
 
 
-def hints_name(upload_name):
-    return f"{Path(upload_name).stem}-hints.json"
 
 
-def open_upload(name, data, max_pixels):
-    return open_image(io.BytesIO(data), max_pixels, name=name)
 
 
-def mark_points(image, points, size=None):
-    """A copy of ``image`` with each hint point drawn as a small square in its colour,
-    ringed in black and white so that it shows on any background."""
-
-    canvas = Image.fromarray(np.ascontiguousarray(image[..., :3]))
-    draw = ImageDraw.Draw(canvas)
-    half = size or max(3, min(canvas.size) // 80)
-    for point in points:
-        x, y = point["x"], point["y"]
-        draw.rectangle([x - half - 2, y - half - 2, x + half + 2, y + half + 2], outline=(0, 0, 0))
-        draw.rectangle([x - half - 1, y - half - 1, x + half + 1, y + half + 1], outline=(255, 255, 255))
-        draw.rectangle([x - half, y - half, x + half, y + half], fill=point["color"])
-    return np.asarray(canvas)
 
 
-def hints_json(points):
-    """The hint list as the JSON file users download (and upload again later)."""
-
-    return json.dumps([{k: v for k, v in point.items() if v is not None} for point in points], indent=2).encode()
 
 
-def read_hints_upload(name, data, width, height):
-    """An uploaded hints file -> checked points for a ``width`` x ``height`` image;
-    raises ``HintError`` naming the file. An object keyed by file name is accepted
-    when it holds exactly one list."""
-
-    try:
-        value = json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise HintError(f"{name}: not valid JSON ({error})") from None
-    if isinstance(value, dict) and len(value) == 1:
-        value = next(iter(value.values()))
-    return parse_hints(value, width, height, where=name)
 
 
-def hint_table(points):
-    """Points -> the editable table the page shows (x, y, color)."""
-    return pd.DataFrame([{"x": p["x"], "y": p["y"], "color": p["color"]} for p in points], columns=["x", "y", "color"])
 
 
-def points_from_table(table, width, height):
-    """The edited table -> checked points (rows left empty are dropped); ``HintError`` if one is bad."""
-
-    rows = []
-    for row in table.to_dict("records"):
-        if all(pd.isna(row.get(key)) or row.get(key) in ("", None) for key in ("x", "y", "color")):
-            continue
-        rows.append({"x": float(row["x"]) if not pd.isna(row["x"]) else None,
-                     "y": float(row["y"]) if not pd.isna(row["y"]) else None,
-                     "color": row["color"]})
-    return parse_hints(rows, width, height, where="hint table row")
 
 
-def keep_current(cache, results):
-    """The entries of ``cache`` whose values are among ``results`` (the ones on show)."""
-    shown = {id(result) for result in results}
-    return {key: value for key, value in cache.items() if id(value) in shown}
 
 
-def result_name(upload_name, fmt="png"):
-    return f"{Path(upload_name).stem}-colorized{archive.FORMATS[fmt]}"
 
 
-def zip_results(results):
-    """One ZIP of every result's file, named after the uploads."""
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as bundle:
-        used = set()
-        for result in results:
-            name = result_name(result.name, result.format)
-            stem, suffix = name.rsplit(".", 1)
-            count = 1
-            while name in used:
-                count += 1
-                name = f"{stem}-{count}.{suffix}"
-            used.add(name)
-            bundle.writestr(name, result.encoded)
-    return buffer.getvalue()
 
 
 # === Runs, history and metrics ===

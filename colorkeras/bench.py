@@ -189,7 +189,6 @@ def main(argv=None):
     for name, value in rows:
         print(f"{name:<{width}}  {value}")
     if args.json:
-
         atomic_write_json(args.json, results)
     return 0
 

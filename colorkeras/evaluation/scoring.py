@@ -58,11 +58,10 @@ class Inputs:
     hint_count: int = 0
     degrade: bool = False
 
-    def of(self, truth):
+    def given(self, truth):
         """(gray uint8 [B, H, W, 3], (points, colors) or None for no hints) for ``truth`` uint8 [B, H, W, 3]."""
         gray = luma_gray(truth)
         if self.degrade:
-
             gray = archive_gray_copies(gray)
         return gray, (revealed_hints(truth, self.hint_count) if self.hint_count else None)
 
@@ -71,7 +70,7 @@ CLEAN = Inputs()  # The plain gray copy, no hints.
 
 
 def colorize_gray(colorizer, gray, hinted=None):
-    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``Inputs.of``."""
+    """Colorizes ``gray`` with the ``hinted`` (points, colors) of ``Inputs.given``."""
     if hinted is None:
         return colorizer.colorize_batch(gray)
     return colorizer.colorize_batch(gray, points=hinted[0], colors=hinted[1])
@@ -82,7 +81,7 @@ def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, in
     accumulator = MetricAccumulator(name or colorizer.name)
     for start in range(0, len(images), batch_size):
         truth = images[start : start + batch_size]
-        accumulator.update_batch(colorize_gray(colorizer, *inputs.of(truth)), truth)
+        accumulator.update_batch(colorize_gray(colorizer, *inputs.given(truth)), truth)
         if progress:
             progress(min(start + batch_size, len(images)), len(images))
     return accumulator.result()
@@ -90,7 +89,7 @@ def score_arrays(colorizer, images, name=None, batch_size=256, progress=None, in
 
 def score_gray_copy(images, inputs=CLEAN):
     accumulator = MetricAccumulator(GRAY_COPY)
-    accumulator.update_batch(inputs.of(images)[0], images)
+    accumulator.update_batch(inputs.given(images)[0], images)
     return accumulator.result()
 
 
@@ -117,7 +116,7 @@ def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
     cells = []
     for image in images:
         image = image[..., :3]
-        gray = inputs.of(image[None])[0][0]
+        gray = inputs.given(image[None])[0][0]
         panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
         width = max(1, round(image.shape[1] * tile / image.shape[0]))
         resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
@@ -208,7 +207,7 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
     for group in by_shape.values():
         for offset in range(0, len(group), batch_size):
             truth = np.stack(group[offset : offset + batch_size])
-            gray, hinted = inputs.of(truth)
+            gray, hinted = inputs.given(truth)
             gray_accumulator.update_batch(gray, truth)
             for colorizer, accumulator in zip(colorizers, accumulators):
                 accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)

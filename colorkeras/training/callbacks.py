@@ -110,7 +110,6 @@ def make_callbacks(folder, config, is_chief, history_rows):
     if is_chief:
         callbacks.append(ProgressFile())
     if config.schedule == "cosine":
-
         def cosine(epoch, _rate):
             progress = epoch / max(config.epochs - 1, 1)
             return config.learning_rate * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress)))

@@ -82,7 +82,6 @@ def compile_model(config, class_weights=None):
 
     model = network = build_network(config)
     if config.hints:
-
         model = hint_trainer(network, config.image_size)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
@@ -196,7 +195,7 @@ def train(args):
         partial, completed = Path(os.environ.get("TMPDIR", "/tmp")) / f"colorkeras-worker-{os.getpid()}", 0
         partial.mkdir(parents=True, exist_ok=True)
     try:
-        return train_in(args, config, final, partial, completed, chief)
+        return fit_and_write_run(args, config, final, partial, completed, chief)
     except BaseException:
         # A run that failed before its first checkpoint has nothing to resume:
         # leave no trace of it. Later failures keep the partial folder for --resume.
@@ -205,7 +204,7 @@ def train(args):
         raise
 
 
-def train_in(args, config, final, partial, completed, chief):
+def fit_and_write_run(args, config, final, partial, completed, chief):
     """Loads the data, trains from epoch ``completed`` and writes the run."""
 
     distributed.configure_devices()
@@ -240,7 +239,6 @@ def train_in(args, config, final, partial, completed, chief):
         # travel with the run, not only this import's (epochs 0, float32).
         record["trained_elsewhere"] = training_report(config.init_from)
     if config.encoder_weights:
-
         record["encoder_weights"] = file_record(config.encoder_weights)  # Name, size, sha256, source and licence.
     if chief and completed:
         record["started"] = store.Run(partial).read_config({}).get("started", record["started"])
@@ -273,13 +271,11 @@ def train_in(args, config, final, partial, completed, chief):
 
     with strategy.scope():
         if completed:
-
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
             print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
         else:
             class_weights = None
             if config.class_rebalance > 0 and config.head == "classes":
-
                 prior = bin_prior(train_images, config.bin_step, seed=config.seed)
                 class_weights = rebalancing_weights(prior, config.class_rebalance)
             model, network = compile_model(config, class_weights)

@@ -32,6 +32,13 @@ def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
                 "film_frames_per_second_640x480", "film_peak_memory_mb"):
         assert figures[key] > 0, key
     assert "skipped" not in figures
+    # The figures hang together: a 12-MP scan takes longer than a 0.4-MP photo, a
+    # percentile is at least the median, the speed-up is the ratio of the two speeds.
+    assert figures["latency_ms_4000x3000"] > figures["latency_ms_768x512"]
+    assert figures["colorize_ms_4000x3000"] > figures["colorize_ms_1mp"]
+    assert figures["server_png_latency_ms_1mp_p95"] >= figures["server_png_latency_ms_1mp_median"]
+    ratio = figures["train_images_per_second_64_mixed_bfloat16"] / figures["train_images_per_second_64_float32"]
+    assert figures["bfloat16_speedup"] == pytest.approx(ratio, rel=1e-3)
     assert 0 <= figures["mean_abs_delta_l_4000x3000"] < 1
     assert figures["film_frames"] == 8 and figures["film_peak_memory_mb"] < 2048
     # Both precisions start from the same weights and data: after 3 steps their losses are close.

@@ -122,6 +122,32 @@ def test_random_bytes_decode_or_refuse(payload):
     assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
 
 
+def test_damaged_real_files_decode_or_refuse_with_their_name(corpus):
+    """Random bytes never pass a file signature, so the test above only ever sees
+    refusals; real PNG, JPEG and TIFF files cut short or with bytes overwritten
+    reach the decoders too. Both outcomes must occur, and each is clean."""
+    rng = np.random.default_rng(0)
+    outcomes = set()
+    for name in sorted(GOOD):
+        original = (corpus / name).read_bytes()
+        for trial in range(12):
+            damaged = bytearray(original)
+            if trial % 2:
+                damaged = damaged[: int(rng.integers(8, len(damaged)))]
+            else:
+                for at in rng.integers(0, len(damaged), 4):
+                    damaged[at] = int(rng.integers(0, 256))
+            try:
+                rgb, _ = to_uint8_rgb(open_image(io.BytesIO(bytes(damaged)), name="damaged"))
+            except ImageError as error:
+                assert str(error).startswith("damaged: ")
+                outcomes.add("refused")
+                continue
+            assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[2] == 3
+            outcomes.add("decoded")
+    assert outcomes == {"decoded", "refused"}
+
+
 @settings(max_examples=100, deadline=None)
 @given(
     st.lists(st.integers(0, 40), min_size=0, max_size=4),

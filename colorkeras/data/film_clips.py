@@ -1,5 +1,7 @@
 """Test films made from colour photographs with known camera motion, and a sound track.
 
+(The library behind ``python -m colorkeras.clips``, whose flags ``colorkeras/clips.py`` parses.)
+
 ``make_clip`` films a virtual camera over scikit-image's colour photographs: a
 pan across one, a zoom into another, a cut between them, and a sine tone as its
 audio (AAC). Colour originals, so colorized films can be scored against the

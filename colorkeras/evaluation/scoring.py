@@ -1,5 +1,7 @@
 """Evaluation: score colorizers beside the baselines, ``python -m colorkeras.evaluate``.
 
+(The library behind ``python -m colorkeras.evaluate``, whose flags ``colorkeras/evaluate.py`` parses.)
+
 Every model colorizes the BT.601 gray copy of each colour image through the same
 path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.

@@ -1,5 +1,7 @@
 """Speed on this machine, in one command: ``python -m colorkeras.bench [--json FILE]``.
 
+(The library behind ``python -m colorkeras.bench``, whose flags ``colorkeras/bench.py`` parses.)
+
 Each figure is the median of ``--repeats`` timed repeats after a warm-up:
 
 - yardstick: numpy float32 matrix multiply (2048 x 2048 x 2048), GFLOP/s;

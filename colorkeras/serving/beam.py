@@ -1,5 +1,7 @@
 """Colorize whole archives on Apache Beam: ``python -m colorkeras.bulk --input PATTERN --output DIR``.
 
+(The library behind ``python -m colorkeras.bulk``, whose flags ``colorkeras/bulk.py`` parses.)
+
     pip install -e ".[beam]"
     # This machine, two worker processes:
     python -m colorkeras.bulk --input scans/ --output colour/ \\

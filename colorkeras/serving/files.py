@@ -1,5 +1,7 @@
 """Colorize files and folders: ``python -m colorkeras.colorize INPUT... --out DIR``.
 
+(The library behind ``python -m colorkeras.colorize``, whose flags ``colorkeras/colorize.py`` parses.)
+
 Examples::
 
     python -m colorkeras.colorize old_photo.jpg --out colour/

@@ -1,5 +1,7 @@
 """An HTTP server that speaks TensorFlow Serving's REST API: ``python -m colorkeras.serve``.
 
+(The library behind ``python -m colorkeras.serve``, whose flags ``colorkeras/serve.py`` parses.)
+
 A client written against TensorFlow Serving works against this server unchanged,
 and the other way round: when one process is not enough, serve the same
 SavedModel with TensorFlow Serving (``python -m colorkeras.export --serving-dir``).

@@ -1,5 +1,7 @@
 """Export: write a run's model files, and re-export a run with other serving defaults.
 
+(The library behind ``python -m colorkeras.export``, whose flags ``colorkeras/export.py`` parses.)
+
 ``python -m colorkeras.export --model RUN --name NEW [--saturation 1.2 ...]`` writes a
 new run from a run's ``model.keras``; the graph itself (signatures, preprocessing)
 is in ``colorkeras.serving.graph``. TensorFlow loads only after the flags are read,

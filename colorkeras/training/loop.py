@@ -1,5 +1,7 @@
 """Train a colorizer and write a run to the store: ``python -m colorkeras.train``.
 
+(The library behind ``python -m colorkeras.train``, whose flags ``colorkeras/train.py`` parses.)
+
 Examples::
 
     # The default U-Net on CIFAR-10 (local copy), as saved_models/cifar10-unet:

@@ -1,5 +1,7 @@
 """Training on any Keras 3 backend, for a GPU machine that has JAX but no TensorFlow.
 
+(The library behind ``python -m colorkeras.portable_train``, whose flags ``colorkeras/portable_train.py`` parses.)
+
 Keras 3 trains the same functional network on JAX, PyTorch or TensorFlow. The
 ``fit`` step here imports neither TensorFlow nor any colorkeras module that does,
 so it runs wherever Keras and JAX do; ``pack`` (here, with TensorFlow) writes what

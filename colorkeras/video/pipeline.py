@@ -1,5 +1,7 @@
 """Film: colorize a black-and-white film with colour that holds still, and keep its sound.
 
+(The library behind ``python -m colorkeras.film``, whose flags ``colorkeras/film.py`` parses.)
+
     python -m colorkeras.film newsreel.mp4 --out newsreel-colour.mp4
     python -m colorkeras.film home-movie.avi --out colour.mp4 --stability 0.9 --model RUN
 

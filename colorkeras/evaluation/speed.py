@@ -1,34 +1,7 @@
-"""Speed on this machine, in one command: ``python -m colorkeras.bench [--json FILE]``.
+"""Speed figures for bench: the numpy yardstick, forward FLOPs, latency, the HTTP server under load, films.
 
-(The library behind ``python -m colorkeras.bench``, whose flags ``colorkeras/bench.py`` parses.)
-
-Each figure is the median of ``--repeats`` timed repeats after a warm-up:
-
-- yardstick: numpy float32 matrix multiply (2048 x 2048 x 2048), GFLOP/s;
-- training: images/s of the run's architecture at 32x32 (synthetic data), and the
-  achieved GFLOP/s (3 forward passes per training step, a multiply-add = 2 FLOPs,
-  forward FLOPs counted by the TensorFlow profiler) as a share of the yardstick;
-- inference: images/s through the SavedModel at 32x32 in batches, and latency of
-  the serving signature on one 768x512 and one 4000x3000 image;
-- the Python API (``Colorizer.colorize``) on a 4000x3000 gray photograph, with the
-  mean difference between its output's and its input's CIELAB lightness, and on a
-  1-megapixel colour photograph (what a dashboard upload costs);
-- precision: training images/s at 64x64 under float32 and under Keras
-  ``mixed_bfloat16`` (fast on CPUs with AVX-512 BF16), from the same weights on
-  the same real photographs, with the loss each reaches after the same steps;
-- the HTTP server (``colorkeras.serve``, in this process): latency of one
-  1-megapixel JPEG through ``colorize_bytes`` (a PNG answer) and
-  ``colorize_bytes_jpeg`` (a JPEG answer), median and 95th percentile, against the
-  Python API's, and throughput with 32 concurrent clients;
-- hints (runs that take them): a new result for a 1-megapixel photograph after a
-  hint is added (``Colorizer.colorize(image, hints=...)`` with 5 points);
-- film: frames/s of ``python -m colorkeras.film`` on a generated 640x480 clip
-  (stabilisation on), from its own count of frames and seconds, and that
-  process's peak memory;
-- peak memory (maximum resident set size) of the process.
-
-A part that cannot run here (a run without a signature, no free port) is said in
-one line and skipped; the rest is still measured and printed.
+The command line, its examples and what it does in detail: ``colorkeras/bench.py``
+(``python -m colorkeras.bench``).
 """
 
 import base64

@@ -1,37 +1,7 @@
-"""Colorize whole archives on Apache Beam: ``python -m colorkeras.bulk --input PATTERN --output DIR``.
+"""Colorize whole archives on Apache Beam: the pipeline, its planning from the output folder, and its summary.
 
-(The library behind ``python -m colorkeras.bulk``, whose flags ``colorkeras/bulk.py`` parses.)
-
-    pip install -e ".[beam]"
-    # This machine, two worker processes:
-    python -m colorkeras.bulk --input scans/ --output colour/ \\
-        --runner DirectRunner --direct_num_workers 2 --direct_running_mode multi_processing
-    # The same pipeline on a cluster (Beam's own options; the engine does the scaling):
-    python -m colorkeras.bulk --input 'gs://archive/scans/**' --output gs://archive/colour \\
-        --runner DataflowRunner --project P --region europe-west1 --temp_location gs://archive/tmp
-
-``--input`` is a folder (searched recursively, as the colorize CLI does) or a glob
-pattern (``**`` reaches nested folders), matched with Beam's file I/O, so local
-paths, ``gs://`` and ``s3://`` work wherever Beam's filesystems for them are
-installed. Outputs mirror the inputs as the colorize CLI lays them out
-(``DIR/<folder name>/<relative path>.png``, ``a.jpg`` and ``a.png`` side by side
-as ``a_jpg.png`` and ``a_png.png``), and each one is identical to what the CLI
-writes: each worker decodes and colorizes through the same ``Colorizer``.
-
-The driver lists the inputs (Beam's FileSystems: local, ``gs://``, ``s3://``),
-names their outputs, and leaves out those already there; the pipeline is one
-chain of transforms every Beam runner has (Create, Reshuffle, ParDo,
-GroupByKey), so the same pipeline runs on the DirectRunner, on a Dask cluster
-(``--runner DaskRunner --dask_client_address tcp://HOST:PORT``) and on the others.
-Each worker process loads the run's SavedModel once (``tf.saved_model.load``,
-kept by ``apache_beam.utils.shared``) and colorizes through the same
-``Colorizer`` as the CLI. Each output is written under a temporary name and
-renamed into place, so a killed worker or a retried task never leaves half a PNG,
-and a rerun writes nothing that is there. Files that cannot be read go to
-``DIR/_failures.csv`` (path, reason) instead of failing the pipeline. The counts
-(done, skipped, failed) come from the output folder itself, so a runner without
-metrics (Dask) and a retried task (counted twice by an engine) give the same
-figures; an input neither written nor failed is reported as missing.
+The command line, its examples and what it does in detail: ``colorkeras/bulk.py``
+(``python -m colorkeras.bulk``).
 """
 
 import argparse

@@ -1,28 +1,7 @@
-"""Colorize files and folders: ``python -m colorkeras.colorize INPUT... --out DIR``.
+"""Colorize files and folders: outputs planned (mirrored folders, clashes, hints per file), written atomically.
 
-(The library behind ``python -m colorkeras.colorize``, whose flags ``colorkeras/colorize.py`` parses.)
-
-Examples::
-
-    python -m colorkeras.colorize old_photo.jpg --out colour/
-    python -m colorkeras.colorize scans/ --out colour/ --saturation 1.2 --compare
-    python -m colorkeras.colorize scans/ --out colour/ --model cifar10-unet --render-size 64
-    python -m colorkeras.colorize photo.jpg --hints hints.json --out colour/
-
-``--hints FILE`` gives colour points (``[{"x": 120, "y": 48, "color": "#1f3a93"}]``,
-input pixels): for one input a list; for several an object of lists keyed by
-file name (or path). They are all checked before anything is written. Without
-``--model``, hints go to the default run if it takes them, else to the shipped
-hint run (said on the terminal).
-
-Folders are searched recursively and their structure is mirrored under ``--out``.
-Outputs are PNG files (``--format tiff|jpeg|webp`` for others) named after their
-inputs (``photo.jpg`` -> ``photo.png``), at 16 bits where a 16-bit input's format
-allows, with the input's EXIF, IPTC, XMP and ICC profile and a record of the run
-that coloured them (``colorkeras.core.archive``);
-an existing output is skipped unless ``--overwrite``, and an output never
-replaces an input. A file that cannot be read is reported by name and skipped;
-the exit status is 1 if any file failed, 2 for a usage error.
+The command line, its examples and what it does in detail: ``colorkeras/colorize.py``
+(``python -m colorkeras.colorize``).
 """
 
 import io

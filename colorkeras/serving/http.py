@@ -1,32 +1,7 @@
-"""An HTTP server that speaks TensorFlow Serving's REST API: ``python -m colorkeras.serve``.
+"""An HTTP server that speaks TensorFlow Serving's REST API over the run store.
 
-(The library behind ``python -m colorkeras.serve``, whose flags ``colorkeras/serve.py`` parses.)
-
-A client written against TensorFlow Serving works against this server unchanged,
-and the other way round: when one process is not enough, serve the same
-SavedModel with TensorFlow Serving (``python -m colorkeras.export --serving-dir``).
-
-    python -m colorkeras.serve --model photos-unet --port 8502
-    curl -s localhost:8502/v1/models/photos-unet
-    curl -s -X POST localhost:8502/v1/models/photos-unet:predict \\
-        -d '{"signature_name": "colorize_bytes", "instances": [{"b64": "'"$(base64 -w0 old.jpg)"'"}]}'
-
-Endpoints (``NAME`` is the run's name unless ``--model-name`` says otherwise):
-
-- ``GET /v1/models/NAME[/versions/1]``: version status;
-- ``GET /v1/models/NAME[/versions/1]/metadata``: the signatures, their inputs and outputs;
-- ``POST /v1/models/NAME[/versions/1]:predict``: ``{"signature_name": ..., "instances": [...]}``
-  (rows, answered with ``predictions``) or ``{"inputs": ...}`` (columns, answered
-  with ``outputs``). Binary values travel as ``{"b64": ...}``; an output is
-  base64-encoded when its name ends in ``_bytes``.
-
-Errors are ``{"error": "..."}``: 400 for malformed JSON, a bad or oversized image
-or request, 404 for an unknown model, version or signature, 503 when the queue is
-full. The standard library's threading HTTP server carries it (no extra
-dependency; the model calls, not the HTTP parsing, are the cost), with a bounded
-number of model calls at once (``--workers``) and of waiting requests
-(``--queue``). SIGTERM (and Ctrl-C) stop taking requests, finish the ones in
-hand, and exit.
+The command line, its examples and what it does in detail: ``colorkeras/serve.py``
+(``python -m colorkeras.serve``).
 """
 
 import base64

@@ -1,26 +1,7 @@
-"""Train a colorizer and write a run to the store: ``python -m colorkeras.train``.
+"""The training loop: settings from flags, the run folder, the network and its start, fit with checkpoints and resume, the finished run.
 
-(The library behind ``python -m colorkeras.train``, whose flags ``colorkeras/train.py`` parses.)
-
-Examples::
-
-    # The default U-Net on CIFAR-10 (local copy), as saved_models/cifar10-unet:
-    python -m colorkeras.train --data ../shared/datasets/cifar10 --epochs 20 --name cifar10-unet
-
-    # The original plain-CNN design, for comparison:
-    python -m colorkeras.train --data ../shared/datasets/cifar10 --architecture plain-cnn --name cifar10-plain-cnn
-
-    # Any image folder, into an explicit folder; then continue after an interruption:
-    python -m colorkeras.train --data ~/photos --image-size 64 --load-size 96 --run-dir /tmp/run
-    python -m colorkeras.train --run-dir /tmp/run --resume
-
-    # Over the local devices, or over several machines configured by TF_CONFIG:
-    python -m colorkeras.train --data cifar10 --distribute mirrored
-    TF_CONFIG='{"cluster": {...}, "task": {...}}' python -m colorkeras.train --distribute multiworker
-
-While it trains, the run lives in a hidden ``.<run>.partial/`` folder beside its
-final place (checkpoint every epoch, history.csv, progress.json); it is renamed into
-place only when every file is written.
+The command line, its examples and what it does in detail: ``colorkeras/train.py``
+(``python -m colorkeras.train``).
 """
 
 import datetime

@@ -1,24 +1,7 @@
-"""Training on any Keras 3 backend, for a GPU machine that has JAX but no TensorFlow.
+"""Training on any Keras 3 backend (JAX on a GPU machine): the data pack, the fit on a wall-clock budget, the weights and their report.
 
-(The library behind ``python -m colorkeras.portable_train``, whose flags ``colorkeras/portable_train.py`` parses.)
-
-Keras 3 trains the same functional network on JAX, PyTorch or TensorFlow. The
-``fit`` step here imports neither TensorFlow nor any colorkeras module that does,
-so it runs wherever Keras and JAX do; ``pack`` (here, with TensorFlow) writes what
-it needs: the training split as 64x64 JPEG bytes, the networks as Keras JSON and
-the colour tables. The weights come back as ``.weights.npz`` files, which
-``python -m colorkeras.train --init-from FILE --epochs 0`` turns into a run
-(evaluated, exported) as usual::
-
-    python -m colorkeras.portable_train pack --data ../shared/datasets/photos \\
-        ../shared/datasets/places --base-filters 40 --out pack/
-    KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ \\
-        --seconds 300 --hint-seconds 150 --out weights/
-
-``fit`` trains the automatic network for ``--seconds``, then the hint network
-(Zhang et al. 2017), started from it, for ``--hint-seconds``, with hints simulated
-from the ground truth (``hints.sample_points``). The learning rate follows a cosine
-over the wall-clock budget, since a borrowed machine's time is what is fixed.
+The command line, its examples and what it does in detail: ``colorkeras/portable_train.py``
+(``python -m colorkeras.portable_train``).
 """
 
 import functools

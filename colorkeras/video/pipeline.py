@@ -1,24 +1,7 @@
-"""Film: colorize a black-and-white film with colour that holds still, and keep its sound.
+"""Films: read, colorize in batches, stabilise the colour along the optical flow, write resumable segments, join them with the sound.
 
-(The library behind ``python -m colorkeras.film``, whose flags ``colorkeras/film.py`` parses.)
-
-    python -m colorkeras.film newsreel.mp4 --out newsreel-colour.mp4
-    python -m colorkeras.film home-movie.avi --out colour.mp4 --stability 0.9 --model RUN
-
-Decoding and encoding go through PyAV (FFmpeg), streaming: a film of any length
-takes the memory of a few seconds of it. Every frame is colorized by the run's
-SavedModel (the path of every other front end); then ``Stabiliser`` carries the
-previous frame's colour along the optical flow of the gray input (OpenCV's DIS)
-and blends it with the new prediction where the flow is reliable, so colours
-stop jumping between frames. A scene cut starts afresh; ``--stability 0`` is
-plain per-frame colorization.
-
-The output is H.264 in MP4 (yuv420p) with the input's frame rate, timestamps and
-audio stream (copied, not re-encoded). It is written in segments under a hidden
-work folder beside the output, each kept once complete with the stabiliser's
-state at its end; interrupted (Ctrl-C, kill -9) and run again with the same
-command, it resumes after the last complete segment and gives the same frames.
-The output's own name appears only when the whole film is written.
+The command line, its examples and what it does in detail: ``colorkeras/film.py``
+(``python -m colorkeras.film``).
 """
 
 import hashlib

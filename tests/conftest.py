@@ -36,6 +36,17 @@ def write_crops(folder, count, size=24, seed=0):
     return folder
 
 
+# A test that needs an exported or trained run pays for the export (seconds) and
+# is therefore slow, whichever file it is in: ``-m "not slow"`` leaves it out.
+RUN_FIXTURES = {"tiny_run", "tiny_hint_run", "trained_run"}
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if RUN_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.slow)
+
+
 @pytest.fixture(scope="session")
 def image_folder(tmp_path_factory):
     """A flat folder of 40 small colour PNG crops."""

@@ -60,6 +60,7 @@ def test_a_job_that_ends_during_cancel_is_reported_not_raised(models_store, monk
         sleeper.wait()
 
 
+@pytest.mark.slow  # starts a real training process (TensorFlow's import alone takes seconds)
 def test_a_finished_job_is_reaped_not_left_a_zombie(models_store, tmp_path, monkeypatch):
     empty = tmp_path / "data" / "empty"
     empty.mkdir(parents=True)

@@ -100,3 +100,22 @@ def test_regression_losses_are_zero_at_the_target(kind):
     perfect = tf.image.resize(y_true, (4, 4), method="area") / color.AB_SCALE
     assert float(loss(y_true, perfect)) == pytest.approx(0.0, abs=1e-7)
     assert float(loss(y_true, perfect + 0.1)) > 0
+
+
+def test_the_one_soft_encoded_loss_is_zhangs_formula_by_hand():
+    # heads.SoftEncodedCrossEntropy (the Keras trainer) and the portable trainer both
+    # call soft_encoding.soft_encoded_crossentropy; here it is computed in numpy.
+    rng = np.random.default_rng(3)
+    centers = color.ab_bin_centers()
+    y_true = rng.uniform(-60, 60, (2, 6, 4, 2)).astype("float32")
+    logits = rng.normal(0, 2, (2, 3, 2, len(centers))).astype("float32")
+    weights = rng.uniform(0.5, 2.0, len(centers)).astype("float32")
+    ab = y_true.reshape(2, 3, 2, 2, 2, 2).mean(axis=(2, 4))  # 2x2 blocks.
+    distance = ((ab[..., None, :] - centers) ** 2).sum(-1)
+    target = np.exp(-distance / 50.0)
+    target /= target.sum(-1, keepdims=True)
+    log_softmax = logits - logits.max(-1, keepdims=True)
+    log_softmax -= np.log(np.exp(log_softmax).sum(-1, keepdims=True))
+    by_hand = -(target * log_softmax).sum(-1) * (target * weights).sum(-1)
+    loss = heads.SoftEncodedCrossEntropy(class_weights=weights)
+    np.testing.assert_allclose(float(loss(y_true, logits)), by_hand.mean(), rtol=1e-4)

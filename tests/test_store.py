@@ -140,3 +140,35 @@ def test_check_writable_without_create_makes_nothing(tmp_path):
     (tmp_path / "a-file").write_text("mine")
     with pytest.raises(store.RunError, match="is not a folder"):
         store.check_writable(tmp_path / "a-file" / "out", folder=True, create=False)
+
+
+def test_records_store_paths_portably_and_read_them_back_from_anywhere(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from colorkeras.core.config import TrainConfig
+
+    beside = store.REPOSITORY.parent / "shared" / "datasets" / "photos"
+    home = Path.home() / "scans" / "1920s"
+    record = {
+        "settings": {"architecture": "unet", "data": [str(beside), str(store.REPOSITORY / "tests")], "init_from": str(home / "w.weights.npz")},
+        "data_source": f"image folder {beside} + image folder {store.REPOSITORY / 'tests'}",
+        "export_command": f"python -m colorkeras.export --model={store.REPOSITORY / 'saved_models' / 'photos-unet'} --name x",
+        "server": "http://localhost:8501/v1/models/colorizer",
+        "elsewhere": "/data/scans",
+    }
+    run = store.Run(tmp_path / "run")
+    run.path.mkdir()
+    run.write_config(record)
+    written = run.read_config()
+    assert written["settings"]["data"] == ["../shared/datasets/photos", "tests"]
+    assert written["settings"]["init_from"] == "~/scans/1920s/w.weights.npz"
+    assert written["data_source"] == "image folder ../shared/datasets/photos + image folder tests"
+    assert written["export_command"] == "python -m colorkeras.export --model=saved_models/photos-unet --name x"
+    assert written["server"] == record["server"]  # A URL is not a path.
+    assert written["elsewhere"] == "/data/scans"  # Outside the repository and home: as given.
+    # Read back from another working folder, the repository's own folder is found again.
+    monkeypatch.chdir(tmp_path)
+    settings = TrainConfig.from_record(written["settings"])
+    assert settings.data[1] == str(store.REPOSITORY / "tests")
+    assert settings.init_from == str(home / "w.weights.npz")
+    assert store.local_path("photos-unet") == "photos-unet"  # A run's name stays a name.

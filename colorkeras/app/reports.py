@@ -92,6 +92,7 @@ def _describe_legacy(text):
     if text.startswith("scikit-image"):
         return {"name": "scikit-image", "fingerprint": "skimage"}
     path = next((text[len(prefix):] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
+    path = store.local_path(path)
     if not path or not Path(path).is_dir():
         return None
     return describe(path)

@@ -6,6 +6,8 @@ resolved settings are written to each run's ``config.json``.
 
 from dataclasses import asdict, dataclass, fields
 
+from colorkeras.core.store import local_path
+
 
 @dataclass(frozen=True)
 class Architecture:
@@ -143,3 +145,16 @@ class TrainConfig:
     def from_dict(cls, values):
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
+
+    PATH_FIELDS = ("data", "init_from", "encoder_weights")
+
+    @classmethod
+    def from_record(cls, settings):
+        """The settings a run's config.json holds, their paths found on this machine:
+        records store them portably (``store.portable_path``: ``../shared/datasets/photos``),
+        so a run resumed or re-exported from another working folder reads the same files."""
+        values = dict(settings)
+        for name in cls.PATH_FIELDS:
+            value = values.get(name)
+            values[name] = [local_path(item) for item in value] if isinstance(value, list) else local_path(value)
+        return cls.from_dict(values)

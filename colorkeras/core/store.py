@@ -93,7 +93,7 @@ class Run:
             return list(csv.DictReader(stream))
 
     def write_json(self, name, value):
-        atomic_write_json(self.path / name, value)
+        atomic_write_json(self.path / name, portable(value))
 
     def write_config(self, record):
         """Writes ``config.json``, the run's one record: the only place it is written
@@ -103,7 +103,7 @@ class Run:
         elsewhere)."""
         if not isinstance(record.get("settings"), dict) or "architecture" not in record["settings"]:
             raise ValueError("a run's record needs its resolved settings (an architecture among them)")
-        atomic_write_json(self.config, record)
+        atomic_write_json(self.config, portable(record))
 
     def publish(self, final, overwrite=False):
         """Moves this (finished, partial) folder to ``final`` and drops training's scratch files."""
@@ -118,6 +118,54 @@ class RunError(Exception):
 
 # The repository's root: saved_models/ is in it, ../shared beside it.
 REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+# === Paths in records: portable where written, local where read ===
+
+# An absolute path inside a string: not part of a URL ("http://x/y") or of a
+# relative path ("a/b"), up to white space, a quote or a separator of a list.
+ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/[^\s\"',;]+")
+
+
+def portable_path(path):
+    """``path`` as a record stores it: relative to the repository where it lies in
+    it or beside it (``saved_models/photos-unet``, ``../shared/datasets/photos``,
+    as the README names them), under ``~`` in the home folder, else as given.
+    Run records and reports that travel with the repository hold no machine's
+    absolute path this way; ``local_path`` finds the file again."""
+    path = Path(path)
+    if not path.is_absolute():
+        return str(path)
+    places = ((REPOSITORY, ""), (REPOSITORY.parent, "../"), (Path.home(), "~/"))
+    for base, prefix in places:
+        if base != Path(base.anchor) and (path == base or base in path.parents):
+            relative = path.relative_to(base).as_posix()
+            return (prefix + relative).rstrip("/") if relative != "." else (prefix.rstrip("/") or ".")
+    return str(path)
+
+
+def portable(value):
+    """``value`` (a record: dicts, lists, strings, numbers) with every absolute path
+    in its strings written by ``portable_path``; commands and phrases keep their words."""
+    if isinstance(value, dict):
+        return {key: portable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [portable(item) for item in value]
+    if isinstance(value, str) and "/" in value:
+        return ABSOLUTE_PATH.sub(lambda match: portable_path(match.group(0)), value)
+    return value
+
+
+def local_path(text):
+    """A path a record stores (``portable_path``), as this machine finds it: ``~``
+    expanded, and a relative path that is not there from the working folder taken
+    from the repository's root. Anything else (a run's name) is returned as given."""
+    if not isinstance(text, str) or not text:
+        return text
+    path = Path(text).expanduser()
+    if path.is_absolute() or path.exists() or not (REPOSITORY / path).exists():
+        return str(path) if text.startswith("~") else text
+    return str(REPOSITORY / path)
 
 
 def models_dir():

@@ -7,6 +7,7 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
+import contextlib
 import csv
 import dataclasses
 import io
@@ -14,6 +15,7 @@ import sys
 import zlib
 from pathlib import Path
 
+import keras
 import numpy as np
 import pandas as pd
 from PIL import Image
@@ -21,6 +23,7 @@ from skimage import data
 
 from colorkeras.core import hints as hints_lib
 from colorkeras.core import store
+from colorkeras.core.constants import FILM_SUFFIXES
 from colorkeras.core.images import luma_gray, save_image
 from colorkeras.data import pipeline as data_lib
 from colorkeras.data.degrade import archive_gray_copies
@@ -332,6 +335,7 @@ def write_report(report, path):
 
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    report = store.portable(report)  # Data and film paths as the README names them, no machine's.
     store.atomic_write_json(path, report)
     buffer = io.StringIO()
     fields = [*ROW_FIELDS, *(["warping_error"] if any("warping_error" in row for row in report["rows"]) else [])]
@@ -359,3 +363,123 @@ def report_files(args):
     if args.contact_sheet:
         files.append(Path(args.contact_sheet).expanduser())
     return files
+
+
+# === The evaluate command ===
+
+
+def evaluate(args):
+    """What ``python -m colorkeras.evaluate`` does with its parsed flags ``args``
+    (``colorkeras/evaluate.py`` documents each): scores every run named (default:
+    every run in the store) on ``args.data`` beside the gray copy, prints the
+    table, and writes the contact sheet and the report asked for. Returns the exit
+    status; a bad setting, image, data set or run raises ``ValueError``,
+    ``ImageError``, ``DatasetError`` or ``RunError`` before anything is written."""
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be at least 1, received {args.limit}")
+    if not all(0 <= count <= 1000 for count in args.hints):
+        raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
+    sweep = sorted(set(args.hints))
+    for target in report_files(args):
+        store.check_writable(target, overwrite=args.overwrite)  # Before the scoring, not after it.
+    names = args.model or store.list_runs()
+    if not names:
+        raise store.RunError("no runs to evaluate: train one or pass --model")
+    colorizers = [
+        Colorizer(
+            name, render_size=args.render_size, saturation=args.saturation,
+            temperature=args.temperature, prior_weight=args.prior_weight,
+        )
+        for name in names
+    ]
+    if any(sweep):
+        for colorizer in colorizers:
+            colorizer.check_takes_hints()
+        if args.data == "skimage":
+            raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
+
+    verbose = 1 if sys.stderr.isatty() else 2
+    bar = {"target": 0, "offset": 0, "widget": None}
+
+    def progress(done, total):
+        # Keras draws on standard output; the table owns it, so the bar goes to stderr.
+        with contextlib.redirect_stdout(sys.stderr):
+            if bar["widget"] is None:
+                bar["widget"] = keras.utils.Progbar(bar["target"], unit_name="image", verbose=verbose)
+            bar["widget"].update(bar["offset"] + done)
+
+    path = Path(args.data).expanduser()
+    if path.suffix.lower() in FILM_SUFFIXES:
+        if args.degrade:
+            raise ValueError("--degrade scores photographs, not films")
+        return score_video(path, colorizers, args)
+    is_folder = (
+        args.data not in ("cifar10", "skimage")
+        and path.is_dir()
+        and not data_lib.is_cifar_batches(path)
+    )
+    skipped, per_photo = 0, []
+    # The validation split is the one the first model's run held out.
+    settings = colorizers[0].record.get("settings", {})
+    held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
+    if args.data == "skimage":
+        print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
+        rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=args.degrade))
+        sheet_images = skimage_photos()
+        if args.per_image:
+            print(format_table(per_photo))
+        source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
+    elif is_folder:
+        files = find_split_files(path, args.split, args.limit, **held_out)
+        print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
+        rows = []
+        bar["target"] = len(files) * len(sweep)
+        for step, count in enumerate(sweep):
+            bar["offset"] = step * len(files)
+            scored, gray_row, skipped = score_files(colorizers, files, progress, inputs=Inputs(count, args.degrade))
+            rows.extend(label_hints(scored, count, sweep))
+        if args.contact_sheet:
+            chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
+            sheet_images = _read_files(chosen)[0]
+        source = str(path.resolve())
+    else:
+        images = load_split_arrays(
+            args.data, args.split, args.limit, load_size=settings.get("load_size") or settings.get("image_size") or 32,
+            **held_out,
+        )
+        print(f"Scoring {len(images)} images ...", file=sys.stderr)
+        gray_row = score_gray_copy(images, Inputs(degrade=args.degrade))
+        rows = []
+        bar["target"] = len(images) * len(colorizers) * len(sweep)
+        for step, count in enumerate(sweep):
+            for index, colorizer in enumerate(colorizers):
+                bar["offset"] = (step * len(colorizers) + index) * len(images)
+                scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, Inputs(count, args.degrade))
+                rows.extend(label_hints([scored], count, sweep))
+        source = args.data if args.data == "cifar10" else str(path.resolve())
+        sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
+    by_name = {colorizer.name: colorizer for colorizer in colorizers}
+    for row in rows:
+        colorizer = by_name[row.pop("run", row["name"])]
+        row.update(
+            render_size=colorizer.render_size, saturation=colorizer.hint_saturation if row.get("hints") else colorizer.saturation,
+            temperature=colorizer.temperature, prior_weight=colorizer.prior_weight,
+        )
+    all_rows = [gray_row, *rows, truth_row(gray_row)]
+    print(format_table(all_rows))
+    if skipped:
+        print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
+    if args.contact_sheet:
+        save_image(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
+        print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
+    if args.output:
+        report = {
+            "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
+            "limit": args.limit, "skipped": skipped, "hints": sweep, "degrade": args.degrade, "rows": all_rows,
+        }
+        if args.per_image and per_photo:
+            report["per_image"] = per_photo
+        write_report(report, args.output)
+        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
+    return 0
+

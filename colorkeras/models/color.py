@@ -11,66 +11,40 @@ on numpy arrays in the evaluator. Ranges:
 
 import numpy as np
 import tensorflow as tf
+from keras import ops
 
+from colorkeras.core import lab as cielab
 from colorkeras.core.constants import AB_SCALE
 
 # The model sees L / L_SCALE, a gray image in [0, 1].
 L_SCALE = 100.0
 
-# D65 reference white, and the linear-sRGB to XYZ matrix (IEC 61966-2-1).
-_WHITE = (0.95047, 1.0, 1.08883)
-_RGB_TO_XYZ = np.array(
-    [
-        [0.412453, 0.357580, 0.180423],
-        [0.212671, 0.715160, 0.072169],
-        [0.019334, 0.119193, 0.950227],
-    ],
-    dtype=np.float64,
-)
-_XYZ_TO_RGB = np.linalg.inv(_RGB_TO_XYZ)
-_EPSILON = (6.0 / 29.0) ** 3
-_KAPPA = 3.0 * (6.0 / 29.0) ** 2
+# The formulas and their constants are ``core.lab``'s (shared with the portable
+# trainer); here they run as graph ops, through keras.ops on TensorFlow.
+_WHITE, _RGB_TO_XYZ, _XYZ_TO_RGB = cielab.WHITE, cielab.RGB_TO_XYZ, cielab.XYZ_TO_RGB
+_EPSILON, _KAPPA = cielab.EPSILON, cielab.KAPPA
 
 
 def _srgb_to_linear(rgb):
-    return tf.where(rgb <= 0.04045, rgb / 12.92, tf.pow((tf.maximum(rgb, 0.04045) + 0.055) / 1.055, 2.4))
+    return cielab.srgb_to_linear(rgb, ops)
 
 
 def _linear_to_srgb(linear):
-    linear = tf.clip_by_value(linear, 0.0, 1.0)
-    return tf.where(
-        linear <= 0.0031308,
-        linear * 12.92,
-        1.055 * tf.pow(tf.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055,
-    )
+    return cielab.linear_to_srgb(linear, ops)
 
 
 def _f(t):
-    return tf.where(t > _EPSILON, tf.pow(tf.maximum(t, _EPSILON), 1.0 / 3.0), t / _KAPPA + 4.0 / 29.0)
-
-
-def _f_inverse(t):
-    return tf.where(t > 6.0 / 29.0, t * t * t, _KAPPA * (t - 4.0 / 29.0))
+    return cielab.f(t, ops)
 
 
 def rgb_to_lab(rgb):
     """sRGB float32 [..., 3] in [0, 1] -> CIELAB float32 [..., 3] (L in [0, 100])."""
-    rgb = tf.convert_to_tensor(rgb, tf.float32)
-    linear = _srgb_to_linear(rgb)
-    matrix = tf.constant((_RGB_TO_XYZ / np.array(_WHITE)[:, None]).T, tf.float32)
-    xyz = tf.tensordot(linear, matrix, axes=1)
-    fx, fy, fz = tf.unstack(_f(xyz), axis=-1)
-    return tf.stack([116.0 * fy - 16.0, 500.0 * (fx - fy), 200.0 * (fy - fz)], axis=-1)
+    return cielab.rgb_to_lab(tf.convert_to_tensor(rgb, tf.float32), ops)
 
 
 def _lab_to_linear(lab):
     """CIELAB float32 [..., 3] -> linear sRGB float32 [..., 3], clipped to [0, 1]."""
-    lab = tf.convert_to_tensor(lab, tf.float32)
-    lightness, a, b = tf.unstack(lab, axis=-1)
-    fy = (lightness + 16.0) / 116.0
-    xyz = _f_inverse(tf.stack([fy + a / 500.0, fy, fy - b / 200.0], axis=-1))
-    matrix = tf.constant((_XYZ_TO_RGB * np.array(_WHITE)[None, :]).T, tf.float32)
-    return tf.clip_by_value(tf.tensordot(xyz, matrix, axes=1), 0.0, 1.0)
+    return cielab.lab_to_linear(tf.convert_to_tensor(lab, tf.float32), ops)
 
 
 def lab_to_rgb(lab):
@@ -91,7 +65,7 @@ def gray_to_lightness(gray):
 def rgb_to_lightness(rgb):
     """sRGB float32 [..., 3] in [0, 1] -> L float32 [..., 1] in [0, 100]."""
     linear = _srgb_to_linear(tf.convert_to_tensor(rgb, tf.float32))
-    y = tf.expand_dims(tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1), -1)
+    y = tf.expand_dims(tf.tensordot(linear, tf.constant(cielab.LUMINANCE), axes=1), -1)
     return 116.0 * _f(y) - 16.0
 
 
@@ -136,7 +110,7 @@ def _lab_to_rgb_unclipped(lab):
     lab = np.asarray(lab, np.float64)
     fy = (lab[:, 0] + 16.0) / 116.0
     f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=-1)
-    xyz = np.where(f > 6.0 / 29.0, f**3, _KAPPA * (f - 4.0 / 29.0)) * np.array(_WHITE)
+    xyz = cielab.f_inverse(f, np) * np.array(_WHITE)
     return _encode_srgb(xyz @ _XYZ_TO_RGB.T)
 
 
@@ -190,7 +164,7 @@ def uint8_to_lightness(images, gray=None):
         # A gray value has one lightness: an exact 256-entry table.
         return tf.gather(tf.constant(uint8_gray_lightness_table()), tf.cast(images[..., :1], tf.int32))
     linear = tf.gather(tf.constant(_srgb_to_linear_table()), tf.cast(images, tf.int32))
-    y = tf.expand_dims(tf.tensordot(linear, tf.constant(_RGB_TO_XYZ[1], tf.float32), axes=1), -1)
+    y = tf.expand_dims(tf.tensordot(linear, tf.constant(cielab.LUMINANCE), axes=1), -1)
     # L from luminance through a fine table (within 0.06 L units of the exact value).
     index = tf.cast(tf.clip_by_value(y, 0.0, 1.0) * _LINEAR_STEPS + 0.5, tf.int32)
     return tf.gather(tf.constant(_luminance_lightness_table()), index)

@@ -8,6 +8,7 @@ from keras import layers
 
 from colorkeras.core.config import architecture as architecture_of
 from colorkeras.models import color
+from colorkeras.models.soft_encoding import soft_encoded_crossentropy
 
 HEADS = ("classes", "regression")
 
@@ -50,10 +51,9 @@ def decode_chroma(outputs, architecture, head, bin_centers=None, temperature=1.0
 class SoftEncodedCrossEntropy(keras.losses.Loss):
     """Cross-entropy against a soft encoding of the true a/b over the bins.
 
-    ``y_true`` is a/b in Lab units at full resolution; it is area-downsampled to the
-    prediction's size, then each pixel becomes a Gaussian (``sigma`` Lab units) over
-    the bin centres, as in Zhang et al. (2016). ``class_weights`` (optional, [K])
-    rebalance rare colours.
+    ``y_true`` is a/b in Lab units at full resolution, ``y_pred`` the logits at half
+    resolution: ``soft_encoding.soft_encoded_crossentropy``, the one definition the
+    portable trainer uses too. ``class_weights`` (optional, [K]) rebalance rare colours.
     """
 
     def __init__(self, bin_step=10.0, sigma=5.0, class_weights=None, name="soft_encoded_crossentropy", **kwargs):
@@ -61,23 +61,10 @@ class SoftEncodedCrossEntropy(keras.losses.Loss):
         self.bin_step = float(bin_step)
         self.sigma = float(sigma)
         self.class_weights = None if class_weights is None else [float(w) for w in class_weights]
-        self._centers = tf.constant(color.ab_bin_centers(self.bin_step), tf.float32)
+        self._centers = color.ab_bin_centers(self.bin_step)
 
     def call(self, y_true, y_pred):
-        ab = tf.image.resize(y_true, tf.shape(y_pred)[1:3], method="area")
-        centers = self._centers
-        squared_distance = (
-            tf.reduce_sum(ab * ab, axis=-1, keepdims=True)
-            - 2.0 * tf.tensordot(ab, tf.transpose(centers), axes=1)
-            + tf.reduce_sum(centers * centers, axis=-1)
-        )
-        target = tf.nn.softmax(-squared_distance / (2.0 * self.sigma**2), axis=-1)
-        target = tf.stop_gradient(target)
-        loss = tf.nn.softmax_cross_entropy_with_logits(labels=target, logits=y_pred)
-        if self.class_weights is not None:
-            weights = tf.constant(self.class_weights, tf.float32)
-            loss = loss * tf.reduce_sum(target * weights, axis=-1)
-        return loss
+        return soft_encoded_crossentropy(y_true, y_pred, self._centers, self.sigma, self.class_weights)
 
     def get_config(self):
         config = super().get_config()

@@ -1,22 +1,21 @@
-"""Export: write a run's model files, and re-export a run with other serving defaults.
+"""Export: write a run's model files, re-export a run with other serving defaults
+(``export_run``), rebuild its graph, write it for TensorFlow Serving or as TFLite.
 
-(The library behind ``python -m colorkeras.export``, whose flags ``colorkeras/export.py`` parses.)
-
-``python -m colorkeras.export --model RUN --name NEW [--saturation 1.2 ...]`` writes a
-new run from a run's ``model.keras``; the graph itself (signatures, preprocessing)
-is in ``colorkeras.serving.graph``. TensorFlow loads only after the flags are read,
-so ``--help`` answers at once.
+The library behind ``python -m colorkeras.export``, whose flags ``colorkeras/export.py``
+parses; the graph itself (signatures, preprocessing) is ``colorkeras.serving.graph``.
 """
 import datetime
 import os
 import shutil
-import sys
 from pathlib import Path
 
 import keras
 
 from colorkeras.core import store
+from colorkeras.core.config import TrainConfig, architecture
+from colorkeras.data import pipeline as data_lib
 from colorkeras.evaluation import scoring
+from colorkeras.models.heads import bin_prior
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.serving import tflite
 from colorkeras.serving.graph import export_saved_model
@@ -117,7 +116,7 @@ def write_tflite(source, path, overwrite=False):
     return path
 
 
-def rebuild(source, partial, final, argv=None):
+def rebuild(source, partial, final, command=""):
     """Writes run ``source`` again into ``partial`` (to be published as ``final``):
     the SavedModel exported afresh from its model.keras with its own settings, so it
     gains every signature its kind supports; every other file (test report,
@@ -133,9 +132,91 @@ def rebuild(source, partial, final, argv=None):
             if entry.name not in (store.Run.SAVED_MODEL, store.Run.CONFIG) and not entry.name.startswith(".") and entry.is_file():
                 shutil.copy2(entry, partial / entry.name)
         record = dict(record, rebuilt=datetime.datetime.now().isoformat(timespec="seconds"),
-                      rebuild_command="python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv))
+                      rebuild_command=command)
         write_saved_model(partial, model, record, automatic)
         store.Run(partial).write_config(record)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
+
+
+def export_run(model, final, overrides, data=None, automatic=None, hint_saturation=None, evaluate_limit=None, overwrite=False, command=""):
+    """Writes run ``model`` (a name or folder) again as the run ``final`` (a folder),
+    with other serving defaults; the source run is not changed.
+
+    ``overrides``: temperature, prior_weight, saturation, render_size (None keeps the
+    source's). ``data``: sources to score on and count colours from (default: the
+    source's). ``automatic``: for a hint run, the automatic run that answers calls
+    without hints; its serving defaults become the new run's. With nothing that
+    changes a result, the serving graph is rebuilt and the test report kept.
+    Returns ``(source folder, test metrics row)``, the row None for a rebuild.
+    Raises ``store.RunError``, ``ValueError``, ``DatasetError`` or ``OSError``;
+    nothing is left at ``final`` or beside it then."""
+
+    source = store.resolve_run(model)
+    record = store.Run(source).read_config()
+    final = Path(final)
+    if final.exists() and not overwrite:
+        raise store.RunError(f"{final} already exists; choose another name or pass --overwrite")
+    store.check_replaceable(final)
+    partial = store.partial_path(final)
+    if data is None and automatic is None and hint_saturation is None and all(value is None for value in overrides.values()):
+        rebuild(source, partial, final, command=command)
+        store.publish(partial, final, overwrite=overwrite)
+        return source, None
+    made = False  # Whether the partial folder is this call's to remove on failure.
+    try:
+        record, automatic_network = _with_automatic(record, source, automatic)
+        if hint_saturation is not None:
+            if hint_saturation <= 0:
+                raise ValueError(f"hint saturation must be positive, received {hint_saturation}")
+            record = dict(record, hint_saturation=hint_saturation)
+        settings = dict(record["settings"], **{key: value for key, value in overrides.items() if value is not None})
+        config = TrainConfig.from_record(settings).resolve()
+        data = (data[0] if len(data) == 1 else data) if data else config.data
+        splits = data_lib.load_splits(data, config.load_size, config.validation_fraction, config.seed)
+        record = dict(record, settings=config.to_dict(), data_source=splits.source, dataset=data_lib.describe(data))
+        if architecture(config.architecture).chroma and config.head == "classes" and not record.get("bin_prior"):
+            record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
+        record["exported_from"] = str(source)
+        record["exported"] = datetime.datetime.now().isoformat(timespec="seconds")
+        record["export_command"] = command
+        network = load_networks(store.Run(source))[0]
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        made = True
+        if store.Run(source).history.is_file():
+            shutil.copy2(store.Run(source).history, store.Run(partial).history)
+        row = write_run_files(partial, network, record, splits.test, final.name, config.samples, evaluate_limit, automatic_network)
+        store.publish(partial, final, overwrite=overwrite)
+    except BaseException:
+        if made:
+            shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return source, row
+
+
+def _with_automatic(record, source, automatic):
+    """(record, automatic network or None): a hint run's record joined with the
+    automatic run ``automatic`` names (its serving defaults, bins and prior), or
+    the automatic network the source run carries."""
+
+    if automatic is None:
+        return record, (load_networks(store.Run(source))[1] if store.Run(source).automatic_model.is_file() else None)
+    automatic_run = store.Run(store.resolve_run(automatic))
+    automatic_record = automatic_run.read_config()
+    if not record["settings"].get("hints"):
+        raise store.RunError(f"--automatic goes with a hint run; {source.name} takes no hints")
+    if automatic_record["settings"].get("hints"):
+        raise store.RunError(f"--automatic {automatic}: that run takes hints; name an automatic run")
+    for key in ("architecture", "head", "bin_step"):
+        if automatic_record["settings"].get(key) != record["settings"].get(key):
+            raise store.RunError(f"--automatic {automatic}: its {key} differs from {source.name}'s")
+    network = load_networks(automatic_run)[0]
+    serving = ("render_size", "saturation", "temperature", "prior_weight")
+    record = dict(record, automatic={"from": str(automatic_run.path), "parameters": count_parameters(network), "settings": automatic_record["settings"]})
+    record["settings"] = dict(record["settings"], **{key: automatic_record["settings"][key] for key in serving})
+    record["hint_saturation"] = record.get("hint_saturation") or 1.0
+    if automatic_record.get("bin_prior"):
+        record["bin_prior"] = automatic_record["bin_prior"]
+    return record, network

@@ -158,7 +158,7 @@ def load_resumed_config(args, partial):
     saved = store.Run(partial).read_config()
     if saved is None:
         raise UsageError(f"{partial}/config.json is missing; cannot resume")
-    config = TrainConfig.from_dict(saved["settings"])
+    config = TrainConfig.from_record(saved["settings"])
     if any(word == "--epochs" or word.startswith("--epochs=") for word in args.command_line):
         config.epochs = args.epochs
     return config.resolve()

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from colorkeras.core import hints as hints_lib
+from colorkeras.core import lab as cielab
 from colorkeras.core.config import TrainConfig
 from colorkeras.core.images import luma_gray
 
@@ -48,7 +49,6 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
         bin_centers=color.ab_bin_centers(bin_step),
         gray_lightness=color.uint8_gray_lightness_table(),
         srgb_to_linear=color._srgb_to_linear_table(),
-        rgb_to_xyz=(color._RGB_TO_XYZ / np.array(color._WHITE)[:, None]).T.astype(np.float32),
     )
     for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
         network = build_colorizer(TrainConfig.architecture, base_filters, depth, "classes", bin_step, hints=hints)
@@ -58,11 +58,6 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
                 "images": len(blobs)}
     (out / "pack.json").write_text(json.dumps(settings, indent=2))
     return settings, int(offsets[-1])
-
-
-def lab_f(t):
-    epsilon, kappa = (6.0 / 29.0) ** 3, 3.0 * (6.0 / 29.0) ** 2
-    return np.where(t > epsilon, np.cbrt(np.maximum(t, epsilon)), t / kappa + 4.0 / 29.0)
 
 
 def decode_pack(path, threads=16):
@@ -77,32 +72,12 @@ def decode_pack(path, threads=16):
         rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"), np.uint8)
         gray = luma_gray(rgb)[..., 0]
         lightness = tables["gray_lightness"][gray][..., None] / 100.0
-        linear = tables["srgb_to_linear"][rgb]
-        f = lab_f(linear @ tables["rgb_to_xyz"])
-        ab = np.stack([500.0 * (f[..., 0] - f[..., 1]), 200.0 * (f[..., 1] - f[..., 2])], axis=-1)
+        ab = cielab.linear_to_lab(tables["srgb_to_linear"][rgb], np)[..., 1:]  # The one Lab conversion, in numpy.
         return lightness.astype(np.float16), ab.astype(np.float16)
 
     with ThreadPoolExecutor(threads) as pool:
         pairs = list(pool.map(one, range(len(offsets) - 1)))
     return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), tables
-
-
-def soft_encoded_crossentropy(centers, sigma=5.0):
-    """The loss of ``model.SoftEncodedCrossEntropy`` in keras.ops, for any backend.
-
-    The target a/b (full resolution) is averaged 2x2 to the prediction's half
-    resolution, soft-encoded over the bins and scored by cross-entropy.
-    """
-    from keras import ops
-
-    def loss(y_true, y_pred):
-        ab = ops.average_pool(ops.cast(y_true, "float32"), 2, 2, padding="valid")
-        c = ops.convert_to_tensor(centers, "float32")
-        distance = ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * ops.tensordot(ab, ops.transpose(c), 1) + ops.sum(c * c, axis=-1)
-        target = ops.stop_gradient(ops.softmax(-distance / (2.0 * sigma**2), axis=-1))
-        return ops.mean(ops.categorical_crossentropy(target, ops.cast(y_pred, "float32"), from_logits=True))
-
-    return loss
 
 
 def make_batches(lightness, ab, batch_size, hints, seed):
@@ -259,6 +234,8 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
         networks=None, tag=""):
     import keras
 
+    from colorkeras.models.soft_encoding import soft_encoded_crossentropy
+
     pack_dir, out = Path(pack_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
@@ -267,7 +244,10 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     print(f"Decoded {len(lightness)} images in {time.time() - started:.0f} s; backend {keras.backend.backend()}", flush=True)
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(precision)
-    loss = soft_encoded_crossentropy(tables["bin_centers"])
+
+    def loss(y_true, y_pred):  # The Keras trainer's loss (heads.SoftEncodedCrossEntropy), per pixel.
+        return soft_encoded_crossentropy(y_true, y_pred, tables["bin_centers"])
+
     report = {"backend": keras.backend.backend(), "images": len(lightness), "batch_size": batch_size,
               "precision": precision, "learning_rate": learning_rate}
 

@@ -54,7 +54,7 @@ def test_a_part_that_cannot_run_is_said_in_one_line_and_the_rest_still_printed(t
     def no_training(*args, **kwargs):
         raise RuntimeError("HTTP Error 404: Not Found")
 
-    monkeypatch.setattr(training_speed, "training_throughput", no_training)  # bench imports it when it runs.
+    monkeypatch.setattr(training_speed, "training_throughput", no_training)  # training.benchmark calls it through the module.
     code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--precision-steps", "0", "--server-requests", "0", "--film-frames", "0"])
     assert code == 0
     captured = capsys.readouterr()

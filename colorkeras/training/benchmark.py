@@ -18,7 +18,7 @@ from skimage import data as samples
 
 from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
 from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
-from colorkeras.training.speed import precision_comparison, training_throughput
+from colorkeras.training import speed as training_speed
 
 
 def measure(colorizer, args):
@@ -43,7 +43,7 @@ def measure(colorizer, args):
 
     def training():
         results["yardstick_gflops"] = yardstick_gflops(args.repeats)
-        images_per_second, flops, config = training_throughput(settings, args.batch_size, args.train_steps, args.repeats)
+        images_per_second, flops, config = training_speed.training_throughput(settings, args.batch_size, args.train_steps, args.repeats)
         results["architecture"] = f"{config.architecture} (base {config.base_filters}, depth {config.depth}, head {config.head})"
         results["forward_gflop_per_image_32"] = flops / 1e9
         results["train_images_per_second_32"] = images_per_second
@@ -86,7 +86,7 @@ def measure(colorizer, args):
         return measure
 
     def precision():
-        compared = precision_comparison(settings, args.batch_size, args.precision_steps, args.repeats)
+        compared = training_speed.precision_comparison(settings, args.batch_size, args.precision_steps, args.repeats)
         for policy, (speed, loss) in compared.items():
             results[f"train_images_per_second_64_{policy}"] = speed
             results[f"train_loss_after_steps_{policy}"] = loss

@@ -67,8 +67,3 @@ def lab_to_linear(lab, xp=np):
     fy = (lab[..., 0] + 16.0) / 116.0
     xyz = f_inverse(xp.stack([fy + lab[..., 1] / 500.0, fy, fy - lab[..., 2] / 200.0], axis=-1), xp)
     return xp.clip(xp.tensordot(xyz, WHITE_XYZ_TO_RGB, 1), 0.0, 1.0)
-
-
-def lightness_of_luminance(y, xp=np):
-    """L ``[...]`` of relative luminance Y ``[...]``."""
-    return 116.0 * f(y, xp) - 16.0

@@ -1,8 +1,9 @@
-"""Colour spaces and their scaling constants, in one place.
+"""Colour spaces as float32 graph ops, and the uint8 fast paths.
 
-Every conversion here is written in float32 TensorFlow ops so that the same code
-runs inside the tf.data pipelines, inside the exported SavedModel graph and, eagerly,
-on numpy arrays in the evaluator. Ranges:
+The CIELAB formulas and constants are ``core.lab``'s, run here through keras.ops
+on TensorFlow, so that the same code runs inside the tf.data pipelines, inside the
+exported SavedModel graph (and TFLite) and, eagerly, on numpy arrays in the
+evaluator; the portable trainer runs the same formulas in numpy. Ranges:
 
 - sRGB: float32 in [0, 1] (uint8 / 255).
 - CIELAB (D65 white): L float32 in [0, 100], a and b float32 in about [-110, 110].

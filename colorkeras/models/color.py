@@ -20,11 +20,6 @@ from colorkeras.core.constants import AB_SCALE
 # The model sees L / L_SCALE, a gray image in [0, 1].
 L_SCALE = 100.0
 
-# The formulas and their constants are ``core.lab``'s (shared with the portable
-# trainer); here they run as graph ops, through keras.ops on TensorFlow.
-_WHITE, _RGB_TO_XYZ, _XYZ_TO_RGB = cielab.WHITE, cielab.RGB_TO_XYZ, cielab.XYZ_TO_RGB
-_EPSILON, _KAPPA = cielab.EPSILON, cielab.KAPPA
-
 
 def _srgb_to_linear(rgb):
     return cielab.srgb_to_linear(rgb, ops)
@@ -111,8 +106,8 @@ def _lab_to_rgb_unclipped(lab):
     lab = np.asarray(lab, np.float64)
     fy = (lab[:, 0] + 16.0) / 116.0
     f = np.stack([fy + lab[:, 1] / 500.0, fy, fy - lab[:, 2] / 200.0], axis=-1)
-    xyz = cielab.f_inverse(f, np) * np.array(_WHITE)
-    return _encode_srgb(xyz @ _XYZ_TO_RGB.T)
+    xyz = cielab.f_inverse(f, np) * np.array(cielab.WHITE)
+    return _encode_srgb(xyz @ cielab.XYZ_TO_RGB.T)
 
 
 def _encode_srgb(linear):
@@ -136,7 +131,7 @@ def _srgb_to_linear_table():
 
 
 def _lightness_of_luminance(y):
-    return np.where(y > _EPSILON, 116.0 * np.cbrt(y) - 16.0, 116.0 * (y / _KAPPA + 4.0 / 29.0) - 16.0)
+    return np.where(y > cielab.EPSILON, 116.0 * np.cbrt(y) - 16.0, 116.0 * (y / cielab.KAPPA + 4.0 / 29.0) - 16.0)
 
 
 def uint8_gray_lightness_table():

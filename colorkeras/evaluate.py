@@ -34,6 +34,9 @@ def build_parser():
     parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
     parser.add_argument("--degrade", action="store_true", help="give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the clean colour image (the gray copy row is then the degraded gray)")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
+    parser.add_argument("--leakage", action="store_true", help="instead of the scores: how far one hint's colour leaks past the region it is put on, for runs that take hints (default: the hint run colorize uses). Regions come from the true photograph's edges (Felzenszwalb segmentation); one hint at each region's most interior pixel, in a colour far from the automatic result there; the a/b change it causes inside the region and in a band just outside it, and containment = inside / band (1: a round glow; issue 27 asks >= 3). Image folders (--split) and 'skimage'")
+    parser.add_argument("--band", type=int, default=None, metavar="PIXELS", help="with --leakage: the band's width outside each region (default: 5%% of each image's longer side, 24 px on a 481-px photograph)")
+    parser.add_argument("--regions", type=int, default=3, help="with --leakage: regions hinted per image, the deepest first")
     parser.add_argument("--overwrite", action="store_true", help="replace --output's files and the --contact-sheet where they already exist")
     return parser
 
@@ -43,13 +46,14 @@ def main(argv=None):
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
     from colorkeras.data.pipeline import DatasetError
+    from colorkeras.evaluation.leakage import evaluate_leakage
     from colorkeras.evaluation.scoring import evaluate
     from colorkeras.serving.inference import ImageError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     try:
-        return evaluate(args)
+        return evaluate_leakage(args) if args.leakage else evaluate(args)
     except (ValueError, ImageError, DatasetError, store.RunError) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -129,7 +129,7 @@ def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_p
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
     assert report["degrade"] is True and [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
-    truth = np.stack(scoring._read_files(scoring.find_split_files(tmp_path / "photos"))[0])
+    truth = np.stack(scoring.read_files(scoring.find_split_files(tmp_path / "photos"))[0])
     clean, degraded = scoring.score_gray_copy(truth), scoring.score_gray_copy(truth, scoring.Inputs(degrade=True))
     assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
     assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself

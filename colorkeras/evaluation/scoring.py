@@ -192,7 +192,7 @@ def find_split_files(folder, split="test", limit=None, validation_fraction=0.1, 
     return files[:limit] if limit else files
 
 
-def _read_files(paths):
+def read_files(paths):
     """Decodes ``paths``; returns (list of (path, uint8 RGB)), skipped count)."""
 
     images, skipped = [], 0
@@ -228,7 +228,7 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, inpu
     gray_accumulator = MetricAccumulator(GRAY_COPY)
     skipped = 0
     for start in range(0, len(files), chunk):
-        images, bad = _read_files(files[start : start + chunk])
+        images, bad = read_files(files[start : start + chunk])
         skipped += bad
         _score_images(colorizers, accumulators, gray_accumulator, images, batch_size, inputs)
         if progress:
@@ -440,7 +440,7 @@ def evaluate(args):
             rows.extend(label_hints(scored, count, sweep))
         if args.contact_sheet:
             chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
-            sheet_images = _read_files(chosen)[0]
+            sheet_images = read_files(chosen)[0]
         source = str(path.resolve())
     else:
         images = load_split_arrays(

@@ -25,7 +25,8 @@ def test_its_sides_are_multiples_of_32_and_its_options_are_its_own():
     with pytest.raises(ValueError, match="multiple of 32 for mobilenet-unet"):
         TrainConfig(architecture="mobilenet-unet", image_size=48).resolve()
     with pytest.raises(ValueError, match="hints need an architecture that takes them"):
-        TrainConfig(architecture="mobilenet-unet", image_size=64, hints=True).resolve()
+        TrainConfig(architecture="plain-cnn", image_size=64, hints=True).resolve()
+    assert TrainConfig(architecture="mobilenet-unet", image_size=64, hints=True).resolve().hints
     with pytest.raises(ValueError, match="architecture must be one of unet, plain-cnn, mobilenet-unet"):
         TrainConfig(architecture="resnet").resolve()
 
@@ -97,3 +98,48 @@ def test_the_encoders_batch_norm_stays_in_inference_mode_while_the_weights_train
     network.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)
     np.testing.assert_array_equal(np.array(norm.moving_mean), mean_before)  # No batch statistics learned.
     assert np.abs(np.array(encoder.get_layer("Conv1").kernel) - kernel_before).max() > 0  # The weights did train.
+
+
+def test_the_hint_network_starts_from_the_automatic_one_and_its_canvas_matters():
+    from colorkeras.models import registry
+    from colorkeras.training.portable import start_hints_from
+
+    auto = registry.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0)
+    hinted = registry.build_colorizer("mobilenet-unet", 8, 5, "classes", 10.0, hints=True)
+    assert hinted.input.shape[-1] == 4 and hinted.output.shape == auto.output.shape
+    start_hints_from(auto, hinted)
+    encoder = mobilenet_unet.encoder_of(hinted)
+    for mine, theirs in zip(encoder.get_weights(), mobilenet_unet.encoder_of(auto).get_weights()):
+        np.testing.assert_array_equal(mine, theirs)
+    # The decoder's kernels: the automatic weights on the encoder's channels, the hint branch's after them.
+    kernel, automatic = hinted.get_layer("up1_a_conv").get_weights()[0], auto.get_layer("up1_a_conv").get_weights()[0]
+    assert kernel.shape[2] == automatic.shape[2] + 8
+    np.testing.assert_array_equal(kernel[:, :, : automatic.shape[2]], automatic)
+    assert np.abs(kernel[:, :, automatic.shape[2] :]).max() > 0  # Random, not zero: a zero start is never used.
+
+    rng = np.random.default_rng(0)
+    lightness = rng.random((1, 64, 64, 1)).astype(np.float32)
+    canvas = np.zeros((1, 64, 64, 3), np.float32)
+    plain = np.asarray(hinted(np.concatenate([lightness, canvas], -1)))
+    canvas[0, 30:33, 30:33] = (0.5, -0.3, 1.0)  # One 3x3 hint: a, b and the mask.
+    with_hint = np.asarray(hinted(np.concatenate([lightness, canvas], -1)))
+    assert np.abs(with_hint - plain).max() > 1e-3
+
+
+@pytest.mark.slow
+def test_a_hint_run_trains_from_an_automatic_one_and_colorizes_with_hints(image_folder, tmp_path):
+    automatic, hinted = tmp_path / "auto", tmp_path / "hints"
+    common = ["--data", image_folder, "--architecture", "mobilenet-unet", "--image-size", "32", "--epochs", "1",
+              "--batch-size", "8", "--verbose", "0", "--evaluate-limit", "4"]
+    result = run_cli("colorkeras.train", *common, "--run-dir", automatic)
+    assert result.returncode == 0, result.stderr[-3000:]
+    result = run_cli("colorkeras.train", *common, "--hints", "--init-from", automatic, "--run-dir", hinted)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert f"Starting from the weights of {automatic}" in result.stdout
+    colorizer = Colorizer(hinted)
+    assert colorizer.takes_hints
+    gray = data.camera()[:77, :101]
+    plain = colorizer.colorize(gray)
+    red = colorizer.colorize(gray, hints=[{"x": 50, "y": 40, "color": "#ff0000"}])
+    assert plain.shape == red.shape == (77, 101, 3)
+    assert np.abs(red.astype(int) - plain.astype(int)).max() > 0

@@ -46,7 +46,7 @@ ARCHITECTURES = {
     ),
     "mobilenet-unet": Architecture(
         "mobilenet-unet", dict(base_filters=16, depth=5, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
-        fixed_multiple=32, options=("encoder_weights", "freeze_encoder"),
+        takes_hints=True, fixed_multiple=32, options=("encoder_weights", "freeze_encoder"),
         description="L -> a/b from an ImageNet-pretrained MobileNetV2 encoder (--encoder-weights)",
     ),
 }

@@ -39,7 +39,7 @@ GAP = 2
 
 
 def default_band(height, width):
-    return max(1, int(round(BAND_SHARE * max(height, width))))
+    return max(1, round(BAND_SHARE * max(height, width)))
 
 
 def regions(truth, per_image=3, scale=SEGMENT_SCALE):

@@ -10,6 +10,14 @@ resolution, where the same distribution head as the U-Net's predicts the a/b bin
 contract: ``L / 100`` in, outputs at half resolution, so the SavedModel, the
 decode (annealed mean, HSV boost) and the losses are those of the U-Net.
 
+With ``hints`` (Zhang et al. 2017) it is the hint network: its input has the
+lightness and the hint canvas of ``hints.paint`` (a, b, mask). The pretrained
+encoder still sees the lightness alone (the gray image it was trained on); a
+small hint branch convolves lightness and canvas together at the working
+resolution and joins the decoder at every stride from 16 down to 2, beside the
+encoder's features of that stride, so the decoder can carry a hint's colour as
+far as the encoder's features say the thing it is on reaches.
+
 Inputs must be multiples of 32 on each side.
 """
 
@@ -17,6 +25,7 @@ import keras
 import numpy as np
 from keras import layers, ops
 
+from colorkeras.core.hints import HINT_CHANNELS
 from colorkeras.models import color, pretrained
 from colorkeras.models.heads import HEADS, apply_chroma_head
 from colorkeras.models.unet import apply_conv_block
@@ -41,19 +50,33 @@ class LightnessToGray(layers.Layer):
         return gray * 2.0 - 1.0
 
 
-def apply_decoder_block(x, skip, filters, name):
-    """Upsample by 2, join the encoder's features of that stride, two 3x3 conv blocks."""
+def apply_decoder_block(x, skip, filters, name, hint=None):
+    """Upsample by 2, join the encoder's features of that stride (and the hint
+    branch's, where given: after them, so an automatic network's weights are the
+    first input channels of the hint network's), two 3x3 conv blocks."""
     x = layers.UpSampling2D(2, interpolation="nearest", name=f"{name}_resize")(x)
-    x = layers.Concatenate(name=f"{name}_concat")([x, skip])
+    x = layers.Concatenate(name=f"{name}_concat")([x, skip] + ([hint] if hint is not None else []))
     x = apply_conv_block(x, filters, name=f"{name}_a")
     return apply_conv_block(x, filters, name=f"{name}_b")
 
 
-def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, name="mobilenet_unet"):
+def apply_hint_branch(x, base_filters):
+    """Lightness and hint canvas -> features at strides 2, 4, 8 and 16 (widths
+    ``base_filters`` x 1, 2, 4, 8), for the decoder levels of those strides."""
+    features = []
+    for level, width in enumerate((1, 2, 4, 8), start=1):
+        x = apply_conv_block(x, base_filters * width, name=f"hints_down{level}_a", strides=2)
+        x = apply_conv_block(x, base_filters * width, name=f"hints_down{level}_b")
+        features.append(x)
+    return features
+
+
+def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, hints=False, name="mobilenet_unet"):
     """The network, its encoder started from ``encoder_weights`` (the TFLite file)
     where given (else random: the control experiment). ``freeze_encoder`` keeps the
     encoder's weights and its batch normalisation as they are. Decoder widths
-    are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2."""
+    are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2. ``hints`` gives the
+    hint network (four input channels: L / 100, then the canvas)."""
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
     backbone = pretrained.backbone((None, None, 1))
@@ -73,15 +96,21 @@ def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder
         if isinstance(layer, layers.BatchNormalization):
             layer.trainable = False
 
-    inputs = keras.Input(shape=(None, None, 1), name="lightness")
-    gray = LightnessToGray(name="to_gray")(inputs)
+    if hints:
+        inputs = keras.Input(shape=(None, None, 1 + HINT_CHANNELS), name="lightness_and_hints")
+        lightness = inputs[..., :1]
+        hint_features = apply_hint_branch(inputs, base_filters)
+    else:
+        inputs = lightness = keras.Input(shape=(None, None, 1), name="lightness")
+        hint_features = [None] * len(SKIPS)
+    gray = LightnessToGray(name="to_gray")(lightness)
     # === Encoder (pretrained) ===
     *skips, x = encoder(gray)
 
     # === Decoder (back up to half resolution) ===
     x = apply_conv_block(x, base_filters * 8, name="bottleneck")
-    for level, (skip, width) in enumerate(zip(reversed(skips), (8, 4, 2, 1))):
-        x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}")
+    for level, (skip, hint, width) in enumerate(zip(reversed(skips), reversed(hint_features), (8, 4, 2, 1))):
+        x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}", hint=hint)
 
     # === Head (the U-Net's) ===
     return keras.Model(inputs, apply_chroma_head(x, head, num_bins), name=name)
@@ -101,4 +130,5 @@ def gray_levels_round_trip(levels=np.arange(256)):
 def build(base_filters, depth, head, bin_step, hints, **options):
     """The registry's uniform call (``registry.build_colorizer``); its depth is fixed by the encoder's five strides."""
     num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
-    return build_mobilenet_unet(base_filters=base_filters, head=head, num_bins=num_bins, **options)
+    name = "mobilenet_unet_hints" if hints else "mobilenet_unet"
+    return build_mobilenet_unet(base_filters=base_filters, head=head, num_bins=num_bins, hints=hints, name=name, **options)

@@ -91,8 +91,8 @@ def initial_weights(config, network):
         source_folder = store.resolve_run(config.init_from)
         source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
         weights, described = source.get_weights(), str(source_folder)
-    source_hints = len(weights) and tuple(weights[0].shape[2:3]) == (4,)
-    if config.hints and not source_hints:
+    same_network = [tuple(weight.shape) for weight in network.weights] == [tuple(weight.shape) for weight in weights]
+    if config.hints and not same_network:
         # Start the hint network from an automatic one of the same width.
         auto = build_network(TrainConfig.from_dict({**config.to_dict(), "hints": False}))
         check_shapes(config, auto, weights)

@@ -144,19 +144,24 @@ def hint_trainer(network, size):
 
 
 def start_hints_from(auto, network):
-    """Copies the automatic network into the hint network. The stem's hint channels
-    keep their random initial weights: started at zero, a trained network never
-    learned to use them (the stem's hint weights stayed under a tenth of the
-    lightness's after 31 epochs, and 10 hints moved nothing), while random ones
-    are used within a few hundred steps."""
+    """Copies the automatic network into the hint network, layer by layer by name.
+    Where the hint network's kernel takes more input channels (the U-Net's stem:
+    L then the hint canvas; the MobileNetV2 U-Net's decoder: the encoder's
+    features then the hint branch's), the automatic weights fill the first ones
+    and the hint channels keep their random initial weights: started at zero, a
+    trained network never learned to use them (the stem's hint weights stayed
+    under a tenth of the lightness's after 31 epochs, and 10 hints moved nothing),
+    while random ones are used within a few hundred steps. Layers the automatic
+    network lacks (the hint branch) start random."""
     names = {layer.name for layer in auto.layers}
     for layer in network.layers:
         if layer.name not in names or not layer.weights:
             continue
         values = auto.get_layer(layer.name).get_weights()
-        if layer.name == "stem_conv":
-            kernel = np.array(layer.get_weights()[0], np.float32)
-            kernel[:, :, :1] = values[0]
+        current = layer.get_weights()
+        if values and current[0].ndim == 4 and current[0].shape[2] > values[0].shape[2]:
+            kernel = np.array(current[0], np.float32)
+            kernel[:, :, : values[0].shape[2]] = values[0]
             values = [kernel] + values[1:]
         layer.set_weights(values)
 

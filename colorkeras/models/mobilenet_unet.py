@@ -12,11 +12,10 @@ decode (annealed mean, HSV boost) and the losses are those of the U-Net.
 
 With ``hints`` (Zhang et al. 2017) it is the hint network: its input has the
 lightness and the hint canvas of ``hints.paint`` (a, b, mask). The pretrained
-encoder still sees the lightness alone (the gray image it was trained on); a
-small hint branch convolves lightness and canvas together at the working
-resolution and joins the decoder at every stride from 16 down to 2, beside the
-encoder's features of that stride, so the decoder can carry a hint's colour as
-far as the encoder's features say the thing it is on reaches.
+encoder still sees the lightness alone (the gray image it was trained on); the
+canvas pooled to each stride joins the decoder at every stride from 16 down to
+2, beside the encoder's features of that stride, so the decoder can carry a
+hint's colour as far as the encoder's features say the thing it is on reaches.
 
 Inputs must be multiples of 32 on each side.
 """
@@ -60,15 +59,37 @@ def apply_decoder_block(x, skip, filters, name, hint=None):
     return apply_conv_block(x, filters, name=f"{name}_b")
 
 
-def apply_hint_branch(x, base_filters):
-    """Lightness and hint canvas -> features at strides 2, 4, 8 and 16 (widths
-    ``base_filters`` x 1, 2, 4, 8), for the decoder levels of those strides."""
-    features = []
-    for level, width in enumerate((1, 2, 4, 8), start=1):
-        x = apply_conv_block(x, base_filters * width, name=f"hints_down{level}_a", strides=2)
-        x = apply_conv_block(x, base_filters * width, name=f"hints_down{level}_b")
-        features.append(x)
-    return features
+@keras.saving.register_keras_serializable(package="colorkeras")
+class PooledHints(layers.Layer):
+    """The hint canvas (a, b, mask) at 1 / ``stride`` of its resolution: each
+    cell's mean hint colour over its hinted pixels, and 1 where it holds any.
+    A 3x3 hint stays a full-strength signal at every stride (an average pool
+    alone would dilute it to 9/256 at stride 16)."""
+
+    def __init__(self, stride, **kwargs):
+        super().__init__(**kwargs)
+        self.stride = stride
+
+    def call(self, canvas):
+        ab, mask = canvas[..., :2], canvas[..., 2:]
+        share = ops.average_pool(mask, self.stride, self.stride, padding="valid")
+        ab = ops.average_pool(ab, self.stride, self.stride, padding="valid") / ops.maximum(share, 1e-6)
+        return ops.concatenate([ab, ops.cast(share > 0, canvas.dtype)], axis=-1)
+
+    def get_config(self):
+        return {**super().get_config(), "stride": self.stride}
+
+
+def apply_hint_branch(canvas, base_filters):
+    """The hint canvas -> features at strides 2, 4, 8 and 16 (widths
+    ``base_filters`` x 1, 2, 4, 8), for the decoder levels of those strides: the
+    canvas pooled to each stride, then one 3x3 conv block. Where a hint's colour
+    goes from there the decoder decides, with the encoder's features of the
+    same stride beside it."""
+    return [
+        apply_conv_block(PooledHints(2**level, name=f"hints{level}_pool")(canvas), base_filters * width, name=f"hints{level}")
+        for level, width in enumerate((1, 2, 4, 8), start=1)
+    ]
 
 
 def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, hints=False, name="mobilenet_unet"):
@@ -99,7 +120,7 @@ def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder
     if hints:
         inputs = keras.Input(shape=(None, None, 1 + HINT_CHANNELS), name="lightness_and_hints")
         lightness = inputs[..., :1]
-        hint_features = apply_hint_branch(inputs, base_filters)
+        hint_features = apply_hint_branch(inputs[..., 1:], base_filters)
     else:
         inputs = lightness = keras.Input(shape=(None, None, 1), name="lightness")
         hint_features = [None] * len(SKIPS)

@@ -143,3 +143,18 @@ def test_a_hint_run_trains_from_an_automatic_one_and_colorizes_with_hints(image_
     red = colorizer.colorize(gray, hints=[{"x": 50, "y": 40, "color": "#ff0000"}])
     assert plain.shape == red.shape == (77, 101, 3)
     assert np.abs(red.astype(int) - plain.astype(int)).max() > 0
+
+
+def test_pooled_hints_keep_a_small_hint_at_full_strength_at_every_stride():
+    canvas = np.zeros((1, 64, 64, 3), np.float32)
+    canvas[0, 20:23, 40:43] = (0.4, -0.2, 1.0)  # A 3x3 hint.
+    canvas[0, 50, 5] = (-0.6, 0.1, 1.0)  # A 1x1 hint.
+    for stride in (2, 4, 8, 16):
+        pooled = np.asarray(mobilenet_unet.PooledHints(stride)(canvas))[0]
+        assert pooled.shape == (64 // stride, 64 // stride, 3)
+        flagged = np.argwhere(pooled[..., 2] > 0)
+        expected = {(y // stride, x // stride) for y in range(20, 23) for x in range(40, 43)} | {(50 // stride, 5 // stride)}
+        assert {tuple(cell) for cell in flagged} == expected
+        np.testing.assert_allclose(pooled[50 // stride, 5 // stride, :2], (-0.6, 0.1), atol=1e-5)
+        np.testing.assert_allclose(pooled[22 // stride, 42 // stride, :2], (0.4, -0.2), atol=1e-5)
+        assert np.abs(pooled[pooled[..., 2] == 0]).max() == 0  # No colour where no hint is.

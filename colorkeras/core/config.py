@@ -79,7 +79,7 @@ class TrainConfig:
     bin_step: float = 10.0  # Classes head: a/b grid step in Lab units.
     class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
     init_from: str | None = None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
-    hints: bool = False  # U-Net: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
+    hints: bool = False  # U-Nets: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
     encoder_weights: str | None = None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
     freeze_encoder: bool = False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
 

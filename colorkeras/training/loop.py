@@ -91,8 +91,7 @@ def initial_weights(config, network):
         source_folder = store.resolve_run(config.init_from)
         source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
         weights, described = source.get_weights(), str(source_folder)
-    same_network = [tuple(weight.shape) for weight in network.weights] == [tuple(weight.shape) for weight in weights]
-    if config.hints and not same_network:
+    if config.hints and not same_shapes(network, weights):
         # Start the hint network from an automatic one of the same width.
         auto = build_network(TrainConfig.from_dict({**config.to_dict(), "hints": False}))
         check_shapes(config, auto, weights)
@@ -104,13 +103,16 @@ def initial_weights(config, network):
     print(f"Starting from the weights of {described}", flush=True)
 
 
+def same_shapes(network, weights):
+    """Whether ``weights`` (a list of arrays) fit ``network`` one by one."""
+    return [tuple(weight.shape) for weight in network.weights] == [tuple(weight.shape) for weight in weights]
+
+
 def check_shapes(config, network, weights):
-    shapes = [tuple(weight.shape) for weight in network.weights]
-    source_shapes = [tuple(weight.shape) for weight in weights]
-    if shapes != source_shapes:
+    if not same_shapes(network, weights):
         raise UsageError(
             f"--init-from {config.init_from}: its network differs from this one "
-            f"({len(source_shapes)} weight tensors against {len(shapes)}, or other shapes); "
+            f"({len(weights)} weight tensors against {len(network.weights)}, or other shapes); "
             "give the same --architecture, --base-filters, --depth and --head"
         )
 

@@ -61,6 +61,7 @@ def build_parser():
     model.add_argument("--class-rebalance", type=float, default=defaults.class_rebalance, metavar="LAMBDA", help="classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); 0 = off")
     model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a .weights.npz of python -m colorkeras.portable_train (trained elsewhere, on any Keras backend), where --epochs 0 makes those weights a run as they are; an automatic run starts a --hints network")
     model.add_argument("--hints", action="store_true", help="a network that also takes user hints (colour points), trained with points simulated from the truth (Zhang et al. 2017); start it from an automatic run with --init-from")
+    model.add_argument("--region-hints", type=float, default=defaults.region_hints, metavar="SHARE", help="with --hints: this share of the training samples has one region bounded by the photograph's edges recoloured in the target, with a hint in the new colour inside it, so the network learns to fill the region a hint is on and stop at its edges (a hint should not be a round glow); 0 = off (default: 0)")
     model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber")
 
     optimisation = parser.add_argument_group("optimisation")

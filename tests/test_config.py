@@ -38,6 +38,8 @@ def test_resolved_config_round_trips_through_a_dict_and_ignores_unknown_keys():
         (dict(precision="float16"), "precision must be float32 or mixed_bfloat16, received 'float16'"),
         (dict(class_rebalance=-0.1), "class rebalance must be in [0, 1]"),
         (dict(distribute="tpu"), "distribute must be none, mirrored or multiworker"),
+        (dict(region_hints=0.5), "--region-hints trains a hint network: add --hints"),
+        (dict(hints=True, region_hints=1.5), "region hints must be a share in [0, 1], received 1.5"),
     ],
 )
 def test_bad_settings_are_refused_saying_what_was_received(changes, message):

@@ -80,6 +80,7 @@ class TrainConfig:
     class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
     init_from: str | None = None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
     hints: bool = False  # U-Nets: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
+    region_hints: float = 0.0  # Hints: share of training samples with one edge-bounded region recoloured and hinted (data.regions); 0 = off.
     encoder_weights: str | None = None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
     freeze_encoder: bool = False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
 
@@ -128,6 +129,8 @@ class TrainConfig:
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
             (self.precision in ("float32", "mixed_bfloat16"), f"precision must be float32 or mixed_bfloat16, received {self.precision!r}"),
             (0.0 <= self.degrade <= 1.0, f"degrade must be a share in [0, 1], received {self.degrade}"),
+            (0.0 <= self.region_hints <= 1.0, f"region hints must be a share in [0, 1], received {self.region_hints}"),
+            (self.hints or not self.region_hints, "--region-hints trains a hint network: add --hints"),
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
         ]

@@ -38,7 +38,7 @@ from PIL import Image, ImageOps
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture as architecture_of
 from colorkeras.core.images import IMAGE_EXTENSIONS, LUMA_WEIGHTS, ImageError, find_images, to_uint8_rgb
-from colorkeras.data import degrade
+from colorkeras.data import degrade, regions
 from colorkeras.models import color
 
 CIFAR10_ENV = "COLORKERAS_CIFAR10"
@@ -414,7 +414,8 @@ def _maybe_archive_gray(image, share, seed):
     return image, gray
 
 
-def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False, degrade_share=0.0):
+def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False, degrade_share=0.0,
+                 region_share=0.0):
     """uint8 images -> batched (lightness, target) tf.data pipeline.
 
     With ``degrade_share`` (training only), that share of the inputs are gray copies
@@ -422,7 +423,8 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
 
     With ``hints``, each batch is ``((lightness, ab, points, radii), ab)``: hint
     places drawn by ``hints.sample_points`` (seeded), for ``portable_train.hint_trainer``,
-    which paints their true colours in the graph.
+    which paints their true colours in the graph; ``region_share`` of the samples
+    have one region recoloured with a hint inside it (``with_simulated_hints``).
 
     Training pipelines crop randomly, flip and shuffle; the others take the centre,
     in order, so that every evaluation sees the same pixels. ``drop_remainder``
@@ -453,21 +455,30 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
         dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)
     if hints:
-        dataset = with_simulated_hints(dataset, image_size, seed)
+        dataset = with_simulated_hints(dataset, image_size, seed, region_share)
     return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def with_simulated_hints(dataset, image_size, seed):
-    """(L, ab) batches -> ((L, ab, points, radii), ab), places drawn per batch."""
+def with_simulated_hints(dataset, image_size, seed, region_share=0.0):
+    """(L, ab) batches -> ((L, ab, points, radii), ab), places drawn per batch.
+
+    With ``region_share``, that share of the samples has one edge-bounded region of
+    its target recoloured and its first hint inside it (``regions.recolour_regions``);
+    the recoloured a/b is both what the hints are painted from and the target.
+    """
 
     rng = np.random.default_rng(seed)
     k = hints_lib.TRAIN_MAX_POINTS
 
-    def draw(batch):
-        return hints_lib.sample_points(rng, int(batch), image_size, image_size, pad_to=k)
+    def draw(lightness, ab):
+        points, radii = hints_lib.sample_points(rng, len(lightness), image_size, image_size, pad_to=k)
+        if region_share > 0:
+            ab, points, radii = regions.recolour_regions(rng, lightness, ab, points, radii, region_share)
+        return np.asarray(ab, np.float32), points, radii
 
     def attach(lightness, ab):
-        points, radii = tf.numpy_function(draw, [tf.shape(lightness)[0]], [tf.int32, tf.int32], stateful=True)
+        ab, points, radii = tf.numpy_function(draw, [lightness, ab], [tf.float32, tf.int32, tf.int32], stateful=True)
+        ab.set_shape([None, image_size, image_size, 2])
         points.set_shape([None, k, 2])
         radii.set_shape([None, k])
         return (lightness, ab, points, radii), ab

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from scipy import ndimage
-from skimage.segmentation import felzenszwalb
 
 from colorkeras.core import lab, store
 from colorkeras.core.images import luma_gray
+from colorkeras.data.regions import SEGMENT_SCALE, regions
 from colorkeras.evaluation import scoring
 from colorkeras.serving.inference import Colorizer
 
@@ -29,9 +29,6 @@ from colorkeras.serving.inference import Colorizer
 HINT_CHROMA = 45.0
 HINT_HUES = np.deg2rad(np.arange(0, 360, 60) + 30.0)
 BAND_SHARE = 0.05  # Default band: 5% of the longer side (24 px on a 481-px BSDS photograph).
-SEGMENT_SCALE = 300.0  # Felzenszwalb's scale: larger merges more (object-sized regions at 128 px).
-MIN_AREA, MAX_AREA = 0.02, 0.30  # A region's share of the image.
-MIN_DEPTH = 3  # Pixels from the hint to the region's edge, so the hint patch lies inside it.
 # The band starts this far outside a region: a segment's edge can sit a pixel or two
 # inside the object's (the segmentation smooths first), so the object's own rim is
 # not counted as leakage.
@@ -40,30 +37,6 @@ GAP = 2
 
 def default_band(height, width):
     return max(1, round(BAND_SHARE * max(height, width)))
-
-
-def regions(truth, per_image=3, scale=SEGMENT_SCALE):
-    """Up to ``per_image`` regions of ``truth`` uint8 RGB [H, W, 3]: boolean masks
-    [H, W] of segments with ``MIN_AREA``-``MAX_AREA`` of the pixels whose most
-    interior pixel lies at least ``MIN_DEPTH`` pixels from their edge, deepest
-    first (the most unambiguous places to click). Returns (masks, points) with
-    points (y, x), the most interior pixel of each."""
-    height, width = truth.shape[:2]
-    labels = felzenszwalb(truth, scale=scale, sigma=0.8, min_size=max(1, int(0.01 * height * width)))
-    chosen = []
-    for label in range(labels.max() + 1):
-        mask = labels == label
-        share = mask.mean()
-        if not MIN_AREA <= share <= MAX_AREA:
-            continue
-        # Distance to the nearest pixel outside the region (the image border counts as outside).
-        depth = ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
-        y, x = np.unravel_index(int(depth.argmax()), depth.shape)
-        if depth[y, x] >= MIN_DEPTH:
-            chosen.append((float(depth[y, x]), label, mask, (int(y), int(x))))
-    chosen.sort(key=lambda item: (-item[0], item[1]))
-    chosen = chosen[:per_image]
-    return [item[2] for item in chosen], [item[3] for item in chosen]
 
 
 def band_around(mask, band, gap=GAP):

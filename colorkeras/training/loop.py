@@ -241,7 +241,7 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
     is_distributed = config.distribute != "none"
     train_data = data_lib.make_dataset(
         train_images, config.image_size, config.batch_size, config.architecture, True, config.seed,
-        drop_remainder=is_distributed, hints=config.hints, degrade_share=config.degrade,
+        drop_remainder=is_distributed, hints=config.hints, degrade_share=config.degrade, region_share=config.region_hints,
     )
     validation_data = None
     if len(splits.validation):
@@ -251,7 +251,7 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
         if validation_batch > 0:
             validation_data = data_lib.make_dataset(
                 splits.validation, config.image_size, validation_batch, config.architecture, False,
-                drop_remainder=is_distributed, hints=config.hints,
+                drop_remainder=is_distributed, hints=config.hints, region_share=config.region_hints,
             )
 
     with strategy.scope():

@@ -62,3 +62,22 @@ def test_a_part_that_cannot_run_is_said_in_one_line_and_the_rest_still_printed(t
     assert "Traceback" not in captured.err
     assert "latency 4000x3000" in captured.out and "colorize() a 1-megapixel RGB photo" in captured.out
     assert "training at 32x32" not in captured.out and "skipped (HTTP Error 404" in captured.out
+
+
+@pytest.mark.slow
+def test_a_region_trained_hint_run_is_benched_with_its_training_figures(tiny_hint_run, tmp_path):
+    """The bench trains the automatic network of a hint run: a run trained with
+    --region-hints (the shipped hint run) must not have that part refused."""
+    import shutil
+
+    run = tmp_path / "region-hints"
+    shutil.copytree(tiny_hint_run, run)
+    config = json.loads((run / "config.json").read_text())
+    config["settings"].update(hints=True, region_hints=1.0)
+    (run / "config.json").write_text(json.dumps(config))
+    output = tmp_path / "bench.json"
+    code = bench.main(["--model", str(run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--precision-steps", "0",
+                       "--server-requests", "0", "--film-frames", "0", "--json", str(output)])
+    assert code == 0
+    figures = json.loads(output.read_text())
+    assert "skipped" not in figures and figures["train_images_per_second_32"] > 0

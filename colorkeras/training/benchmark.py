@@ -27,7 +27,7 @@ def measure(colorizer, args):
     part that could not run here, its one-line reason (the rest is still measured)."""
 
     # Training figures are of the automatic network (a hint run's too: the same layers).
-    settings = dict(colorizer.record.get("settings", {}), hints=False)
+    settings = dict(colorizer.record.get("settings", {}), hints=False, region_hints=0.0)
     results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
     skipped = {}
 

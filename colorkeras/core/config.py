@@ -60,6 +60,12 @@ def architecture(name):
     return ARCHITECTURES[name]
 
 
+def automatic_settings(settings):
+    """A hint network's settings (a dict) as its automatic twin's: no hints, and so
+    no region hints (which need them)."""
+    return {**settings, "hints": False, "region_hints": 0.0}
+
+
 @dataclass
 class TrainConfig:
     # === Data ===

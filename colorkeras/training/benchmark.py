@@ -16,6 +16,7 @@ import tensorflow as tf
 from PIL import Image
 from skimage import data as samples
 
+from colorkeras.core.config import automatic_settings
 from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
 from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
 from colorkeras.training import speed as training_speed
@@ -27,7 +28,7 @@ def measure(colorizer, args):
     part that could not run here, its one-line reason (the rest is still measured)."""
 
     # Training figures are of the automatic network (a hint run's too: the same layers).
-    settings = dict(colorizer.record.get("settings", {}), hints=False, region_hints=0.0)
+    settings = automatic_settings(colorizer.record.get("settings", {}))
     results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
     skipped = {}
 

@@ -17,7 +17,7 @@ import numpy
 import tensorflow as tf
 
 from colorkeras.core import store
-from colorkeras.core.config import TrainConfig, architecture
+from colorkeras.core.config import TrainConfig, architecture, automatic_settings
 from colorkeras.data import pipeline as data_lib
 from colorkeras.models import heads, registry
 from colorkeras.models.heads import bin_prior, rebalancing_weights
@@ -93,7 +93,7 @@ def initial_weights(config, network):
         weights, described = source.get_weights(), str(source_folder)
     if config.hints and not same_shapes(network, weights):
         # Start the hint network from an automatic one of the same width.
-        auto = build_network(TrainConfig.from_dict({**config.to_dict(), "hints": False}))
+        auto = build_network(TrainConfig.from_dict(automatic_settings(config.to_dict())))
         check_shapes(config, auto, weights)
         auto.set_weights(weights)
         start_hints_from(auto, network)

@@ -39,7 +39,7 @@ def build_parser():
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: the source run's)")
     parser.add_argument("--automatic", default=None, metavar="RUN", help="for a hint run: the automatic run whose network answers every call without hints; its serving defaults become the new run's (flags above still override)")
     parser.add_argument("--hint-saturation", type=float, default=None, help="saturation of results with hints (default: the source run's, or 1.0: the colours given come out as given)")
-    parser.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images (default: all)")
+    parser.add_argument("--evaluate-limit", type=cli.count, default=None, help="score at most this many test images (default: all)")
     parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)")
     return parser
 

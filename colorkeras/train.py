@@ -86,7 +86,7 @@ def build_parser():
     run.add_argument("--resume", action="store_true", help="continue the interrupted run of this name/folder from its last completed epoch")
     run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same name, or discard an interrupted one")
     run.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default=defaults.distribute, help="mirrored: tf.distribute.MirroredStrategy over local devices; multiworker: MultiWorkerMirroredStrategy configured by TF_CONFIG")
-    run.add_argument("--evaluate-limit", type=int, default=None, help="score at most this many test images at the end (default: all)")
+    run.add_argument("--evaluate-limit", type=cli.count, default=None, help="score at most this many test images at the end (default: all)")
     run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)")
     return parser
 

@@ -175,6 +175,10 @@ def test_missing_dataset_and_bad_flags_end_in_one_message(tmp_path, capsys):
     with pytest.raises(SystemExit) as stopped:
         train.main(["--architecture", "vgg"])
     assert stopped.value.code == 2 and "invalid choice" in capsys.readouterr().err
+    for limit, said in (("0", "at least 1, received 0"), ("all", "a whole number, received 'all'")):
+        with pytest.raises(SystemExit) as stopped:  # 0 once meant "score every test image".
+            train.main(["--evaluate-limit", limit, "--run-dir", str(tmp_path / "r")])
+        assert stopped.value.code == 2 and f"--evaluate-limit: must be {said}" in capsys.readouterr().err
     assert train.main(["--image-size", "20", "--run-dir", str(tmp_path / "r")]) == 2
     assert "multiple of 8" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()

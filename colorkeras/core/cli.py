@@ -23,6 +23,19 @@ NATIVE_LOG = re.compile(
 LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
 
 
+def count(text):
+    """An argparse type: a whole number of at least 1 (a limit of 0 would read as
+    "none" to a user but as "no limit" to a slice)."""
+
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, received {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, received {value}")
+    return value
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" only where the help does not say the default already,
     and never for required options or defaults of None."""

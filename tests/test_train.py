@@ -92,10 +92,13 @@ def test_plain_cnn_trains_and_exports(tmp_path, image_folder):
 
 
 @pytest.mark.slow
-def test_kill_during_epoch_two_then_resume_finishes_epochs_two_and_three(tmp_path):
+@pytest.mark.parametrize("kind", [[], ["--hints"]], ids=["automatic", "hints"])
+def test_kill_during_epoch_two_then_resume_finishes_epochs_two_and_three(tmp_path, kind):
+    # The resumed process is a fresh interpreter: a hint training's checkpoint holds
+    # the hint trainer's own input layer, which it must know before reading it.
     folder = write_crops(tmp_path / "images", 600, size=24)
     run_dir = tmp_path / "run"
-    args = ["--data", folder, "--epochs", "3", "--run-dir", run_dir, "--limit", "500", *TINY]
+    args = ["--data", folder, "--epochs", "3", "--run-dir", run_dir, "--limit", "500", *kind, *TINY]
     args[args.index("--batch-size") + 1] = "2"
     process = subprocess.Popen(
         [sys.executable, "-m", "colorkeras.train", *map(str, args)],

@@ -24,7 +24,7 @@ from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.training import callbacks, distributed, exporter
-from colorkeras.training.portable import hint_trainer, read_weights, start_hints_from, training_report
+from colorkeras.training.portable import hint_trainer, read_weights, simulated_hints_layer, start_hints_from, training_report
 
 CHECKPOINT = store.Run.CHECKPOINT
 
@@ -256,6 +256,8 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
 
     with strategy.scope():
         if completed:
+            if config.hints:
+                simulated_hints_layer()  # The checkpoint holds the hint trainer, whose first layer Keras must know.
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
             print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
         else:

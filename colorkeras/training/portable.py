@@ -113,7 +113,9 @@ def make_batches(lightness, ab, batch_size, hints, seed):
 
 
 @functools.lru_cache(maxsize=None)  # A Keras class is registered once.
-def _simulated_hints_layer():
+def simulated_hints_layer():
+    """The hint trainer's input layer, defined (and registered with Keras) on first
+    call: loading a hint training's checkpoint needs it registered first."""
     import keras
     from keras import ops
 
@@ -134,7 +136,7 @@ def hint_trainer(network, size):
     """Wraps the hint network: (L, true a/b, points, radii) -> logits, hints painted inside."""
     import keras
 
-    SimulatedHints = _simulated_hints_layer()
+    SimulatedHints = simulated_hints_layer()
     lightness = keras.Input((size, size, 1), name="lightness")
     ab = keras.Input((size, size, 2), name="true_ab")
     points = keras.Input((hints_lib.TRAIN_MAX_POINTS, 2), dtype="int32", name="points")

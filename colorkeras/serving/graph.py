@@ -142,6 +142,12 @@ class ColorizerModule(tf.Module):
         super().__init__(name="colorizer")
         self.keras_model = keras_model
         self.automatic = automatic
+        # Each network as one tf.function that every signature calls. Traced inside
+        # each signature instead, a network's whole graph was written once per
+        # signature (and per branch of a tf.cond): a hint run of the 150-layer
+        # MobileNetV2 U-Net had an 11.8 MB saved_model.pb.
+        self.network_call = traced_network(keras_model)
+        self.automatic_call = traced_network(automatic) if automatic is not None else None
         self.hint_saturation = float(settings.get("hint_saturation") or 1.0)
         self.architecture = settings["architecture"]
         self.head = settings.get("head", "classes")
@@ -215,7 +221,7 @@ class ColorizerModule(tf.Module):
         return tf.image.resize(image, tf.stack([height, width]), antialias=True)
 
     def _network(self, network, inputs):
-        return network(inputs, training=False)
+        return (self.automatic_call if network is self.automatic else self.network_call)(inputs)
 
     def _boost_saturation(self, rgb, factor):
         return color.boost_saturation(rgb, factor)
@@ -388,6 +394,15 @@ class ColorizerModule(tf.Module):
         # against the PNG's 120 for a 1-megapixel result, at a sixth of its size.
         encoded = tf.map_fn(self._colorize_to_jpeg, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"colorized_bytes": encoded}
+
+
+def traced_network(network):
+    """``network(inputs, training=False)`` as a tf.function of any batch and size."""
+    channels = network.inputs[0].shape[-1]
+    return tf.function(
+        lambda inputs: network(inputs, training=False),
+        input_signature=[tf.TensorSpec([None, None, None, channels], tf.float32, name="inputs")],
+    )
 
 
 def antialiased_resize_weights(in_size, out_size):

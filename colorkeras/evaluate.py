@@ -35,6 +35,7 @@ def build_parser():
     parser.add_argument("--degrade", action="store_true", help="give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the clean colour image (the gray copy row is then the degraded gray)")
     parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
     parser.add_argument("--leakage", action="store_true", help="instead of the scores: how far one hint's colour leaks past the region it is put on, for runs that take hints (default: the hint run colorize uses). Regions come from the true photograph's edges (Felzenszwalb segmentation); one hint at each region's most interior pixel, in a colour far from the automatic result there; the a/b change it causes inside the region and in a band just outside it, and containment = inside / band (1: a round glow; issue 27 asks >= 3). Image folders (--split) and 'skimage'")
+    parser.add_argument("--recognition", default=None, metavar="CLASSIFIER", help="instead of the scores: how often an ImageNet classifier (a TFLite file, e.g. ../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite) gives each run's colorization the top class it gives the true photograph, beside the gray copy (top-1 and top-5 agreement; default run: the default). Image folders (--split) and 'skimage'")
     parser.add_argument("--band", type=int, default=None, metavar="PIXELS", help="with --leakage: the band's width outside each region (default: 5%% of each image's longer side, 24 px on a 481-px photograph)")
     parser.add_argument("--regions", type=int, default=3, help="with --leakage: regions hinted per image, the deepest first")
     parser.add_argument("--overwrite", action="store_true", help="replace --output's files and the --contact-sheet where they already exist")
@@ -47,12 +48,17 @@ def main(argv=None):
     # wrong flag answer at once.
     from colorkeras.data.pipeline import DatasetError
     from colorkeras.evaluation.leakage import evaluate_leakage
+    from colorkeras.evaluation.recognition import evaluate_recognition
     from colorkeras.evaluation.scoring import evaluate
     from colorkeras.serving.inference import ImageError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     try:
+        if args.leakage and args.recognition:
+            raise ValueError("--leakage and --recognition are two different measures: give one")
+        if args.recognition:
+            return evaluate_recognition(args)
         return evaluate_leakage(args) if args.leakage else evaluate(args)
     except (ValueError, ImageError, DatasetError, store.RunError) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)

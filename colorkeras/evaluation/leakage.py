@@ -130,18 +130,7 @@ def evaluate_leakage(args):
     colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in names]
     for colorizer in colorizers:
         colorizer.check_takes_hints()
-    if args.data == "skimage":
-        images, source = scoring.skimage_photos()[: args.limit], "scikit-image sample photographs"
-    else:
-        path = Path(args.data).expanduser()
-        if not path.is_dir():
-            raise ValueError(f"--leakage measures an image folder or 'skimage', not {args.data!r}")
-        settings = colorizers[0].record.get("settings", {})
-        files = scoring.find_split_files(
-            path, args.split, args.limit,
-            validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
-        )
-        images, source = scoring.read_files(files)[0], str(path.resolve())
+    images, source = scoring.photographs(args, colorizers[0], "--leakage measures")
     print(f"Measuring hint leakage on {len(images)} images, up to {args.regions} region(s) each ...", file=sys.stderr)
     rows = []
     for colorizer in colorizers:

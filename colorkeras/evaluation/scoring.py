@@ -247,6 +247,23 @@ def skimage_photos():
     return photos
 
 
+def photographs(args, colorizer, measure):
+    """(uint8 RGB images, source) for a per-photograph measure (``--leakage``,
+    ``--recognition``): scikit-image's photographs, or ``args.split`` of an image
+    folder as ``colorizer``'s run split it, at most ``args.limit``."""
+    if args.data == "skimage":
+        return skimage_photos()[: args.limit], "scikit-image sample photographs"
+    path = Path(args.data).expanduser()
+    if not path.is_dir():
+        raise ValueError(f"{measure} an image folder or 'skimage', not {args.data!r}")
+    settings = colorizer.record.get("settings", {})
+    files = find_split_files(
+        path, args.split, args.limit,
+        validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
+    )
+    return read_files(files)[0], str(path.resolve())
+
+
 def score_skimage(colorizers, inputs=CLEAN):
     """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
 

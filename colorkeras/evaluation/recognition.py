@@ -27,7 +27,6 @@ from colorkeras.evaluation import scoring
 from colorkeras.serving.inference import Colorizer
 
 FIELDS = ("name", "n", "top1_agreement", "top5_agreement")
-GRAY_COPY = scoring.GRAY_COPY
 
 
 class Classifier:
@@ -78,11 +77,11 @@ def agreement(truth_scores, scores):
 def score_recognition(classifier, colorizers, images):
     """Rows (gray copy first, then each colorizer): the share of ``images`` (uint8
     RGB truths) whose picture the classifier puts in the truth's top class."""
-    counts = {name: [0, 0] for name in [GRAY_COPY, *(colorizer.name for colorizer in colorizers)]}
+    counts = {name: [0, 0] for name in [scoring.GRAY_COPY, *(colorizer.name for colorizer in colorizers)]}
     for truth in images:
         truth_scores = classifier.scores(truth)
         gray = luma_gray(truth)
-        pictures = {GRAY_COPY: gray}
+        pictures = {scoring.GRAY_COPY: gray}
         for colorizer in colorizers:
             pictures[colorizer.name] = colorizer.colorize_batch(gray[None])[0]
         for name, picture in pictures.items():
@@ -113,8 +112,9 @@ def evaluate_recognition(args):
         raise ValueError(f"--limit must be at least 1, received {args.limit}")
     if any(args.hints):
         raise ValueError("--recognition scores automatic results; --hints is for the scores")
-    if args.output:
-        for target in (Path(args.output).expanduser(), Path(args.output).expanduser().with_suffix(".csv")):
+    output = Path(args.output).expanduser() if args.output else None
+    if output:
+        for target in (output, output.with_suffix(".csv")):
             store.check_writable(target, overwrite=args.overwrite)
     classifier = Classifier(args.recognition)
     colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
@@ -124,12 +124,11 @@ def evaluate_recognition(args):
     print(f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...", file=sys.stderr)
     rows = score_recognition(classifier, colorizers, images)
     print(format_table(rows))
-    if args.output:
+    if output:
         report = {
             "data": source, "split": None if args.data == "skimage" else args.split, "limit": args.limit,
             "classifier": classifier.path.name, "rows": rows,
         }
-        output = Path(args.output).expanduser()
         output.parent.mkdir(parents=True, exist_ok=True)
         store.atomic_write_json(output, store.portable(report))
         store.atomic_write_text(output.with_suffix(".csv"), pd.DataFrame(rows, columns=FIELDS).to_csv(index=False))

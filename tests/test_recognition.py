@@ -1,5 +1,6 @@
 """Recognition (evaluation.recognition): an ImageNet classifier's agreement with itself on the truth."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -7,7 +8,7 @@ import pytest
 from skimage import data
 
 from colorkeras.evaluation import recognition
-from tests.conftest import run_cli
+from tests.conftest import run_cli, write_crops
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "pretrained"
 
@@ -89,6 +90,25 @@ def test_bad_classifier_files_and_flags_are_one_message(tmp_path):
         result = run_cli("colorkeras.evaluate", "--data", "skimage", *extra)
         assert result.returncode == 2, result.stderr[-2000:]
         assert message in result.stderr and "Traceback" not in result.stderr, result.stderr[-2000:]
+
+
+def test_cli_writes_its_table_once_and_keeps_it_without_overwrite(tiny_run, tmp_path):
+    classifier = hue_classifier_file(tmp_path)
+    write_crops(tmp_path / "photos" / "train", 2, size=40)
+    folder = write_crops(tmp_path / "photos" / "test", 3, size=40)
+    report = tmp_path / "out" / "recognition.json"
+    common = ["colorkeras.evaluate", "--recognition", classifier, "--model", tiny_run, "--data", folder.parent]
+    result = run_cli(*common, "--output", report)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rows = json.loads(report.read_text())["rows"]
+    assert [row["name"] for row in rows] == ["gray copy", tiny_run.name] and rows[0]["n"] == 3
+    assert report.with_suffix(".csv").read_text().startswith(",".join(recognition.FIELDS))
+    written = report.read_bytes()
+    again = run_cli(*common, "--output", report)
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr, again.stderr[-2000:]
+    assert report.read_bytes() == written
+    nothing = run_cli(*common, "--limit", "0")
+    assert nothing.returncode == 2 and "--limit must be at least 1" in nothing.stderr, nothing.stderr[-2000:]
 
 
 @pytest.mark.skipif(not (SHARED / "mobilenet_v2_1.0_224_quant.tflite").is_file(), reason="needs ../shared/pretrained")

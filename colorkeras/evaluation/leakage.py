@@ -12,7 +12,6 @@ issue 27 asks for >= 3).
 """
 
 import sys
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -115,15 +114,12 @@ def evaluate_leakage(args):
     of ``args.data`` (an image folder's ``args.split``, or ``skimage``); prints the
     table and writes ``args.output`` (JSON, and CSV beside it). Returns the exit
     status; a bad setting, run or data set raises before anything is written."""
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be at least 1, received {args.limit}")
+    scoring.check_limit(args.limit)
     if args.band is not None and args.band < 1:
         raise ValueError(f"--band must be at least 1 pixel, received {args.band}")
     if args.regions < 1:
         raise ValueError(f"--regions must be at least 1, received {args.regions}")
-    if args.output:
-        for target in (Path(args.output), Path(args.output).with_suffix(".csv")):
-            store.check_writable(target, overwrite=args.overwrite)
+    output = scoring.table_output(args)
     names = args.model or [name for name in [store.hint_run_name()] if name]
     if not names:
         raise store.RunError("no run that takes hints to measure: train one with --hints or pass --model")
@@ -141,14 +137,11 @@ def evaluate_leakage(args):
             raise ValueError("no region large enough to hint in these images")
         rows.append(summarize(colorizer.name, regions_rows))
     print(format_table(rows))
-    if args.output:
+    if output:
         report = {
             "data": source, "split": None if args.data == "skimage" else args.split, "limit": args.limit,
             "band": args.band, "band_default": f"{BAND_SHARE:.0%} of each image's longer side",
             "regions_per_image": args.regions, "segment_scale": SEGMENT_SCALE, "hint_chroma": HINT_CHROMA, "rows": rows,
         }
-        output = Path(args.output).expanduser()
-        output.parent.mkdir(parents=True, exist_ok=True)
-        store.atomic_write_json(output, store.portable(report))
-        store.atomic_write_text(output.with_suffix(".csv"), pd.DataFrame(rows, columns=FIELDS).to_csv(index=False))
+        scoring.write_table(output, report, FIELDS)
     return 0

@@ -21,7 +21,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from colorkeras.core import store
 from colorkeras.core.images import luma_gray
 from colorkeras.evaluation import scoring
 from colorkeras.serving.inference import Colorizer
@@ -108,14 +107,10 @@ def evaluate_recognition(args):
     copy; prints the table and writes ``args.output`` (JSON, and CSV beside it).
     Returns the exit status; a bad setting, file, run or data set raises before
     anything is written."""
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be at least 1, received {args.limit}")
+    scoring.check_limit(args.limit)
     if any(args.hints):
         raise ValueError("--recognition scores automatic results; --hints is for the scores")
-    output = Path(args.output).expanduser() if args.output else None
-    if output:
-        for target in (output, output.with_suffix(".csv")):
-            store.check_writable(target, overwrite=args.overwrite)
+    output = scoring.table_output(args)
     classifier = Classifier(args.recognition)
     colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
     images, source = scoring.photographs(args, colorizers[0], "--recognition scores")
@@ -129,7 +124,5 @@ def evaluate_recognition(args):
             "data": source, "split": None if args.data == "skimage" else args.split, "limit": args.limit,
             "classifier": classifier.path.name, "rows": rows,
         }
-        output.parent.mkdir(parents=True, exist_ok=True)
-        store.atomic_write_json(output, store.portable(report))
-        store.atomic_write_text(output.with_suffix(".csv"), pd.DataFrame(rows, columns=FIELDS).to_csv(index=False))
+        scoring.write_table(output, report, FIELDS)
     return 0

@@ -368,6 +368,31 @@ def write_report(report, path):
         store.atomic_write_text(path.with_suffix(".per-image.csv"), buffer.getvalue())
 
 
+def check_limit(limit):
+    """``--limit``, shared by every evaluate mode (0 would read as "none" to a user but as "no limit" to a slice)."""
+    if limit is not None and limit < 1:
+        raise ValueError(f"--limit must be at least 1, received {limit}")
+
+
+def table_output(args):
+    """``--output`` as a path (None without it), after checking that it and the CSV
+    beside it may be written: before the measuring, not after it."""
+    if not args.output:
+        return None
+    output = Path(args.output).expanduser()
+    for target in (output, output.with_suffix(".csv")):
+        store.check_writable(target, overwrite=args.overwrite)
+    return output
+
+
+def write_table(output, report, fields):
+    """Writes ``report`` (its paths as the README names them) as JSON to ``output``
+    and its ``rows`` as CSV (columns ``fields``) beside it."""
+    output.parent.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_json(output, store.portable(report))
+    store.atomic_write_text(output.with_suffix(".csv"), pd.DataFrame(report["rows"], columns=fields).to_csv(index=False))
+
+
 def report_files(args):
     """The files a run of ``evaluate`` would write: --output's JSON, its CSV (and the
     per-image CSV with --per-image), and the --contact-sheet."""
@@ -392,8 +417,7 @@ def evaluate(args):
     table, and writes the contact sheet and the report asked for. Returns the exit
     status; a bad setting, image, data set or run raises ``ValueError``,
     ``ImageError``, ``DatasetError`` or ``RunError`` before anything is written."""
-    if args.limit is not None and args.limit < 1:
-        raise ValueError(f"--limit must be at least 1, received {args.limit}")
+    check_limit(args.limit)
     if not all(0 <= count <= 1000 for count in args.hints):
         raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
     sweep = sorted(set(args.hints))

@@ -9,7 +9,7 @@ from skimage import data
 
 from colorkeras.core import store
 from colorkeras.core.config import TrainConfig
-from colorkeras.models import mobilenet_unet
+from colorkeras.models import mobilenet_layers, mobilenet_unet
 from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
 
@@ -150,7 +150,7 @@ def test_pooled_hints_keep_a_small_hint_at_full_strength_at_every_stride():
     canvas[0, 20:23, 40:43] = (0.4, -0.2, 1.0)  # A 3x3 hint.
     canvas[0, 50, 5] = (-0.6, 0.1, 1.0)  # A 1x1 hint.
     for stride in (2, 4, 8, 16):
-        pooled = np.asarray(mobilenet_unet.PooledHints(stride)(canvas))[0]
+        pooled = np.asarray(mobilenet_layers.PooledHints(stride)(canvas))[0]
         assert pooled.shape == (64 // stride, 64 // stride, 3)
         flagged = np.argwhere(pooled[..., 2] > 0)
         expected = {(y // stride, x // stride) for y in range(20, 23) for x in range(40, 43)} | {(50 // stride, 5 // stride)}

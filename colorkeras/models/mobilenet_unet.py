@@ -22,11 +22,12 @@ Inputs must be multiples of 32 on each side.
 
 import keras
 import numpy as np
-from keras import layers, ops
+from keras import layers
 
 from colorkeras.core.hints import HINT_CHANNELS
 from colorkeras.models import color, pretrained
 from colorkeras.models.heads import HEADS, apply_chroma_head
+from colorkeras.models.mobilenet_layers import LightnessToGray, PooledHints
 from colorkeras.models.unet import apply_conv_block
 
 NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds its defaults and traits.
@@ -34,19 +35,6 @@ NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds it
 SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")  # Strides 2, 4, 8, 16.
 BOTTOM = "block_16_project"  # Stride 32, 320 channels.
 ENCODER_NAME = "mobilenet_v2_encoder"
-
-
-@keras.saving.register_keras_serializable(package="colorkeras")
-class LightnessToGray(layers.Layer):
-    """``L / 100`` (CIELAB lightness) -> the sRGB gray level in [-1, 1] that ImageNet
-    MobileNetV2 was trained on (a gray image, R = G = B, scaled as x / 127.5 - 1)."""
-
-    def call(self, lightness):
-        lightness = ops.clip(lightness, 0.0, 1.0) * 100.0
-        cube = (lightness + 16.0) / 116.0
-        luminance = ops.where(lightness > 8.0, cube * cube * cube, lightness / 903.2963)
-        gray = ops.where(luminance <= 0.0031308, 12.92 * luminance, 1.055 * ops.power(ops.maximum(luminance, 1e-12), 1.0 / 2.4) - 0.055)
-        return gray * 2.0 - 1.0
 
 
 def apply_decoder_block(x, skip, filters, name, hint=None):
@@ -57,27 +45,6 @@ def apply_decoder_block(x, skip, filters, name, hint=None):
     x = layers.Concatenate(name=f"{name}_concat")([x, skip] + ([hint] if hint is not None else []))
     x = apply_conv_block(x, filters, name=f"{name}_a")
     return apply_conv_block(x, filters, name=f"{name}_b")
-
-
-@keras.saving.register_keras_serializable(package="colorkeras")
-class PooledHints(layers.Layer):
-    """The hint canvas (a, b, mask) at 1 / ``stride`` of its resolution: each
-    cell's mean hint colour over its hinted pixels, and 1 where it holds any.
-    A 3x3 hint stays a full-strength signal at every stride (an average pool
-    alone would dilute it to 9/256 at stride 16)."""
-
-    def __init__(self, stride, **kwargs):
-        super().__init__(**kwargs)
-        self.stride = stride
-
-    def call(self, canvas):
-        ab, mask = canvas[..., :2], canvas[..., 2:]
-        share = ops.average_pool(mask, self.stride, self.stride, padding="valid")
-        ab = ops.average_pool(ab, self.stride, self.stride, padding="valid") / ops.maximum(share, 1e-6)
-        return ops.concatenate([ab, ops.cast(share > 0, canvas.dtype)], axis=-1)
-
-    def get_config(self):
-        return {**super().get_config(), "stride": self.stride}
 
 
 def apply_hint_branch(canvas, base_filters):

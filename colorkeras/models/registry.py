@@ -20,7 +20,7 @@ from colorkeras.core.config import ARCHITECTURES, TrainConfig
 from colorkeras.core.config import architecture as architecture_of
 from colorkeras.models import mobilenet_unet, plain_cnn, unet
 from colorkeras.models.heads import ResizedRegressionLoss, SoftEncodedCrossEntropy
-from colorkeras.models.mobilenet_unet import LightnessToGray
+from colorkeras.models.mobilenet_layers import LightnessToGray
 
 
 def size_multiple(architecture, depth):

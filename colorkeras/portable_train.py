@@ -17,6 +17,23 @@ the colour tables. The weights come back as ``.weights.npz`` files, which
 (Zhang et al. 2017), started from it, for ``--hint-seconds``, with hints simulated
 from the ground truth (``hints.sample_points``). The learning rate follows a cosine
 over the wall-clock budget, since a borrowed machine's time is what is fixed.
+
+The MobileNetV2 hint network, as the CPU trains it (``train --hints --region-hints
+0.75 --freeze-encoder``, 128-px random crops of 144-px squares), from its
+checkpoint::
+
+    python -m colorkeras.portable_train pack --data ../shared/datasets/photos \\
+        ../shared/datasets/places --architecture mobilenet-unet --freeze-encoder \\
+        --base-filters 16 --size 144 --crop 128 --format webp --quality 80 \\
+        --network-precision mixed_bfloat16 --out pack/
+    KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ --seconds 0 \\
+        --hint-seconds 420 --init-hints checkpoints/mobilenet-unet-hints-10.weights.npz \\
+        --region-share 0.75 --workers 14 --batch-size 64 --learning-rate 1e-3 --out weights/
+
+With ``--crop`` the pack keeps the load-size squares and ``fit`` crops them at
+random each time, as the tf.data pipeline does; ``--region-share`` recolours one
+edge-bounded region of that share of the hint samples (scikit-image and SciPy
+needed where ``fit`` runs), drawn in ``--workers`` processes.
 """
 
 import argparse
@@ -36,6 +53,13 @@ def main(argv=None):
     p.add_argument("--quality", type=int, default=85)
     p.add_argument("--base-filters", type=int, default=40)
     p.add_argument("--depth", type=int, default=3)
+    p.add_argument("--format", default="JPEG", type=str.upper, choices=("JPEG", "WEBP"),
+                   help="how the images are stored: JPEG or WEBP (smaller at equal quality; default: JPEG)")
+    p.add_argument("--crop", type=int, help="train on random crops of this side (default: the stored --size squares)")
+    p.add_argument("--architecture", default=None, help="the networks' architecture (default: the default, unet)")
+    p.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only")
+    p.add_argument("--network-precision", default="float32", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+                   help="the dtype policy the networks' JSON records and train under (default: float32)")
     f = commands.add_parser("fit", help="train on any Keras backend from a pack")
     f.add_argument("pack")
     f.add_argument("--out", required=True)
@@ -48,14 +72,26 @@ def main(argv=None):
     f.add_argument("--hint-network", help="the hint network's Keras JSON (default: the pack's)")
     f.add_argument("--tag", default="", help="appended to the names of the files written")
     f.add_argument("--precision", default="mixed_bfloat16", choices=("float32", "mixed_bfloat16", "mixed_float16"))
+    f.add_argument("--init-hints", help="start the hint network from these weights (default: from the automatic one)")
+    f.add_argument("--region-share", type=float, default=0.0,
+                   help="share of hint samples with one region recoloured and hinted inside it, 0-1 (default: 0)")
+    f.add_argument("--workers", type=int, default=0, help="processes that draw the batches (default: 0, Keras' threads)")
     args = parser.parse_args(argv)
+    if args.command == "fit" and not 0 <= args.region_share <= 1:
+        parser.error(f"--region-share must be between 0 and 1, received {args.region_share}")
     if args.command == "pack":
-        settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth)
-        print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of JPEG) into {args.out}")
+        if args.crop is not None and not 0 < args.crop <= args.size:
+            parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
+        options = {"freeze_encoder": True} if args.freeze_encoder else None
+        settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth, crop=args.crop,
+                              architecture=args.architecture, options=options, precision=args.network_precision,
+                              image_format=args.format)
+        print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of {args.format}) into {args.out}")
     else:
         networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
         fit(args.pack, args.out, args.seconds, args.hint_seconds, args.batch_size, args.learning_rate, args.init,
-            precision=args.precision, networks=networks, tag=args.tag)
+            precision=args.precision, networks=networks, tag=args.tag, init_hints=args.init_hints,
+            region_share=args.region_share, workers=args.workers)
     return 0
 
 

@@ -42,3 +42,123 @@ def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(
 
     network = keras.models.load_model(run / "model.keras", custom_objects=CUSTOM_OBJECTS, compile=False)
     assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), trained))  # The run holds those weights.
+
+
+def _tables():
+    from colorkeras.models import color
+
+    return {"gray_lightness": color.uint8_gray_lightness_table(), "srgb_to_linear": color._srgb_to_linear_table()}
+
+
+def _photos(side):
+    from conftest import sample_photos
+    from PIL import Image
+
+    return np.stack([np.asarray(Image.fromarray(photo).resize((side, side), Image.Resampling.BICUBIC)) for photo in sample_photos()])
+
+
+def test_batches_are_random_crops_of_the_stored_squares_drawn_the_same_for_the_same_key():
+    from colorkeras.training import portable
+
+    images, tables = _photos(48), _tables()
+    portable.set_source(4, rgb=images, tables=tables, crop=32)
+    lightness, ab = portable.draw_batch((0, 1), hints=False)
+    assert lightness.shape == (4, 32, 32, 1) and ab.shape == (4, 32, 32, 2)
+    assert lightness.dtype == np.float32 and 0 <= lightness.min() and lightness.max() <= 1
+    again, _ = portable.draw_batch((0, 1), hints=False)
+    other, _ = portable.draw_batch((0, 2), hints=False)
+    assert np.array_equal(lightness, again) and not np.array_equal(lightness, other)
+    # Each crop is a window of a stored square, not the square shrunk whole: over
+    # many draws the crops of one photograph differ from each other.
+    portable.set_source(1, rgb=images[:1], tables=tables, crop=32)
+    crops = {portable.draw_batch((0, key), hints=False)[0].tobytes() for key in range(12)}
+    assert len(crops) > 6
+    # A crop as large as the stored square is the square itself (flipped or not).
+    portable.set_source(1, rgb=images[:1], tables=tables, crop=48)
+    whole, _ = portable.draw_batch((0, 3), hints=False)
+    expected, _ = portable.to_lightness_ab(images[:1], tables)
+    assert np.array_equal(whole, expected) or np.array_equal(whole, expected[:, :, ::-1])
+
+
+def test_region_hints_recolour_a_region_and_put_the_first_hint_inside_it():
+    from colorkeras.training import portable
+
+    images, tables = _photos(64), _tables()
+    portable.set_source(6, rgb=images, tables=tables, crop=64, region_share=0.0)
+    (lightness, plain, points, _), target = portable.draw_batch((5, 0), hints=True)
+    assert np.array_equal(plain, target) and points.shape == (6, 32, 2)
+    portable.set_source(6, rgb=images, tables=tables, crop=64, region_share=1.0)
+    (same_lightness, recoloured, moved, _), target = portable.draw_batch((5, 0), hints=True)
+    assert np.array_equal(lightness, same_lightness) and np.array_equal(recoloured, target)
+    changed = np.abs(recoloured - plain).max(axis=-1) > 1.0  # [B, H, W]: where the colour was moved
+    samples = [index for index in range(6) if changed[index].any()]
+    assert samples, "no sample had a region recoloured"
+    for index in samples:
+        y, x = moved[index, 0]
+        assert changed[index, y, x]  # The first hint sits in the recoloured region.
+        assert 0.01 < changed[index].mean() < 0.5  # One region, not the whole crop.
+
+
+def test_the_portable_trainer_and_the_mobilenet_layers_need_no_tensorflow():
+    import ast
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    blocked = (
+        "import sys\n"
+        "class Block:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        "        if name.split('.')[0] == 'tensorflow':\n"
+        "            raise ImportError('tensorflow imported by ' + name)\n"
+        "sys.meta_path.insert(0, Block())\n"
+        "import colorkeras.portable_train, colorkeras.training.portable, colorkeras.data.regions\n"
+    )
+    done = subprocess.run([sys.executable, "-c", blocked], check=False, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    assert done.returncode == 0, done.stderr
+    # The layers the networks' JSON names: importable where Keras runs on JAX alone
+    # (Keras itself imports TensorFlow under this test's backend, so read the imports).
+    source = Path(__file__).parents[1] / "colorkeras" / "models" / "mobilenet_layers.py"
+    imported = {alias.name for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.Import) for alias in node.names}
+    imported |= {node.module for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.ImportFrom)}
+    assert imported == {"keras"}
+
+
+@pytest.mark.parametrize("args", [("--crop", "0"), ("--crop", "40")])
+def test_pack_refuses_a_crop_outside_the_stored_size(tmp_path, args):
+    done = run_cli("colorkeras.portable_train", "pack", "--data", tmp_path, "--out", tmp_path / "pack", "--size", "32", *args)
+    assert done.returncode == 2 and "--crop must be between 1 and --size (32)" in done.stderr
+    assert not (tmp_path / "pack").exists()
+
+
+def test_fit_refuses_a_region_share_outside_0_to_1(tmp_path):
+    done = run_cli("colorkeras.portable_train", "fit", tmp_path, "--out", tmp_path / "w", "--region-share", "1.5")
+    assert done.returncode == 2 and "--region-share must be between 0 and 1" in done.stderr
+    assert not (tmp_path / "w").exists()
+
+
+@pytest.mark.slow
+def test_a_cropped_webp_pack_trains_the_hint_network_with_region_hints_in_worker_processes(tmp_path, image_folder):
+    pack, first, second = tmp_path / "pack", tmp_path / "first", tmp_path / "second"
+    packed = run_cli("colorkeras.portable_train", "pack", "--data", image_folder, "--out", pack, "--size", "24", "--crop", "16",
+                     "--format", "webp", "--base-filters", "4", "--depth", "2")
+    assert packed.returncode == 0, packed.stderr
+    settings = json.loads((pack / "pack.json").read_text())
+    assert settings["size"] == 24 and settings["crop"] == 16 and settings["format"] == "WEBP"
+    fitted = run_cli("colorkeras.portable_train", "fit", pack, "--out", first, "--seconds", "2", "--hint-seconds", "2",
+                     "--batch-size", "4", "--region-share", "1", "--workers", "2", "--precision", "float32")
+    assert fitted.returncode == 0, fitted.stderr
+    report = json.loads((first / "report.json").read_text())
+    assert report["crop"] == 16 and report["load_size"] == 24 and report["region_share"] == 1
+    assert report["auto"]["steps"] >= 1 and report["hints"]["steps"] >= 1
+    # The hint network goes on from its own weights, not from the automatic network's.
+    again = run_cli("colorkeras.portable_train", "fit", pack, "--out", second, "--seconds", "0", "--hint-seconds", "1",
+                    "--batch-size", "4", "--learning-rate", "1e-9", "--init-hints", first / "hints.weights.npz",
+                    "--precision", "float32")
+    assert again.returncode == 0, again.stderr
+    assert json.loads((second / "report.json").read_text())["init_hints"] == "hints.weights.npz"
+    before = [np.asarray(w) for w in np.load(first / "hints.weights.npz").values()]
+    after = [np.asarray(w) for w in np.load(second / "hints.weights.npz").values()]
+    # A learning rate of 1e-9 moves no kernel (batch normalisation's moving statistics still move).
+    kernels = [(a, b) for a, b in zip(before, after) if a.ndim == 4]
+    assert kernels and max(float(np.abs(a - b).max()) for a, b in kernels) < 1e-6

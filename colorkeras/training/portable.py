@@ -25,21 +25,37 @@ PACK_FILE = "data.npz"
 NETWORKS = {"auto": "auto.json", "hints": "hints.json"}
 
 
-def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0, validation_fraction=0.1, seed=0):
-    """Writes ``out/data.npz`` (training split as JPEG, tables) and the networks' JSON."""
+def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0, validation_fraction=0.1, seed=0,
+         crop=None, architecture=None, options=None, precision="float32", image_format="JPEG"):
+    """Writes ``out/data.npz`` (training split as JPEG, tables) and the networks' JSON.
+
+    The images are stored at ``size`` (the train pipeline's load size). With
+    ``crop``, ``fit`` trains on random crops of ``crop`` pixels (a random square of
+    ``crop`` to ``size`` resized to ``crop``, as ``data.pipeline`` does), not on the
+    stored squares themselves: a pack of fixed crops is memorised within tens of
+    epochs. ``architecture`` and ``options`` (the MobileNetV2 U-Net's
+    ``freeze_encoder``) build the networks; ``precision`` is the Keras dtype
+    policy their JSON records, which is the one they train under. ``image_format``
+    is ``JPEG`` or ``WEBP`` (about a quarter smaller at the same ``quality``, for a
+    pack that must travel); the pack's ``jpeg`` array holds the files' bytes either way.
+    """
+    import keras
     from PIL import Image
 
     from colorkeras.data import pipeline as data_lib
     from colorkeras.models import color
     from colorkeras.models.registry import build_colorizer
 
+    architecture = architecture or TrainConfig.architecture
+    if crop is not None and not 0 < crop <= size:
+        raise ValueError(f"crop must be between 1 and size ({size}), received {crop}")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     splits = data_lib.load_splits(data, size, validation_fraction, seed)
     blobs = []
     for image in splits.train:
         buffer = io.BytesIO()
-        Image.fromarray(image).save(buffer, "JPEG", quality=quality)
+        Image.fromarray(image).save(buffer, image_format, quality=quality)
         blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
     offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
     np.savez(
@@ -50,18 +66,34 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
         gray_lightness=color.uint8_gray_lightness_table(),
         srgb_to_linear=color._srgb_to_linear_table(),
     )
-    for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
-        network = build_colorizer(TrainConfig.architecture, base_filters, depth, "classes", bin_step, hints=hints)
-        (out / name).write_text(network.to_json())
-    settings = {"data": [str(d) for d in data], "size": size, "quality": quality, "base_filters": base_filters,
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
+            network = build_colorizer(architecture, base_filters, depth, "classes", bin_step, hints=hints, **(options or {}))
+            (out / name).write_text(network.to_json())
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    settings = {"data": [str(d) for d in data], "size": size, "crop": crop, "format": image_format, "quality": quality, "architecture": architecture,
+                "options": options or {}, "network_precision": precision, "base_filters": base_filters,
                 "depth": depth, "bin_step": bin_step, "validation_fraction": validation_fraction, "seed": seed,
                 "images": len(blobs)}
     (out / "pack.json").write_text(json.dumps(settings, indent=2))
     return settings, int(offsets[-1])
 
 
-def decode_pack(path, threads=16):
-    """data.npz -> (L / 100 float16 [N, s, s, 1], a/b float16 [N, s, s, 2], tables)."""
+def to_lightness_ab(rgb, tables):
+    """uint8 sRGB [..., 3] -> (L / 100 [..., 1], a/b [..., 2]) float32, through the
+    pack's tables and the one Lab conversion (``core.lab``), in numpy."""
+    gray = luma_gray(rgb)[..., 0]
+    lightness = tables["gray_lightness"][gray][..., None] / 100.0
+    ab = cielab.linear_to_lab(tables["srgb_to_linear"][rgb], np)[..., 1:]
+    return lightness.astype(np.float32), ab.astype(np.float32)
+
+
+def decode_pack(path, threads=16, rgb=False):
+    """data.npz -> (L / 100 float16 [N, s, s, 1], a/b float16 [N, s, s, 2], tables),
+    or with ``rgb`` (uint8 sRGB [N, s, s, 3], tables) to crop from."""
     from PIL import Image
 
     tables = dict(np.load(path))
@@ -69,45 +101,127 @@ def decode_pack(path, threads=16):
 
     def one(index):
         blob = jpeg[offsets[index] : offsets[index + 1]].tobytes()
-        rgb = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"), np.uint8)
-        gray = luma_gray(rgb)[..., 0]
-        lightness = tables["gray_lightness"][gray][..., None] / 100.0
-        ab = cielab.linear_to_lab(tables["srgb_to_linear"][rgb], np)[..., 1:]  # The one Lab conversion, in numpy.
-        return lightness.astype(np.float16), ab.astype(np.float16)
+        image = np.asarray(Image.open(io.BytesIO(blob)).convert("RGB"), np.uint8)
+        if rgb:
+            return image
+        return tuple(part.astype(np.float16) for part in to_lightness_ab(image, tables))
 
     with ThreadPoolExecutor(threads) as pool:
-        pairs = list(pool.map(one, range(len(offsets) - 1)))
-    return np.stack([p[0] for p in pairs]), np.stack([p[1] for p in pairs]), tables
+        decoded = list(pool.map(one, range(len(offsets) - 1)))
+    if rgb:
+        return np.stack(decoded), tables
+    return np.stack([p[0] for p in decoded]), np.stack([p[1] for p in decoded]), tables
 
 
-def make_batches(lightness, ab, batch_size, hints, seed):
-    """An endless keras.utils.PyDataset of random batches, flipped at random.
+# What ``draw_batch`` draws from: set by ``set_source`` in the training process
+# before its batch workers are forked, so they share the decoded images.
+_SOURCE = {}
 
-    With ``hints``, each batch also carries simulated hint places (``sample_points``);
-    their colours are taken from the true a/b inside the network's step.
+
+def set_source(batch_size, lightness=None, ab=None, rgb=None, tables=None, crop=None, region_share=0.0):
+    """Sets what ``draw_batch`` draws from: the decoded ``lightness`` and ``ab`` of a
+    pack without crops, or its ``rgb`` images (with ``tables``) to crop ``crop``
+    pixels from."""
+    _SOURCE.clear()
+    _SOURCE.update(batch_size=batch_size, lightness=lightness, ab=ab, rgb=rgb, tables=tables, crop=crop,
+                   region_share=region_share)
+
+
+def _random_crops(rng, images, crop):
+    """A random square of ``crop`` to the images' side from each, resized to ``crop``
+    (box filter: an area average, as the tf.data pipeline's ``area`` resize)."""
+    from PIL import Image
+
+    side_max = images.shape[1]
+    crops = []
+    for image in images:
+        side = int(rng.integers(crop, side_max + 1))
+        y, x = (int(v) for v in rng.integers(0, side_max - side + 1, 2))
+        square = image[y : y + side, x : x + side]
+        if side != crop:
+            square = np.asarray(Image.fromarray(square).resize((crop, crop), Image.Resampling.BOX), np.uint8)
+        crops.append(square)
+    return np.stack(crops)
+
+
+def draw_batch(key, hints):
+    """One random training batch from ``_SOURCE``, its stream seeded by ``key``:
+    (L, a/b) without ``hints``; with them ((L, a/b, points, radii), a/b), the places
+    drawn by ``hints.sample_points`` and, for the source's ``region_share`` of the
+    samples, one edge-bounded region recoloured with a hint inside it
+    (``regions.recolour_regions``, as ``train --region-hints`` does). Flipped at random."""
+    source = _SOURCE
+    rng = np.random.default_rng(key)
+    batch_size = source["batch_size"]
+    total = len(source["rgb"]) if source["rgb"] is not None else len(source["lightness"])
+    rows = np.sort(rng.choice(total, batch_size, replace=False))
+    if source["rgb"] is not None:
+        images = source["rgb"][rows]
+        if source["crop"]:
+            images = _random_crops(rng, images, source["crop"])
+        x, y = to_lightness_ab(images, source["tables"])
+    else:
+        x, y = source["lightness"][rows].astype(np.float32), source["ab"][rows].astype(np.float32)
+    flip = rng.random(batch_size) < 0.5
+    x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
+    if not hints:
+        return x, y
+    size = x.shape[1]
+    points, radii = hints_lib.sample_points(rng, batch_size, size, size, pad_to=hints_lib.TRAIN_MAX_POINTS)
+    if source["region_share"] > 0:
+        from colorkeras.data import regions  # scikit-image and SciPy: only for region hints.
+
+        y, points, radii = regions.recolour_regions(rng, x, y, points, radii, source["region_share"])
+    return (x, y, points, radii), y
+
+
+def start_workers(workers):
+    """A pool of ``workers`` processes forked now (they share ``_SOURCE``), or None for 0.
+
+    Call it before importing Keras: a process forked from one whose JAX or
+    TensorFlow runtime has started its threads can hang."""
+    if workers <= 0:
+        return None
+    import multiprocessing
+
+    return multiprocessing.get_context("fork").Pool(workers)
+
+
+def make_batches(hints, seed, pool=None, ahead=None):
+    """An endless keras.utils.PyDataset of ``draw_batch`` batches.
+
+    With a ``pool`` (``start_workers``), ``ahead`` batches are drawn in its
+    processes ahead of use (region hints segment every recoloured crop, which one
+    Python thread cannot keep up with); without one, in Keras' own worker threads.
     """
+    import collections
+    import itertools
+    import threading
+
     import keras
 
     class Batches(keras.utils.PyDataset):
         def __init__(self):
-            super().__init__(workers=4)
-            self.calls = 0
+            super().__init__(workers=1 if pool is not None else 4)
+            self.calls = itertools.count()
+            self.lock = threading.Lock()
+            self.pending = collections.deque()
+            if pool is not None:
+                for _ in range(ahead or 2 * pool._processes):
+                    self.pending.append(pool.apply_async(draw_batch, ((seed, next(self.calls)), hints)))
 
         def __len__(self):
             return 1_000_000
 
         def __getitem__(self, index):
-            self.calls += 1  # Each call its own stream: the workers are threads.
-            rng = np.random.default_rng((seed, self.calls, index))
-            rows = np.sort(rng.choice(len(lightness), batch_size, replace=False))
-            x, y = lightness[rows].astype(np.float32), ab[rows].astype(np.float32)
-            flip = rng.random(batch_size) < 0.5
-            x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
-            if not hints:
-                return x, y
-            size = x.shape[1]
-            points, radii = hints_lib.sample_points(rng, batch_size, size, size, pad_to=hints_lib.TRAIN_MAX_POINTS)
-            return (x, y, points, radii), y
+            with self.lock:  # Each call its own stream: Keras' workers are threads.
+                key = (seed, next(self.calls), index)
+                if pool is None:
+                    waiting = None
+                else:
+                    waiting = self.pending.popleft()
+                    self.pending.append(pool.apply_async(draw_batch, (key[:2], hints)))
+            return draw_batch(key, hints) if waiting is None else waiting.get()
 
     return Batches()
 
@@ -238,25 +352,46 @@ def training_report(weights_file):
 
 
 def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3, init=None, seed=0, precision="mixed_bfloat16",
-        networks=None, tag=""):
-    import keras
+        networks=None, tag="", init_hints=None, region_share=0.0, workers=0):
+    """Trains from the pack in ``pack_dir``; writes ``{auto,hints}{tag}.weights.npz``
+    and ``report{tag}.json`` (every setting that shaped the training) to ``out``.
 
-    from colorkeras.models.soft_encoding import soft_encoded_crossentropy
-
+    ``init`` starts the automatic network from a weights file, ``init_hints`` the
+    hint network (else it starts from the automatic one, ``start_hints_from``).
+    ``region_share`` of the hint samples get one region recoloured with a hint
+    inside it; ``workers`` processes draw the batches (0: Keras' threads).
+    """
     pack_dir, out = Path(pack_dir), Path(out)
     out.mkdir(parents=True, exist_ok=True)
     started = time.time()
-    lightness, ab, tables = decode_pack(pack_dir / PACK_FILE)
-    size = lightness.shape[1]
-    print(f"Decoded {len(lightness)} images in {time.time() - started:.0f} s; backend {keras.backend.backend()}", flush=True)
+    settings = json.loads((pack_dir / "pack.json").read_text()) if (pack_dir / "pack.json").is_file() else {}
+    crop = settings.get("crop")
+    if crop:
+        rgb, tables = decode_pack(pack_dir / PACK_FILE, rgb=True)
+        set_source(batch_size, rgb=rgb, tables=tables, crop=crop, region_share=region_share)
+        count, size = len(rgb), crop
+    else:
+        lightness, ab, tables = decode_pack(pack_dir / PACK_FILE)
+        set_source(batch_size, lightness=lightness, ab=ab, region_share=region_share)
+        count, size = len(lightness), lightness.shape[1]
+    pool = start_workers(workers)  # Before Keras starts its backend's threads.
+
+    import keras
+
+    from colorkeras.models import mobilenet_layers  # noqa: F401  (registers its layers for the networks' JSON)
+    from colorkeras.models.soft_encoding import soft_encoded_crossentropy
+
+    print(f"Decoded {count} images in {time.time() - started:.0f} s; backend {keras.backend.backend()}", flush=True)
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(precision)
 
     def loss(y_true, y_pred):  # The Keras trainer's loss (heads.SoftEncodedCrossEntropy), per pixel.
         return soft_encoded_crossentropy(y_true, y_pred, tables["bin_centers"])
 
-    report = {"backend": keras.backend.backend(), "images": len(lightness), "batch_size": batch_size,
-              "precision": precision, "learning_rate": learning_rate}
+    report = {"backend": keras.backend.backend(), "images": count, "batch_size": batch_size,
+              "precision": precision, "learning_rate": learning_rate, "crop": crop, "load_size": settings.get("size"),
+              "region_share": region_share, "init": Path(init).name if init else None,
+              "init_hints": Path(init_hints).name if init_hints else None}
 
     def save_as(network, name):
         # The network's weights alone, in layer order (no optimizer state: a third
@@ -272,24 +407,32 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     auto = keras.models.model_from_json(Path(networks["auto"]).read_text())
     if init:
         auto.set_weights(read_weights(init))
-    for name, budget in (("auto", seconds), ("hints", hint_seconds)):
-        if budget <= 0:
-            continue
-        if name == "hints":
-            network = keras.models.model_from_json(Path(networks["hints"]).read_text())
-            start_hints_from(auto, network)
-            trainer = hint_trainer(network, size)
-        else:
-            network = trainer = auto
-        trainer.colorkeras_loss = loss
-        phase_start = time.time()
-        batches = make_batches(lightness, ab, batch_size, name == "hints", seed)
-        rate = learning_rate if name == "auto" else learning_rate / 2  # The hint network starts trained.
-        steps, last_loss = train_for(trainer, batches, budget, rate, save_as(network, f"{name}{tag}.weights.npz"))
-        elapsed = time.time() - phase_start
-        report[name] = {"seconds": round(elapsed, 1), "steps": steps,
-                        "images_per_second": round(steps * batch_size / elapsed, 1),
-                        "epochs": round(steps * batch_size / len(lightness), 2), "final_loss": last_loss}
-        print(f"{name}: {json.dumps(report[name])}", flush=True)
-        (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))
+    (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))  # The settings, should the machine go first.
+    try:
+        for name, budget in (("auto", seconds), ("hints", hint_seconds)):
+            if budget <= 0:
+                continue
+            if name == "hints":
+                network = keras.models.model_from_json(Path(networks["hints"]).read_text())
+                if init_hints:
+                    network.set_weights(read_weights(init_hints))
+                else:
+                    start_hints_from(auto, network)
+                trainer = hint_trainer(network, size)
+            else:
+                network = trainer = auto
+            trainer.colorkeras_loss = loss
+            phase_start = time.time()
+            batches = make_batches(name == "hints", seed, pool)
+            rate = learning_rate if name == "auto" else learning_rate / 2  # The hint network starts trained.
+            steps, last_loss = train_for(trainer, batches, budget, rate, save_as(network, f"{name}{tag}.weights.npz"))
+            elapsed = time.time() - phase_start
+            report[name] = {"seconds": round(elapsed, 1), "steps": steps,
+                            "images_per_second": round(steps * batch_size / elapsed, 1),
+                            "epochs": round(steps * batch_size / count, 2), "final_loss": last_loss}
+            print(f"{name}: {json.dumps(report[name])}", flush=True)
+            (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))
+    finally:
+        if pool is not None:
+            pool.terminate()
     return report

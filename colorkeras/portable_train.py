@@ -38,8 +38,9 @@ needed where ``fit`` runs), drawn in ``--workers`` processes.
 
 import argparse
 import sys
+from pathlib import Path
 
-from colorkeras.training.portable import fit, pack
+from colorkeras.training.portable import PACK_FILE, fit, pack
 
 
 def main(argv=None):
@@ -77,8 +78,16 @@ def main(argv=None):
                    help="share of hint samples with one region recoloured and hinted inside it, 0-1 (default: 0)")
     f.add_argument("--workers", type=int, default=0, help="processes that draw the batches (default: 0, Keras' threads)")
     args = parser.parse_args(argv)
-    if args.command == "fit" and not 0 <= args.region_share <= 1:
-        parser.error(f"--region-share must be between 0 and 1, received {args.region_share}")
+    if args.command == "fit":
+        if not 0 <= args.region_share <= 1:
+            parser.error(f"--region-share must be between 0 and 1, received {args.region_share}")
+        if args.workers < 0:
+            parser.error(f"--workers must be 0 or more, received {args.workers}")
+        if not (Path(args.pack) / PACK_FILE).is_file():
+            parser.error(f"{Path(args.pack) / PACK_FILE} not found; write a pack with `python -m colorkeras.portable_train pack`")
+        for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
+            if path and not Path(path).is_file():
+                parser.error(f"{flag} {path}: no such weights file")
     if args.command == "pack":
         if args.crop is not None and not 0 < args.crop <= args.size:
             parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")

@@ -131,9 +131,20 @@ def test_pack_refuses_a_crop_outside_the_stored_size(tmp_path, args):
     assert not (tmp_path / "pack").exists()
 
 
-def test_fit_refuses_a_region_share_outside_0_to_1(tmp_path):
-    done = run_cli("colorkeras.portable_train", "fit", tmp_path, "--out", tmp_path / "w", "--region-share", "1.5")
-    assert done.returncode == 2 and "--region-share must be between 0 and 1" in done.stderr
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--region-share", "1.5"), "--region-share must be between 0 and 1"),
+        (("--workers", "-1"), "--workers must be 0 or more"),
+        ((), "data.npz not found; write a pack"),
+        (("--init-hints", "missing.weights.npz"), "--init-hints missing.weights.npz: no such weights file"),
+    ],
+)
+def test_fit_refuses_bad_flags_and_missing_files_in_one_line(tmp_path, args, message):
+    if "data.npz" not in message:
+        np.savez(tmp_path / "data.npz", jpeg=np.zeros(1, np.uint8))
+    done = run_cli("colorkeras.portable_train", "fit", tmp_path, "--out", tmp_path / "w", *args)
+    assert done.returncode == 2 and message in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "w").exists()
 
 

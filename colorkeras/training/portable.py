@@ -27,7 +27,7 @@ NETWORKS = {"auto": "auto.json", "hints": "hints.json"}
 
 def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0, validation_fraction=0.1, seed=0,
          crop=None, architecture=None, options=None, precision="float32", image_format="JPEG"):
-    """Writes ``out/data.npz`` (training split as JPEG, tables) and the networks' JSON.
+    """Writes ``out/data.npz`` (training split as JPEG or WebP, tables) and the networks' JSON.
 
     The images are stored at ``size`` (the train pipeline's load size). With
     ``crop``, ``fit`` trains on random crops of ``crop`` pixels (a random square of
@@ -187,7 +187,7 @@ def start_workers(workers):
     return multiprocessing.get_context("fork").Pool(workers)
 
 
-def make_batches(hints, seed, pool=None, ahead=None):
+def make_batches(hints, seed, pool=None, ahead=2):
     """An endless keras.utils.PyDataset of ``draw_batch`` batches.
 
     With a ``pool`` (``start_workers``), ``ahead`` batches are drawn in its
@@ -207,7 +207,7 @@ def make_batches(hints, seed, pool=None, ahead=None):
             self.lock = threading.Lock()
             self.pending = collections.deque()
             if pool is not None:
-                for _ in range(ahead or 2 * pool._processes):
+                for _ in range(ahead):
                     self.pending.append(pool.apply_async(draw_batch, ((seed, next(self.calls)), hints)))
 
         def __len__(self):
@@ -423,7 +423,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
                 network = trainer = auto
             trainer.colorkeras_loss = loss
             phase_start = time.time()
-            batches = make_batches(name == "hints", seed, pool)
+            batches = make_batches(name == "hints", seed, pool, ahead=2 * workers)
             rate = learning_rate if name == "auto" else learning_rate / 2  # The hint network starts trained.
             steps, last_loss = train_for(trainer, batches, budget, rate, save_as(network, f"{name}{tag}.weights.npz"))
             elapsed = time.time() - phase_start

@@ -27,7 +27,7 @@ checkpoint::
         --base-filters 16 --size 144 --crop 128 --format webp --quality 80 \\
         --network-precision mixed_bfloat16 --out pack/
     KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ --seconds 0 \\
-        --hint-seconds 420 --init-hints checkpoints/mobilenet-unet-hints-15.weights.npz \\
+        --hint-seconds 420 --init-hints checkpoints/mobilenet-unet-hints-17.weights.npz \\
         --region-share 0.75 --workers 14 --batch-size 64 --learning-rate 1e-3 --out weights/
 
 With ``--crop`` the pack keeps the load-size squares and ``fit`` crops them at

@@ -27,8 +27,8 @@ checkpoint::
         --base-filters 16 --size 144 --crop 128 --format webp --quality 80 \\
         --network-precision mixed_bfloat16 --out pack/
     KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ --seconds 0 \\
-        --hint-seconds 420 --init-hints checkpoints/mobilenet-unet-hints-17.weights.npz \\
-        --region-share 0.75 --workers 14 --batch-size 64 --learning-rate 1e-3 --out weights/
+        --hint-seconds 520 --init-hints checkpoints/mobilenet-unet-hints-17.weights.npz \\
+        --region-share 0.75 --workers 15 --batch-size 64 --learning-rate 8e-4 --out weights/
 
 With ``--crop`` the pack keeps the load-size squares and ``fit`` crops them at
 random each time, as the tf.data pipeline does; ``--region-share`` recolours one
@@ -40,6 +40,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from colorkeras.core import cli
+from colorkeras.core.config import ARCHITECTURES
 from colorkeras.training.portable import PACK_FILE, fit, pack
 
 
@@ -57,7 +59,9 @@ def main(argv=None):
     p.add_argument("--format", default="JPEG", type=str.upper, choices=("JPEG", "WEBP"),
                    help="how the images are stored: JPEG or WEBP (smaller at equal quality; default: JPEG)")
     p.add_argument("--crop", type=int, help="train on random crops of this side (default: the stored --size squares)")
-    p.add_argument("--architecture", default=None, help="the networks' architecture (default: the default, unet)")
+    p.add_argument("--architecture", default=None, choices=sorted(ARCHITECTURES),
+                   help="the networks' architecture (default: the default, unet)")
+    p.add_argument("--overwrite", action="store_true", help="replace a pack already in --out")
     p.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only")
     p.add_argument("--network-precision", default="float32", choices=("float32", "mixed_bfloat16", "mixed_float16"),
                    help="the dtype policy the networks' JSON records and train under (default: float32)")
@@ -72,6 +76,7 @@ def main(argv=None):
     f.add_argument("--auto-network", help="the automatic network's Keras JSON (default: the pack's)")
     f.add_argument("--hint-network", help="the hint network's Keras JSON (default: the pack's)")
     f.add_argument("--tag", default="", help="appended to the names of the files written")
+    f.add_argument("--overwrite", action="store_true", help="replace the weights and report of an earlier fit in --out")
     f.add_argument("--precision", default="mixed_bfloat16", choices=("float32", "mixed_bfloat16", "mixed_float16"))
     f.add_argument("--init-hints", help="start the hint network from these weights (default: from the automatic one)")
     f.add_argument("--region-share", type=float, default=0.0,
@@ -88,13 +93,24 @@ def main(argv=None):
         for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
             if path and not Path(path).is_file():
                 parser.error(f"{flag} {path}: no such weights file")
+        if (Path(args.out) / f"report{args.tag}.json").exists() and not args.overwrite:
+            parser.error(f"{Path(args.out) / f'report{args.tag}.json'} already exists (an earlier fit); "
+                         "choose another --out or --tag, or pass --overwrite")
     if args.command == "pack":
         if args.crop is not None and not 0 < args.crop <= args.size:
             parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
+        if (Path(args.out) / PACK_FILE).exists() and not args.overwrite:
+            parser.error(f"{Path(args.out) / PACK_FILE} already exists; choose another --out or pass --overwrite")
+        from colorkeras.data.pipeline import DatasetError
+
         options = {"freeze_encoder": True} if args.freeze_encoder else None
-        settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth, crop=args.crop,
-                              architecture=args.architecture, options=options, precision=args.network_precision,
-                              image_format=args.format)
+        try:
+            settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth, crop=args.crop,
+                                  architecture=args.architecture, options=options, precision=args.network_precision,
+                                  image_format=args.format)
+        except DatasetError as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
         print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of {args.format}) into {args.out}")
     else:
         networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
@@ -105,4 +121,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli.run(main)

@@ -173,3 +173,25 @@ def test_a_cropped_webp_pack_trains_the_hint_network_with_region_hints_in_worker
     # A learning rate of 1e-9 moves no kernel (batch normalisation's moving statistics still move).
     kernels = [(a, b) for a, b in zip(before, after) if a.ndim == 4]
     assert kernels and max(float(np.abs(a - b).max()) for a, b in kernels) < 1e-6
+
+
+def test_pack_keeps_an_existing_pack_and_stops_cleanly_on_a_missing_dataset(tmp_path):
+    existing = tmp_path / "pack"
+    existing.mkdir()
+    (existing / "data.npz").write_bytes(b"the user's pack")
+    done = run_cli("colorkeras.portable_train", "pack", "--data", tmp_path, "--out", existing)
+    assert done.returncode == 2 and "already exists; choose another --out or pass --overwrite" in done.stderr
+    assert (existing / "data.npz").read_bytes() == b"the user's pack"
+    missing = run_cli("colorkeras.portable_train", "pack", "--data", tmp_path / "nowhere", "--out", tmp_path / "new")
+    assert missing.returncode == 2 and "dataset not found" in missing.stderr and "Traceback" not in missing.stderr
+    assert not (tmp_path / "new").exists()
+
+
+def test_fit_keeps_an_earlier_fits_weights_unless_told(tmp_path):
+    np.savez(tmp_path / "data.npz", jpeg=np.zeros(1, np.uint8))
+    out = tmp_path / "w"
+    out.mkdir()
+    (out / "report.json").write_text("{}")
+    done = run_cli("colorkeras.portable_train", "fit", tmp_path, "--out", out)
+    assert done.returncode == 2 and "report.json already exists (an earlier fit)" in done.stderr
+    assert (out / "report.json").read_text() == "{}"

@@ -49,23 +49,25 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
     architecture = architecture or TrainConfig.architecture
     if crop is not None and not 0 < crop <= size:
         raise ValueError(f"crop must be between 1 and size ({size}), received {crop}")
+    splits = data_lib.load_splits(data, size, validation_fraction, seed)  # A missing dataset stops here, before any write.
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    splits = data_lib.load_splits(data, size, validation_fraction, seed)
     blobs = []
     for image in splits.train:
         buffer = io.BytesIO()
         Image.fromarray(image).save(buffer, image_format, quality=quality)
         blobs.append(np.frombuffer(buffer.getvalue(), np.uint8))
     offsets = np.cumsum([0] + [len(b) for b in blobs]).astype(np.int64)
-    np.savez(
-        out / PACK_FILE,
-        jpeg=np.concatenate(blobs),
-        offsets=offsets,
-        bin_centers=color.ab_bin_centers(bin_step),
-        gray_lightness=color.uint8_gray_lightness_table(),
-        srgb_to_linear=color._srgb_to_linear_table(),
-    )
+    partial = out / f".{PACK_FILE}.partial"  # An interrupted pack leaves no half-written data.npz.
+    with open(partial, "wb") as file:
+        np.savez(
+            file,
+            jpeg=np.concatenate(blobs),
+            offsets=offsets,
+            bin_centers=color.ab_bin_centers(bin_step),
+            gray_lightness=color.uint8_gray_lightness_table(),
+            srgb_to_linear=color._srgb_to_linear_table(),
+        )
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
     try:
@@ -79,6 +81,7 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
                 "depth": depth, "bin_step": bin_step, "validation_fraction": validation_fraction, "seed": seed,
                 "images": len(blobs)}
     (out / "pack.json").write_text(json.dumps(settings, indent=2))
+    os.replace(partial, out / PACK_FILE)
     return settings, int(offsets[-1])
 
 

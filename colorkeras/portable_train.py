@@ -44,6 +44,8 @@ from colorkeras.core import cli
 from colorkeras.core.config import ARCHITECTURES
 from colorkeras.training.portable import PACK_FILE, fit, pack
 
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies, for the networks' JSON and for fit.
+
 
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m colorkeras.portable_train", description=__doc__,
@@ -63,7 +65,7 @@ def main(argv=None):
                    help="the networks' architecture (default: the default, unet)")
     p.add_argument("--overwrite", action="store_true", help="replace a pack already in --out")
     p.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only")
-    p.add_argument("--network-precision", default="float32", choices=("float32", "mixed_bfloat16", "mixed_float16"),
+    p.add_argument("--network-precision", default="float32", choices=PRECISIONS,
                    help="the dtype policy the networks' JSON records and train under (default: float32)")
     f = commands.add_parser("fit", help="train on any Keras backend from a pack")
     f.add_argument("pack")
@@ -77,7 +79,7 @@ def main(argv=None):
     f.add_argument("--hint-network", help="the hint network's Keras JSON (default: the pack's)")
     f.add_argument("--tag", default="", help="appended to the names of the files written")
     f.add_argument("--overwrite", action="store_true", help="replace the weights and report of an earlier fit in --out")
-    f.add_argument("--precision", default="mixed_bfloat16", choices=("float32", "mixed_bfloat16", "mixed_float16"))
+    f.add_argument("--precision", default="mixed_bfloat16", choices=PRECISIONS)
     f.add_argument("--init-hints", help="start the hint network from these weights (default: from the automatic one)")
     f.add_argument("--region-share", type=float, default=0.0,
                    help="share of hint samples with one region recoloured and hinted inside it, 0-1 (default: 0)")
@@ -93,9 +95,9 @@ def main(argv=None):
         for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
             if path and not Path(path).is_file():
                 parser.error(f"{flag} {path}: no such weights file")
-        if (Path(args.out) / f"report{args.tag}.json").exists() and not args.overwrite:
-            parser.error(f"{Path(args.out) / f'report{args.tag}.json'} already exists (an earlier fit); "
-                         "choose another --out or --tag, or pass --overwrite")
+        report = Path(args.out) / f"report{args.tag}.json"
+        if report.exists() and not args.overwrite:
+            parser.error(f"{report} already exists (an earlier fit); choose another --out or --tag, or pass --overwrite")
     if args.command == "pack":
         if args.crop is not None and not 0 < args.crop <= args.size:
             parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")

@@ -44,12 +44,6 @@ def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(
     assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), trained))  # The run holds those weights.
 
 
-def _tables():
-    from colorkeras.models import color
-
-    return {"gray_lightness": color.uint8_gray_lightness_table(), "srgb_to_linear": color._srgb_to_linear_table()}
-
-
 def _photos(side):
     from conftest import sample_photos
     from PIL import Image
@@ -60,7 +54,7 @@ def _photos(side):
 def test_batches_are_random_crops_of_the_stored_squares_drawn_the_same_for_the_same_key():
     from colorkeras.training import portable
 
-    images, tables = _photos(48), _tables()
+    images, tables = _photos(48), portable.colour_tables()
     portable.set_source(4, rgb=images, tables=tables, crop=32)
     lightness, ab = portable.draw_batch((0, 1), hints=False)
     assert lightness.shape == (4, 32, 32, 1) and ab.shape == (4, 32, 32, 2)
@@ -83,7 +77,7 @@ def test_batches_are_random_crops_of_the_stored_squares_drawn_the_same_for_the_s
 def test_region_hints_recolour_a_region_and_put_the_first_hint_inside_it():
     from colorkeras.training import portable
 
-    images, tables = _photos(64), _tables()
+    images, tables = _photos(64), portable.colour_tables()
     portable.set_source(6, rgb=images, tables=tables, crop=64, region_share=0.0)
     (lightness, plain, points, _), target = portable.draw_batch((5, 0), hints=True)
     assert np.array_equal(plain, target) and points.shape == (6, 32, 2)

@@ -65,8 +65,7 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
             jpeg=np.concatenate(blobs),
             offsets=offsets,
             bin_centers=color.ab_bin_centers(bin_step),
-            gray_lightness=color.uint8_gray_lightness_table(),
-            srgb_to_linear=color._srgb_to_linear_table(),
+            **colour_tables(),
         )
     previous = keras.mixed_precision.global_policy()
     keras.mixed_precision.set_global_policy(precision)
@@ -83,6 +82,14 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
     (out / "pack.json").write_text(json.dumps(settings, indent=2))
     os.replace(partial, out / PACK_FILE)
     return settings, int(offsets[-1])
+
+
+def colour_tables():
+    """The uint8 lookup tables ``to_lightness_ab`` reads (a pack stores them, so
+    ``fit`` needs no TensorFlow): gray level -> L, sRGB level -> linear."""
+    from colorkeras.models import color
+
+    return {"gray_lightness": color.uint8_gray_lightness_table(), "srgb_to_linear": color._srgb_to_linear_table()}
 
 
 def to_lightness_ab(rgb, tables):

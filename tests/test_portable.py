@@ -93,6 +93,30 @@ def test_region_hints_recolour_a_region_and_put_the_first_hint_inside_it():
         assert 0.01 < changed[index].mean() < 0.5  # One region, not the whole crop.
 
 
+def test_a_segmented_pack_recolours_one_of_its_segments_and_segments_as_the_crops_would():
+    from colorkeras.data import regions
+    from colorkeras.training import portable
+
+    images, tables = _photos(64), portable.colour_tables()
+    labels = portable.segment_pack(images)
+    assert labels.shape == (len(images), 64, 64) and labels.dtype == np.uint8
+    assert np.array_equal(labels[2], regions.segment_labels(images[2]))  # Felzenszwalb's, as the crops were segmented.
+    # A crop the size of the square: each sample is its photograph (the batch is all of them, in order), flipped or not.
+    portable.set_source(len(images), rgb=images, tables=tables, crop=64, region_share=0.0, labels=labels)
+    (_, plain, _, _), _ = portable.draw_batch((7, 0), hints=True)
+    portable.set_source(len(images), rgb=images, tables=tables, crop=64, region_share=1.0, labels=labels)
+    (_, recoloured, moved, _), _ = portable.draw_batch((7, 0), hints=True)
+    changed = np.abs(recoloured - plain).max(axis=-1) > 1e-3
+    samples = [index for index in range(len(images)) if changed[index].any()]
+    assert len(samples) >= 3, "too few samples had a region recoloured"
+    for index in samples:
+        y, x = moved[index, 0]
+        assert changed[index, y, x]
+        # The recoloured pixels are exactly one segment of the pack's label map.
+        segments = [labels[index] == label for label in np.unique(labels[index])]
+        assert any(np.array_equal(changed[index], mask) or np.array_equal(changed[index], mask[:, ::-1]) for mask in segments)
+
+
 def test_the_portable_trainer_and_the_mobilenet_layers_need_no_tensorflow():
     import ast
     import subprocess
@@ -156,6 +180,7 @@ def test_a_cropped_webp_pack_trains_the_hint_network_with_region_hints_in_worker
     report = json.loads((first / "report.json").read_text())
     assert report["crop"] == 16 and report["load_size"] == 24 and report["region_share"] == 1
     assert report["auto"]["steps"] >= 1 and report["hints"]["steps"] >= 1
+    assert report["regions"] == "segmented once per pack square" and 0 <= report["hints"]["batch_wait_share"] <= 1.5
     # The hint network goes on from its own weights, not from the automatic network's.
     again = run_cli("colorkeras.portable_train", "fit", pack, "--out", second, "--seconds", "0", "--hint-seconds", "1",
                     "--batch-size", "4", "--learning-rate", "1e-9", "--init-hints", first / "hints.weights.npz",

@@ -25,18 +25,30 @@ MIN_DEPTH = 3  # Pixels from the hint to the region's edge, so the hint patch li
 RECOLOUR_CHROMA = (20.0, 60.0)
 
 
+def segment_labels(truth, scale=SEGMENT_SCALE):
+    """Felzenszwalb's segments of ``truth`` uint8 RGB [H, W, 3]: a label per pixel [H, W]
+    (none smaller than 1% of the image, so at most 100 on images of 100 pixels or more)."""
+    height, width = truth.shape[:2]
+    return felzenszwalb(truth, scale=scale, sigma=0.8, min_size=max(1, int(0.01 * height * width)))
+
+
+def _depth(mask):
+    """Each pixel's distance to the nearest pixel outside ``mask`` (the image border counts as outside)."""
+    return ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]
+
+
+def _sized_labels(labels, min_area=MIN_AREA, max_area=MAX_AREA):
+    """The labels of ``labels`` [H, W] whose segment holds ``min_area``-``max_area`` of the pixels, in order."""
+    areas = np.bincount(labels.ravel()) / labels.size
+    return np.flatnonzero((areas >= min_area) & (areas <= max_area))
+
+
 def segment_depths(truth, scale=SEGMENT_SCALE, min_area=MIN_AREA, max_area=MAX_AREA):
     """Segments of ``truth`` uint8 RGB [H, W, 3] with ``min_area``-``max_area`` of the
     pixels, as (mask [H, W] bool, depth [H, W] float) pairs: depth is each pixel's
     distance to the nearest pixel outside the segment (the image border counts as outside)."""
-    height, width = truth.shape[:2]
-    labels = felzenszwalb(truth, scale=scale, sigma=0.8, min_size=max(1, int(0.01 * height * width)))
-    found = []
-    for label in range(labels.max() + 1):
-        mask = labels == label
-        if min_area <= mask.mean() <= max_area:
-            found.append((mask, ndimage.distance_transform_edt(np.pad(mask, 1))[1:-1, 1:-1]))
-    return found
+    labels = segment_labels(truth, scale)
+    return [(labels == label, _depth(labels == label)) for label in _sized_labels(labels, min_area, max_area)]
 
 
 def regions(truth, per_image=3, scale=SEGMENT_SCALE):
@@ -55,29 +67,41 @@ def regions(truth, per_image=3, scale=SEGMENT_SCALE):
     return [item[2] for item in chosen], [item[3] for item in chosen]
 
 
-def recolour_regions(rng, lightness, ab, points, radii, share):
+def recolour_regions(rng, lightness, ab, points, radii, share, labels=None):
     """Training batches with one recoloured region in ``share`` of the samples.
 
     ``lightness`` [B, H, W, 1] (L / 100) and ``ab`` [B, H, W, 2] (a/b units) are a
     batch of training crops; ``points`` [B, K, 2] (y, x; -1 = padding) and ``radii``
     [B, K] the simulated hint places (``hints.sample_points``). For each chosen
-    sample, one segment of the crop (``segment_depths``, drawn at random) gets its
-    a/b moved so that its mean becomes a random colour (any hue, chroma in
-    ``RECOLOUR_CHROMA``; its own variation kept), and the first hint place moves to
-    a random pixel of it deep enough for its patch, so that hint carries the new
-    colour (the hint trainer paints each place in the target's colour there).
-    Samples without a usable segment stay as they are. Returns new (ab, points,
-    radii); the inputs are not changed.
+    sample, one segment of the crop drawn at random among those of ``MIN_AREA``-
+    ``MAX_AREA`` deep enough for the hint's patch gets its a/b moved so that its
+    mean becomes a random colour (any hue, chroma in ``RECOLOUR_CHROMA``; its own
+    variation kept), and the first hint place moves to a random pixel of it deep
+    enough for its patch, so that hint carries the new colour (the hint trainer
+    paints each place in the target's colour there). The segments are the crop's
+    own (``segment_labels`` of its true colour), or ``labels`` [B, H, W] where the
+    caller has them already (the portable trainer segments its pack once, and
+    crops the label maps with the images). Samples without a usable segment stay
+    as they are. Returns new (ab, points, radii); the inputs are not changed.
     """
     ab, points, radii = np.array(ab, np.float32), np.array(points, np.int32), np.array(radii, np.int32)
     for index in np.flatnonzero(rng.random(len(ab)) < share):
         radius = int(rng.integers(0, 2))
-        truth_lab = np.concatenate([lightness[index] * 100.0, ab[index]], axis=-1).astype(np.float64)
-        truth = np.rint(lab.linear_to_srgb(lab.lab_to_linear(truth_lab, np), np) * 255.0).astype(np.uint8)
-        usable = [(mask, depth) for mask, depth in segment_depths(truth) if depth.max() > radius + 1]
-        if not usable:
+        if labels is None:
+            truth_lab = np.concatenate([lightness[index] * 100.0, ab[index]], axis=-1).astype(np.float64)
+            truth = np.rint(lab.linear_to_srgb(lab.lab_to_linear(truth_lab, np), np) * 255.0).astype(np.uint8)
+            segments = segment_labels(truth)
+        else:
+            segments = labels[index]
+        # Drawn in a random order, the first deep enough: a uniform draw among the
+        # usable ones, with the distance transform of only those tried.
+        for label in rng.permutation(_sized_labels(segments)):
+            mask = segments == label
+            depth = _depth(mask)
+            if depth.max() > radius + 1:
+                break
+        else:
             continue
-        mask, depth = usable[int(rng.integers(len(usable)))]
         hue = rng.uniform(0.0, 2.0 * np.pi)
         chroma = rng.uniform(*RECOLOUR_CHROMA)
         colour = chroma * np.array([np.cos(hue), np.sin(hue)], np.float32)

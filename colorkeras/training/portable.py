@@ -128,30 +128,67 @@ def decode_pack(path, threads=16, rgb=False):
 _SOURCE = {}
 
 
-def set_source(batch_size, lightness=None, ab=None, rgb=None, tables=None, crop=None, region_share=0.0):
+def set_source(batch_size, lightness=None, ab=None, rgb=None, tables=None, crop=None, region_share=0.0, labels=None):
     """Sets what ``draw_batch`` draws from: the decoded ``lightness`` and ``ab`` of a
     pack without crops, or its ``rgb`` images (with ``tables``) to crop ``crop``
-    pixels from."""
+    pixels from, and with them their segments' ``labels`` (``segment_pack``) if
+    region hints are to be drawn from those rather than segmented crop by crop."""
     _SOURCE.clear()
     _SOURCE.update(batch_size=batch_size, lightness=lightness, ab=ab, rgb=rgb, tables=tables, crop=crop,
-                   region_share=region_share)
+                   region_share=region_share, labels=labels)
 
 
-def _random_crops(rng, images, crop):
+def _segment_rows(rows):
+    from colorkeras.data import regions  # scikit-image and SciPy: only for region hints.
+
+    return [regions.segment_labels(_SOURCE["rgb"][row]) for row in rows]
+
+
+def segment_pack(rgb, workers=0):
+    """Felzenszwalb's segments of every image of ``rgb`` uint8 [N, s, s, 3], as label
+    maps uint8 [N, s, s], segmented once in ``workers`` forked processes (0: here).
+
+    Region hints segment the true colour of each recoloured crop: about 10 ms a crop,
+    most of a batch's drawing. Segmenting the pack's squares once instead, and
+    cropping their label maps with the images, makes the segments those of the
+    square rather than of the crop (a segment the crop cuts keeps its pixels inside
+    it), which the training signal, "this region and nothing past its edge", does not
+    mind."""
+    _SOURCE["rgb"] = rgb
+    chunks = np.array_split(np.arange(len(rgb)), max(workers, 1) * 8)
+    if workers > 0:
+        import multiprocessing
+
+        with multiprocessing.get_context("fork").Pool(workers, initializer=_one_thread_each) as pool:
+            parts = pool.map(_segment_rows, chunks)
+    else:
+        parts = [_segment_rows(chunk) for chunk in chunks]
+    labels = [label for part in parts for label in part]
+    if max(int(label.max()) for label in labels) > 255:
+        raise ValueError("A pack image has over 256 segments: its squares are too small to segment (under 100 pixels).")
+    return np.stack(labels).astype(np.uint8)
+
+
+def _random_crops(rng, images, crop, labels=None):
     """A random square of ``crop`` to the images' side from each, resized to ``crop``
-    (box filter: an area average, as the tf.data pipeline's ``area`` resize)."""
+    (box filter: an area average, as the tf.data pipeline's ``area`` resize); with
+    ``labels`` [N, s, s], (crops, the same squares of the label maps at ``crop``,
+    nearest neighbour)."""
     from PIL import Image
 
     side_max = images.shape[1]
-    crops = []
-    for image in images:
+    crops, label_crops = [], []
+    for index, image in enumerate(images):
         side = int(rng.integers(crop, side_max + 1))
         y, x = (int(v) for v in rng.integers(0, side_max - side + 1, 2))
         square = image[y : y + side, x : x + side]
         if side != crop:
             square = np.asarray(Image.fromarray(square).resize((crop, crop), Image.Resampling.BOX), np.uint8)
         crops.append(square)
-    return np.stack(crops)
+        if labels is not None:
+            nearest = y + (np.arange(crop) * side) // crop, x + (np.arange(crop) * side) // crop
+            label_crops.append(labels[index][np.ix_(*nearest)])
+    return np.stack(crops) if labels is None else (np.stack(crops), np.stack(label_crops))
 
 
 def draw_batch(key, hints):
@@ -165,15 +202,20 @@ def draw_batch(key, hints):
     batch_size = source["batch_size"]
     total = len(source["rgb"]) if source["rgb"] is not None else len(source["lightness"])
     rows = np.sort(rng.choice(total, batch_size, replace=False))
+    labels = source.get("labels")
+    labels = labels[rows] if labels is not None and hints else None
     if source["rgb"] is not None:
         images = source["rgb"][rows]
         if source["crop"]:
-            images = _random_crops(rng, images, source["crop"])
+            images = _random_crops(rng, images, source["crop"], labels)
+            images, labels = images if labels is not None else (images, None)
         x, y = to_lightness_ab(images, source["tables"])
     else:
         x, y = source["lightness"][rows].astype(np.float32), source["ab"][rows].astype(np.float32)
     flip = rng.random(batch_size) < 0.5
     x[flip], y[flip] = x[flip, :, ::-1], y[flip, :, ::-1]
+    if labels is not None:
+        labels[flip] = labels[flip, :, ::-1]
     if not hints:
         return x, y
     size = x.shape[1]
@@ -181,7 +223,7 @@ def draw_batch(key, hints):
     if source["region_share"] > 0:
         from colorkeras.data import regions  # scikit-image and SciPy: only for region hints.
 
-        y, points, radii = regions.recolour_regions(rng, x, y, points, radii, source["region_share"])
+        y, points, radii = regions.recolour_regions(rng, x, y, points, radii, source["region_share"], labels)
     return (x, y, points, radii), y
 
 
@@ -219,8 +261,9 @@ def make_batches(hints, seed, pool=None, ahead=2):
     """An endless keras.utils.PyDataset of ``draw_batch`` batches.
 
     With a ``pool`` (``start_workers``), ``ahead`` batches are drawn in its
-    processes ahead of use (region hints segment every recoloured crop, which one
+    processes ahead of use (region hints recolour segments crop by crop, which one
     Python thread cannot keep up with); without one, in Keras' own worker threads.
+    Its ``waited`` counts the seconds spent waiting for the pool's batches.
     """
     import collections
     import itertools
@@ -233,6 +276,7 @@ def make_batches(hints, seed, pool=None, ahead=2):
             super().__init__(workers=1 if pool is not None else 4)
             self.calls = itertools.count()
             self.lock = threading.Lock()
+            self.waited = 0.0  # Seconds spent waiting for the workers' batches: near the run's length, they set the pace.
             self.pending = collections.deque()
             if pool is not None:
                 for _ in range(ahead):
@@ -249,7 +293,12 @@ def make_batches(hints, seed, pool=None, ahead=2):
                 else:
                     waiting = self.pending.popleft()
                     self.pending.append(pool.apply_async(draw_batch, (key[:2], hints)))
-            return draw_batch(key, hints) if waiting is None else waiting.get()
+            if waiting is None:
+                return draw_batch(key, hints)
+            started = time.time()
+            batch = waiting.get()
+            self.waited += time.time() - started
+            return batch
 
     return Batches()
 
@@ -396,7 +445,12 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     crop = settings.get("crop")
     if crop:
         rgb, tables = decode_pack(pack_dir / PACK_FILE, rgb=True)
-        set_source(batch_size, rgb=rgb, tables=tables, crop=crop, region_share=region_share)
+        labels = None
+        if region_share > 0 and hint_seconds > 0:
+            segmenting = time.time()
+            labels = segment_pack(rgb, workers)
+            print(f"Segmented {len(rgb)} images in {time.time() - segmenting:.0f} s", flush=True)
+        set_source(batch_size, rgb=rgb, tables=tables, crop=crop, region_share=region_share, labels=labels)
         count, size = len(rgb), crop
     else:
         lightness, ab, tables = decode_pack(pack_dir / PACK_FILE)
@@ -418,7 +472,8 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
 
     report = {"backend": keras.backend.backend(), "images": count, "batch_size": batch_size,
               "precision": precision, "learning_rate": learning_rate, "crop": crop, "load_size": settings.get("size"),
-              "region_share": region_share, "init": Path(init).name if init else None,
+              "region_share": region_share, "regions": "segmented once per pack square" if crop else "per sample",
+              "init": Path(init).name if init else None,
               "init_hints": Path(init_hints).name if init_hints else None}
 
     def save_as(network, name):
@@ -457,6 +512,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
             elapsed = time.time() - phase_start
             report[name] = {"seconds": round(elapsed, 1), "steps": steps,
                             "images_per_second": round(steps * batch_size / elapsed, 1),
+                            "batch_wait_share": round(batches.waited / elapsed, 3) if pool is not None else None,
                             "epochs": round(steps * batch_size / count, 2), "final_loss": last_loss}
             print(f"{name}: {json.dumps(report[name])}", flush=True)
             (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))

@@ -445,6 +445,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     crop = settings.get("crop")
     if crop:
         rgb, tables = decode_pack(pack_dir / PACK_FILE, rgb=True)
+        decoded_in = time.time() - started
         labels = None
         if region_share > 0 and hint_seconds > 0:
             segmenting = time.time()
@@ -454,6 +455,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
         count, size = len(rgb), crop
     else:
         lightness, ab, tables = decode_pack(pack_dir / PACK_FILE)
+        decoded_in = time.time() - started
         set_source(batch_size, lightness=lightness, ab=ab, region_share=region_share)
         count, size = len(lightness), lightness.shape[1]
     pool = start_workers(workers)  # Before Keras starts its backend's threads.
@@ -463,7 +465,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     from colorkeras.models import mobilenet_layers  # noqa: F401  (registers its layers for the networks' JSON)
     from colorkeras.models.soft_encoding import soft_encoded_crossentropy
 
-    print(f"Decoded {count} images in {time.time() - started:.0f} s; backend {keras.backend.backend()}", flush=True)
+    print(f"Decoded {count} images in {decoded_in:.0f} s; backend {keras.backend.backend()}", flush=True)
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(precision)
 

@@ -154,7 +154,7 @@ def segment_pack(rgb, workers=0):
     square rather than of the crop (a segment the crop cuts keeps its pixels inside
     it), which the training signal, "this region and nothing past its edge", does not
     mind."""
-    _SOURCE["rgb"] = rgb
+    _SOURCE["rgb"] = rgb  # Where the forked processes read the images from.
     chunks = np.array_split(np.arange(len(rgb)), max(workers, 1) * 8)
     if workers > 0:
         import multiprocessing
@@ -171,9 +171,9 @@ def segment_pack(rgb, workers=0):
 
 def _random_crops(rng, images, crop, labels=None):
     """A random square of ``crop`` to the images' side from each, resized to ``crop``
-    (box filter: an area average, as the tf.data pipeline's ``area`` resize); with
-    ``labels`` [N, s, s], (crops, the same squares of the label maps at ``crop``,
-    nearest neighbour)."""
+    (box filter: an area average, as the tf.data pipeline's ``area`` resize). Returns
+    (crops, the same squares of ``labels`` [N, s, s] at ``crop``, nearest neighbour,
+    or None without them)."""
     from PIL import Image
 
     side_max = images.shape[1]
@@ -188,7 +188,7 @@ def _random_crops(rng, images, crop, labels=None):
         if labels is not None:
             nearest = y + (np.arange(crop) * side) // crop, x + (np.arange(crop) * side) // crop
             label_crops.append(labels[index][np.ix_(*nearest)])
-    return np.stack(crops) if labels is None else (np.stack(crops), np.stack(label_crops))
+    return np.stack(crops), (np.stack(label_crops) if labels is not None else None)
 
 
 def draw_batch(key, hints):
@@ -207,8 +207,7 @@ def draw_batch(key, hints):
     if source["rgb"] is not None:
         images = source["rgb"][rows]
         if source["crop"]:
-            images = _random_crops(rng, images, source["crop"], labels)
-            images, labels = images if labels is not None else (images, None)
+            images, labels = _random_crops(rng, images, source["crop"], labels)
         x, y = to_lightness_ab(images, source["tables"])
     else:
         x, y = source["lightness"][rows].astype(np.float32), source["ab"][rows].astype(np.float32)
@@ -443,10 +442,10 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     started = time.time()
     settings = json.loads((pack_dir / "pack.json").read_text()) if (pack_dir / "pack.json").is_file() else {}
     crop = settings.get("crop")
+    labels = None
     if crop:
         rgb, tables = decode_pack(pack_dir / PACK_FILE, rgb=True)
         decoded_in = time.time() - started
-        labels = None
         if region_share > 0 and hint_seconds > 0:
             segmenting = time.time()
             labels = segment_pack(rgb, workers)
@@ -474,7 +473,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
 
     report = {"backend": keras.backend.backend(), "images": count, "batch_size": batch_size,
               "precision": precision, "learning_rate": learning_rate, "crop": crop, "load_size": settings.get("size"),
-              "region_share": region_share, "regions": "segmented once per pack square" if crop else "per sample",
+              "region_share": region_share, "regions": ("segmented once per pack square" if labels is not None else "per sample") if region_share else None,
               "init": Path(init).name if init else None,
               "init_hints": Path(init_hints).name if init_hints else None}
 

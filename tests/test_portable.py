@@ -117,6 +117,21 @@ def test_a_segmented_pack_recolours_one_of_its_segments_and_segments_as_the_crop
         assert any(np.array_equal(changed[index], mask) or np.array_equal(changed[index], mask[:, ::-1]) for mask in segments)
 
 
+def test_label_maps_are_cropped_with_their_images():
+    from colorkeras.training import portable
+
+    # Squares whose every pixel shows its own label (blocks 16 high, 12 wide, so a
+    # transposed or shifted crop of the labels would not match its image).
+    ys, xs = np.mgrid[0:96, 0:96]
+    labels = np.stack([(ys // 16) * 10 + (xs // 12) + 7 * index for index in range(3)]).astype(np.uint8)
+    images = np.repeat(labels[..., None], 3, axis=-1)
+    crops, label_crops = portable._random_crops(np.random.default_rng(3), images, 64, labels)
+    assert crops.shape == (3, 64, 64, 3) and label_crops.shape == (3, 64, 64)
+    # The images are box-resized, the labels taken nearest: they differ only near block edges.
+    assert (crops[..., 0] == label_crops).mean() > 0.75
+    assert portable._random_crops(np.random.default_rng(3), images, 64)[1] is None
+
+
 def test_the_portable_trainer_and_the_mobilenet_layers_need_no_tensorflow():
     import ast
     import subprocess

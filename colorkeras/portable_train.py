@@ -41,7 +41,7 @@ import sys
 from pathlib import Path
 
 from colorkeras.core import cli
-from colorkeras.core.config import ARCHITECTURES
+from colorkeras.core.config import ARCHITECTURES, TrainConfig
 from colorkeras.training.portable import PACK_FILE, fit, pack
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies, for the networks' JSON and for fit.
@@ -65,6 +65,8 @@ def main(argv=None):
                    help="the networks' architecture (default: the default, unet)")
     p.add_argument("--overwrite", action="store_true", help="replace a pack already in --out")
     p.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only")
+    p.add_argument("--global-view", type=int, default=0, metavar="SIDE",
+                   help="mobilenet-unet: the encoder also sees the whole image at SIDE x SIDE (train --global-view); 0 = off")
     p.add_argument("--network-precision", default="float32", choices=PRECISIONS,
                    help="the dtype policy the networks' JSON records and train under (default: float32)")
     f = commands.add_parser("fit", help="train on any Keras backend from a pack")
@@ -101,11 +103,17 @@ def main(argv=None):
     if args.command == "pack":
         if args.crop is not None and not 0 < args.crop <= args.size:
             parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
+        if args.global_view and "global_view" not in ARCHITECTURES[args.architecture or TrainConfig.architecture].options:
+            parser.error("--global-view needs --architecture mobilenet-unet")
+        if args.global_view < 0 or args.global_view % 32:
+            parser.error(f"--global-view must be 0 (off) or a multiple of 32 such as 224, received {args.global_view}")
         if (Path(args.out) / PACK_FILE).exists() and not args.overwrite:
             parser.error(f"{Path(args.out) / PACK_FILE} already exists; choose another --out or pass --overwrite")
         from colorkeras.data.pipeline import DatasetError
 
-        options = {"freeze_encoder": True} if args.freeze_encoder else None
+        options = {"freeze_encoder": True} if args.freeze_encoder else {}
+        if args.global_view:
+            options["global_view"] = args.global_view
         try:
             settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth, crop=args.crop,
                                   architecture=args.architecture, options=options, precision=args.network_precision,

@@ -55,6 +55,7 @@ def build_parser():
                        help="; ".join(f"{name}: {traits.description}" for name, traits in ARCHITECTURES.items()))
     model.add_argument("--encoder-weights", default=None, metavar="FILE", help=f"{owners('encoder_weights')}: the pretrained MobileNetV2 TFLite file its encoder starts from (../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random")
     model.add_argument("--freeze-encoder", action="store_true", help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is")
+    model.add_argument("--global-view", type=int, default=defaults.global_view, metavar="SIDE", help=f"{owners('global_view')}: the encoder also sees the whole image resized to SIDE x SIDE (224: the scale ImageNet taught it), and its verdict joins every position of the bottleneck; 0 = off (default: 0)")
     model.add_argument("--base-filters", type=int, default=None, help=f"width (default: {per_architecture('base_filters')})")
     model.add_argument("--depth", type=int, default=None, help=f"levels of downsampling, or convolutions of a plain CNN (default: {per_architecture('depth')})")
     model.add_argument("--head", choices=("classes", "regression"), default=None, help="a chroma network's output: quantised a/b classes or a/b regression (default: classes)")

@@ -29,16 +29,52 @@ def test_its_sides_are_multiples_of_32_and_its_options_are_its_own():
     assert TrainConfig(architecture="mobilenet-unet", image_size=64, hints=True).resolve().hints
     with pytest.raises(ValueError, match="architecture must be one of unet, plain-cnn, mobilenet-unet"):
         TrainConfig(architecture="resnet").resolve()
+    with pytest.raises(ValueError, match="--global-view needs an architecture with a pretrained encoder"):
+        TrainConfig(architecture="unet", image_size=64, global_view=224).resolve()
+    with pytest.raises(ValueError, match="global view must be 0 .* multiple of 32"):
+        TrainConfig(architecture="mobilenet-unet", image_size=64, global_view=100).resolve()
+
+
+def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_whole_image(tmp_path):
+    from colorkeras.models import registry
+    from colorkeras.training import loop
+    from colorkeras.training.loop import UsageError
+
+    settings = {"architecture": "mobilenet-unet", "base_filters": 8, "image_size": 64, "hints": True, "freeze_encoder": True}
+    local = loop.build_network(TrainConfig(**settings).resolve())
+    weights = tmp_path / "local.weights.npz"
+    with open(weights, "wb") as file:
+        np.savez(file, *local.get_weights())  # As portable_train writes them.
+    config = TrainConfig(**settings, global_view=64, init_from=str(weights)).resolve()
+    both = loop.build_network(config)
+    loop.initial_weights(config, both)
+    # Only the two dense layers train beside the decoder; the encoder's 1280 features stay frozen.
+    assert registry.count_parameters(both) - registry.count_parameters(local) == 1280 * 128 + 128 + 128 * 64 + 64
+    assert not both.get_layer("global_conv").trainable
+    rng = np.random.default_rng(0)
+    inputs = np.concatenate([rng.random((2, 64, 96, 1)), np.zeros((2, 64, 96, 3))], -1).astype(np.float32)
+    np.testing.assert_array_equal(np.asarray(both(inputs)), np.asarray(local(inputs)))  # The fusion starts at zero.
+    fuse = both.get_layer("global_fuse")
+    fuse.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in fuse.get_weights()])
+    assert np.abs(np.asarray(both(inputs)) - np.asarray(local(inputs))).max() > 1e-3  # Then the verdict reaches the head.
+    # A network without the global view does not start from one with it.
+    config = TrainConfig(**settings, init_from=str(weights)).resolve()
+    with open(weights, "wb") as file:
+        np.savez(file, *both.get_weights())
+    with pytest.raises(UsageError, match="its network differs from this one"):
+        loop.initial_weights(config, local)
 
 
 @pytest.mark.slow
-def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
+@pytest.mark.parametrize("global_view", [0, 64])
+def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, global_view):
     run_dir = tmp_path / "mobilenet"
     result = run_cli("colorkeras.train", "--data", image_folder, "--architecture", "mobilenet-unet", "--image-size", "32",
-                     "--epochs", "1", "--batch-size", "8", "--run-dir", run_dir, "--verbose", "0")
+                     "--global-view", str(global_view), "--epochs", "1", "--batch-size", "8", "--run-dir", run_dir, "--verbose", "0")
     assert result.returncode == 0, result.stderr[-3000:]
     record = store.Run(run_dir).read_config()
     assert record["settings"]["architecture"] == "mobilenet-unet" and "encoder_weights" not in record
+    assert record["settings"]["global_view"] == global_view
     colour = Colorizer(run_dir).colorize(data.camera()[:77, :101])  # Not a multiple of 32: padded inside the graph.
     assert colour.shape == (77, 101, 3) and colour.dtype == np.uint8
     # The TFLite export walks the network layer by layer; the nested encoder has five outputs.
@@ -66,6 +102,10 @@ def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_pa
     stem = pretrained.read_convolutions(GOOGLE)[0]
     np.testing.assert_allclose(encoder.get_layer("Conv1").get_weights()[0], stem.kernel.sum(axis=2, keepdims=True), atol=1e-6)
     assert not encoder.trainable and registry.count_parameters(network) < 2_000_000  # Only the decoder trains.
+    # The global view's top convolution is the backbone's last one (1280 features), from the file too.
+    top = len(pretrained.keras_convolutions(pretrained.backbone((None, None, 1)))) - 1
+    wide = registry.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), global_view=224)
+    np.testing.assert_allclose(wide.get_layer("global_conv").get_weights()[0], pretrained.read_convolutions(GOOGLE)[top].kernel, atol=1e-6)
     folder = tmp_path / "photos"
     folder.mkdir()
     for index, name in enumerate(("astronaut", "coffee", "chelsea", "rocket") * 4):

@@ -46,7 +46,7 @@ ARCHITECTURES = {
     ),
     "mobilenet-unet": Architecture(
         "mobilenet-unet", dict(base_filters=16, depth=5, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
-        takes_hints=True, fixed_multiple=32, options=("encoder_weights", "freeze_encoder"),
+        takes_hints=True, fixed_multiple=32, options=("encoder_weights", "freeze_encoder", "global_view"),
         description="L -> a/b from an ImageNet-pretrained MobileNetV2 encoder (--encoder-weights)",
     ),
 }
@@ -89,6 +89,7 @@ class TrainConfig:
     region_hints: float = 0.0  # Hints: share of training samples with one edge-bounded region recoloured and hinted (data.regions); 0 = off.
     encoder_weights: str | None = None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
     freeze_encoder: bool = False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
+    global_view: int = 0  # mobilenet-unet: the encoder also sees the whole image at this square side, fused at the bottleneck; 0 = off.
 
     # === Optimisation ===
     epochs: int = 10
@@ -139,6 +140,8 @@ class TrainConfig:
             (self.hints or not self.region_hints, "--region-hints trains a hint network: add --hints"),
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
+            (not self.global_view or "global_view" in network.options, f"--global-view needs an architecture with a pretrained encoder ({', '.join(n for n, a in ARCHITECTURES.items() if 'global_view' in a.options)})"),
+            (self.global_view >= 0 and self.global_view % 32 == 0, f"global view must be 0 (off) or a multiple of 32 such as 224, received {self.global_view}"),
         ]
         multiple = network.size_multiple(self.depth)
         checks.append((self.image_size % multiple == 0, f"image size must be a multiple of {multiple} for {self.architecture} (depth {self.depth}), received {self.image_size}"))

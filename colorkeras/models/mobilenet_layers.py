@@ -43,3 +43,30 @@ class PooledHints(layers.Layer):
 
     def get_config(self):
         return {**super().get_config(), "stride": self.stride}
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class SquareView(layers.Layer):
+    """The image resized (bilinear) to ``size`` x ``size``: the whole view, at the
+    scale the encoder was trained at (ImageNet photographs at 224 px), whatever
+    size the chroma is rendered at."""
+
+    def __init__(self, size, **kwargs):
+        super().__init__(**kwargs)
+        self.size = size
+
+    def call(self, images):
+        return ops.image.resize(images, (self.size, self.size), interpolation="bilinear")
+
+    def get_config(self):
+        return {**super().get_config(), "size": self.size}
+
+
+@keras.saving.register_keras_serializable(package="colorkeras")
+class AddEverywhere(layers.Layer):
+    """``[features, vector]`` -> the features with the (batch, channels) vector
+    added at every position: one global view's verdict fused into a local map."""
+
+    def call(self, inputs):
+        features, vector = inputs
+        return features + ops.cast(vector[:, None, None, :], features.dtype)

@@ -17,6 +17,18 @@ canvas pooled to each stride joins the decoder at every stride from 16 down to
 2, beside the encoder's features of that stride, so the decoder can carry a
 hint's colour as far as the encoder's features say the thing it is on reaches.
 
+With ``global_view`` (a side, such as 224) the encoder also sees the whole
+input resized to that square, the scale ImageNet taught it, and its pooled
+1280 penultimate features (the ones its classifier reads) pass through two dense
+layers into a vector added at every position of the bottleneck (Iizuka et al.
+2016's fusion of a global and a local path). The encoder is the same network,
+called twice; the backbone's top convolution becomes the branch's own layer
+(a second nested network sharing the encoder's layers would not survive
+``.keras`` saving).
+The last dense layer starts at zero, so a network started from one without the
+global view (``initial_weights``) colours exactly as it did until training
+teaches it to use the verdict.
+
 Inputs must be multiples of 32 on each side.
 """
 
@@ -27,7 +39,7 @@ from keras import layers
 from colorkeras.core.hints import HINT_CHANNELS
 from colorkeras.models import color, pretrained
 from colorkeras.models.heads import HEADS, apply_chroma_head
-from colorkeras.models.mobilenet_layers import LightnessToGray, PooledHints
+from colorkeras.models.mobilenet_layers import AddEverywhere, LightnessToGray, PooledHints, SquareView
 from colorkeras.models.unet import apply_conv_block
 
 NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds its defaults and traits.
@@ -35,6 +47,7 @@ NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds it
 SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")  # Strides 2, 4, 8, 16.
 BOTTOM = "block_16_project"  # Stride 32, 320 channels.
 ENCODER_NAME = "mobilenet_v2_encoder"
+GLOBAL_TOP = ("Conv_1", "Conv_1_bn")  # Stride 32 -> the 1280 features (ReLU6) the ImageNet classifier pools.
 
 
 def apply_decoder_block(x, skip, filters, name, hint=None):
@@ -65,12 +78,32 @@ def apply_hint_branch(canvas, base_filters):
     ]
 
 
-def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, hints=False, name="mobilenet_unet"):
+def apply_global_branch(gray, encoder, top, size, base_filters, trainable):
+    """The whole gray image at ``size`` x ``size`` -> the encoder (the same one,
+    weights shared) -> its top (the backbone's 1x1 convolution to the 1280
+    features the ImageNet classifier pools, copied from ``top``, a list of its
+    Conv_1 and Conv_1_bn layers) -> pooled -> a vector of ``base_filters`` x 8 for
+    the bottleneck, from a dense layer that starts at zero."""
+    *_, bottom = encoder(SquareView(size, name="global_view")(gray))
+    convolution, norm = top
+    conv = layers.Conv2D(convolution.filters, 1, use_bias=False, name="global_conv", trainable=trainable)
+    bn = layers.BatchNormalization(epsilon=norm.epsilon, momentum=norm.momentum, name="global_conv_bn", trainable=False)
+    g = layers.ReLU(6.0, name="global_relu")(bn(conv(bottom)))
+    conv.set_weights(convolution.get_weights())
+    bn.set_weights(norm.get_weights())
+    g = layers.GlobalAveragePooling2D(name="global_pool")(g)
+    g = layers.Dense(base_filters * 16, activation="relu", name="global_dense")(g)
+    return layers.Dense(base_filters * 8, kernel_initializer="zeros", name="global_fuse")(g)
+
+
+def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, hints=False,
+                         global_view=0, name="mobilenet_unet"):
     """The network, its encoder started from ``encoder_weights`` (the TFLite file)
     where given (else random: the control experiment). ``freeze_encoder`` keeps the
     encoder's weights and its batch normalisation as they are. Decoder widths
     are ``base_filters`` x 8, 4, 2, 1 from stride 16 to 2. ``hints`` gives the
-    hint network (four input channels: L / 100, then the canvas)."""
+    hint network (four input channels: L / 100, then the canvas); ``global_view``
+    (a side; 0 = none) adds the global branch."""
     if head not in HEADS:
         raise ValueError(f"head must be one of {HEADS}, received {head!r}")
     backbone = pretrained.backbone((None, None, 1))
@@ -103,6 +136,9 @@ def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder
 
     # === Decoder (back up to half resolution) ===
     x = apply_conv_block(x, base_filters * 8, name="bottleneck")
+    if global_view:
+        top = [backbone.get_layer(layer) for layer in GLOBAL_TOP]
+        x = AddEverywhere(name="global_add")([x, apply_global_branch(gray, encoder, top, global_view, base_filters, not freeze_encoder)])
     for level, (skip, hint, width) in enumerate(zip(reversed(skips), reversed(hint_features), (8, 4, 2, 1))):
         x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}", hint=hint)
 

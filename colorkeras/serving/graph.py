@@ -440,17 +440,23 @@ def boost_saturation_arithmetic(rgb, factor):
 def call_with_resize_upsampling(model, inputs):
     """Runs a functional Keras ``model`` layer by layer, with each UpSampling2D (factor 2,
     nearest) done as a nearest resize: the same values, shapes TFLite can follow.
-    A nested model is called whole (it holds no UpSampling2D)."""
+    A nested model is called whole (it holds no UpSampling2D), as often as the
+    graph calls it (the MobileNetV2 U-Net's encoder twice with a global view)."""
     values = {id(model.inputs[0]): inputs}
-    for layer in model.layers[1:]:
-        node = layer._inbound_nodes[0]
-        arguments = [values[id(tensor)] for tensor in node.input_tensors]
+    nodes = [node for depth in sorted(model._nodes_by_depth, reverse=True) for node in model._nodes_by_depth[depth]]
+    for node in nodes:
+        layer = node.operation
+        if layer is None or node.is_input:
+            continue
+        arguments, options = node.arguments.fill_in(values)
         if isinstance(layer, keras.layers.UpSampling2D):
             x = arguments[0]
             size = tf.stack([tf.shape(x)[1] * layer.size[0], tf.shape(x)[2] * layer.size[1]])
             output = tf.image.resize(x, size, method="nearest")
-        else:
-            output = layer(arguments if len(arguments) > 1 else arguments[0], training=False)
+        elif isinstance(layer, keras.layers.Layer):
+            output = layer(*arguments, **options, training=False)
+        else:  # An operation such as the hint network's slicing of its input.
+            output = layer(*arguments, **options)
         # A nested model (the MobileNetV2 U-Net's encoder) gives several outputs.
         for tensor, value in zip(node.output_tensors, output if isinstance(output, (list, tuple)) else [output]):
             values[id(tensor)] = value

@@ -91,16 +91,31 @@ def initial_weights(config, network):
         source_folder = store.resolve_run(config.init_from)
         source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
         weights, described = source.get_weights(), str(source_folder)
-    if config.hints and not same_shapes(network, weights):
-        # Start the hint network from an automatic one of the same width.
-        auto = build_network(TrainConfig.from_dict(automatic_settings(config.to_dict())))
-        check_shapes(config, auto, weights)
-        auto.set_weights(weights)
-        start_hints_from(auto, network)
-    else:
-        check_shapes(config, network, weights)
+    if same_shapes(network, weights):
         network.set_weights(weights)
+    else:
+        # Start a network from one it extends: the hint network from an automatic
+        # one of the same width, a network with a global view from one without.
+        source = next((candidate for candidate in map(build_network, smaller_configs(config)) if same_shapes(candidate, weights)), None)
+        if source is None:
+            check_shapes(config, network, weights)
+        source.set_weights(weights)
+        start_hints_from(source, network)
     print(f"Starting from the weights of {described}", flush=True)
+
+
+def smaller_configs(config):
+    """The configurations a network of ``config`` can start from, by name
+    (``start_hints_from``): without the global view, without hints, without both."""
+    settings = config.to_dict()
+    smaller = []
+    if config.global_view:
+        smaller.append({**settings, "global_view": 0})
+    if config.hints:
+        smaller.append(automatic_settings(settings))
+    if config.global_view and config.hints:
+        smaller.append({**automatic_settings(settings), "global_view": 0})
+    return [TrainConfig.from_dict(values) for values in smaller]
 
 
 def same_shapes(network, weights):
@@ -113,7 +128,7 @@ def check_shapes(config, network, weights):
         raise UsageError(
             f"--init-from {config.init_from}: its network differs from this one "
             f"({len(weights)} weight tensors against {len(network.weights)}, or other shapes); "
-            "give the same --architecture, --base-filters, --depth and --head"
+            "give the same --architecture, --base-filters, --depth and --head (a network with --global-view or --hints can start from one without)"
         )
 
 

@@ -27,7 +27,7 @@ checkpoint::
         --base-filters 16 --size 144 --crop 128 --format webp --quality 80 \\
         --network-precision mixed_bfloat16 --out pack/
     KERAS_BACKEND=jax python -m colorkeras.portable_train fit pack/ --seconds 0 \\
-        --hint-seconds 520 --init-hints checkpoints/mobilenet-unet-hints-17.weights.npz \\
+        --hint-seconds 520 --init-hints checkpoints/mobilenet-unet-hints-41.weights.npz \\
         --region-share 0.75 --workers 15 --batch-size 64 --learning-rate 8e-4 --out weights/
 
 With ``--crop`` the pack keeps the load-size squares and ``fit`` crops them at
@@ -42,7 +42,7 @@ from pathlib import Path
 
 from colorkeras.core import cli
 from colorkeras.core.config import ARCHITECTURES, TrainConfig
-from colorkeras.training.portable import PACK_FILE, fit, pack
+from colorkeras.training.portable import PACK_FILE, WeightsMismatch, fit, pack
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies, for the networks' JSON and for fit.
 
@@ -124,9 +124,13 @@ def main(argv=None):
         print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of {args.format}) into {args.out}")
     else:
         networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
-        fit(args.pack, args.out, args.seconds, args.hint_seconds, args.batch_size, args.learning_rate, args.init,
-            precision=args.precision, networks=networks, tag=args.tag, init_hints=args.init_hints,
-            region_share=args.region_share, workers=args.workers)
+        try:
+            fit(args.pack, args.out, args.seconds, args.hint_seconds, args.batch_size, args.learning_rate, args.init,
+                precision=args.precision, networks=networks, tag=args.tag, init_hints=args.init_hints,
+                region_share=args.region_share, workers=args.workers)
+        except WeightsMismatch as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
     return 0
 
 

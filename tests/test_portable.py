@@ -229,3 +229,31 @@ def test_fit_keeps_an_earlier_fits_weights_unless_told(tmp_path):
     done = run_cli("colorkeras.portable_train", "fit", tmp_path, "--out", out)
     assert done.returncode == 2 and "report.json already exists (an earlier fit)" in done.stderr
     assert (out / "report.json").read_text() == "{}"
+
+
+@pytest.mark.slow
+def test_fit_refuses_start_weights_made_for_another_network_before_writing_anything(tmp_path, image_folder):
+    import keras
+
+    pack = tmp_path / "pack"
+    packed = run_cli("colorkeras.portable_train", "pack", "--data", image_folder, "--out", pack, "--size", "16",
+                     "--base-filters", "4", "--depth", "2")
+    assert packed.returncode == 0, packed.stderr
+    weights = keras.models.model_from_json((pack / "hints.json").read_text()).get_weights()
+    at = next(i for i, w in enumerate(weights) if w.ndim == 4 and w.shape[2] != w.shape[3])
+    transposed = [*weights[:at], weights[at].transpose(0, 1, 3, 2), *weights[at + 1:]]  # Same count, one shape swapped.
+    np.savez(tmp_path / "transposed.weights.npz", *transposed)
+    np.savez(tmp_path / "short.weights.npz", *weights[:-1])
+    np.savez(tmp_path / "right.weights.npz", *weights)
+    for flag, file, also in (("--init-hints", "transposed", ()), ("--init-hints", "short", ()), ("--init", "short", ("--seconds", "1"))):
+        out = tmp_path / f"w-{file}{flag}"
+        done = run_cli("colorkeras.portable_train", "fit", pack, "--out", out, "--hint-seconds", "1", "--seconds", "0", *also,
+                       f"{flag}", tmp_path / f"{file}.weights.npz", "--batch-size", "4", "--precision", "float32")
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+        assert f"{flag} {tmp_path / file}.weights.npz does not fit the pack's" in done.stderr
+        assert not out.exists()
+    # The hint network's own shapes are taken, and it trains from them.
+    fine = run_cli("colorkeras.portable_train", "fit", pack, "--out", tmp_path / "w-right", "--seconds", "0", "--hint-seconds", "1",
+                   "--init-hints", tmp_path / "right.weights.npz", "--batch-size", "4", "--precision", "float32")
+    assert fine.returncode == 0, fine.stderr
+    assert json.loads((tmp_path / "w-right" / "report.json").read_text())["hints"]["steps"] >= 1

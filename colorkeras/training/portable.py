@@ -410,6 +410,25 @@ def read_weights(path):
         return [weights[f"arr_{index}"] for index in range(len(weights.files))]
 
 
+class WeightsMismatch(ValueError):
+    """A weights file made for another network than the one it is set into."""
+
+
+def load_weights(network, path, flag):
+    """Sets the ``.weights.npz`` at ``path`` into ``network``, or raises
+    WeightsMismatch (naming ``flag``) when its arrays do not fit it one by one."""
+    weights = read_weights(path)
+    found, expected = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in network.weights]
+    if found != expected:
+        at = next((i for i, (a, b) in enumerate(zip(found, expected)) if a != b), min(len(found), len(expected)))
+        raise WeightsMismatch(
+            f"{flag} {path} does not fit the pack's {network.name} ({len(found)} arrays for its {len(expected)}; "
+            f"array {at} differs): it holds another network's weights (a pack made with --global-view takes a "
+            "start file made with it; checkpoints/README.md shows how)"
+        )
+    network.set_weights(weights)
+
+
 def training_report(weights_file):
     """What ``fit`` recorded for ``weights_file`` (``auto{tag}.weights.npz`` or
     ``hints{tag}.weights.npz``): the ``report{tag}.json`` beside it (backend, batch,
@@ -438,7 +457,6 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     inside it; ``workers`` processes draw the batches (0: Keras' threads).
     """
     pack_dir, out = Path(pack_dir), Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     started = time.time()
     settings = json.loads((pack_dir / "pack.json").read_text()) if (pack_dir / "pack.json").is_file() else {}
     crop = settings.get("crop")
@@ -488,19 +506,24 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
         return save
 
     networks = {**{k: pack_dir / v for k, v in NETWORKS.items()}, **(networks or {})}
-    auto = keras.models.model_from_json(Path(networks["auto"]).read_text())
-    if init:
-        auto.set_weights(read_weights(init))
-    (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))  # The settings, should the machine go first.
     try:
+        # Both start files are checked before anything is written to ``out``.
+        auto = keras.models.model_from_json(Path(networks["auto"]).read_text())
+        if init:
+            load_weights(auto, init, "--init")
+        hint_network = None
+        if hint_seconds > 0:
+            hint_network = keras.models.model_from_json(Path(networks["hints"]).read_text())
+            if init_hints:
+                load_weights(hint_network, init_hints, "--init-hints")
+        out.mkdir(parents=True, exist_ok=True)
+        (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))  # The settings, should the machine go first.
         for name, budget in (("auto", seconds), ("hints", hint_seconds)):
             if budget <= 0:
                 continue
             if name == "hints":
-                network = keras.models.model_from_json(Path(networks["hints"]).read_text())
-                if init_hints:
-                    network.set_weights(read_weights(init_hints))
-                else:
+                network = hint_network
+                if not init_hints:
                     start_hints_from(auto, network)
                 trainer = hint_trainer(network, size)
             else:

@@ -24,7 +24,7 @@ from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.training import callbacks, distributed, exporter
-from colorkeras.training.portable import hint_trainer, read_weights, simulated_hints_layer, start_hints_from, training_report
+from colorkeras.training.portable import hint_trainer, read_weights, same_shapes, simulated_hints_layer, start_hints_from, training_report
 
 CHECKPOINT = store.Run.CHECKPOINT
 
@@ -116,11 +116,6 @@ def smaller_configs(config):
     if config.global_view and config.hints:
         smaller.append({**automatic_settings(settings), "global_view": 0})
     return [TrainConfig.from_dict(values) for values in smaller]
-
-
-def same_shapes(network, weights):
-    """Whether ``weights`` (a list of arrays) fit ``network`` one by one."""
-    return [tuple(weight.shape) for weight in network.weights] == [tuple(weight.shape) for weight in weights]
 
 
 def check_shapes(config, network, weights):

@@ -410,6 +410,11 @@ def read_weights(path):
         return [weights[f"arr_{index}"] for index in range(len(weights.files))]
 
 
+def same_shapes(network, weights):
+    """Whether ``weights`` (a list of arrays) fit ``network`` one by one."""
+    return [tuple(weight.shape) for weight in network.weights] == [tuple(weight.shape) for weight in weights]
+
+
 class WeightsMismatch(ValueError):
     """A weights file made for another network than the one it is set into."""
 
@@ -418,8 +423,8 @@ def load_weights(network, path, flag):
     """Sets the ``.weights.npz`` at ``path`` into ``network``, or raises
     WeightsMismatch (naming ``flag``) when its arrays do not fit it one by one."""
     weights = read_weights(path)
-    found, expected = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in network.weights]
-    if found != expected:
+    if not same_shapes(network, weights):
+        found, expected = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in network.weights]
         at = next((i for i, (a, b) in enumerate(zip(found, expected)) if a != b), min(len(found), len(expected)))
         raise WeightsMismatch(
             f"{flag} {path} does not fit the pack's {network.name} ({len(found)} arrays for its {len(expected)}; "

@@ -321,3 +321,21 @@ def test_resume_with_more_epochs_trains_only_the_new_ones(tmp_path, image_folder
     with open(run_dir / "history.csv") as stream:
         assert [row["epoch"] for row in csv.DictReader(stream)] == ["1", "2"]
     assert json.loads((run_dir / "config.json").read_text())["settings"]["epochs"] == 2
+
+
+def test_train_only_moves_the_named_layers_and_nothing_else():
+    from colorkeras.core.config import TrainConfig
+
+    config = TrainConfig(base_filters=4, depth=2, image_size=16, train_only="up1_", learning_rate=1e-2).resolve()
+    model, network = loop.compile_model(config)
+    before = {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in network.layers}
+    rng = np.random.default_rng(0)
+    lightness = rng.random((8, 16, 16, 1)).astype(np.float32)
+    ab = rng.uniform(-40, 40, (8, 16, 16, 2)).astype(np.float32)  # The loss's target: a/b at full resolution.
+    model.fit(lightness, ab, epochs=2, batch_size=4, verbose=0)
+    moved = {layer.name for layer in network.layers
+             if any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before[layer.name], layer.get_weights()))}
+    assert moved and all(name.startswith("up1_") for name in moved)  # Not even a frozen batch norm's statistics.
+    assert {"up1_a_conv", "up1_b_conv"} <= moved
+    with pytest.raises(loop.UsageError, match="--train-only global_: no layer of"):
+        loop.compile_model(TrainConfig(base_filters=4, depth=2, image_size=16, train_only="global_").resolve())

@@ -64,6 +64,8 @@ def compile_model(config, class_weights=None):
     ``portable_train.hint_trainer`` (which paints simulated hints from the truth)."""
 
     model = network = build_network(config)
+    if config.train_only:
+        train_only(network, config.train_only)
     if config.hints:
         model = hint_trainer(network, config.image_size)
     model.compile(
@@ -71,6 +73,17 @@ def compile_model(config, class_weights=None):
         loss=heads.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
     )
     return model, network
+
+
+def train_only(network, prefix):
+    """Leaves trainable only the layers of ``network`` whose names start with
+    ``prefix`` (the rest, batch normalisation included, runs as inference);
+    UsageError when none does."""
+    names = [layer.name for layer in network.layers if layer.name.startswith(prefix)]
+    if not names:
+        raise UsageError(f"--train-only {prefix}: no layer of {network.name} has a name that starts with it")
+    for layer in network.layers:
+        layer.trainable = layer.name.startswith(prefix)
 
 
 def initial_weights(config, network):

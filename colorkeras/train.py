@@ -72,7 +72,7 @@ def build_parser():
     optimisation.add_argument("--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning-rate schedule over the epochs")
     optimisation.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE", help="stop after this many epochs without a better val_loss (0: off)")
     optimisation.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=defaults.precision, help="mixed_bfloat16 computes in bfloat16 (fast on CPUs with AVX-512 BF16 and on GPUs), keeping weights and the loss in float32")
-    optimisation.add_argument("--train-only", default=defaults.train_only, metavar="PREFIX", help="train only the layers whose names start with PREFIX, every other weight kept as --init-from gave it (global_: the --global-view branch alone on a trained network)")
+    optimisation.add_argument("--train-only", default=defaults.train_only, metavar="PREFIX", help="train only the layers whose names start with PREFIX (or with one of several, comma-separated), every other weight kept as --init-from gave it (global_dense,global_fuse: the --global-view branch's new layers alone on a trained network)")
     optimisation.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights, the validation split and the shuffling")
 
     export = parser.add_argument_group("export (defaults of the SavedModel)")

@@ -326,7 +326,7 @@ def test_resume_with_more_epochs_trains_only_the_new_ones(tmp_path, image_folder
 def test_train_only_moves_the_named_layers_and_nothing_else():
     from colorkeras.core.config import TrainConfig
 
-    config = TrainConfig(base_filters=4, depth=2, image_size=16, train_only="up1_", learning_rate=1e-2).resolve()
+    config = TrainConfig(base_filters=4, depth=2, image_size=16, train_only="up1_a, up1_b_conv", learning_rate=1e-2).resolve()
     model, network = loop.compile_model(config)
     before = {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in network.layers}
     rng = np.random.default_rng(0)
@@ -335,7 +335,8 @@ def test_train_only_moves_the_named_layers_and_nothing_else():
     model.fit(lightness, ab, epochs=2, batch_size=4, verbose=0)
     moved = {layer.name for layer in network.layers
              if any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before[layer.name], layer.get_weights()))}
-    assert moved and all(name.startswith("up1_") for name in moved)  # Not even a frozen batch norm's statistics.
-    assert {"up1_a_conv", "up1_b_conv"} <= moved
-    with pytest.raises(loop.UsageError, match="--train-only global_: no layer of"):
-        loop.compile_model(TrainConfig(base_filters=4, depth=2, image_size=16, train_only="global_").resolve())
+    # up1_b_bn stays as it was, as does every other layer: not even a frozen batch norm's statistics move.
+    assert moved == {"up1_a_conv", "up1_a_bn", "up1_b_conv"}
+    for prefixes, missing in (("global_", "global_"), ("up1_a,global_fuse", "global_fuse"), (",", "")):
+        with pytest.raises(loop.UsageError, match=f"--train-only {prefixes}: no layer of unet has a name that starts with '{missing}'"):
+            loop.compile_model(TrainConfig(base_filters=4, depth=2, image_size=16, train_only=prefixes).resolve())

@@ -99,7 +99,7 @@ class TrainConfig:
     early_stopping: int = 0  # Stop after this many epochs without a better val_loss; 0 = off.
     seed: int = 0  # Seeds weights, the validation split and the shuffling.
     precision: str = "float32"  # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights and loss).
-    train_only: str | None = None  # Train only the layers whose names start with this (a new branch on a trained network: global_); None = all.
+    train_only: str | None = None  # Train only the layers whose names start with this (or one of several, comma-separated: a new branch on a trained network); None = all.
 
     # === Export (defaults of the SavedModel's serving signature) ===
     render_size: int | None = None  # Short side the chroma is predicted at (default: image_size).

@@ -75,15 +75,16 @@ def compile_model(config, class_weights=None):
     return model, network
 
 
-def train_only(network, prefix):
-    """Leaves trainable only the layers of ``network`` whose names start with
-    ``prefix`` (the rest, batch normalisation included, runs as inference);
-    UsageError when none does."""
-    names = [layer.name for layer in network.layers if layer.name.startswith(prefix)]
-    if not names:
-        raise UsageError(f"--train-only {prefix}: no layer of {network.name} has a name that starts with it")
+def train_only(network, prefixes):
+    """Leaves trainable only the layers of ``network`` whose names start with one
+    of ``prefixes`` (comma-separated; the rest, batch normalisation included, runs
+    as inference); UsageError for a prefix no layer has."""
+    starts = tuple(prefix.strip() for prefix in prefixes.split(",") if prefix.strip())
+    for prefix in starts or ("",):
+        if not prefix or not any(layer.name.startswith(prefix) for layer in network.layers):
+            raise UsageError(f"--train-only {prefixes}: no layer of {network.name} has a name that starts with {prefix!r}")
     for layer in network.layers:
-        layer.trainable = layer.name.startswith(prefix)
+        layer.trainable = layer.name.startswith(starts)
 
 
 def initial_weights(config, network):

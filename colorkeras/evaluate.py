@@ -19,7 +19,7 @@ def build_parser():
         formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
-    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), 'skimage' (scikit-image's colour photographs at full size), or a colour film (.mp4, .mov, .mkv, .avi, .webm: per-frame and stabilised colorization, with the warping error)")
+    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), 'skimage' (scikit-image's colour photographs at full size), 'historical' (seven public-domain prints of 1865-1940 with no colour truth, fetched once from the npm registry: colourfulness and a --contact-sheet only), or a colour film (.mp4, .mov, .mkv, .avi, .webm: per-frame and stabilised colorization, with the warping error)")
     parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the training images that training holds out (as the first model's run split them; folders at full resolution, CIFAR-10 archives at the run's load size); all: every image of a folder")
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
@@ -46,7 +46,9 @@ def main(argv=None):
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
+    from colorkeras.data.historical import HistoricalError
     from colorkeras.data.pipeline import DatasetError
+    from colorkeras.evaluation.historical import evaluate_historical
     from colorkeras.evaluation.leakage import evaluate_leakage
     from colorkeras.evaluation.recognition import evaluate_recognition
     from colorkeras.evaluation.scoring import evaluate
@@ -59,8 +61,10 @@ def main(argv=None):
             raise ValueError("--leakage and --recognition are two different measures: give one")
         if args.recognition:
             return evaluate_recognition(args)
+        if args.data == "historical" and not args.leakage:
+            return evaluate_historical(args)
         return evaluate_leakage(args) if args.leakage else evaluate(args)
-    except (ValueError, ImageError, DatasetError, store.RunError) as error:  # HintError is a ValueError
+    except (ValueError, ImageError, DatasetError, HistoricalError, store.RunError) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
 

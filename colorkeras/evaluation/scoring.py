@@ -111,9 +111,10 @@ def write_samples(colorizer, images, path):
     save_image(sample_grid(colorizer, images), path)
 
 
-def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
+def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN, truth=True):
     """A uint8 picture of whole images at their own aspect: for each image a cell of
-    gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
+    gray copy, each colorizer's result, then the truth (unless not ``truth``), side
+    by side; cells in a grid.
 
     Every image is colorized at its full resolution and shown ``tile`` px high.
     """
@@ -122,7 +123,7 @@ def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
     for image in images:
         image = image[..., :3]
         gray = inputs.given(image[None])[0][0]
-        panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], image]
+        panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], *([image] if truth else [])]
         width = max(1, round(image.shape[1] * tile / image.shape[0]))
         resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
         gap = np.full((tile, 2, 3), 255, np.uint8)

@@ -1,0 +1,60 @@
+"""Historical photographs: our colour where there is no truth to score it against.
+
+``python -m colorkeras.evaluate --data historical --contact-sheet FILE``: the seven
+public-domain prints of ``colorkeras.data.historical`` (1865-1940, fetched once),
+each colorized from its gray copy at full resolution by every run named (default:
+the default run), side by side on a contact sheet (gray copy | each run; no truth
+column: a toned print is not the scene's colour). The table gives each run's
+colourfulness on each photograph, the one figure that needs no truth (how vivid,
+not how right).
+"""
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from colorkeras.core import store
+from colorkeras.core.images import luma_gray, save_image
+from colorkeras.data import historical
+from colorkeras.evaluation import scoring
+from colorkeras.evaluation.metrics import colorfulness
+from colorkeras.serving.inference import Colorizer
+
+FIELDS = ("name", "photograph", "colorfulness", "render_size", "saturation")
+
+
+def evaluate_historical(args):
+    """What ``evaluate --data historical`` does: prints each run's colourfulness on
+    each photograph, writes the ``--contact-sheet`` (required) and ``--output``.
+    Returns the exit status; a bad setting, run or download raises before anything
+    is written."""
+    scoring.check_limit(args.limit)
+    if not args.contact_sheet:
+        raise ValueError("--data historical has no colour truth to score against: give --contact-sheet FILE to see the colour")
+    unused = [flag for flag, given in (("--hints", any(args.hints)), ("--per-image", args.per_image), ("--degrade", args.degrade)) if given]
+    if unused:
+        raise ValueError(f"--data historical takes no {', '.join(unused)}: these photographs have no truth to reveal or score")
+    output = scoring.table_output(args)
+    sheet = Path(args.contact_sheet).expanduser()
+    store.check_writable(sheet, overwrite=args.overwrite)
+    colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
+    print(f"Historical photographs in {historical.default_folder()} (fetched once) ...", file=sys.stderr)
+    photographs = historical.load()[: args.limit]
+    rows = []
+    for colorizer in colorizers:
+        colours = {photograph.name: colorfulness(colorizer.colorize(luma_gray(scan))) for photograph, scan in photographs}
+        colours["mean"] = sum(colours.values()) / len(colours)
+        rows += [
+            {"name": colorizer.name, "photograph": name, "colorfulness": value,
+             "render_size": colorizer.render_size, "saturation": colorizer.saturation}
+            for name, value in colours.items()
+        ]
+    print(pd.DataFrame(rows, columns=FIELDS).to_string(index=False, formatters={"colorfulness": "{:.1f}".format}))
+    save_image(scoring.contact_sheet(colorizers, [scan for _, scan in photographs], tile=200, columns=1, truth=False), sheet)
+    print(f"Wrote {sheet}: gray copy | {' | '.join(c.name for c in colorizers)}", file=sys.stderr)
+    if output:
+        report = {"data": "historical", "photographs": [p.title for p, _ in photographs], "credit": historical.CREDIT, "rows": rows}
+        scoring.write_table(output, report, FIELDS)
+        print(f"Wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
+    return 0

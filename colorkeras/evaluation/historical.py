@@ -41,9 +41,12 @@ def evaluate_historical(args):
     colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
     print(f"Historical photographs in {historical.default_folder()} (fetched once) ...", file=sys.stderr)
     photographs = historical.load()[: args.limit]
+    cells = [[luma_gray(scan)] for _, scan in photographs]
     rows = []
     for colorizer in colorizers:
-        colours = {photograph.name: colorfulness(colorizer.colorize(luma_gray(scan))) for photograph, scan in photographs}
+        for cell in cells:
+            cell.append(colorizer.colorize(cell[0]))
+        colours = {photograph.name: colorfulness(cell[-1]) for (photograph, _), cell in zip(photographs, cells)}
         colours["mean"] = sum(colours.values()) / len(colours)
         rows += [
             {"name": colorizer.name, "photograph": name, "colorfulness": value,
@@ -51,7 +54,7 @@ def evaluate_historical(args):
             for name, value in colours.items()
         ]
     print(pd.DataFrame(rows, columns=FIELDS).to_string(index=False, formatters={"colorfulness": "{:.1f}".format}))
-    save_image(scoring.contact_sheet(colorizers, [scan for _, scan in photographs], tile=200, columns=1, truth=False), sheet)
+    save_image(scoring.panel_sheet(cells, tile=200, columns=1), sheet)
     print(f"Wrote {sheet}: gray copy | {' | '.join(c.name for c in colorizers)}", file=sys.stderr)
     if output:
         report = {"data": "historical", "photographs": [p.title for p, _ in photographs], "credit": historical.CREDIT, "rows": rows}

@@ -111,10 +111,9 @@ def write_samples(colorizer, images, path):
     save_image(sample_grid(colorizer, images), path)
 
 
-def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN, truth=True):
+def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN):
     """A uint8 picture of whole images at their own aspect: for each image a cell of
-    gray copy, each colorizer's result, then the truth (unless not ``truth``), side
-    by side; cells in a grid.
+    gray copy, each colorizer's result, then the truth, side by side; cells in a grid.
 
     Every image is colorized at its full resolution and shown ``tile`` px high.
     """
@@ -123,13 +122,23 @@ def contact_sheet(colorizers, images, tile=128, columns=6, inputs=CLEAN, truth=T
     for image in images:
         image = image[..., :3]
         gray = inputs.given(image[None])[0][0]
-        panels = [gray, *[colorizer.colorize(gray) for colorizer in colorizers], *([image] if truth else [])]
-        width = max(1, round(image.shape[1] * tile / image.shape[0]))
+        cells.append([gray, *[colorizer.colorize(gray) for colorizer in colorizers], image])
+    return panel_sheet(cells, tile, columns)
+
+
+def panel_sheet(cells, tile=128, columns=6):
+    """Lays out ``cells`` (each a list of same-sized uint8 RGB panels) as a uint8
+    picture: each cell's panels side by side, ``tile`` px high at their aspect;
+    ``columns`` cells a row."""
+
+    pictures = []
+    for panels in cells:
+        width = max(1, round(panels[0].shape[1] * tile / panels[0].shape[0]))
         resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
         gap = np.full((tile, 2, 3), 255, np.uint8)
-        cells.append(np.concatenate([part for panel in resized for part in (panel, gap)][:-1], axis=1))
-    cell_width = max(cell.shape[1] for cell in cells)
-    padded = [np.pad(cell, ((0, 6), (0, cell_width - cell.shape[1] + 6), (0, 0)), constant_values=255) for cell in cells]
+        pictures.append(np.concatenate([part for panel in resized for part in (panel, gap)][:-1], axis=1))
+    cell_width = max(picture.shape[1] for picture in pictures)
+    padded = [np.pad(picture, ((0, 6), (0, cell_width - picture.shape[1] + 6), (0, 0)), constant_values=255) for picture in pictures]
     while len(padded) % columns:
         padded.append(np.full_like(padded[0], 255))
     rows = [np.concatenate(padded[start : start + columns], axis=1) for start in range(0, len(padded), columns)]

@@ -32,13 +32,21 @@ metrics (Dask) and a retried task (counted twice by an engine) give the same
 figures; an input neither written nor failed is reported as missing.
 """
 
+import re
 import sys
 
 from colorkeras.core import cli, store
-from colorkeras.serving.beam import BEAM_LOG, run
+
+# Beam's own log lines (its Python loggers on the root handler), hidden unless --verbose.
+BEAM_LOG = re.compile(r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]")
 
 
 def main(argv=None):
+    # Imported here, as every command line imports TensorFlow: after cli.run has
+    # pointed stderr through its filter, which hides TensorFlow's native start-up
+    # lines (absl's "All log messages before absl::InitializeLog()", oneDNN's notice).
+    from colorkeras.serving.beam import run
+
     try:
         found = run(argv)
     except (ValueError, store.RunError, OSError) as error:
@@ -58,6 +66,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    import re
-
-    cli.run(main, also=None if "--verbose" in sys.argv else re.compile(BEAM_LOG))
+    cli.run(main, also=None if "--verbose" in sys.argv else BEAM_LOG)

@@ -30,9 +30,6 @@ FAILURES = "_failures.csv"
 DROPPED = "dropped.json"  # Under TEMPORARY: what the outputs' format could not hold, for the summary.
 
 
-BEAM_LOG = r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]"
-
-
 def split_input(given):
     """(base folder, glob pattern, rooted) for ``--input``: a folder means everything
     under it, a file itself; object stores have no folders, so there a path that is

@@ -41,7 +41,7 @@ def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(
     from colorkeras.models.registry import CUSTOM_OBJECTS
 
     network = keras.models.load_model(run / "model.keras", custom_objects=CUSTOM_OBJECTS, compile=False)
-    assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), trained))  # The run holds those weights.
+    assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), trained, strict=True))  # The run holds those weights.
 
 
 def _photos(side):

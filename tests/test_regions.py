@@ -69,10 +69,10 @@ def test_share_zero_keeps_everything_and_a_flat_image_has_no_region():
     rng = np.random.default_rng(0)
     points, radii = hints_lib.sample_points(rng, 4, 64, 64, pad_to=8)
     same = regions.recolour_regions(rng, lightness, ab, points, radii, share=0.0)
-    assert all((a == b).all() for a, b in zip(same, (ab, points, radii)))
+    assert all((a == b).all() for a, b in zip(same, (ab, points, radii), strict=True))
     flat_l, flat_ab = np.full_like(lightness, 0.5), np.zeros_like(ab)
     flat = regions.recolour_regions(rng, flat_l, flat_ab, points, radii, share=1.0)
-    assert all((a == b).all() for a, b in zip(flat, (flat_ab, points, radii)))
+    assert all((a == b).all() for a, b in zip(flat, (flat_ab, points, radii), strict=True))
 
 
 def test_the_hint_pipeline_paints_from_the_recoloured_target():

@@ -26,11 +26,11 @@ def test_init_from_a_run_starts_from_its_weights(tmp_path, image_folder, trained
     copy = tmp_path / "copy"
     result = run_cli("colorkeras.train", "--data", image_folder, *TINY, "--init-from", trained_run, "--epochs", "0", "--run-dir", copy)
     assert result.returncode == 0, result.stderr
-    assert all(np.array_equal(a, b) for a, b in zip(weights_of(copy), weights_of(trained_run)))
+    assert all(np.array_equal(a, b) for a, b in zip(weights_of(copy), weights_of(trained_run), strict=True))
     tuned = tmp_path / "tuned"
     result = run_cli("colorkeras.train", "--data", image_folder, *TINY, "--init-from", trained_run, "--epochs", "1", "--run-dir", tuned)
     assert result.returncode == 0, result.stderr
-    assert not all(np.array_equal(a, b) for a, b in zip(weights_of(tuned), weights_of(trained_run)))
+    assert not all(np.array_equal(a, b) for a, b in zip(weights_of(tuned), weights_of(trained_run), strict=True))
     assert json.loads((tuned / "config.json").read_text())["settings"]["init_from"] == str(trained_run)
 
 

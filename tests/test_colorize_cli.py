@@ -35,16 +35,42 @@ def test_folder_with_bad_files_gives_outputs_named_errors_and_exit_1(tiny_run, t
     assert not list(out.rglob(".*.tmp"))
 
 
-def test_existing_outputs_are_skipped_unless_overwrite(tiny_run, tmp_path):
+def test_an_existing_output_is_skipped_only_when_the_same_input_and_options_made_it(tiny_run, tmp_path):
     Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "x.jpg")
     out = tmp_path / "out"
     out.mkdir()
     (out / "x.png").write_bytes(b"mine")
+    # A file that is not this result is the user's: refused, kept, and --overwrite named.
     result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run)
-    assert result.returncode == 0 and "1 skipped" in result.stderr
+    assert result.returncode == 1 and "--overwrite" in result.stderr and "0 skipped" in result.stderr
     assert (out / "x.png").read_bytes() == b"mine"
     result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run, "--overwrite")
     assert result.returncode == 0 and np.asarray(Image.open(out / "x.png")).shape == (40, 40, 3)
+    made = (out / "x.png").read_bytes()
+    # The same input, run and options again: skipped, the file untouched.
+    result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run)
+    assert result.returncode == 0 and "1 skipped" in result.stderr and (out / "x.png").read_bytes() == made
+    # New options (or hints, or another input of the same name) are not silently skipped.
+    result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run, "--saturation", "1.7")
+    assert result.returncode == 1 and "--overwrite" in result.stderr and (out / "x.png").read_bytes() == made
+
+
+def test_a_missing_input_is_refused_at_once_without_tensorflow(tmp_path):
+    # A process of its own: this one has TensorFlow loaded already. Its own check
+    # says whether TensorFlow was imported, so the test does not depend on timing.
+    probe = "import runpy, sys; sys.argv[1:] = sys.argv[2:]; code = 0\n" \
+        "try: runpy.run_module('colorkeras.colorize', run_name='__main__')\n" \
+        "except SystemExit as done: code = done.code\n" \
+        "print('tensorflow' in sys.modules, file=sys.stderr); sys.exit(code)"
+    import subprocess
+    import sys
+
+    result = subprocess.run([sys.executable, "-c", probe, "x", str(tmp_path / "nothing.jpg"), "--out", str(tmp_path / "out")],
+                            capture_output=True, text=True, timeout=120)
+    lines = result.stderr.strip().splitlines()
+    assert result.returncode == 2 and lines[-1] == "False", result.stderr[-2000:]
+    assert len(lines) == 2 and "no such file" in lines[0]
+    assert not (tmp_path / "out").exists()
 
 
 def test_an_output_never_replaces_an_input(tiny_run, tmp_path):

@@ -98,7 +98,7 @@ def test_cli_hints_for_one_file_and_errors_write_nothing(tiny_hint_run, tmp_path
     assert result.returncode == 2 and "not valid JSON" in result.stderr
 
 
-def test_cli_hints_without_a_model_go_to_the_hint_run_and_say_so(tiny_run, tiny_hint_run, models_store, tmp_path):
+def test_cli_hints_without_a_model_go_to_the_default_run_only(tiny_run, tiny_hint_run, models_store, tmp_path):
     import shutil
 
     photo = tmp_path / "photo.png"
@@ -106,16 +106,16 @@ def test_cli_hints_without_a_model_go_to_the_hint_run_and_say_so(tiny_run, tiny_
     hints_file = tmp_path / "hints.json"
     hints_file.write_text(json.dumps([{"x": 30, "y": 20, "color": "#ff0000"}]))
     shutil.copytree(tiny_run, models_store / "auto")
-    (models_store / "DEFAULT").write_text("auto\n")
-    # No run takes hints: one message, and no --out folder made.
-    result = run_cli("colorkeras.colorize", photo, "--hints", hints_file, "--out", tmp_path / "none")
-    assert result.returncode == 2 and "takes hints" in result.stderr and "Traceback" not in result.stderr
-    assert not (tmp_path / "none").exists()
     shutil.copytree(tiny_hint_run, models_store / "with-hints")
+    (models_store / "DEFAULT").write_text("auto\n")
+    # The default takes no hints: one message, no other run chosen behind the user's back, no --out folder made.
+    result = run_cli("colorkeras.colorize", photo, "--hints", hints_file, "--out", tmp_path / "none")
+    assert result.returncode == 2 and "run auto takes no hints" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "none").exists()
+    (models_store / "DEFAULT").write_text("with-hints\n")
     result = run_cli("colorkeras.colorize", photo, "--hints", hints_file, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-2000:]
-    assert "the default run (auto) takes no hints; colorizing with with-hints" in result.stderr
-    assert (tmp_path / "out" / "photo.png").is_file()
+    assert "with with-hints" in result.stderr and (tmp_path / "out" / "photo.png").is_file()
 
 
 def test_cli_hints_for_several_files_are_keyed_by_name(tiny_hint_run, tmp_path):

@@ -1,4 +1,4 @@
-"""The shipped hint model on a real photograph: a red hint reddens the wall it is
+"""The shipped default (a hint network) on a real photograph: a red hint reddens the wall it is
 on, and leaves other objects far away as they were, through every door alike."""
 
 import json
@@ -11,9 +11,8 @@ from skimage import data
 
 from tests.conftest import run_cli
 
-pytestmark = pytest.mark.slow  # Loads the shipped run (4 M parameters) and colorizes a 741x500 photograph.
+pytestmark = pytest.mark.slow  # Loads the shipped default (a MobileNetV2 U-Net) and colorizes a 741x500 photograph.
 
-RUN = "photos-places-hints"
 HINT = {"x": 240, "y": 50, "color": "#ff0000"}  # On the plain wall behind the motorcycle.
 WALL = (215, 265, 25, 75)  # x0, x1, y0, y1: 50x50 pixels around the hint, all wall.
 FAR = {"floor": (20, 120, 420, 490), "bench": (60, 140, 110, 170), "shelf": (540, 620, 20, 90), "front tyre": (560, 660, 330, 430)}
@@ -36,11 +35,11 @@ def test_a_red_hint_reddens_the_wall_and_not_far_objects_through_every_door(gray
     from colorkeras.core import store
     from colorkeras.serving.inference import Colorizer
 
-    colorizer = Colorizer(RUN)
+    colorizer = Colorizer()  # The default run, as a newcomer gets it.
     plain = colorizer.colorize(gray_photo)
     through_python = colorizer.colorize(gray_photo, hints=[HINT])
 
-    signature = tf.saved_model.load(str(store.Run(store.resolve_run(RUN)).saved_model)).signatures["colorize_with_hints"]
+    signature = tf.saved_model.load(str(store.Run(store.resolve_run()).saved_model)).signatures["colorize_with_hints"]
     through_graph = signature(
         images=tf.constant(gray_photo[None, ..., None]), points=tf.constant([[[HINT["y"], HINT["x"]]]], tf.int32),
         colors=tf.constant([[[255, 0, 0]]], tf.uint8),
@@ -49,7 +48,7 @@ def test_a_red_hint_reddens_the_wall_and_not_far_objects_through_every_door(gray
     photo_file, hints_file = tmp_path / "motorcycle.png", tmp_path / "hints.json"
     Image.fromarray(gray_photo).save(photo_file)
     hints_file.write_text(json.dumps([HINT]))
-    result = run_cli("colorkeras.colorize", photo_file, "--hints", hints_file, "--out", tmp_path / "out", "--model", RUN)
+    result = run_cli("colorkeras.colorize", photo_file, "--hints", hints_file, "--out", tmp_path / "out")
     assert result.returncode == 0, result.stderr[-2000:]
     through_cli = np.asarray(Image.open(tmp_path / "out" / "motorcycle.png"))
 

@@ -23,7 +23,9 @@ wheel): one library that reads and writes EXIF, IPTC, XMP and ICC in PNG, TIFF,
 JPEG and WebP alike, where Pillow writes IPTC in none of them.
 """
 
+import hashlib
 import io
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -177,11 +179,37 @@ def encode_pixels(array, fmt):
     return buffer.getvalue()
 
 
-def provenance(run, render_size=None, saturation=None, hints=0):
-    """The settings an output records about how it was made."""
+def provenance(run, render_size=None, saturation=None, hints=0, recipe=None):
+    """The settings an output records about how it was made; ``recipe`` (see
+    ``recipe``) lets a later run tell whether it would make the same output."""
     from colorkeras import __version__
 
-    return {"tool": f"colorkeras {__version__}", "run": str(run), "render_size": render_size, "saturation": saturation, "hints": int(hints)}
+    made = {"tool": f"colorkeras {__version__}", "run": str(run), "render_size": render_size, "saturation": saturation, "hints": int(hints)}
+    if recipe:
+        made["recipe"] = recipe
+    return made
+
+
+def recipe(input_bytes, run_fingerprint, options):
+    """A digest of everything an output is made from: the input file's bytes, the
+    run (``run_fingerprint``) and the ``options`` (JSON-able: settings, hints, format)."""
+    digest = hashlib.sha256(input_bytes)
+    digest.update(run_fingerprint.encode())
+    digest.update(json.dumps(options, sort_keys=True, default=str).encode())
+    return digest.hexdigest()
+
+
+def read_recipe(path):
+    """The recipe an output at ``path`` records (``with_metadata``), or None when it
+    records none or cannot be read."""
+    import pyexiv2
+
+    _register_namespace(pyexiv2)
+    try:
+        with pyexiv2.Image(str(path)) as image:
+            return image.read_xmp().get(f"Xmp.{PREFIX}.Recipe")
+    except Exception:  # Any unreadable or foreign file: not ours to skip.
+        return None
 
 
 def with_metadata(data, fmt, source, made):
@@ -204,6 +232,8 @@ def with_metadata(data, fmt, source, made):
         f"Xmp.{PREFIX}.Run": made["run"],
         f"Xmp.{PREFIX}.Hints": str(made["hints"]),
     })
+    if made.get("recipe"):
+        xmp[f"Xmp.{PREFIX}.Recipe"] = made["recipe"]
     for name, key in (("render_size", "RenderSize"), ("saturation", "Saturation")):
         if made.get(name) is not None:
             xmp[f"Xmp.{PREFIX}.{key}"] = f"{made[name]:g}" if isinstance(made[name], float) else str(made[name])

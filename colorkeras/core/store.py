@@ -7,6 +7,7 @@ half-written folder that looks like a run, and never touches another run. The
 partial folder is what ``--resume`` continues from.
 """
 
+import hashlib
 import json
 import os
 import re
@@ -207,6 +208,17 @@ def is_complete(path):
     return Run(path).is_complete()
 
 
+def run_fingerprint(path):
+    """A digest of the run at ``path``'s content (its config and the index of its
+    weights): the same on every clone of the same run, unlike ``run_stamp``."""
+    digest = hashlib.sha256()
+    for name in ("config.json", "saved_model/variables/variables.index", "saved_model/saved_model.pb"):
+        file = Path(path) / name
+        if file.is_file():
+            digest.update(file.read_bytes())
+    return digest.hexdigest()
+
+
 def run_stamp(path):
     """A value that changes whenever the run at ``path`` is written anew (for caches).
 
@@ -287,15 +299,6 @@ def takes_hints(path):
     """Whether the run in folder ``path`` was trained to take colour hints."""
     settings = (read_json(Run(path).config, {}) or {}).get("settings") or {}
     return bool(settings.get("hints"))
-
-
-def hint_run_name(root=None):
-    """The run that colorizes with hints when none is named: the default run if it
-    takes hints, else the first run that does, else None."""
-    root = Path(root) if root else models_dir()
-    default = default_run_name(root)
-    candidates = ([default] if default else []) + [name for name in list_runs(root) if name != default]
-    return next((name for name in candidates if takes_hints(root / name)), None)
 
 
 def reference_run_name(root=None):

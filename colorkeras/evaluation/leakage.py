@@ -120,9 +120,7 @@ def evaluate_leakage(args):
     if args.regions < 1:
         raise ValueError(f"--regions must be at least 1, received {args.regions}")
     output = scoring.table_output(args)
-    names = args.model or [name for name in [store.hint_run_name()] if name]
-    if not names:
-        raise store.RunError("no run that takes hints to measure: train one with --hints or pass --model")
+    names = args.model or [store.resolve_run().name]  # The default run; it must take hints, as any named run.
     colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in names]
     for colorizer in colorizers:
         colorizer.check_takes_hints()

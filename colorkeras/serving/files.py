@@ -120,29 +120,29 @@ def side_by_side(gray, colour):
 
 
 def run(args):
-    from colorkeras.serving.inference import Colorizer, open_image, to_uint8_rgb
+    from colorkeras.core.images import open_image, to_uint8_rgb
 
     out_dir = Path(args.out).expanduser()
+    # The cheap checks first, before TensorFlow loads, and nothing is made: where the
+    # results go, the run, then whether there is anything to do.
+    store.check_writable(out_dir, folder=True, create=False)
+    store.resolve_run(args.model)
     pairs, errors, roots = plan_outputs(args.inputs, out_dir, archive.FORMATS[args.format])
-    if pairs:
-        store.check_writable(out_dir, folder=True, create=False)  # Before the model loads, not once per image.
+    if not pairs:
+        raise ImageError("; ".join(errors) or "no inputs given")
     hint_file = read_hints_file(args.hints) if args.hints else None
+    from colorkeras.serving.inference import Colorizer  # TensorFlow loads here, after the cheap checks.
+
     model = args.model
-    if hint_file is not None and model is None:
-        model = store.hint_run_name()
-        if model is None:
-            raise store.RunError(f"no run in {store.models_dir()} takes hints: train one with --hints, or name one with --model")
-        if model != store.default_run_name():
-            print(f"--hints: the default run ({store.default_run_name()}) takes no hints; colorizing with {model}", file=sys.stderr)
     colorizer = Colorizer(model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
     hints = {}
     if hint_file is not None:
         colorizer.check_takes_hints()
         hints = assign_hints(hint_file, pairs, args.max_pixels)
-    if pairs:
-        # After every refusal (nothing is made for a command that refuses), before the first image.
-        store.check_writable(out_dir, folder=True)
+    # After every refusal (nothing is made for a command that refuses), before the first image.
+    store.check_writable(out_dir, folder=True)
     inputs = {source.resolve() for source, _ in pairs}
+    fingerprint = store.run_fingerprint(colorizer.path)
     done = skipped = 0
     dropped = {}  # What the output format could not hold: said once, in the summary.
     started = time.time()
@@ -154,16 +154,25 @@ def run(args):
         try:
             if target.resolve() in inputs:
                 raise ImageError(f"{source}: its output {target} would replace an input; choose another --out")
-            if target.exists() and not args.overwrite:
-                skipped += 1
-                continue
             try:
                 data = source.read_bytes()
             except OSError as error:
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
+            options = {"render_size": args.render_size, "saturation": args.saturation, "hints": hints.get(source), "format": args.format}
+            recipe = archive.recipe(data, fingerprint, options)
+            if target.exists() and not args.overwrite:
+                # Skipped only where this very input, run and options made it; anything
+                # else there is the user's, or another result, and is not replaced unasked.
+                if archive.read_recipe(target) == recipe:
+                    skipped += 1
+                    continue
+                raise ImageError(
+                    f"{source}: {target} already exists and was not made from this input with this run and these "
+                    "options; pass --overwrite to replace it, or choose another --out"
+                )
             image = open_image(io.BytesIO(data), args.max_pixels, name=str(source))
             colour = colorizer.colorize(image, hints=hints.get(source))
-            made = colorizer.provenance(args.render_size, args.saturation, hints.get(source))
+            made = colorizer.provenance(args.render_size, args.saturation, hints.get(source), recipe)
             encoded, lost = archive.encode_result(colour, args.format, archive.Source.of(data, image), made)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write_bytes(target, encoded)
@@ -188,7 +197,7 @@ def run(args):
         print(f"note: {args.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
     seconds = time.time() - started
     print(
-        f"Done: {done} colorized, {skipped} skipped (already there; --overwrite replaces), "
+        f"Done: {done} colorized, {skipped} skipped (made before from the same input and options), "
         f"{len(errors)} failed, in {seconds:.1f} s; results in {out_dir}",
         file=sys.stderr,
     )

@@ -79,12 +79,13 @@ class Colorizer:
             options["prior_weight"] = tf.constant(self.prior_weight, tf.float32)
         return options
 
-    def provenance(self, render_size=None, saturation=None, hints=None):
+    def provenance(self, render_size=None, saturation=None, hints=None, recipe=None):
         """What an output records of how it was made (``archive.provenance``): this
-        run and the settings a call with these arguments used."""
+        run and the settings a call with these arguments used (``recipe``: see
+        ``archive.recipe``)."""
 
         default_saturation = self.hint_saturation if hints else self.saturation
-        return archive.provenance(self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []))
+        return archive.provenance(self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []), recipe)
 
     def check_takes_hints(self):
         if not self.takes_hints:

@@ -7,7 +7,10 @@ Each figure is the median of ``--repeats`` timed repeats after a warm-up:
   achieved GFLOP/s (3 forward passes per training step, a multiply-add = 2 FLOPs,
   forward FLOPs counted by the TensorFlow profiler) as a share of the yardstick;
 - inference: images/s through the SavedModel at 32x32 in batches, and latency of
-  the serving signature on one 768x512 and one 4000x3000 image;
+  the serving signature on one 768x512 and one 4000x3000 image; the 4000x3000
+  image also as a ratio to an OpenCV yardstick timed in the same run (the same
+  pre- and post-processing on uint8: gray to Lab, area downscale, bilinear
+  chroma upscale, Lab to RGB), which holds across machines where milliseconds do not;
 - the Python API (``Colorizer.colorize``) on a 4000x3000 gray photograph, with the
   mean difference between its output's and its input's CIELAB lightness, and on a
   1-megapixel colour photograph (what a dashboard upload costs);

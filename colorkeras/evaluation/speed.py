@@ -45,6 +45,28 @@ def yardstick_gflops(repeats, size=2048):
     return 2.0 * size**3 / seconds / 1e9
 
 
+def opencv_yardstick_ms(gray, render_short_side, repeats):
+    """Milliseconds (median) for the colorize graph's work outside the network done by
+    OpenCV on uint8: gray to CIELAB, an area downscale of L to the render size,
+    a bilinear upscale of (here constant) chroma to full size, CIELAB to RGB. A
+    machine's own measure of what the pre- and post-processing may cost, so the
+    SavedModel's time can be given as a ratio that holds across machines."""
+    import cv2
+
+    height, width = gray.shape[:2]
+    scale = render_short_side / min(height, width)
+    small_size = (max(1, round(width * scale)), max(1, round(height * scale)))
+
+    def pipeline():
+        lab = cv2.cvtColor(cv2.cvtColor(gray, cv2.COLOR_GRAY2RGB), cv2.COLOR_RGB2LAB)
+        cv2.resize(lab[..., 0], small_size, interpolation=cv2.INTER_AREA)  # What the network would see.
+        chroma = np.full((small_size[1], small_size[0], 2), 128, np.uint8)
+        upscaled = cv2.resize(chroma, (width, height), interpolation=cv2.INTER_LINEAR)
+        return cv2.cvtColor(np.dstack([lab[..., 0], upscaled]), cv2.COLOR_LAB2RGB)
+
+    return 1000 * median_seconds(pipeline, repeats)
+
+
 def forward_flops(model, image_size):
     """FLOPs of one forward pass on one image, from the TensorFlow profiler."""
     from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
@@ -75,7 +97,7 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    model = http.ModelServer(run, model_name="bench", workers=os.cpu_count() or 2, queue=clients * per_client)
+    model = http.ModelServer(run, model_name="bench", workers=os.cpu_count() or 2)
     httpd = http.start(model, port=port)
     url = f"http://127.0.0.1:{port}/v1/models/bench:predict"
 

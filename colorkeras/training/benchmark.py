@@ -10,6 +10,7 @@ import os
 import platform
 import resource
 import sys
+import time
 
 import numpy as np
 import tensorflow as tf
@@ -17,7 +18,7 @@ from PIL import Image
 from skimage import data as samples
 
 from colorkeras.core.config import automatic_settings
-from colorkeras.evaluation.speed import film_figures, median_seconds, server_figures, yardstick_gflops
+from colorkeras.evaluation.speed import film_figures, median_seconds, opencv_yardstick_ms, server_figures, yardstick_gflops
 from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
 from colorkeras.training import speed as training_speed
 
@@ -32,9 +33,16 @@ def measure(colorizer, args):
     results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
     skipped = {}
 
+    started = time.perf_counter()
+    parts = 3 + bool(args.film_frames) + 2 * bool(args.server_requests) + bool(args.precision_steps)
+    done = [0]
+
     def part(name, function):
         """Runs one part of the bench; one that cannot run here is said in a line and
         skipped, and the rest is still measured and printed."""
+        done[0] += 1
+        # The whole bench takes minutes: each part is announced as it starts.
+        print(f"[{done[0]}/{parts}] {name} ... ({time.perf_counter() - started:.0f} s so far)", file=sys.stderr, flush=True)
         try:
             function()
         except Exception as error:
@@ -59,6 +67,10 @@ def measure(colorizer, args):
         for width, height in ((768, 512), (4000, 3000)):
             image = tf.constant(np.random.default_rng(3).integers(0, 256, (1, height, width, 1), dtype=np.uint8))
             results[f"latency_ms_{width}x{height}"] = 1000 * median_seconds(lambda: serve(images=image), args.repeats)
+        # The same scan's pre- and post-processing by OpenCV, timed in this run on this machine.
+        scan = np.random.default_rng(3).integers(0, 256, (3000, 4000), dtype=np.uint8)
+        results["opencv_yardstick_ms_4000x3000"] = opencv_yardstick_ms(scan, colorizer.render_size, args.repeats)
+        results["scan_over_yardstick"] = results["latency_ms_4000x3000"] / results["opencv_yardstick_ms_4000x3000"]
 
     # A real photograph at 4000x3000 through the Python API, as users call it: the
     # time, and how far the output's lightness is from the input's.
@@ -125,6 +137,8 @@ def table(results, skipped):
     row("inference at 32x32, batch 256 (SavedModel)", ["inference_images_per_second_32"], lambda v: f"{v:.0f} images/s")
     row("latency 768x512 (SavedModel, warm)", ["latency_ms_768x512"], lambda v: f"{v:.0f} ms")
     row("latency 4000x3000 (SavedModel, warm)", ["latency_ms_4000x3000"], lambda v: f"{v:.0f} ms")
+    row("  OpenCV yardstick: its pre- and post-processing on uint8", ["opencv_yardstick_ms_4000x3000"], lambda v: f"{v:.0f} ms")
+    row("  the SavedModel / the yardstick", ["scan_over_yardstick"], lambda v: f"{v:.2f}x")
     row("colorize() a 4000x3000 gray photo (Python API, warm)", ["colorize_ms_4000x3000"], lambda v: f"{v:.0f} ms")
     row("  mean |L out - L in| on it (CIELAB L, 0-100)", ["mean_abs_delta_l_4000x3000"], lambda v: f"{v:.3f}")
     row("colorize() a 1-megapixel RGB photo (Python API, warm)", ["colorize_ms_1mp"], lambda v: f"{v:.0f} ms")

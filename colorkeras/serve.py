@@ -18,12 +18,13 @@ Endpoints (``NAME`` is the run's name unless ``--model-name`` says otherwise):
   with ``outputs``). Binary values travel as ``{"b64": ...}``; an output is
   base64-encoded when its name ends in ``_bytes``.
 
-Errors are ``{"error": "..."}``: 400 for malformed JSON, a bad or oversized image
-or request, 404 for an unknown model, version or signature, 503 when the queue is
-full. The standard library's threading HTTP server carries it (no extra
+Errors are ``{"error": "..."}``: 400 for malformed JSON or a bad or oversized
+image, 404 for an unknown model, version or signature, 413 for a request body
+over ``--max-request-mb``, 503 (with ``Retry-After``) when the requests held pass
+``--queue-mb``. The standard library's threading HTTP server carries it (no extra
 dependency; the model calls, not the HTTP parsing, are the cost), with a bounded
-number of model calls at once (``--workers``) and of waiting requests
-(``--queue``). SIGTERM (and Ctrl-C) stop taking requests, finish the ones in
+number of model calls at once (``--workers``); a burst waits for them, bounded by
+the bytes it holds. SIGTERM (and Ctrl-C) stop taking requests, finish the ones in
 hand, and exit.
 """
 
@@ -33,7 +34,7 @@ import sys
 import threading
 
 from colorkeras.core import cli, store
-from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES
+from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES, QUEUE_MB
 
 
 def build_parser():
@@ -47,8 +48,8 @@ def build_parser():
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (deliberately)")
     parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default: 8502, beside the dashboard's 8501; TensorFlow Serving's own REST port is 8501)")
     parser.add_argument("--workers", type=int, default=2, help="model calls at once (the machine's cores are a good start)")
-    parser.add_argument("--queue", type=int, default=16, help="requests that may wait for a worker; more are answered 503")
-    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_BYTES / 1e6, help="larger request bodies are refused (400)")
+    parser.add_argument("--queue-mb", type=float, default=QUEUE_MB, help="megabytes of request bodies held at once (in hand and waiting for a worker); a request beyond it is answered 503 with Retry-After")
+    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_BYTES / 1e6, help="larger request bodies are refused (413)")
     return parser
 
 
@@ -58,11 +59,11 @@ def main(argv=None):
     # wrong flag answer at once.
     from colorkeras.serving.http import ModelServer, Server, make_handler
 
-    if args.workers < 1 or args.queue < 0:
-        print("error: --workers must be at least 1 and --queue at least 0", file=sys.stderr)
+    if args.workers < 1 or args.queue_mb < 0:
+        print("error: --workers must be at least 1 and --queue-mb at least 0", file=sys.stderr)
         return 2
     try:
-        server_model = ModelServer(args.model, args.model_name, args.workers, args.queue)
+        server_model = ModelServer(args.model, args.model_name, args.workers, args.queue_mb)
         httpd = Server((args.host, args.port), make_handler(server_model, int(args.max_request_mb * 1e6)))
     except store.RunError as error:
         print(f"error: {error}", file=sys.stderr)

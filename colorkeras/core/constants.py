@@ -14,3 +14,4 @@ DEFAULT_STABILITY = 0.95  # The film stabiliser's default (0 = per frame, 1 = fr
 # The HTTP server (TensorFlow Serving's REST API).
 DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # A 12-megapixel JPEG in base64 is about 8 MB.
+QUEUE_MB = 256  # The server's request bytes held at once (in hand and waiting) before it answers 503.

@@ -16,9 +16,10 @@ import numpy as np
 import tensorflow as tf
 
 from colorkeras.core import store
-from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES
+from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES, QUEUE_MB
 
 VERSION = "1"
+RETRY_AFTER_SECONDS = 2  # What a 503 answer tells the client to wait.
 
 
 
@@ -39,14 +40,30 @@ class RequestError(Exception):
 class ModelServer:
     """One run's SavedModel and the REST logic, independent of the HTTP plumbing."""
 
-    def __init__(self, model=None, model_name=None, workers=2, queue=16):
+    def __init__(self, model=None, model_name=None, workers=2, queue_mb=QUEUE_MB):
         self._tf = tf
         self.path = store.resolve_run(model)
         self.name = model_name or self.path.name
         self.loaded = tf.saved_model.load(str(store.Run(self.path).saved_model))
         self.signatures = dict(self.loaded.signatures)
         self.workers = threading.BoundedSemaphore(workers)
-        self.capacity = threading.BoundedSemaphore(workers + queue)
+        # Requests wait for a worker as long as the bytes they hold fit in the
+        # queue's budget: a burst of small requests is queued (as TensorFlow Serving
+        # queues one), and memory, not a count of requests, is what is bounded.
+        self.queue_bytes = int(queue_mb * 1e6)
+        self.held_bytes = 0
+        self._held = threading.Lock()
+
+    def _admit(self, size):
+        with self._held:
+            if self.held_bytes and self.held_bytes + size > self.queue_bytes:
+                return False
+            self.held_bytes += size
+            return True
+
+    def _release(self, size):
+        with self._held:
+            self.held_bytes -= size
 
     # === GET ===
 
@@ -71,10 +88,21 @@ class ModelServer:
     # === POST :predict ===
 
     def predict(self, body):
+        """The answer to a ``:predict`` request ``body`` (bytes), or ``RequestError``."""
+        if not self._admit(len(body)):
+            raise RequestError(503, f"the server is busy ({self.held_bytes / 1e6:.0f} MB of requests in hand); try again shortly")
+        try:
+            return self._predict(body)
+        finally:
+            self._release(len(body))
+
+    def _predict(self, body):
         try:
             request = json.loads(body)
         except (ValueError, UnicodeDecodeError) as error:
             raise RequestError(400, f"malformed JSON: {error}") from None
+        except RecursionError:
+            raise RequestError(400, "malformed request: its JSON is nested too deeply") from None
         if not isinstance(request, dict):
             raise RequestError(400, "the request must be a JSON object with 'instances' or 'inputs'")
         signature_name = request.get("signature_name") or "serving_default"
@@ -133,18 +161,13 @@ class ModelServer:
 
     def _call(self, function, inputs):
         tf = self._tf
-        if not self.capacity.acquire(blocking=False):
-            raise RequestError(503, "the server is busy (its queue is full); try again shortly")
-        try:
-            with self.workers:
-                try:
-                    tensors = {name: tf.constant(value) for name, value in inputs.items()}
-                    outputs = function(**tensors)
-                except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
-                    raise RequestError(400, _model_error(error)) from None
-                return {name: value.numpy() for name, value in outputs.items()}
-        finally:
-            self.capacity.release()
+        with self.workers:
+            try:
+                tensors = {name: tf.constant(value) for name, value in inputs.items()}
+                outputs = function(**tensors)
+            except (tf.errors.InvalidArgumentError, ValueError, TypeError) as error:
+                raise RequestError(400, _model_error(error)) from None
+            return {name: value.numpy() for name, value in outputs.items()}
 
 
 def _tensor_info(spec):
@@ -201,15 +224,23 @@ def _to_json(name, value):
     return np.asarray(value).tolist()
 
 
+# What our graph's checks and TensorFlow's decoders say, as the start of the phrase a
+# user is told; the rest of TensorFlow's message (conditions, node names) is not.
+_KNOWN_ERRORS = ("not an image we can read", "image is over the limit of", "a hint point lies outside the image",
+                 "Invalid PNG", "Invalid JPEG", "Unknown image file format")
+
+
 def _model_error(error):
-    """The model's own words (our graph's assertion messages), without TensorFlow's graph trace."""
+    """The model's own words (our graph's assertion messages), without TensorFlow's
+    graph trace: no condition text, no node names."""
     text = getattr(error, "message", None) or str(error)
-    for known in ("not an image we can read", "over the limit of", "Invalid PNG", "Invalid JPEG", "Unknown image file format"):
-        if known in text:
-            line = next(line for line in text.splitlines() if known in line)
-            return re.sub(r"^.*?(not an image|image is over|Invalid|Unknown)", r"\1", line).strip(" .[]")
-    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-    return f"the model could not use this input: {first[:300]}"
+    for known in _KNOWN_ERRORS:
+        start = text.find(known)
+        if start >= 0:
+            # Our messages are one bracketed item of an assertion: it ends at "]".
+            phrase = re.split(r"[\]\n]", text[start:], maxsplit=1)[0]
+            return phrase.strip(" .")
+    return "the model could not use this input (is each input the type and shape its signature names? GET /metadata lists them)"
 
 
 def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
@@ -225,6 +256,8 @@ def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
             body = json.dumps(payload).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
+            if status == 503:
+                self.send_header("Retry-After", str(RETRY_AFTER_SECONDS))
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
@@ -255,7 +288,7 @@ def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
                     if length > max_request_bytes:
                         # Read it away (never held) so the client hears the answer, not a broken pipe.
                         self._discard(length)
-                        raise RequestError(400, f"request of {length / 1e6:.1f} MB is over the limit of {max_request_bytes / 1e6:.0f} MB")
+                        raise RequestError(413, f"request of {length / 1e6:.1f} MB is over the limit of {max_request_bytes / 1e6:.0f} MB")
                     return self._send(200, server_model.predict(self.rfile.read(length)))
                 raise RequestError(405 if rest in (None, "/metadata", ":predict") else 404, f"{method} is not served at {self.path}")
             except RequestError as error:

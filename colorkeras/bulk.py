@@ -62,6 +62,10 @@ def main(argv=None):
         + (f", {found['missing']} MISSING (neither written nor failed: run again)" if found["missing"] else "")
         + f", in {found['seconds']:.1f} s; model loaded {found['loads']} time(s)"
     )
+    if found["failed"]:
+        shown = found["failed_files"][:10]
+        print("failed: " + ", ".join(shown) + (f" and {found['failed'] - len(shown)} more" if found["failed"] > len(shown) else "")
+              + f"; reasons in {found['failures_csv']}", file=sys.stderr)
     return 1 if found["failed"] or found["missing"] else 0
 
 

@@ -6,6 +6,7 @@ The command line, its examples and what it does in detail: ``colorkeras/bulk.py`
 
 import argparse
 import csv
+import difflib
 import io
 import json
 import os
@@ -323,6 +324,27 @@ def beam_arguments(beam_args):
     return arguments
 
 
+def refuse_unknown_flags(arguments, ours):
+    """Raises ``ValueError`` naming each flag in ``arguments`` that neither our parser
+    ``ours`` nor any of Beam's pipeline options knows (a typo such as ``--formt``
+    would otherwise be dropped by Beam with a log line, and the run go on without it)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    # As PipelineOptions.get_all_options builds its parser: each options class once.
+    beams = _BeamArgumentParser(allow_abbrev=False)
+    for options in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():
+        options._add_argparse_args(beams)
+    _, unknown = beams.parse_known_args(arguments)
+    flags = [argument.split("=", 1)[0] for argument in unknown if argument.startswith("-")]
+    if not flags and unknown:
+        raise ValueError(f"unexpected argument {unknown[0]!r}: the input is given with --input")
+    if flags:
+        known = [flag for parser in (ours, beams) for action in parser._actions for flag in action.option_strings]
+        hints = [f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(flag, known, n=1)) else "" for flag in flags]
+        named = ", ".join(flag + hint for flag, hint in zip(flags, hints))
+        raise ValueError(f"unknown flag(s): {named}; see python -m colorkeras.bulk --help and Beam's pipeline options")
+
+
 def run(argv=None):
     """Parses the arguments (ours and Beam's), runs the pipeline, returns the counts:
     {"done", "skipped", "failed", "missing", "loads", "seconds"}."""
@@ -347,6 +369,7 @@ def run(argv=None):
     except ImportError:
         raise ValueError('Apache Beam is not installed: pip install -e ".[beam]"') from None
 
+    refuse_unknown_flags(beam_args, parser)
     beam_args = beam_arguments(beam_args)
     if any(RUNNERS["DaskRunner"] in argument for argument in beam_args):
         try:
@@ -357,9 +380,11 @@ def run(argv=None):
     base, pattern, rooted = split_input(args.input)
     output = args.output.rstrip("/")
     if "://" not in output:  # A local folder: one we cannot write is said now, not by a failed pipeline step.
-        store.check_writable(output, folder=True)
+        store.check_writable(output, folder=True, create=False)  # Nothing made yet: a refusal below leaves no folder.
     started = time.time()
     pairs = plan(pattern, base, output, rooted, FORMATS[args.format])
+    if not pairs:
+        raise ValueError(f"no images found in {args.input} (PNG, JPEG, WebP, BMP, TIFF or GIF files)")
     there = existing([target for _, target in pairs])
     todo = [(source, target) for source, target in pairs if target not in there]
     found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
@@ -382,6 +407,8 @@ def run(argv=None):
     # now present that was missing; anything neither written nor failed is missing.
     written = existing([target for _, target in todo])
     found.update(done=len(written), failed=len(failed), loads=count_loads(output) if todo else 0)
+    found["failed_files"] = sorted(str(source) for source in failed)
+    found["failures_csv"] = posixpath.join(output, FAILURES)
     found["missing"] = sum(1 for source, target in todo if target not in written and source not in failed)
     found["dropped"] = read_dropped(output) if todo else {}
     clear_partial(output, remove_folder=True)

@@ -7,6 +7,7 @@ The command line, its examples and what it does in detail: ``colorkeras/film.py`
 import hashlib
 import json
 import os
+import re
 import shutil
 import time
 from fractions import Fraction
@@ -98,6 +99,16 @@ class Stabiliser:
         return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
+# Still images FFmpeg would read as a one-frame film (an animated GIF is a film).
+STILL_SUFFIXES = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff")
+
+
+def ffmpeg_reason(error):
+    """FFmpeg's reason in words, without PyAV's "[Errno -1094995529]" and file name."""
+    reason = getattr(error, "strerror", None) or str(error)
+    return re.sub(r"^\[Errno -?\d+\]\s*", "", str(reason)).split(":")[0].strip().lower() or type(error).__name__
+
+
 def open_film(path):
     """Opens ``path`` with PyAV; returns (container, video stream, audio stream or None)."""
 
@@ -111,7 +122,11 @@ def open_film(path):
     try:
         container = av.open(str(path))
     except (av.FFmpegError, UnicodeDecodeError, ValueError) as error:
-        raise FilmError(f"{path}: not a film we can read ({error})") from None
+        raise FilmError(f"{path}: not a film we can read ({ffmpeg_reason(error)})") from None
+    formats = set(container.format.name.split(","))
+    if path.suffix.lower() in STILL_SUFFIXES or "image2" in formats or any(name.endswith("_pipe") for name in formats):
+        container.close()
+        raise FilmError(f"{path}: is a still image, not a film; python -m colorkeras.colorize colours it")
     if not container.streams.video:
         kinds = sorted({stream.type for stream in container.streams})
         container.close()
@@ -155,7 +170,7 @@ def read_frames(path):
             yield index, frame.pts, frame.time_base or video.time_base, frame.to_ndarray(format="rgb24")
             index += 1
     except av.FFmpegError as error:
-        raise FilmError(f"{path}: damaged or truncated at frame {index} ({error})") from None
+        raise FilmError(f"{path}: damaged or truncated at frame {index} ({ffmpeg_reason(error)})") from None
     finally:
         container.close()
 

@@ -8,6 +8,7 @@ itself is scored as the first baseline.
 import argparse
 import os
 import sys
+from pathlib import Path
 
 from colorkeras.core import cli, store
 
@@ -26,7 +27,7 @@ def build_parser():
     parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
     parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature for class heads (default: each run's own)")
     parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
-    parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it")
+    parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it (with --limit: to FILE's name + .limit-N, a partial report, never over a full one)")
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
     parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a picture (PNG, or JPEG where FILE ends in .jpg) of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
@@ -44,6 +45,12 @@ def build_parser():
 
 def main(argv=None):
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
+    if args.output and args.limit:
+        # A partial report never takes a full one's place (the dashboard ranks full
+        # reports together): it goes beside it, named for its limit.
+        named = Path(args.output).expanduser()
+        args.output = str(named.with_name(f"{named.stem}.limit-{args.limit}{named.suffix or '.json'}"))
+        print(f"--limit {args.limit}: a partial report, written to {args.output}", file=sys.stderr)
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
     from colorkeras.data.historical import HistoricalError

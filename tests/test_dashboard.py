@@ -131,7 +131,7 @@ def test_pages_colorize_with_the_default_and_measure_against_the_reference(store
     app.switch_page(PAGES[2])
     app.run()
     assert not app.exception
-    assert [header.value for header in app.subheader] == [f"Reference: {image_folder.name}", "Trained on photos"]
+    assert [header.value for header in app.subheader] == ["At a glance", f"Reference: {image_folder.name}", "Trained on photos"]
     assert len(app.dataframe) == 4
 
 
@@ -469,3 +469,16 @@ def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_th
     assert not app.exception
     assert {"Hints: photos: test split, 5 images at full resolution", "Film: clip.mp4",
             "Archive-like inputs: photos: validation split, 5 images at full resolution"} <= {header.value for header in app.subheader}
+    # Charts lead the page: the runs' PSNR against colourfulness, the hint curve, the film's steadiness.
+    assert app.subheader[0].value == "At a glance"
+    charts = app.get("arrow_vega_lite_chart")
+    assert len(charts) >= 3, [chart.proto.spec[:80] for chart in charts]
+    specs = " ".join(chart.proto.spec for chart in charts)
+    assert "hint points per image" in specs and "warping error x 1000" in specs and "colourfulness (more is more vivid)" in specs
+
+
+def test_rows_of_different_image_counts_are_not_ranked_together():
+    import pandas as pd
+
+    assert reports.ranked_together(pd.DataFrame({"run": ["a", "b"], "n": [400, 400]}))
+    assert not reports.ranked_together(pd.DataFrame({"run": ["a", "b"], "n": [200, 10000]}))

@@ -122,4 +122,6 @@ def test_cli_shows_historical_prints_without_a_truth_column(tiny_run, tmp_path, 
     assert picture.shape == (3 * (200 + 6), 2 * 267 + 2 + 6, 3)
     first_gray = picture[:200, :267]
     assert np.all(first_gray[..., 0] == first_gray[..., 2])  # The first panel is the gray copy.
-    assert "credit" in table.read_text() and table.with_suffix(".csv").read_text().startswith("name,photograph,colorfulness")
+    partial = table.with_name(f"{table.stem}.limit-3{table.suffix}")  # --limit: a partial table, beside the name given.
+    assert not table.exists()
+    assert "credit" in partial.read_text() and partial.with_suffix(".csv").read_text().startswith("name,photograph,colorfulness")

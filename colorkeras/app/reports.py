@@ -155,7 +155,9 @@ def reports(root=None, prefix=None, degraded=False):
         if (prefix is None and path.name.startswith(SWEEP_PREFIXES)) or (prefix and not path.name.startswith(prefix)):
             continue
         report = store.read_json(path)
-        if isinstance(report, dict) and isinstance(report.get("rows"), list) and bool(report.get("degrade")) == degraded:
+        # Partial reports (evaluate --limit) are not ranked beside full ones.
+        if isinstance(report, dict) and isinstance(report.get("rows"), list) and bool(report.get("degrade")) == degraded \
+                and not report.get("limit"):
             found[path.name] = report
     return found
 
@@ -317,3 +319,62 @@ def histories(names, column="val_loss", root=None):
         if column in frame:
             series[name] = frame[column]
     return pd.DataFrame(series)
+
+
+# === Charts: what the Metrics page leads with ===
+
+
+def quality_chart(frame, title):
+    """PSNR against colourfulness, a point per run (and the gray copy), with the
+    truth's colourfulness as a rule: right colour is up, vivid colour is right.
+    ``frame``: a ``metrics_table``. None where it has no run with both figures."""
+    truth = frame[frame["run"] == "ground truth"]
+    points = frame[(frame["run"] != "ground truth") & frame["psnr"].notna() & frame["colorfulness"].notna()]
+    if points.empty:
+        return None
+    points = points.assign(kind=np.where(points["run"] == "gray copy", "baseline", "run"))
+    base = alt.Chart(points, title=title)
+    chart = base.mark_point(filled=True, size=90).encode(
+        x=alt.X("colorfulness:Q", title="colourfulness (more is more vivid)", scale=alt.Scale(zero=True)),
+        y=alt.Y("psnr:Q", title="PSNR (dB, higher is closer to the truth)", scale=alt.Scale(zero=False)),
+        color=alt.Color("kind:N", title=None),
+        tooltip=["run", alt.Tooltip("psnr:Q", format=".2f"), alt.Tooltip("colorfulness:Q", format=".1f"), "n"],
+    ) + base.mark_text(align="left", dx=7).encode(x="colorfulness:Q", y="psnr:Q", text="run:N")
+    if len(truth) and pd.notna(truth["colorfulness"].iloc[0]):
+        rule = pd.DataFrame({"colorfulness": [float(truth["colorfulness"].iloc[0])], "label": ["the truth's colourfulness"]})
+        chart = chart + alt.Chart(rule).mark_rule(strokeDash=[4, 4]).encode(x="colorfulness:Q", tooltip="label:N")
+    return chart
+
+
+def hint_chart(frame, title):
+    """PSNR against the number of hint points, a line per run (``hint_sweeps``'s frames)."""
+    return (
+        alt.Chart(frame, title=title)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("hints:Q", title="hint points per image"),
+            y=alt.Y("psnr:Q", title="PSNR (dB)", scale=alt.Scale(zero=False)),
+            color=alt.Color("run:N", title=None),
+            tooltip=["run", "hints", alt.Tooltip("psnr:Q", format=".2f"), alt.Tooltip("colorfulness:Q", format=".1f")],
+        )
+    )
+
+
+def film_chart(frame, title):
+    """The warping error (x 1000, lower is steadier) of each row of a film report."""
+    shown = frame.dropna(subset=["warping_error"]).assign(steadiness=lambda rows: 1000 * rows["warping_error"])
+    return (
+        alt.Chart(shown, title=title)
+        .mark_bar()
+        .encode(
+            x=alt.X("steadiness:Q", title="warping error x 1000 (lower is steadier)"),
+            y=alt.Y("run:N", title=None, sort=None),
+            tooltip=["run", alt.Tooltip("steadiness:Q", format=".2f"), alt.Tooltip("psnr:Q", format=".2f")],
+        )
+    )
+
+
+def ranked_together(figures):
+    """Whether the rows of a displayed table may be ranked against each other: only
+    when every row was scored on the same number of images."""
+    return "n" not in figures or figures["n"].nunique(dropna=True) <= 1

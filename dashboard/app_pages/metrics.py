@@ -18,16 +18,22 @@ LABELS = {
 
 def show(frame, key):
     figures, truth, settings = reports.display_tables(frame)
+    ranked = reports.ranked_together(figures)
     figures = figures.rename(columns=LABELS)
     present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]
+    styled = figures.style
+    if ranked:  # Rows scored on different image counts are not ranked against each other.
+        styled = styled.highlight_max(subset=present("psnr", "ssim", "colorfulness", "auc"), color="#c8e6c9")
+        styled = styled.highlight_min(subset=present("mse"), color="#c8e6c9")
     styled = (
-        figures.style.highlight_max(subset=present("psnr", "ssim", "colorfulness", "auc"), color="#c8e6c9")
-        .highlight_min(subset=present("mse"), color="#c8e6c9")
-        .format(precision=4, subset=present("ssim", "auc"))
-        .format(precision=2, subset=present("psnr", "mse", "colorfulness", "colorfulness_gap"))
+        styled.format(precision=3, subset=present("ssim", "auc"))
+        .format(precision=2, subset=present("psnr"))
+        .format(precision=1, subset=present("mse", "colorfulness", "colorfulness_gap"))
         .format(precision=0, subset=present("n"))
     )
     st.dataframe(styled, width="stretch", hide_index=True, key=key)
+    if not ranked:
+        st.caption("These rows were scored on different numbers of images, so none is highlighted as best.")
     if truth is not None:
         st.caption(f"Ground truth colourfulness: {truth:.1f}. The gap is a model's colourfulness minus this.")
     if len(settings):
@@ -46,13 +52,27 @@ st.caption(
     "figures training wrote to saved_models/<run>/metrics.json). PSNR is pooled over the set (RGB 0-255); "
     "colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
 )
+# === Charts first: where each run sits, what hints buy, how steady a film is ===
+tables = [(f"Reference: {reports.data_label(source)}" if index == 0 else f"Trained on {reports.data_label(source)}",
+           common.metrics_table(source)) for index, source in enumerate(sources)]
+others = common.other_reports()
+charts = [chart for title, frame in [*tables, *others] if (chart := reports.quality_chart(frame, title)) is not None]
+sweeps, films = reports.hint_sweeps(), reports.film_reports()
+st.subheader("At a glance")
+st.caption("PSNR against colourfulness (up is closer to the truth, right is more vivid; the dashed line is the truth's "
+           "colourfulness), what hint points buy, and how steady the colour of a film is.")
+columns = st.columns(2)
+for index, chart in enumerate([*charts, *(reports.hint_chart(frame, title) for title, frame in sweeps),
+                               *(reports.film_chart(frame, title) for title, frame in films)]):
+    columns[index % 2].altair_chart(chart, width="stretch")
+
 for index, source in enumerate(sources):
     name = reports.data_label(source)
     st.subheader(f"Reference: {name}" if index == 0 else f"Trained on {name}")
     if index == 0:
         st.caption(f"The reference run **{common.reference_run()}** and every run trained on its data.")
-    show(common.metrics_table(source), key=f"metrics_table_{index}")
-for index, (title, frame) in enumerate(common.other_reports()):
+    show(tables[index][1], key=f"metrics_table_{index}")
+for index, (title, frame) in enumerate(others):
     st.subheader(title)
     show(frame, key=f"report_table_{index}")
 

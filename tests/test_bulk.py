@@ -178,3 +178,19 @@ def test_short_runner_names_are_made_full_and_dask_gets_a_few_images_per_task():
         "--runner", full, "--dask_client_address", "tcp://h:1", f"--dask_partition_size={DASK_PARTITION_SIZE}"]
     assert beam_arguments(["--runner=DaskRunner", "--dask_npartitions", "8"]) == [f"--runner={full}", "--dask_npartitions", "8"]
     assert beam_arguments(["--runner", "DirectRunner", "--direct_num_workers", "2"]) == ["--runner", "DirectRunner", "--direct_num_workers", "2"]
+
+
+def test_unknown_flags_and_empty_inputs_are_refused_before_anything_is_made(tiny_run, tmp_path):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    Image.fromarray(np.zeros((8, 8), np.uint8)).save(tmp_path / "one.png")
+    cases = {
+        ("--input", tmp_path / "one.png", "--formt", "tiff"): "unknown flag(s): --formt (did you mean --format?)",
+        ("--input", tmp_path / "one.png", "[--model", "RUN]"): "unexpected argument '[--model'",
+        ("--input", empty): "no images found in",
+    }
+    for arguments, message in cases.items():
+        out = tmp_path / "out"
+        result = run_cli("colorkeras.bulk", *arguments, "--output", out, "--model", tiny_run)
+        assert result.returncode == 2 and message in result.stderr, result.stderr[-1500:]
+        assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -330,6 +330,10 @@ def refuse_unknown_flags(arguments, ours):
     would otherwise be dropped by Beam with a log line, and the run go on without it)."""
     from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
 
+    try:  # The Dask runner's options are declared in its own module.
+        import apache_beam.runners.dask.dask_runner  # noqa: F401
+    except ImportError:
+        pass
     # As PipelineOptions.get_all_options builds its parser: each options class once.
     beams = _BeamArgumentParser(allow_abbrev=False)
     for options in {str(cls): cls for cls in PipelineOptions.__subclasses__()}.values():

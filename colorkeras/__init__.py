@@ -22,6 +22,11 @@ __all__ = [
 
 def __getattr__(name):
     # TensorFlow takes seconds to import; load it only when the API is used.
+    if name in ("Colorizer", "ImageError", "build_colorizer"):
+        # The API is as quiet as the command lines: TensorFlow's start-up lines hidden.
+        from colorkeras.core import cli
+
+        cli.quiet_tensorflow()
     if name in ("Colorizer", "ImageError"):
         from colorkeras.serving import inference
 

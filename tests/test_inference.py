@@ -143,3 +143,15 @@ def test_a_damaged_config_is_an_error_not_the_defaults(tiny_run, tmp_path):
     (damaged / "config.json").write_text("{}")
     with pytest.raises(RunError, match="holds no run settings"):
         Colorizer(damaged)
+
+
+@pytest.mark.slow
+def test_the_python_api_is_as_quiet_as_the_command_lines(tiny_run):
+    import subprocess
+    import sys
+
+    code = f"from colorkeras import Colorizer; import numpy as np; print(Colorizer({str(tiny_run)!r}).colorize(np.zeros((20, 20), np.uint8)).shape)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0 and result.stdout.strip() == "(20, 20, 3)", result.stderr[-2000:]
+    for noise in ("To enable the following instructions", "oneDNN", "absl", "I0000"):
+        assert noise not in result.stderr, result.stderr

@@ -8,6 +8,7 @@ import os
 import re
 import sys
 import threading
+import time
 
 # Lines TensorFlow's C++ runtime writes straight to the process's stderr (file
 # descriptor 2), which TF_CPP_MIN_LOG_LEVEL does not silence in TF 2.21: absl's
@@ -21,6 +22,15 @@ NATIVE_LOG = re.compile(
     r"|To enable the following instructions: |WARNING:absl:)"
 )
 LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
+_FILTERING = False  # Whether this process's stderr already goes through the filter.
+
+
+def quiet_tensorflow():
+    """What a command line and the Python API do before TensorFlow loads: its own
+    log lines hidden (``COLORKERAS_TF_LOGS=1`` shows them)."""
+    if os.environ.get(LOGS_ENV) != "1":
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    quiet_native_logs()
 
 
 def count(text):
@@ -34,6 +44,36 @@ def count(text):
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, received {value}")
     return value
+
+
+class Progress:
+    """Progress of long work on stderr, with the time left: a line redrawn in place on
+    a terminal, else a line at most every ``every`` seconds (and at the end), so a log
+    shows that the work goes on and for how long. ``update(done)``; ``done`` counts
+    ``unit``s out of ``total``."""
+
+    def __init__(self, total, unit="image", label="", every=15.0, stream=None):
+        self.total, self.unit, self.label, self.every = max(int(total), 0), unit, label, every
+        self.stream = stream or sys.stderr
+        self.terminal = self.stream.isatty()
+        self.started = time.monotonic()
+        self.shown = self.started
+        self.finished = False
+
+    def update(self, done):
+        now = time.monotonic()
+        end = done >= self.total
+        if self.finished or not (self.terminal or end or now - self.shown >= self.every):
+            return
+        self.shown, self.finished = now, end
+        elapsed = now - self.started
+        left = elapsed / done * (self.total - done) if done else float("nan")
+        line = f"{self.label}{done:,}/{self.total:,} {self.unit}s, {elapsed:.0f} s" + (
+            "" if end else (f", about {left:.0f} s left" if done else ""))
+        if self.terminal:
+            print(f"\r{line:<79}", end="\n" if end else "", file=self.stream, flush=True)
+        else:
+            print(line, file=self.stream, flush=True)
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -56,8 +96,10 @@ def quiet_native_logs(also=None):
     (Python's warnings, tracebacks, our messages, progress bars) to the real
     stderr, in order. Set ``COLORKERAS_TF_LOGS=1`` to see everything.
     """
-    if os.environ.get(LOGS_ENV) == "1":
+    global _FILTERING
+    if os.environ.get(LOGS_ENV) == "1" or _FILTERING:
         return
+    _FILTERING = True
     sys.stderr.flush()
     real, original = os.dup(2), os.dup(2)
     reader, writer = os.pipe()

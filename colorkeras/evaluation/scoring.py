@@ -7,7 +7,6 @@ path users get (``inference.Colorizer``, the run's SavedModel); the gray copy
 itself is scored as the first baseline.
 """
 
-import contextlib
 import csv
 import dataclasses
 import io
@@ -15,12 +14,12 @@ import sys
 import zlib
 from pathlib import Path
 
-import keras
 import numpy as np
 import pandas as pd
 from PIL import Image
 from skimage import data
 
+from colorkeras.core import cli
 from colorkeras.core import hints as hints_lib
 from colorkeras.core import store
 from colorkeras.core.constants import FILM_SUFFIXES
@@ -156,9 +155,10 @@ def write_test_report(folder, test_images, name, data_source=None, samples=8, li
 
     run = store.Run(folder)
     scored = test_images[:limit] if limit else test_images
-    print(f"Scoring {len(scored)} test images through the SavedModel ...", flush=True)
+    print(f"Scoring {len(scored)} test images through the SavedModel (--evaluate-limit N scores fewer) ...", flush=True)
     colorizer = Colorizer(folder)
-    row = score_arrays(colorizer, scored, name=name)
+    shown = cli.Progress(len(scored), "test image", "  scored ")
+    row = score_arrays(colorizer, scored, name=name, progress=lambda done, total: shown.update(done))
     spread = np.linspace(0, len(test_images) - 1, min(samples, len(test_images))).round().astype(int)
     write_samples(colorizer, test_images[spread], run.samples)
     run.write_json(run.METRICS, {"split": "test", "data_source": data_source, **row})
@@ -449,15 +449,13 @@ def evaluate(args):
         if args.data == "skimage":
             raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
 
-    verbose = 1 if sys.stderr.isatty() else 2
     bar = {"target": 0, "offset": 0, "widget": None}
 
     def progress(done, total):
-        # Keras draws on standard output; the table owns it, so the bar goes to stderr.
-        with contextlib.redirect_stdout(sys.stderr):
-            if bar["widget"] is None:
-                bar["widget"] = keras.utils.Progbar(bar["target"], unit_name="image", verbose=verbose)
-            bar["widget"].update(bar["offset"] + done)
+        # The table owns standard output, so progress goes to stderr, with the time left.
+        if bar["widget"] is None:
+            bar["widget"] = cli.Progress(bar["target"], "image", "Scored ")
+        bar["widget"].update(bar["offset"] + done)
 
     path = Path(args.data).expanduser()
     if path.suffix.lower() in FILM_SUFFIXES:

@@ -46,14 +46,34 @@ def main(argv=None):
         description="Measure training and inference speed on this machine.",
         formatter_class=cli.HelpFormatter,
     )
-    parser.add_argument("--model", default=None, metavar="RUN", help="run whose architecture and SavedModel are measured (default: the default run)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help="run whose architecture and SavedModel are measured (default: the default run)",
+    )
     parser.add_argument("--json", default=None, metavar="FILE", help="also write the figures as JSON")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (the median is reported)")
     parser.add_argument("--train-steps", type=int, default=20, help="training steps per repeat")
     parser.add_argument("--batch-size", type=int, default=64, help="training and 32x32 inference batch size")
-    parser.add_argument("--server-requests", type=int, default=10, help="sequential requests timed against the HTTP server (0: skip the server figures)")
-    parser.add_argument("--film-frames", type=int, default=96, help="frames of the generated 640x480 film timed through python -m colorkeras.film (0: skip it)")
-    parser.add_argument("--precision-steps", type=int, default=10, help="training steps per repeat of the float32 / bfloat16 comparison at 64x64 (0: skip it)")
+    parser.add_argument(
+        "--server-requests",
+        type=int,
+        default=10,
+        help="sequential requests timed against the HTTP server (0: skip the server figures)",
+    )
+    parser.add_argument(
+        "--film-frames",
+        type=int,
+        default=96,
+        help="frames of the generated 640x480 film timed through python -m colorkeras.film (0: skip it)",
+    )
+    parser.add_argument(
+        "--precision-steps",
+        type=int,
+        default=10,
+        help="training steps per repeat of the float32 / bfloat16 comparison at 64x64 (0: skip it)",
+    )
     args = parser.parse_args(argv)
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.

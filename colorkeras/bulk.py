@@ -64,8 +64,13 @@ def main(argv=None):
     )
     if found["failed"]:
         shown = found["failed_files"][:10]
-        print("failed: " + ", ".join(shown) + (f" and {found['failed'] - len(shown)} more" if found["failed"] > len(shown) else "")
-              + f"; reasons in {found['failures_csv']}", file=sys.stderr)
+        print(
+            "failed: "
+            + ", ".join(shown)
+            + (f" and {found['failed'] - len(shown)} more" if found["failed"] > len(shown) else "")
+            + f"; reasons in {found['failures_csv']}",
+            file=sys.stderr,
+        )
     return 1 if found["failed"] or found["missing"] else 0
 
 

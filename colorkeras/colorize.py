@@ -38,15 +38,49 @@ def build_parser():
     )
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
-    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run; with --hints, the default if it takes hints, else the first run that does)")
-    parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor after prediction, 1.0 = off (default: the run's)")
-    parser.add_argument("--render-size", type=int, default=None, help="short side in pixels the colour is predicted at (default: the run's)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help=(
+            "run name in saved_models/ or a run folder (default: the default run; with --hints, the default if it "
+            "takes hints, else the first run that does)"
+        ),
+    )
+    parser.add_argument(
+        "--saturation",
+        type=float,
+        default=None,
+        help="HSV saturation factor after prediction, 1.0 = off (default: the run's)",
+    )
+    parser.add_argument(
+        "--render-size",
+        type=int,
+        default=None,
+        help="short side in pixels the colour is predicted at (default: the run's)",
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
-    parser.add_argument("--compare", action="store_true", help="also write NAME.compare.png: gray | colour side by side")
-    parser.add_argument("--hints", default=None, metavar="FILE", help="JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or an object of lists keyed by file name")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this")
-    parser.add_argument("--format", choices=list(archive.FORMATS), default="png",
-                        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit")
+    parser.add_argument(
+        "--compare", action="store_true", help="also write NAME.compare.png: gray | colour side by side"
+    )
+    parser.add_argument(
+        "--hints",
+        default=None,
+        metavar="FILE",
+        help=(
+            "JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or "
+            "an object of lists keyed by file name"
+        ),
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(archive.FORMATS),
+        default="png",
+        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
+    )
     return parser
 
 

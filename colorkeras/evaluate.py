@@ -19,27 +19,151 @@ def build_parser():
         description="Score colorizers on the gray copies of colour images, beside the gray-copy baseline.",
         formatter_class=cli.HelpFormatter,
     )
-    parser.add_argument("--model", action="append", default=None, metavar="RUN", help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)")
-    parser.add_argument("--data", default="cifar10", help="'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full resolution), 'skimage' (scikit-image's colour photographs at full size), 'historical' (seven public-domain prints of 1865-1940 with no colour truth, fetched once from the npm registry: colourfulness and a --contact-sheet only), or a colour film (.mp4, .mov, .mkv, .avi, .webm: per-frame and stabilised colorization, with the warping error)")
-    parser.add_argument("--split", choices=("test", "validation", "train", "all"), default="test", help="which split to score, as training splits the data; validation: the training images that training holds out (as the first model's run split them; folders at full resolution, CIFAR-10 archives at the run's load size); all: every image of a folder")
+    parser.add_argument(
+        "--model",
+        action="append",
+        default=None,
+        metavar="RUN",
+        help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)",
+    )
+    parser.add_argument(
+        "--data",
+        default="cifar10",
+        help=(
+            "'cifar10' (download or local copy), cifar-10-batches-py/ or .tar.gz, an image folder (scored at full "
+            "resolution), 'skimage' (scikit-image's colour photographs at full size), 'historical' (seven "
+            "public-domain prints of 1865-1940 with no colour truth, fetched once from the npm registry: colourfulness "
+            "and a --contact-sheet only), or a colour film (.mp4, .mov, .mkv, .avi, .webm: per-frame and stabilised "
+            "colorization, with the warping error)"
+        ),
+    )
+    parser.add_argument(
+        "--split",
+        choices=("test", "validation", "train", "all"),
+        default="test",
+        help=(
+            "which split to score, as training splits the data; validation: the training images that training holds "
+            "out (as the first model's run split them; folders at full resolution, CIFAR-10 archives at the run's load "
+            "size); all: every image of a folder"
+        ),
+    )
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
-    parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)")
-    parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)")
-    parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature for class heads (default: each run's own)")
-    parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)")
-    parser.add_argument("--output", default=None, metavar="FILE", help="write the table as JSON to FILE and as CSV beside it (with --limit: to FILE's name + .limit-N, a partial report, never over a full one)")
+    parser.add_argument(
+        "--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)"
+    )
+    parser.add_argument(
+        "--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)"
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="annealed-mean temperature for class heads (default: each run's own)",
+    )
+    parser.add_argument(
+        "--prior-weight",
+        type=float,
+        default=None,
+        help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)",
+    )
+    parser.add_argument(
+        "--output",
+        default=None,
+        metavar="FILE",
+        help=(
+            "write the table as JSON to FILE and as CSV beside it (with --limit: to FILE's name + .limit-N, a partial "
+            "report, never over a full one)"
+        ),
+    )
     parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
-    parser.add_argument("--contact-sheet", default=None, metavar="FILE", help="also write a picture (PNG, or JPEG where FILE ends in .jpg) of gray copy / each model / truth for --sheet-count images of the split, spread evenly (scikit-image: all eight)")
+    parser.add_argument(
+        "--contact-sheet",
+        default=None,
+        metavar="FILE",
+        help=(
+            "also write a picture (PNG, or JPEG where FILE ends in .jpg) of gray copy / each model / truth for "
+            "--sheet-count images of the split, spread evenly (scikit-image: all eight)"
+        ),
+    )
     parser.add_argument("--sheet-count", type=int, default=24, help="images on the contact sheet")
-    parser.add_argument("--stability", type=float, default=None, help="with a film as --data: the stabilised rows' stability (default: the film command's); per-frame rows are always scored")
-    parser.add_argument("--hints", type=int, nargs="+", default=[0], metavar="N", help="reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row per run and N (0: no hints, the automatic result)")
-    parser.add_argument("--degrade", action="store_true", help="give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the clean colour image (the gray copy row is then the degraded gray)")
-    parser.add_argument("--per-image", action="store_true", help="with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, and in NAME.per-image.csv)")
-    parser.add_argument("--leakage", action="store_true", help="instead of the scores: how far one hint's colour leaks past the region it is put on, for runs that take hints (default: the hint run colorize uses). Regions come from the true photograph's edges (Felzenszwalb segmentation); one hint at each region's most interior pixel, in a colour far from the automatic result there; the a/b change it causes inside the region and in a band just outside it, and containment = inside / band (1: a round glow; issue 27 asks >= 3). Image folders (--split) and 'skimage'")
-    parser.add_argument("--recognition", default=None, metavar="CLASSIFIER", help="instead of the scores: how often an ImageNet classifier (a TFLite file, e.g. ../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite) gives each run's colorization the top class it gives the true photograph, beside the gray copy (top-1 and top-5 agreement; default run: the default). Image folders (--split) and 'skimage'")
-    parser.add_argument("--band", type=int, default=None, metavar="PIXELS", help="with --leakage: the band's width outside each region (default: 5%% of each image's longer side, 24 px on a 481-px photograph)")
-    parser.add_argument("--regions", type=int, default=3, help="with --leakage: regions hinted per image, the deepest first")
-    parser.add_argument("--overwrite", action="store_true", help="replace --output's files and the --contact-sheet where they already exist")
+    parser.add_argument(
+        "--stability",
+        type=float,
+        default=None,
+        help=(
+            "with a film as --data: the stabilised rows' stability (default: the film command's); "
+            "per-frame rows are always scored"
+        ),
+    )
+    parser.add_argument(
+        "--hints",
+        type=int,
+        nargs="+",
+        default=[0],
+        metavar="N",
+        help=(
+            "reveal N ground-truth points per image as hints (centre-biased places, each the mean colour of a 3x3 "
+            "patch; seeded by the image, so reproducible), for runs that take hints; several N give a sweep, one row "
+            "per run and N (0: no hints, the automatic result)"
+        ),
+    )
+    parser.add_argument(
+        "--degrade",
+        action="store_true",
+        help=(
+            "give every gray copy archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with "
+            "probability 0.5, seeded by the image, so reproducible) before the models see it; the truth stays the "
+            "clean colour image (the gray copy row is then the degraded gray)"
+        ),
+    )
+    parser.add_argument(
+        "--per-image",
+        action="store_true",
+        help=(
+            "with --data skimage: also print one row per photograph (and store them in --output's JSON as per_image, "
+            "and in NAME.per-image.csv)"
+        ),
+    )
+    parser.add_argument(
+        "--leakage",
+        action="store_true",
+        help=(
+            "instead of the scores: how far one hint's colour leaks past the region it is put on, for runs that take "
+            "hints (default: the hint run colorize uses). Regions come from the true photograph's edges (Felzenszwalb "
+            "segmentation); one hint at each region's most interior pixel, in a colour far from the automatic result "
+            "there; the a/b change it causes inside the region and in a band just outside it, and containment = inside "
+            "/ band (1: a round glow; issue 27 asks >= 3). Image folders (--split) and 'skimage'"
+        ),
+    )
+    parser.add_argument(
+        "--recognition",
+        default=None,
+        metavar="CLASSIFIER",
+        help=(
+            "instead of the scores: how often an ImageNet classifier (a TFLite file, e.g. "
+            "../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite) gives each run's colorization the top class it "
+            "gives the true photograph, beside the gray copy (top-1 and top-5 agreement; default run: the default). "
+            "Image folders (--split) and 'skimage'"
+        ),
+    )
+    parser.add_argument(
+        "--band",
+        type=int,
+        default=None,
+        metavar="PIXELS",
+        help=(
+            "with --leakage: the band's width outside each region (default: 5%% of each image's longer side, "
+            "24 px on a 481-px photograph)"
+        ),
+    )
+    parser.add_argument(
+        "--regions", type=int, default=3, help="with --leakage: regions hinted per image, the deepest first"
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --output's files and the --contact-sheet where they already exist",
+    )
     return parser
 
 
@@ -71,7 +195,13 @@ def main(argv=None):
         if args.data == "historical" and not args.leakage:
             return evaluate_historical(args)
         return evaluate_leakage(args) if args.leakage else evaluate(args)
-    except (ValueError, ImageError, DatasetError, HistoricalError, store.RunError) as error:  # HintError is a ValueError
+    except (
+        ValueError,
+        ImageError,
+        DatasetError,
+        HistoricalError,
+        store.RunError,
+    ) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
 

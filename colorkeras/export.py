@@ -25,22 +25,82 @@ def build_parser():
         ),
         formatter_class=cli.HelpFormatter,
     )
-    parser.add_argument("--model", required=True, metavar="RUN", help="the source run: a name in saved_models/ or a folder")
+    parser.add_argument(
+        "--model", required=True, metavar="RUN", help="the source run: a name in saved_models/ or a folder"
+    )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument("--name", help="the new run's name in saved_models/")
     where.add_argument("--run-dir", help="an explicit folder for the new run")
-    where.add_argument("--serving-dir", metavar="DIR", help="write the run's SavedModel as DIR/<name>/<version>/ for TensorFlow Serving (version 1, or the next free one)")
-    where.add_argument("--tflite", metavar="FILE", help="write a TFLite model (builtin ops only) with serving_default's interface and the run's serving defaults")
-    parser.add_argument("--model-name", default=None, metavar="NAME", help="with --serving-dir: the model's name there (default: the run's name)")
-    parser.add_argument("--data", nargs="+", default=None, metavar="DATA", help="data (one or more sources) to score on and to count colours from (default: the source run's)")
-    parser.add_argument("--temperature", type=float, default=None, help="annealed-mean temperature, 1.0 = mean (default: the source run's)")
-    parser.add_argument("--prior-weight", type=float, default=None, help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)")
-    parser.add_argument("--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)")
-    parser.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: the source run's)")
-    parser.add_argument("--automatic", default=None, metavar="RUN", help="for a hint run: the automatic run whose network answers every call without hints; its serving defaults become the new run's (flags above still override)")
-    parser.add_argument("--hint-saturation", type=float, default=None, help="saturation of results with hints (default: the source run's, or 1.0: the colours given come out as given)")
-    parser.add_argument("--evaluate-limit", type=cli.count, default=None, help="score at most this many test images (default: all)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)")
+    where.add_argument(
+        "--serving-dir",
+        metavar="DIR",
+        help=(
+            "write the run's SavedModel as DIR/<name>/<version>/ for TensorFlow Serving "
+            "(version 1, or the next free one)"
+        ),
+    )
+    where.add_argument(
+        "--tflite",
+        metavar="FILE",
+        help="write a TFLite model (builtin ops only) with serving_default's interface and the run's serving defaults",
+    )
+    parser.add_argument(
+        "--model-name",
+        default=None,
+        metavar="NAME",
+        help="with --serving-dir: the model's name there (default: the run's name)",
+    )
+    parser.add_argument(
+        "--data",
+        nargs="+",
+        default=None,
+        metavar="DATA",
+        help="data (one or more sources) to score on and to count colours from (default: the source run's)",
+    )
+    parser.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help="annealed-mean temperature, 1.0 = mean (default: the source run's)",
+    )
+    parser.add_argument(
+        "--prior-weight",
+        type=float,
+        default=None,
+        help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)",
+    )
+    parser.add_argument(
+        "--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)"
+    )
+    parser.add_argument(
+        "--render-size",
+        type=int,
+        default=None,
+        help="short side the chroma is predicted at (default: the source run's)",
+    )
+    parser.add_argument(
+        "--automatic",
+        default=None,
+        metavar="RUN",
+        help=(
+            "for a hint run: the automatic run whose network answers every call without hints; its serving defaults "
+            "become the new run's (flags above still override)"
+        ),
+    )
+    parser.add_argument(
+        "--hint-saturation",
+        type=float,
+        default=None,
+        help=(
+            "saturation of results with hints (default: the source run's, or 1.0: the colours given come out as given)"
+        ),
+    )
+    parser.add_argument(
+        "--evaluate-limit", type=cli.count, default=None, help="score at most this many test images (default: all)"
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)"
+    )
     return parser
 
 
@@ -69,10 +129,21 @@ def main(argv=None):
         return 0
     try:
         final = Path(args.run_dir).expanduser().absolute() if args.run_dir else store.run_path(args.name).absolute()
-        overrides = {"temperature": args.temperature, "prior_weight": args.prior_weight, "saturation": args.saturation, "render_size": args.render_size}
+        overrides = {
+            "temperature": args.temperature,
+            "prior_weight": args.prior_weight,
+            "saturation": args.saturation,
+            "render_size": args.render_size,
+        }
         source, row = export_run(
-            args.model, final, overrides, data=args.data, automatic=args.automatic, hint_saturation=args.hint_saturation,
-            evaluate_limit=args.evaluate_limit, overwrite=args.overwrite,
+            args.model,
+            final,
+            overrides,
+            data=args.data,
+            automatic=args.automatic,
+            hint_saturation=args.hint_saturation,
+            evaluate_limit=args.evaluate_limit,
+            overwrite=args.overwrite,
             command="python -m colorkeras.export " + " ".join(sys.argv[1:] if argv is None else argv),
         )
     except (ValueError, store.RunError, DatasetError, OSError) as error:

@@ -36,10 +36,27 @@ def build_parser():
     )
     parser.add_argument("input", metavar="INPUT", help="a film (any format FFmpeg reads: MP4, MOV, AVI, MKV, ...)")
     parser.add_argument("--out", required=True, metavar="OUTPUT", help="the colorized film to write (.mp4)")
-    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
-    parser.add_argument("--stability", type=float, default=DEFAULT_STABILITY, help="0: colorize each frame on its own; up to 1: carry colour along the motion where it is reliable")
-    parser.add_argument("--hints", default=None, metavar="FILE", help="JSON hint points for a run trained with --hints: a list for every frame, or lists keyed by frame number")
-    parser.add_argument("--render-size", type=int, default=None, help="short side the colour is predicted at (default: the run's)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help="run name in saved_models/ or a run folder (default: the default run)",
+    )
+    parser.add_argument(
+        "--stability",
+        type=float,
+        default=DEFAULT_STABILITY,
+        help="0: colorize each frame on its own; up to 1: carry colour along the motion where it is reliable",
+    )
+    parser.add_argument(
+        "--hints",
+        default=None,
+        metavar="FILE",
+        help="JSON hint points for a run trained with --hints: a list for every frame, or lists keyed by frame number",
+    )
+    parser.add_argument(
+        "--render-size", type=int, default=None, help="short side the colour is predicted at (default: the run's)"
+    )
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     return parser
 
@@ -50,7 +67,6 @@ def main(argv=None):
     # wrong flag answer at once.
     from colorkeras.serving.inference import Colorizer
     from colorkeras.video.pipeline import FilmError, colorize_film, film_info, peak_memory_mb
-
 
     output = Path(args.out).expanduser()
     source = Path(args.input).expanduser()
@@ -70,7 +86,8 @@ def main(argv=None):
         colorizer = Colorizer(args.model, render_size=args.render_size)
         print(
             f"Colorizing {source} ({info['width']}x{info['height']}, {info['frames'] or '?'} frames at "
-            f"{info['rate'] or '?'} fps, audio: {info['audio'] or 'none'}) with {colorizer.name}, stability {args.stability}",
+            f"{info['rate'] or '?'} fps, audio: {info['audio'] or 'none'}) "
+            f"with {colorizer.name}, stability {args.stability}",
             file=sys.stderr,
         )
         interactive = sys.stderr.isatty()
@@ -79,7 +96,9 @@ def main(argv=None):
             fps = done / max(seconds, 1e-9)
             left = f", {max(total - done, 0) / max(fps, 1e-9):.0f} s left" if total else ""
             line = f"frame {done}/{total or '?'}  {fps:.1f} frames/s{left}"
-            print(f"\r{line:<70}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True)
+            print(
+                f"\r{line:<70}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True
+            )
 
         summary = colorize_film(source, output, colorizer, args.stability, hints, progress)
         if interactive:
@@ -88,7 +107,11 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print(f"\ninterrupted: completed segments are kept; run the same command again to resume ({output} is not written yet)", file=sys.stderr)
+        print(
+            "\ninterrupted: completed segments are kept; "
+            f"run the same command again to resume ({output} is not written yet)",
+            file=sys.stderr,
+        )
         return 130
     except OSError as error:
         print(f"error: {error.strerror or error} ({error.filename or output})", file=sys.stderr)
@@ -102,8 +125,12 @@ def main(argv=None):
         notes.append(f"the audio ({info['audio']}) cannot be copied into MP4 and was left out")
     peak_mb = peak_memory_mb()
     print(
-        f"Done: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['cuts']} scene cut(s), peak memory {peak_mb:.0f} MB"
-        + (f"; {'; '.join(notes)}" if notes else "") + f"; wrote {output}",
+        (
+            f"Done: {summary['frames']} frames in {summary['seconds']:.1f} s, {summary['cuts']} scene cut(s), "
+            f"peak memory {peak_mb:.0f} MB"
+        )
+        + (f"; {'; '.join(notes)}" if notes else "")
+        + f"; wrote {output}",
         file=sys.stderr,
     )
     return 0

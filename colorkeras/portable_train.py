@@ -48,8 +48,11 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype polic
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m colorkeras.portable_train", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.portable_train",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     p = commands.add_parser("pack", help="write the training split and the networks (needs TensorFlow)")
     p.add_argument("--data", nargs="+", required=True)
@@ -58,17 +61,35 @@ def main(argv=None):
     p.add_argument("--quality", type=int, default=85)
     p.add_argument("--base-filters", type=int, default=40)
     p.add_argument("--depth", type=int, default=3)
-    p.add_argument("--format", default="JPEG", type=str.upper, choices=("JPEG", "WEBP"),
-                   help="how the images are stored: JPEG or WEBP (smaller at equal quality; default: JPEG)")
+    p.add_argument(
+        "--format",
+        default="JPEG",
+        type=str.upper,
+        choices=("JPEG", "WEBP"),
+        help="how the images are stored: JPEG or WEBP (smaller at equal quality; default: JPEG)",
+    )
     p.add_argument("--crop", type=int, help="train on random crops of this side (default: the stored --size squares)")
-    p.add_argument("--architecture", default=None, choices=sorted(ARCHITECTURES),
-                   help="the networks' architecture (default: the default, unet)")
+    p.add_argument(
+        "--architecture",
+        default=None,
+        choices=sorted(ARCHITECTURES),
+        help="the networks' architecture (default: the default, unet)",
+    )
     p.add_argument("--overwrite", action="store_true", help="replace a pack already in --out")
     p.add_argument("--freeze-encoder", action="store_true", help="mobilenet-unet: train the decoder only")
-    p.add_argument("--global-view", type=int, default=0, metavar="SIDE",
-                   help="mobilenet-unet: the encoder also sees the whole image at SIDE x SIDE (train --global-view); 0 = off")
-    p.add_argument("--network-precision", default="float32", choices=PRECISIONS,
-                   help="the dtype policy the networks' JSON records and train under (default: float32)")
+    p.add_argument(
+        "--global-view",
+        type=int,
+        default=0,
+        metavar="SIDE",
+        help="mobilenet-unet: the encoder also sees the whole image at SIDE x SIDE (train --global-view); 0 = off",
+    )
+    p.add_argument(
+        "--network-precision",
+        default="float32",
+        choices=PRECISIONS,
+        help="the dtype policy the networks' JSON records and train under (default: float32)",
+    )
     f = commands.add_parser("fit", help="train on any Keras backend from a pack")
     f.add_argument("pack")
     f.add_argument("--out", required=True)
@@ -83,9 +104,15 @@ def main(argv=None):
     f.add_argument("--overwrite", action="store_true", help="replace the weights and report of an earlier fit in --out")
     f.add_argument("--precision", default="mixed_bfloat16", choices=PRECISIONS)
     f.add_argument("--init-hints", help="start the hint network from these weights (default: from the automatic one)")
-    f.add_argument("--region-share", type=float, default=0.0,
-                   help="share of hint samples with one region recoloured and hinted inside it, 0-1 (default: 0)")
-    f.add_argument("--workers", type=int, default=0, help="processes that draw the batches (default: 0, Keras' threads)")
+    f.add_argument(
+        "--region-share",
+        type=float,
+        default=0.0,
+        help="share of hint samples with one region recoloured and hinted inside it, 0-1 (default: 0)",
+    )
+    f.add_argument(
+        "--workers", type=int, default=0, help="processes that draw the batches (default: 0, Keras' threads)"
+    )
     args = parser.parse_args(argv)
     if args.command == "fit":
         if not 0 <= args.region_share <= 1:
@@ -93,17 +120,24 @@ def main(argv=None):
         if args.workers < 0:
             parser.error(f"--workers must be 0 or more, received {args.workers}")
         if not (Path(args.pack) / PACK_FILE).is_file():
-            parser.error(f"{Path(args.pack) / PACK_FILE} not found; write a pack with `python -m colorkeras.portable_train pack`")
+            parser.error(
+                f"{Path(args.pack) / PACK_FILE} not found; write a pack with `python -m colorkeras.portable_train pack`"
+            )
         for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
             if path and not Path(path).is_file():
                 parser.error(f"{flag} {path}: no such weights file")
         report = Path(args.out) / f"report{args.tag}.json"
         if report.exists() and not args.overwrite:
-            parser.error(f"{report} already exists (an earlier fit); choose another --out or --tag, or pass --overwrite")
+            parser.error(
+                f"{report} already exists (an earlier fit); choose another --out or --tag, or pass --overwrite"
+            )
     if args.command == "pack":
         if args.crop is not None and not 0 < args.crop <= args.size:
             parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
-        if args.global_view and "global_view" not in ARCHITECTURES[args.architecture or TrainConfig.architecture].options:
+        if (
+            args.global_view
+            and "global_view" not in ARCHITECTURES[args.architecture or TrainConfig.architecture].options
+        ):
             parser.error("--global-view needs --architecture mobilenet-unet")
         if args.global_view < 0 or args.global_view % 32:
             parser.error(f"--global-view must be 0 (off) or a multiple of 32 such as 224, received {args.global_view}")
@@ -115,9 +149,19 @@ def main(argv=None):
         if args.global_view:
             options["global_view"] = args.global_view
         try:
-            settings, size = pack(args.data, args.out, args.size, args.quality, args.base_filters, args.depth, crop=args.crop,
-                                  architecture=args.architecture, options=options, precision=args.network_precision,
-                                  image_format=args.format)
+            settings, size = pack(
+                args.data,
+                args.out,
+                args.size,
+                args.quality,
+                args.base_filters,
+                args.depth,
+                crop=args.crop,
+                architecture=args.architecture,
+                options=options,
+                precision=args.network_precision,
+                image_format=args.format,
+            )
         except DatasetError as error:
             print(f"error: {error}", file=sys.stderr)
             return 2
@@ -125,9 +169,21 @@ def main(argv=None):
     else:
         networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
         try:
-            fit(args.pack, args.out, args.seconds, args.hint_seconds, args.batch_size, args.learning_rate, args.init,
-                precision=args.precision, networks=networks, tag=args.tag, init_hints=args.init_hints,
-                region_share=args.region_share, workers=args.workers)
+            fit(
+                args.pack,
+                args.out,
+                args.seconds,
+                args.hint_seconds,
+                args.batch_size,
+                args.learning_rate,
+                args.init,
+                precision=args.precision,
+                networks=networks,
+                tag=args.tag,
+                init_hints=args.init_hints,
+                region_share=args.region_share,
+                workers=args.workers,
+            )
         except WeightsMismatch as error:
             print(f"error: {error}", file=sys.stderr)
             return 2

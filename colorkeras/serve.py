@@ -43,13 +43,39 @@ def build_parser():
         description="Serve a run over TensorFlow Serving's REST API.",
         formatter_class=cli.HelpFormatter,
     )
-    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
-    parser.add_argument("--model-name", default=None, metavar="NAME", help="the name in the URLs (default: the run's name)")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (deliberately)")
-    parser.add_argument("--port", type=int, default=DEFAULT_PORT, help="TCP port (default: 8502, beside the dashboard's 8501; TensorFlow Serving's own REST port is 8501)")
-    parser.add_argument("--workers", type=int, default=2, help="model calls at once (the machine's cores are a good start)")
-    parser.add_argument("--queue-mb", type=float, default=QUEUE_MB, help="megabytes of request bodies held at once (in hand and waiting for a worker); a request beyond it is answered 503 with Retry-After")
-    parser.add_argument("--max-request-mb", type=float, default=MAX_REQUEST_BYTES / 1e6, help="larger request bodies are refused (413)")
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help="run name in saved_models/ or a run folder (default: the default run)",
+    )
+    parser.add_argument(
+        "--model-name", default=None, metavar="NAME", help="the name in the URLs (default: the run's name)"
+    )
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on; 0.0.0.0 for every interface (deliberately)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        default=DEFAULT_PORT,
+        help="TCP port (default: 8502, beside the dashboard's 8501; TensorFlow Serving's own REST port is 8501)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=2, help="model calls at once (the machine's cores are a good start)"
+    )
+    parser.add_argument(
+        "--queue-mb",
+        type=float,
+        default=QUEUE_MB,
+        help=(
+            "megabytes of request bodies held at once (in hand and waiting for a worker); a request beyond it is "
+            "answered 503 with Retry-After"
+        ),
+    )
+    parser.add_argument(
+        "--max-request-mb", type=float, default=MAX_REQUEST_BYTES / 1e6, help="larger request bodies are refused (413)"
+    )
     return parser
 
 
@@ -69,7 +95,10 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     except OSError as error:
-        print(f"error: cannot listen on {args.host}:{args.port} ({error.strerror or error}); choose another with --port", file=sys.stderr)
+        print(
+            f"error: cannot listen on {args.host}:{args.port} ({error.strerror or error}); choose another with --port",
+            file=sys.stderr,
+        )
         return 2
 
     def stop(signum, frame):
@@ -81,7 +110,8 @@ def main(argv=None):
     print(
         f"Serving {server_model.name} ({', '.join(sorted(server_model.signatures))}) on "
         f"http://{args.host}:{args.port}/v1/models/{server_model.name}",
-        file=sys.stderr, flush=True,
+        file=sys.stderr,
+        flush=True,
     )
     httpd.serve_forever()
     httpd.server_close()  # Waits for the requests in hand.

@@ -43,56 +43,244 @@ def build_parser():
         formatter_class=cli.HelpFormatter,
     )
     data = parser.add_argument_group("data")
-    data.add_argument("--data", nargs="+", default=[defaults.data], metavar="DATA", help="one or more sources, joined: 'cifar10' (download, or a local copy), or a path: an image folder, cifar-10-python.tar.gz or cifar-10-batches-py/")
-    data.add_argument("--image-size", type=int, default=defaults.image_size, help="side of the square training crops in pixels")
-    data.add_argument("--load-size", type=int, default=None, help="side images are kept at before random crops with scale jitter (default: image size)")
-    data.add_argument("--validation-fraction", type=float, default=defaults.validation_fraction, help="share of the training images held out for val_loss")
+    data.add_argument(
+        "--data",
+        nargs="+",
+        default=[defaults.data],
+        metavar="DATA",
+        help=(
+            "one or more sources, joined: 'cifar10' (download, or a local copy), or a path: an image folder, "
+            "cifar-10-python.tar.gz or cifar-10-batches-py/"
+        ),
+    )
+    data.add_argument(
+        "--image-size", type=int, default=defaults.image_size, help="side of the square training crops in pixels"
+    )
+    data.add_argument(
+        "--load-size",
+        type=int,
+        default=None,
+        help="side images are kept at before random crops with scale jitter (default: image size)",
+    )
+    data.add_argument(
+        "--validation-fraction",
+        type=float,
+        default=defaults.validation_fraction,
+        help="share of the training images held out for val_loss",
+    )
     data.add_argument("--limit", type=int, default=None, help="use at most this many training images (default: all)")
-    data.add_argument("--degrade", type=float, default=0.0, metavar="SHARE", help="give this share of the training inputs archive-scan defects (fading, blur, film grain, scratches, JPEG artefacts; each with probability 0.5); targets stay clean; 0 = off (default: 0)")
+    data.add_argument(
+        "--degrade",
+        type=float,
+        default=0.0,
+        metavar="SHARE",
+        help=(
+            "give this share of the training inputs archive-scan defects (fading, blur, film grain, scratches, JPEG "
+            "artefacts; each with probability 0.5); targets stay clean; 0 = off (default: 0)"
+        ),
+    )
 
     model = parser.add_argument_group("model")
-    model.add_argument("--architecture", choices=tuple(ARCHITECTURES), default=defaults.architecture,
-                       help="; ".join(f"{name}: {traits.description}" for name, traits in ARCHITECTURES.items()))
-    model.add_argument("--encoder-weights", default=None, metavar="FILE", help=f"{owners('encoder_weights')}: the pretrained MobileNetV2 TFLite file its encoder starts from (../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random")
-    model.add_argument("--freeze-encoder", action="store_true", help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is")
-    model.add_argument("--global-view", type=int, default=defaults.global_view, metavar="SIDE", help=f"{owners('global_view')}: the encoder also sees the whole image resized to SIDE x SIDE (224: the scale ImageNet taught it), and its verdict joins every position of the bottleneck; 0 = off (default: 0)")
-    model.add_argument("--base-filters", type=int, default=None, help=f"width (default: {per_architecture('base_filters')})")
-    model.add_argument("--depth", type=int, default=None, help=f"levels of downsampling, or convolutions of a plain CNN (default: {per_architecture('depth')})")
-    model.add_argument("--head", choices=("classes", "regression"), default=None, help="a chroma network's output: quantised a/b classes or a/b regression (default: classes)")
-    model.add_argument("--class-rebalance", type=float, default=defaults.class_rebalance, metavar="LAMBDA", help="classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); 0 = off")
-    model.add_argument("--init-from", default=None, metavar="RUN", help="start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a .weights.npz of python -m colorkeras.portable_train (trained elsewhere, on any Keras backend), where --epochs 0 makes those weights a run as they are; an automatic run starts a --hints network")
-    model.add_argument("--hints", action="store_true", help="a network that also takes user hints (colour points), trained with points simulated from the truth (Zhang et al. 2017); start it from an automatic run with --init-from")
-    model.add_argument("--region-hints", type=float, default=defaults.region_hints, metavar="SHARE", help="with --hints: this share of the training samples has one region bounded by the photograph's edges recoloured in the target, with a hint in the new colour inside it, so the network learns to fill the region a hint is on and stop at its edges (a hint should not be a round glow); 0 = off (default: 0)")
-    model.add_argument("--loss", choices=("crossentropy", "mse", "l1", "huber"), default=None, help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber")
+    model.add_argument(
+        "--architecture",
+        choices=tuple(ARCHITECTURES),
+        default=defaults.architecture,
+        help="; ".join(f"{name}: {traits.description}" for name, traits in ARCHITECTURES.items()),
+    )
+    model.add_argument(
+        "--encoder-weights",
+        default=None,
+        metavar="FILE",
+        help=(
+            f"{owners('encoder_weights')}: the pretrained MobileNetV2 TFLite file its encoder starts from "
+            "(../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random"
+        ),
+    )
+    model.add_argument(
+        "--freeze-encoder",
+        action="store_true",
+        help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is",
+    )
+    model.add_argument(
+        "--global-view",
+        type=int,
+        default=defaults.global_view,
+        metavar="SIDE",
+        help=(
+            f"{owners('global_view')}: the encoder also sees the whole image resized to SIDE x SIDE (224: the scale "
+            "ImageNet taught it), and its verdict joins every position of the bottleneck; 0 = off (default: 0)"
+        ),
+    )
+    model.add_argument(
+        "--base-filters", type=int, default=None, help=f"width (default: {per_architecture('base_filters')})"
+    )
+    model.add_argument(
+        "--depth",
+        type=int,
+        default=None,
+        help=f"levels of downsampling, or convolutions of a plain CNN (default: {per_architecture('depth')})",
+    )
+    model.add_argument(
+        "--head",
+        choices=("classes", "regression"),
+        default=None,
+        help="a chroma network's output: quantised a/b classes or a/b regression (default: classes)",
+    )
+    model.add_argument(
+        "--class-rebalance",
+        type=float,
+        default=defaults.class_rebalance,
+        metavar="LAMBDA",
+        help=(
+            "classes head: weight rare colours in the training loss, Zhang et al.'s lambda in [0, 1] (they use 0.5); "
+            "0 = off"
+        ),
+    )
+    model.add_argument(
+        "--init-from",
+        default=None,
+        metavar="RUN",
+        help=(
+            "start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a "
+            ".weights.npz of python -m colorkeras.portable_train (trained elsewhere, on any Keras backend), where "
+            "--epochs 0 makes those weights a run as they are; an automatic run starts a --hints network"
+        ),
+    )
+    model.add_argument(
+        "--hints",
+        action="store_true",
+        help=(
+            "a network that also takes user hints (colour points), trained with points simulated from the truth (Zhang "
+            "et al. 2017); start it from an automatic run with --init-from"
+        ),
+    )
+    model.add_argument(
+        "--region-hints",
+        type=float,
+        default=defaults.region_hints,
+        metavar="SHARE",
+        help=(
+            "with --hints: this share of the training samples has one region bounded by the photograph's edges "
+            "recoloured in the target, with a hint in the new colour inside it, so the network learns to fill the "
+            "region a hint is on and stop at its edges (a hint should not be a round glow); 0 = off (default: 0)"
+        ),
+    )
+    model.add_argument(
+        "--loss",
+        choices=("crossentropy", "mse", "l1", "huber"),
+        default=None,
+        help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber",
+    )
 
     optimisation = parser.add_argument_group("optimisation")
-    optimisation.add_argument("--epochs", type=int, default=defaults.epochs, help="number of epochs (with --resume: the new total; 0 with a --init-from weights file: no training)")
+    optimisation.add_argument(
+        "--epochs",
+        type=int,
+        default=defaults.epochs,
+        help="number of epochs (with --resume: the new total; 0 with a --init-from weights file: no training)",
+    )
     optimisation.add_argument("--batch-size", type=int, default=defaults.batch_size, help="images per step")
-    optimisation.add_argument("--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate")
-    optimisation.add_argument("--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning-rate schedule over the epochs")
-    optimisation.add_argument("--early-stopping", type=int, default=defaults.early_stopping, metavar="PATIENCE", help="stop after this many epochs without a better val_loss (0: off)")
-    optimisation.add_argument("--precision", choices=("float32", "mixed_bfloat16"), default=defaults.precision, help="mixed_bfloat16 computes in bfloat16 (fast on CPUs with AVX-512 BF16 and on GPUs), keeping weights and the loss in float32")
-    optimisation.add_argument("--train-only", default=defaults.train_only, metavar="PREFIX", help="train only the layers whose names start with PREFIX (or with one of several, comma-separated), every other weight kept as --init-from gave it (global_dense,global_fuse: the --global-view branch's new layers alone on a trained network)")
-    optimisation.add_argument("--seed", type=int, default=defaults.seed, help="seed of the weights, the validation split and the shuffling")
+    optimisation.add_argument(
+        "--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate"
+    )
+    optimisation.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        default=defaults.schedule,
+        help="learning-rate schedule over the epochs",
+    )
+    optimisation.add_argument(
+        "--early-stopping",
+        type=int,
+        default=defaults.early_stopping,
+        metavar="PATIENCE",
+        help="stop after this many epochs without a better val_loss (0: off)",
+    )
+    optimisation.add_argument(
+        "--precision",
+        choices=("float32", "mixed_bfloat16"),
+        default=defaults.precision,
+        help=(
+            "mixed_bfloat16 computes in bfloat16 (fast on CPUs with AVX-512 BF16 and on GPUs), "
+            "keeping weights and the loss in float32"
+        ),
+    )
+    optimisation.add_argument(
+        "--train-only",
+        default=defaults.train_only,
+        metavar="PREFIX",
+        help=(
+            "train only the layers whose names start with PREFIX (or with one of several, comma-separated), every "
+            "other weight kept as --init-from gave it (global_dense,global_fuse: the --global-view branch's new layers "
+            "alone on a trained network)"
+        ),
+    )
+    optimisation.add_argument(
+        "--seed", type=int, default=defaults.seed, help="seed of the weights, the validation split and the shuffling"
+    )
 
     export = parser.add_argument_group("export (defaults of the SavedModel)")
-    export.add_argument("--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)")
-    export.add_argument("--saturation", type=float, default=None, help=f"HSV saturation factor after prediction, 1.0 = off (default: {per_architecture('saturation')})")
-    export.add_argument("--temperature", type=float, default=None, help=f"classes head: annealed-mean temperature, 1.0 = mean (default: {per_architecture('temperature')})")
-    export.add_argument("--prior-weight", type=float, default=TrainConfig().prior_weight, help="classes head: decode-time class rebalancing in [0, 1] (more vivid, lower PSNR); 0 = off")
+    export.add_argument(
+        "--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)"
+    )
+    export.add_argument(
+        "--saturation",
+        type=float,
+        default=None,
+        help=f"HSV saturation factor after prediction, 1.0 = off (default: {per_architecture('saturation')})",
+    )
+    export.add_argument(
+        "--temperature",
+        type=float,
+        default=None,
+        help=f"classes head: annealed-mean temperature, 1.0 = mean (default: {per_architecture('temperature')})",
+    )
+    export.add_argument(
+        "--prior-weight",
+        type=float,
+        default=TrainConfig().prior_weight,
+        help="classes head: decode-time class rebalancing in [0, 1] (more vivid, lower PSNR); 0 = off",
+    )
 
     run = parser.add_argument_group("run")
     where = run.add_mutually_exclusive_group()
-    where.add_argument("--name", default=None, help="the run's name in saved_models/ (default: <architecture>-<date>-<time>)")
+    where.add_argument(
+        "--name", default=None, help="the run's name in saved_models/ (default: <architecture>-<date>-<time>)"
+    )
     where.add_argument("--run-dir", default=None, help="an explicit folder for the run instead of saved_models/<name>")
-    run.add_argument("--resume", action="store_true", help="continue the interrupted run of this name/folder from its last completed epoch")
-    run.add_argument("--overwrite", action="store_true", help="replace an existing run of the same name, or discard an interrupted one")
-    run.add_argument("--distribute", choices=("none", "mirrored", "multiworker"), default=defaults.distribute, help="mirrored: tf.distribute.MirroredStrategy over local devices; multiworker: MultiWorkerMirroredStrategy configured by TF_CONFIG")
-    run.add_argument("--evaluate-limit", type=cli.count, default=None, help="score at most this many test images at the end (default: all)")
-    run.add_argument("--verbose", type=int, choices=(0, 1, 2), default=None, help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)")
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the interrupted run of this name/folder from its last completed epoch",
+    )
+    run.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace an existing run of the same name, or discard an interrupted one",
+    )
+    run.add_argument(
+        "--distribute",
+        choices=("none", "mirrored", "multiworker"),
+        default=defaults.distribute,
+        help=(
+            "mirrored: tf.distribute.MirroredStrategy over local devices; "
+            "multiworker: MultiWorkerMirroredStrategy configured by TF_CONFIG"
+        ),
+    )
+    run.add_argument(
+        "--evaluate-limit",
+        type=cli.count,
+        default=None,
+        help="score at most this many test images at the end (default: all)",
+    )
+    run.add_argument(
+        "--verbose",
+        type=int,
+        choices=(0, 1, 2),
+        default=None,
+        help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)",
+    )
     return parser
-
-
 
 
 def main(argv=None):

@@ -79,10 +79,14 @@ def make_tiny_run(tmp_path_factory, image_folder, hints=False):
     from colorkeras.models.registry import build_colorizer
     from colorkeras.training import exporter
 
-    config = TrainConfig(data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints).resolve()
+    config = TrainConfig(
+        data=str(image_folder), image_size=16, load_size=24, base_filters=4, depth=2, epochs=1, hints=hints
+    ).resolve()
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     keras.utils.set_random_seed(0)
-    model = build_colorizer(config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=hints)
+    model = build_colorizer(
+        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=hints
+    )
     record = {
         "settings": config.to_dict(),
         "data_source": splits.source,
@@ -104,9 +108,24 @@ def trained_run(tmp_path_factory, image_folder):
     run_dir = tmp_path_factory.mktemp("runs") / "tiny-unet"
     code = train.main(
         [
-            "--data", str(image_folder), "--image-size", "16", "--load-size", "24",
-            "--base-filters", "4", "--depth", "2", "--epochs", "1", "--batch-size", "8",
-            "--run-dir", str(run_dir), "--verbose", "0",
+            "--data",
+            str(image_folder),
+            "--image-size",
+            "16",
+            "--load-size",
+            "24",
+            "--base-filters",
+            "4",
+            "--depth",
+            "2",
+            "--epochs",
+            "1",
+            "--batch-size",
+            "8",
+            "--run-dir",
+            str(run_dir),
+            "--verbose",
+            "0",
         ]
     )
     assert code == 0
@@ -176,7 +195,10 @@ def start_dashboard(root, port, timeout=60, extra_env=None):
 
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "dashboard/app.py", "--server.port", str(port)],
-        cwd=root, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ, **(extra_env or {})),
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=dict(os.environ, **(extra_env or {})),
     )
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -213,8 +235,17 @@ def headless_chrome(user_data_dir, *extra_flags):
 
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium")
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 f"--user-data-dir={user_data_dir}", *extra_flags):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={user_data_dir}",
+        *extra_flags,
+    ):
         options.add_argument(flag)
     return webdriver.Chrome(service=Service(shutil.which("chromedriver")), options=options)

@@ -20,7 +20,9 @@ from colorkeras.serving.inference import Colorizer
 from tests.conftest import run_cli
 
 EXIFTOOL = shutil.which("exiftool")
-needs_exiftool = pytest.mark.skipif(EXIFTOOL is None, reason="needs Debian's exiftool (libimage-exiftool-perl) to read the outputs' metadata")
+needs_exiftool = pytest.mark.skipif(
+    EXIFTOOL is None, reason="needs Debian's exiftool (libimage-exiftool-perl) to read the outputs' metadata"
+)
 CAPTION = {
     "Artist": "Ada Lovelace",
     "Copyright": "(c) Museum of Tests, accession 1950.12",
@@ -44,10 +46,18 @@ def captioned_jpeg(path, orientation=6):
 
     buffer = io.BytesIO()
     icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    Image.fromarray(data.camera()[100:220, 100:300]).convert("RGB").save(buffer, format="JPEG", quality=92, icc_profile=icc)
+    Image.fromarray(data.camera()[100:220, 100:300]).convert("RGB").save(
+        buffer, format="JPEG", quality=92, icc_profile=icc
+    )
     with pyexiv2.ImageData(buffer.getvalue()) as image:
-        image.modify_exif({"Exif.Image.Artist": CAPTION["Artist"], "Exif.Image.Copyright": CAPTION["Copyright"],
-                           "Exif.Image.ImageDescription": CAPTION["ImageDescription"], "Exif.Image.Orientation": str(orientation)})
+        image.modify_exif(
+            {
+                "Exif.Image.Artist": CAPTION["Artist"],
+                "Exif.Image.Copyright": CAPTION["Copyright"],
+                "Exif.Image.ImageDescription": CAPTION["ImageDescription"],
+                "Exif.Image.Orientation": str(orientation),
+            }
+        )
         image.modify_xmp({"Xmp.dc.title": {'lang="x-default"': CAPTION["Title"]}})
         image.modify_iptc({"Iptc.Application2.ObjectName": CAPTION["ObjectName"]})
         path.write_bytes(image.get_bytes())
@@ -81,7 +91,11 @@ def test_a_16_bit_scan_keeps_its_lightness_at_16_bits(tiny_run, tmp_path):
     for fmt in ("tiff", "png"):
         encoded, dropped = archive.encode_result(colour, fmt, source)
         assert dropped == []
-        out = tifffile.imread(io.BytesIO(encoded)) if fmt == "tiff" else cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
+        out = (
+            tifffile.imread(io.BytesIO(encoded))
+            if fmt == "tiff"
+            else cv2.imdecode(np.frombuffer(encoded, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
+        )
         assert out.dtype == np.uint16 and out.shape == (90, 120, 3), fmt
         delta = np.abs(color.rgb2lab(out / 65535.0)[..., 0] - truth).mean()
         assert delta <= 0.02 < eight_bit, (fmt, delta, eight_bit)  # 8-bit rounding alone moves it about 0.1.
@@ -100,7 +114,19 @@ def test_the_cli_carries_every_caption_and_records_the_run_in_every_format(tiny_
     originals = {path: fingerprint(path) for path in (photo, scan)}
     for fmt, suffix in archive.FORMATS.items():
         out = tmp_path / f"out-{fmt}"
-        result = run_cli("colorkeras.colorize", photo, scan, "--out", out, "--model", tiny_run, "--format", fmt, "--saturation", "1.2")
+        result = run_cli(
+            "colorkeras.colorize",
+            photo,
+            scan,
+            "--out",
+            out,
+            "--model",
+            tiny_run,
+            "--format",
+            fmt,
+            "--saturation",
+            "1.2",
+        )
         assert result.returncode == 0, result.stderr[-2000:]
         tags = read_tags(out / f"photo{suffix}")
         for name, value in CAPTION.items():
@@ -118,7 +144,9 @@ def test_the_cli_carries_every_caption_and_records_the_run_in_every_format(tiny_
         depth = str(scan_tags.get("BitsPerSample", scan_tags.get("BitDepth", "8")))  # exiftool gives WebP none: 8 bits.
         assert depth.startswith("16") if fmt in ("png", "tiff") else depth.startswith("8"), (fmt, depth)
         if fmt == "webp":
-            assert "WebP has no IPTC block" in result.stderr and result.stderr.count("cannot hold") == 2  # IPTC, 16 bits.
+            assert (
+                "WebP has no IPTC block" in result.stderr and result.stderr.count("cannot hold") == 2
+            )  # IPTC, 16 bits.
         if fmt == "jpeg":
             assert "16-bit depth (JPEG is 8-bit)" in result.stderr
         assert {path.stat().st_mode & 0o777 for path in out.iterdir()} == {0o666 & ~store.current_umask()}
@@ -147,8 +175,19 @@ def test_bulk_outputs_carry_the_metadata_and_leave_the_originals_alone(tiny_run,
     folder.mkdir()
     photo, scan = captioned_jpeg(folder / "photo.jpg"), gray16_tiff(folder / "scan.tif")
     originals = {path: fingerprint(path) for path in (photo, scan)}
-    result = run_cli("colorkeras.bulk", "--input", folder, "--output", tmp_path / "out", "--model", tiny_run, "--format", "tiff",
-                     "--runner", "DirectRunner")
+    result = run_cli(
+        "colorkeras.bulk",
+        "--input",
+        folder,
+        "--output",
+        tmp_path / "out",
+        "--model",
+        tiny_run,
+        "--format",
+        "tiff",
+        "--runner",
+        "DirectRunner",
+    )
     assert result.returncode == 0 and "Done: 2 colorized" in result.stdout, result.stderr[-3000:]
     tags = read_tags(tmp_path / "out" / "scans" / "photo.tif")
     assert all(tags.get(name) == value for name, value in CAPTION.items()), tags

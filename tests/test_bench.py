@@ -20,16 +20,50 @@ def test_forward_flops_of_one_convolution_by_hand():
 @pytest.mark.slow
 def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     output = tmp_path / "bench.json"
-    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--precision-steps", "2", "--server-requests", "2", "--film-frames", "8", "--json", str(output)])
+    code = bench.main(
+        [
+            "--model",
+            str(tiny_run),
+            "--repeats",
+            "1",
+            "--train-steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--precision-steps",
+            "2",
+            "--server-requests",
+            "2",
+            "--film-frames",
+            "8",
+            "--json",
+            str(output),
+        ]
+    )
     assert code == 0
     figures = json.loads(output.read_text())
-    for key in ("yardstick_gflops", "train_images_per_second_32", "train_gflops", "train_share_of_yardstick",
-                "inference_images_per_second_32", "latency_ms_768x512", "latency_ms_4000x3000", "peak_memory_mb",
-                "colorize_ms_4000x3000", "colorize_ms_1mp", "train_images_per_second_64_float32",
-                "train_images_per_second_64_mixed_bfloat16", "bfloat16_speedup", "server_png_latency_ms_1mp_median",
-                "server_png_latency_ms_1mp_p95", "server_png_requests_per_second_32_clients",
-                "server_jpeg_latency_ms_1mp_median", "server_jpeg_requests_per_second_32_clients",
-                "film_frames_per_second_640x480", "film_peak_memory_mb"):
+    for key in (
+        "yardstick_gflops",
+        "train_images_per_second_32",
+        "train_gflops",
+        "train_share_of_yardstick",
+        "inference_images_per_second_32",
+        "latency_ms_768x512",
+        "latency_ms_4000x3000",
+        "peak_memory_mb",
+        "colorize_ms_4000x3000",
+        "colorize_ms_1mp",
+        "train_images_per_second_64_float32",
+        "train_images_per_second_64_mixed_bfloat16",
+        "bfloat16_speedup",
+        "server_png_latency_ms_1mp_median",
+        "server_png_latency_ms_1mp_p95",
+        "server_png_requests_per_second_32_clients",
+        "server_jpeg_latency_ms_1mp_median",
+        "server_jpeg_requests_per_second_32_clients",
+        "film_frames_per_second_640x480",
+        "film_peak_memory_mb",
+    ):
         assert figures[key] > 0, key
     assert "skipped" not in figures
     # The figures hang together: a 12-MP scan takes longer than a 0.4-MP photo, a
@@ -54,8 +88,23 @@ def test_a_part_that_cannot_run_is_said_in_one_line_and_the_rest_still_printed(t
     def no_training(*args, **kwargs):
         raise RuntimeError("HTTP Error 404: Not Found")
 
-    monkeypatch.setattr(training_speed, "training_throughput", no_training)  # training.benchmark calls it through the module.
-    code = bench.main(["--model", str(tiny_run), "--repeats", "1", "--precision-steps", "0", "--server-requests", "0", "--film-frames", "0"])
+    monkeypatch.setattr(
+        training_speed, "training_throughput", no_training
+    )  # training.benchmark calls it through the module.
+    code = bench.main(
+        [
+            "--model",
+            str(tiny_run),
+            "--repeats",
+            "1",
+            "--precision-steps",
+            "0",
+            "--server-requests",
+            "0",
+            "--film-frames",
+            "0",
+        ]
+    )
     assert code == 0
     captured = capsys.readouterr()
     assert captured.err.count("skipped: training: HTTP Error 404: Not Found") == 1
@@ -76,8 +125,26 @@ def test_a_region_trained_hint_run_is_benched_with_its_training_figures(tiny_hin
     config["settings"].update(hints=True, region_hints=1.0)
     (run / "config.json").write_text(json.dumps(config))
     output = tmp_path / "bench.json"
-    code = bench.main(["--model", str(run), "--repeats", "1", "--train-steps", "2", "--batch-size", "8", "--precision-steps", "0",
-                       "--server-requests", "0", "--film-frames", "0", "--json", str(output)])
+    code = bench.main(
+        [
+            "--model",
+            str(run),
+            "--repeats",
+            "1",
+            "--train-steps",
+            "2",
+            "--batch-size",
+            "8",
+            "--precision-steps",
+            "0",
+            "--server-requests",
+            "0",
+            "--film-frames",
+            "0",
+            "--json",
+            str(output),
+        ]
+    )
     assert code == 0
     figures = json.loads(output.read_text())
     assert "skipped" not in figures and figures["train_images_per_second_32"] > 0

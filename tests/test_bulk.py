@@ -50,14 +50,21 @@ def test_archive_gives_the_clis_outputs_failures_csv_and_a_rerun_writes_nothing(
     cli_out, bulk_out = tmp_path / "cli", tmp_path / "bulk"
     assert run_cli("colorkeras.colorize", archive, "--out", cli_out, "--model", tiny_run).returncode == 1  # 4 failed.
     result = run_cli("colorkeras.bulk", "--input", archive, "--output", bulk_out, "--model", tiny_run, *BEAM)
-    assert result.returncode == 1 and "Done: 40 colorized, 0 skipped (already there), 4 failed" in result.stdout, result.stderr[-3000:]
+    assert result.returncode == 1 and "Done: 40 colorized, 0 skipped (already there), 4 failed" in result.stdout, (
+        result.stderr[-3000:]
+    )
     expected, produced = outputs(cli_out), outputs(bulk_out)
     assert len(produced) == 40 and sorted(produced) == sorted(expected)
     for name, array in expected.items():
         np.testing.assert_array_equal(produced[name], array, err_msg=name)
     rows = (bulk_out / "_failures.csv").read_text().splitlines()
     assert rows[0] == "path,reason" and len(rows) == 5
-    assert {row.split(",")[0].rsplit("/", 1)[1] for row in rows[1:]} == {"empty.png", "notes.jpg", "truncated.png", "bomb.gif"}
+    assert {row.split(",")[0].rsplit("/", 1)[1] for row in rows[1:]} == {
+        "empty.png",
+        "notes.jpg",
+        "truncated.png",
+        "bomb.gif",
+    }
     before = {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")}
     again = run_cli("colorkeras.bulk", "--input", f"{archive}/**", "--output", bulk_out, "--model", tiny_run, *BEAM)
     assert "Done: 0 colorized, 40 skipped (already there), 4 failed" in again.stdout, again.stderr[-3000:]
@@ -70,7 +77,12 @@ def test_killed_mid_way_and_run_again_it_ends_with_the_same_outputs_and_no_parti
     first, second = tmp_path / "first", tmp_path / "second"
     command = [sys.executable, "-m", "colorkeras.bulk", "--input", str(archive), "--model", str(tiny_run), *BEAM]
     assert subprocess.run([*command, "--output", str(first)], capture_output=True).returncode == 1
-    process = subprocess.Popen([*command, "--output", str(second)], start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [*command, "--output", str(second)],
+        start_new_session=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 300
     while time.time() < deadline and not list(second.rglob("photo*.png")) and process.poll() is None:
         time.sleep(0.02)
@@ -92,14 +104,35 @@ def test_killed_mid_way_and_run_again_it_ends_with_the_same_outputs_and_no_parti
 
 def test_one_file_goes_in_the_output_folder_itself_as_the_cli_puts_it(tiny_run, tmp_path):
     archive = make_archive(tmp_path / "archive")
-    result = run_cli("colorkeras.bulk", "--input", archive / "photo02.webp", "--output", tmp_path / "out", "--model", tiny_run, *BEAM[:2])
+    result = run_cli(
+        "colorkeras.bulk",
+        "--input",
+        archive / "photo02.webp",
+        "--output",
+        tmp_path / "out",
+        "--model",
+        tiny_run,
+        *BEAM[:2],
+    )
     assert result.returncode == 0 and "Done: 1 colorized" in result.stdout, result.stderr[-2000:]
     assert [path.name for path in (tmp_path / "out").iterdir()] == ["photo02.png"]
-    missing = run_cli("colorkeras.bulk", "--input", tmp_path / "nothere", "--output", tmp_path / "out2", "--model", tiny_run)
+    missing = run_cli(
+        "colorkeras.bulk", "--input", tmp_path / "nothere", "--output", tmp_path / "out2", "--model", tiny_run
+    )
     assert missing.returncode == 2 and "nothere: no such file or folder" in missing.stderr
     (tmp_path / "a-file").write_text("mine")
-    unwritable = run_cli("colorkeras.bulk", "--input", archive / "photo02.webp", "--output", tmp_path / "a-file" / "out", "--model", tiny_run)
-    assert unwritable.returncode == 2 and "cannot write into" in unwritable.stderr and "Traceback" not in unwritable.stderr
+    unwritable = run_cli(
+        "colorkeras.bulk",
+        "--input",
+        archive / "photo02.webp",
+        "--output",
+        tmp_path / "a-file" / "out",
+        "--model",
+        tiny_run,
+    )
+    assert (
+        unwritable.returncode == 2 and "cannot write into" in unwritable.stderr and "Traceback" not in unwritable.stderr
+    )
     assert (tmp_path / "a-file").read_text() == "mine"
 
 
@@ -116,12 +149,20 @@ def dask_cluster(tmp_path):
     dask = os.path.join(os.path.dirname(sys.executable), "dask")
     address = f"tcp://127.0.0.1:{free_port()}"
     logs = open(tmp_path / "dask.log", "w")
-    scheduler = subprocess.Popen([dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"], stdout=logs, stderr=logs)
+    scheduler = subprocess.Popen(
+        [dask, "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1], "--no-dashboard"],
+        stdout=logs,
+        stderr=logs,
+    )
     workers = []
     try:
         with Client(address, timeout=60) as client:
             workers = [
-                subprocess.Popen([dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny", "--no-dashboard"], stdout=logs, stderr=logs)
+                subprocess.Popen(
+                    [dask, "worker", address, "--nworkers", "1", "--nthreads", "1", "--no-nanny", "--no-dashboard"],
+                    stdout=logs,
+                    stderr=logs,
+                )
                 for _ in range(2)
             ]
             client.wait_for_workers(2, timeout=120)
@@ -140,8 +181,21 @@ def test_on_a_dask_cluster_a_worker_killed_mid_run_loses_and_doubles_nothing(tin
     cli_out, bulk_out = tmp_path / "cli", tmp_path / "bulk"
     assert run_cli("colorkeras.colorize", archive, "--out", cli_out, "--model", tiny_run).returncode == 1  # 4 failed.
     # The short runner name, as for Beam's own runners.
-    command = [sys.executable, "-m", "colorkeras.bulk", "--input", str(archive), "--output", str(bulk_out), "--model", str(tiny_run),
-               "--runner", "DaskRunner", "--dask_client_address", address]
+    command = [
+        sys.executable,
+        "-m",
+        "colorkeras.bulk",
+        "--input",
+        str(archive),
+        "--output",
+        str(bulk_out),
+        "--model",
+        str(tiny_run),
+        "--runner",
+        "DaskRunner",
+        "--dask_client_address",
+        address,
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 300
     while time.time() < deadline and not list(bulk_out.rglob("photo*.png")) and process.poll() is None:
@@ -155,17 +209,34 @@ def test_on_a_dask_cluster_a_worker_killed_mid_run_loses_and_doubles_nothing(tin
     assert "Done: 40 colorized, 0 skipped (already there), 4 failed" in stdout, stderr[-3000:]
     assert "Traceback" not in stderr and "[" in stderr  # Progress lines, no traceback.
     loads = int(re.search(r"model loaded (\d+) time", stdout)[1])
-    assert 1 <= loads <= 3  # Once per worker process (the killed one may not have loaded it yet), not per image or bundle.
+    assert (
+        1 <= loads <= 3
+    )  # Once per worker process (the killed one may not have loaded it yet), not per image or bundle.
     expected, produced = outputs(cli_out), outputs(bulk_out)
     assert sorted(produced) == sorted(expected) and len(produced) == 40
     for name, array in expected.items():
         np.testing.assert_array_equal(produced[name], array, err_msg=name)
     rows = (bulk_out / "_failures.csv").read_text().splitlines()
     assert rows[0] == "path,reason" and len(rows) == 5  # Each failure once.
-    assert sorted(path.name for path in bulk_out.iterdir()) == ["_failures.csv", "archive"]  # Nothing partial, nothing stray.
+    assert sorted(path.name for path in bulk_out.iterdir()) == [
+        "_failures.csv",
+        "archive",
+    ]  # Nothing partial, nothing stray.
     assert not [path for path in bulk_out.rglob("*") if path.is_file() and path.suffix not in (".png", ".csv")]
     before = {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")}
-    again = run_cli("colorkeras.bulk", "--input", archive, "--output", bulk_out, "--model", tiny_run, "--runner", "DaskRunner", "--dask_client_address", address)
+    again = run_cli(
+        "colorkeras.bulk",
+        "--input",
+        archive,
+        "--output",
+        bulk_out,
+        "--model",
+        tiny_run,
+        "--runner",
+        "DaskRunner",
+        "--dask_client_address",
+        address,
+    )
     assert "Done: 0 colorized, 40 skipped (already there), 4 failed" in again.stdout, again.stderr[-3000:]
     assert {path: path.stat().st_mtime_ns for path in bulk_out.rglob("*.png")} == before  # The rerun wrote nothing.
 
@@ -175,9 +246,23 @@ def test_short_runner_names_are_made_full_and_dask_gets_a_few_images_per_task():
 
     full = RUNNERS["DaskRunner"]
     assert beam_arguments(["--runner", "DaskRunner", "--dask_client_address", "tcp://h:1"]) == [
-        "--runner", full, "--dask_client_address", "tcp://h:1", f"--dask_partition_size={DASK_PARTITION_SIZE}"]
-    assert beam_arguments(["--runner=DaskRunner", "--dask_npartitions", "8"]) == [f"--runner={full}", "--dask_npartitions", "8"]
-    assert beam_arguments(["--runner", "DirectRunner", "--direct_num_workers", "2"]) == ["--runner", "DirectRunner", "--direct_num_workers", "2"]
+        "--runner",
+        full,
+        "--dask_client_address",
+        "tcp://h:1",
+        f"--dask_partition_size={DASK_PARTITION_SIZE}",
+    ]
+    assert beam_arguments(["--runner=DaskRunner", "--dask_npartitions", "8"]) == [
+        f"--runner={full}",
+        "--dask_npartitions",
+        "8",
+    ]
+    assert beam_arguments(["--runner", "DirectRunner", "--direct_num_workers", "2"]) == [
+        "--runner",
+        "DirectRunner",
+        "--direct_num_workers",
+        "2",
+    ]
 
 
 def test_unknown_flags_and_empty_inputs_are_refused_before_anything_is_made(tiny_run, tmp_path):

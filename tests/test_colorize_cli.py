@@ -51,22 +51,30 @@ def test_an_existing_output_is_skipped_only_when_the_same_input_and_options_made
     result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run)
     assert result.returncode == 0 and "1 skipped" in result.stderr and (out / "x.png").read_bytes() == made
     # New options (or hints, or another input of the same name) are not silently skipped.
-    result = run_cli("colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run, "--saturation", "1.7")
+    result = run_cli(
+        "colorkeras.colorize", tmp_path / "x.jpg", "--out", out, "--model", tiny_run, "--saturation", "1.7"
+    )
     assert result.returncode == 1 and "--overwrite" in result.stderr and (out / "x.png").read_bytes() == made
 
 
 def test_a_missing_input_is_refused_at_once_without_tensorflow(tmp_path):
     # A process of its own: this one has TensorFlow loaded already. Its own check
     # says whether TensorFlow was imported, so the test does not depend on timing.
-    probe = "import runpy, sys; sys.argv[1:] = sys.argv[2:]; code = 0\n" \
-        "try: runpy.run_module('colorkeras.colorize', run_name='__main__')\n" \
-        "except SystemExit as done: code = done.code\n" \
+    probe = (
+        "import runpy, sys; sys.argv[1:] = sys.argv[2:]; code = 0\n"
+        "try: runpy.run_module('colorkeras.colorize', run_name='__main__')\n"
+        "except SystemExit as done: code = done.code\n"
         "print('tensorflow' in sys.modules, file=sys.stderr); sys.exit(code)"
+    )
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-c", probe, "x", str(tmp_path / "nothing.jpg"), "--out", str(tmp_path / "out")],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, "x", str(tmp_path / "nothing.jpg"), "--out", str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     lines = result.stderr.strip().splitlines()
     assert result.returncode == 2 and lines[-1] == "False", result.stderr[-2000:]
     assert len(lines) == 2 and "no such file" in lines[0]
@@ -108,7 +116,10 @@ def test_inputs_with_the_same_stem_or_folder_name_each_get_their_own_output(tmp_
         "x/photos/a.png": "photos/a.png",
         "y/photos/a.png": "photos-2/a.png",
     }
-    assert roots == {(tmp_path / "x/photos").resolve(): out / "photos", (tmp_path / "y/photos").resolve(): out / "photos-2"}
+    assert roots == {
+        (tmp_path / "x/photos").resolve(): out / "photos",
+        (tmp_path / "y/photos").resolve(): out / "photos-2",
+    }
 
 
 def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
@@ -122,7 +133,10 @@ def test_a_clash_that_cannot_be_resolved_names_both_files(tmp_path):
     pairs, errors, _ = plan_outputs([tmp_path / "one"], tmp_path / "out")
     # a.png and a.jpg become a_png.png and a_jpg.png; a_png.png claims a_png.png too.
     assert len(errors) == 2 and all("rename one of them" in message for message in errors)
-    assert any(str(tmp_path / "one" / "a.png") in message and str(tmp_path / "one" / "a_png.png") in message for message in errors)
+    assert any(
+        str(tmp_path / "one" / "a.png") in message and str(tmp_path / "one" / "a_png.png") in message
+        for message in errors
+    )
     assert [source.name for source, _ in pairs] == ["a.jpg"]
 
 
@@ -131,7 +145,15 @@ def test_cli_is_quiet_and_help_is_fast(tiny_run, tmp_path):
     import time
 
     Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "a.png")
-    result = run_module("colorkeras.colorize", tmp_path / "a.png", tmp_path / "missing.png", "--out", tmp_path / "out", "--model", tiny_run)
+    result = run_module(
+        "colorkeras.colorize",
+        tmp_path / "a.png",
+        tmp_path / "missing.png",
+        "--out",
+        tmp_path / "out",
+        "--model",
+        tiny_run,
+    )
     # TensorFlow's native start-up lines are gone; our own messages are all there.
     assert "absl::InitializeLog" not in result.stderr and "oneDNN" not in result.stderr, result.stderr
     assert "missing.png: no such file or folder" in result.stderr and "1 colorized" in result.stderr
@@ -149,7 +171,10 @@ def test_an_output_folder_that_cannot_be_written_is_said_before_any_work(tmp_pat
 
     Image.fromarray(data.coffee()[:40, :40]).save(tmp_path / "x.jpg")
     (tmp_path / "a-file").write_text("mine")
-    assert colorize.main([str(tmp_path / "x.jpg"), "--out", str(tmp_path / "a-file" / "out"), "--model", "no-such-run"]) == 2
+    assert (
+        colorize.main([str(tmp_path / "x.jpg"), "--out", str(tmp_path / "a-file" / "out"), "--model", "no-such-run"])
+        == 2
+    )
     error = capsys.readouterr().err
     assert "cannot write into" in error and "a-file" in error  # Said before the model is even looked up.
     assert (tmp_path / "a-file").read_text() == "mine"
@@ -160,10 +185,18 @@ def test_tensorflow_notices_are_filtered_and_our_lines_kept():
 
     noise = [
         "I0000 00:00:1796125793.997026    4133 port.cc:153] oneDNN custom operations are on.",
-        "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, rebuild TensorFlow with the appropriate compiler flags.",
+        (
+            "To enable the following instructions: AVX2 AVX512F AVX512_VNNI AVX512_BF16 FMA, in other operations, "
+            "rebuild TensorFlow with the appropriate compiler flags."
+        ),
         "WARNING:absl:Please consider providing the trackable_obj argument in the from_concrete_functions.",
         "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
     ]
-    kept = ["error: photo.png: not an image", "Wrote colorizer.tflite (0.3 MB)", "Serving photos-unet on http://127.0.0.1:8502", "WARNING: your disk is full"]
+    kept = [
+        "error: photo.png: not an image",
+        "Wrote colorizer.tflite (0.3 MB)",
+        "Serving photos-unet on http://127.0.0.1:8502",
+        "WARNING: your disk is full",
+    ]
     assert all(NATIVE_LOG.match(line) for line in noise)
     assert not any(NATIVE_LOG.match(line) for line in kept)

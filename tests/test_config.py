@@ -17,7 +17,9 @@ def test_none_settings_take_the_architectures_defaults():
 
 
 def test_resolved_config_round_trips_through_a_dict_and_ignores_unknown_keys():
-    config = TrainConfig(data=["a", "b"], image_size=64, load_size=96, precision="mixed_bfloat16", class_rebalance=0.5).resolve()
+    config = TrainConfig(
+        data=["a", "b"], image_size=64, load_size=96, precision="mixed_bfloat16", class_rebalance=0.5
+    ).resolve()
     values = config.to_dict()
     assert TrainConfig.from_dict({**values, "from_a_newer_version": 1}) == config
     assert values["data"] == ["a", "b"]
@@ -30,7 +32,10 @@ def test_resolved_config_round_trips_through_a_dict_and_ignores_unknown_keys():
         (dict(image_size=20), "multiple of 8 for unet (depth 3), received 20"),
         (dict(image_size=32, load_size=16), "load size (16) must be >= image size (32)"),
         (dict(epochs=0), "epochs must be at least 1 (0 only with --init-from: the given weights as a run), received 0"),
-        (dict(architecture="plain-cnn", hints=True), "hints need an architecture that takes them (unet, mobilenet-unet)"),
+        (
+            dict(architecture="plain-cnn", hints=True),
+            "hints need an architecture that takes them (unet, mobilenet-unet)",
+        ),
         (dict(saturation=0.0), "saturation must be positive, received 0.0"),
         (dict(learning_rate=-1.0), "learning rate must be positive"),
         (dict(validation_fraction=1.0), "validation fraction must be in [0, 1)"),

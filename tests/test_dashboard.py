@@ -19,7 +19,13 @@ from tests.conftest import free_port, headless_chrome, needs_browser, start_dash
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "dashboard" / "app.py")
-PAGES = ("app_pages/colorize.py", "app_pages/history.py", "app_pages/metrics.py", "app_pages/train.py", "app_pages/film.py")
+PAGES = (
+    "app_pages/colorize.py",
+    "app_pages/history.py",
+    "app_pages/metrics.py",
+    "app_pages/train.py",
+    "app_pages/film.py",
+)
 
 
 @pytest.fixture()
@@ -98,7 +104,10 @@ def test_colorize_page_function_colorizes_an_upload(store_with_run):
 def test_metrics_table_holds_runs_and_baselines(store_with_run, image_folder):
     store.atomic_write_json(
         store_with_run / reports.EVALUATION_REPORT,
-        {"data": str(image_folder.resolve()), "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}]},
+        {
+            "data": str(image_folder.resolve()),
+            "rows": [{"name": "gray copy", "n": 3, "psnr": 22.2, "ssim": 0.95, "colorfulness": 0.0}],
+        },
     )
     frame = reports.metrics_table()
     assert list(frame["run"]) == ["tiny-unet", "gray copy"]
@@ -131,15 +140,32 @@ def test_pages_colorize_with_the_default_and_measure_against_the_reference(store
     app.switch_page(PAGES[2])
     app.run()
     assert not app.exception
-    assert [header.value for header in app.subheader] == ["At a glance", f"Reference: {image_folder.name}", "Trained on photos"]
+    assert [header.value for header in app.subheader] == [
+        "At a glance",
+        f"Reference: {image_folder.name}",
+        "Trained on photos",
+    ]
     assert len(app.dataframe) == 4
 
 
 def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, image_folder, tmp_path):
     add_photo_run(store_with_run, tmp_path / "photos")
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
-    store.atomic_write_json(store_with_run / "evaluation-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)]})
-    store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
+
+    def row(name, psnr):
+        return {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
+
+    store.atomic_write_json(
+        store_with_run / "evaluation-photos.json",
+        {
+            "data": str(tmp_path / "photos"),
+            "split": "test",
+            "rows": [row("gray copy", 21.0), row("photo-run", 22.5), row("tiny-unet", 20.0)],
+        },
+    )
+    store.atomic_write_json(
+        store_with_run / "evaluation-skimage.json",
+        {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]},
+    )
     folder_key = reports.data_key({"dataset": data_lib.describe(image_folder)})
     assert reports.data_sources() == [folder_key, str(tmp_path / "photos")]
     assert folder_key.startswith(f"{image_folder.name}:")
@@ -150,14 +176,16 @@ def test_metrics_are_grouped_by_training_data_reference_first(store_with_run, im
     assert photos.loc[2, "architecture"] == "unet" and photos.loc[2, "psnr"] == 20.0
     assert [reports.data_label(source) for source in reports.data_sources()] == [image_folder.name, "photos"]
     assert reports.data_label(reports.data_key({"data_source": "cifar10 (keras.datasets download)"})) == "cifar10"
-    (title, frame), = reports.other_reports()
+    ((title, frame),) = reports.other_reports()
     assert title == "scikit-image's colour photographs at full size" and list(frame["run"]) == ["gray copy"]
 
 
 @pytest.mark.slow
 def test_training_job_runs_in_background_one_at_a_time(models_store, image_folder, monkeypatch):
     monkeypatch.setenv(jobs.DATA_ROOTS_ENV, str(image_folder.parent))
-    settings = dict(data=str(image_folder), architecture="plain-cnn", epochs=1, batch_size=8, image_size=16, name="from-dashboard")
+    settings = dict(
+        data=str(image_folder), architecture="plain-cnn", epochs=1, batch_size=8, image_size=16, name="from-dashboard"
+    )
     job = jobs.start_job(settings)
     assert job["status"] == "running"
     with pytest.raises(jobs.JobError, match="already running"):
@@ -217,7 +245,9 @@ def test_browser_uploads_a_photo_and_sees_it_colorized(store_with_run, tmp_path)
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
         upload.send_keys(str(photo))
         wait.until(lambda b: "Colorized (" in b.find_element(By.TAG_NAME, "body").text)
-        images = browser.find_elements(By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stImageContainer'] img, img")
+        images = browser.find_elements(
+            By.CSS_SELECTOR, "[data-testid='stImage'] img, [data-testid='stImageContainer'] img, img"
+        )
         assert len(images) >= 2
         assert "Download PNG" in browser.find_element(By.TAG_NAME, "body").text
         output = ROOT / "test-output"
@@ -317,8 +347,14 @@ def test_one_data_set_is_one_group_whatever_its_path(tmp_path):
 
 def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, image_folder, tmp_path):
     add_photo_run(store_with_run, tmp_path / "photos")
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
-    store.atomic_write_json(store_with_run / "evaluation-skimage.json", {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]})
+
+    def row(name, psnr):
+        return {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0}
+
+    store.atomic_write_json(
+        store_with_run / "evaluation-skimage.json",
+        {"data": "scikit-image sample photographs (astronaut)", "rows": [row("gray copy", 15.0)]},
+    )
     tables = [reports.metrics_table(data_source=source) for source in reports.data_sources()]
     tables += [frame for _, frame in reports.other_reports()]
     assert len(tables) == 3
@@ -328,13 +364,30 @@ def test_every_metrics_table_has_the_same_columns_and_no_paths(store_with_run, i
 
 
 def test_displayed_figures_have_no_empty_cells_and_settings_are_apart(store_with_run, image_folder):
-    row = lambda name, psnr: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 1.0, "auc": 0.9, "mse": 10.0, "colorfulness_gap": -1.0}
+    def row(name, psnr):
+        return {
+            "name": name,
+            "n": 5,
+            "psnr": psnr,
+            "ssim": 0.9,
+            "colorfulness": 1.0,
+            "auc": 0.9,
+            "mse": 10.0,
+            "colorfulness_gap": -1.0,
+        }
+
     truth = {"name": "ground truth", "n": 5, "psnr": None, "ssim": 1.0, "colorfulness": 33.0, "colorfulness_gap": 0.0}
-    store.atomic_write_json(store_with_run / reports.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]})
+    store.atomic_write_json(
+        store_with_run / reports.EVALUATION_REPORT, {"data": str(image_folder), "rows": [row("gray copy", 21.0), truth]}
+    )
     figures, truth_colorfulness, settings = reports.display_tables(reports.metrics_table())
     assert list(figures["run"]) == ["tiny-unet", "gray copy"] and not figures.isna().any().any()
     assert truth_colorfulness == 33.0
-    assert list(settings["run"]) == ["tiny-unet"] and "None" not in settings.to_string() and "nan" not in settings.to_string()
+    assert (
+        list(settings["run"]) == ["tiny-unet"]
+        and "None" not in settings.to_string()
+        and "nan" not in settings.to_string()
+    )
 
 
 def test_hint_helpers_rescale_clicks_and_round_trip_files():
@@ -368,7 +421,10 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
     with dashboard_in_chrome(tmp_path, "1400,1200") as (browser, port):
         browser.get(f"http://127.0.0.1:{port}/")
         wait = WebDriverWait(browser, 120)
-        body = lambda b: b.find_element(By.TAG_NAME, "body").text
+
+        def body(b):
+            return b.find_element(By.TAG_NAME, "body").text
+
         upload = wait.until(lambda b: b.find_element(By.CSS_SELECTOR, "input[type='file']"))
         upload.send_keys(str(photo))
         wait.until(lambda b: "Colorized (" in body(b))
@@ -379,11 +435,15 @@ def test_browser_clicks_a_hint_picks_a_suggestion_and_the_result_changes(models_
         picture = wait.until(lambda b: b.find_element(By.TAG_NAME, "img"))
         wait.until(lambda b: picture.size["width"] > 50)
         before = picture.get_attribute("src")
-        ActionChains(browser).move_to_element_with_offset(picture, picture.size["width"] // 4, -picture.size["height"] // 4).click().perform()
+        ActionChains(browser).move_to_element_with_offset(
+            picture, picture.size["width"] // 4, -picture.size["height"] // 4
+        ).click().perform()
         browser.switch_to.default_content()
         wait.until(lambda b: "the model's most likely colours there" in body(b))
         # Streamlit streams the page: the buttons may arrive after the line above them.
-        suggestion = wait.until(lambda b: b.find_element(By.XPATH, "//button[.//p[starts-with(normalize-space(.), '#')]]"))
+        suggestion = wait.until(
+            lambda b: b.find_element(By.XPATH, "//button[.//p[starts-with(normalize-space(.), '#')]]")
+        )
         suggestion.click()
         wait.until(lambda b: "with 1 hint(s)" in body(b))
         assert "the model's most likely colours there" not in body(browser)
@@ -446,20 +506,49 @@ def test_browser_colorizes_a_film_and_offers_it_to_play_and_download(store_with_
 def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_their_own(store_with_run, tmp_path):
     from streamlit.testing.v1 import AppTest
 
-    row = lambda name, psnr, **extra: {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}
-    store.atomic_write_json(store_with_run / "evaluation-hints-photos.json", {"data": str(tmp_path / "photos"), "split": "test", "rows": [
-        row("gray copy", 21.0), row("tiny-unet (0 hints)", 22.0, hints=0), row("tiny-unet (10 hints)", 25.5, hints=10)]})
-    store.atomic_write_json(store_with_run / "evaluation-film-clip.json", {"data": str(tmp_path / "clip.mp4"), "split": "film", "rows": [
-        row("gray copy", 15.0, warping_error=0.01), row("tiny-unet per frame", 17.0, warping_error=0.02),
-        row("tiny-unet stabilised 0.85", 17.1, warping_error=0.011), {"name": "ground truth", "psnr": float("inf")}]})
-    store.atomic_write_json(store_with_run / "evaluation-archive-photos.json", {"data": str(tmp_path / "photos"), "split": "validation", "degrade": True, "rows": [
-        row("gray copy", 19.5), row("tiny-unet", 20.5)]})
-    (title, archive), = reports.archive_reports()
+    def row(name, psnr, **extra):
+        return {"name": name, "n": 5, "psnr": psnr, "ssim": 0.9, "colorfulness": 20.0, **extra}
+
+    store.atomic_write_json(
+        store_with_run / "evaluation-hints-photos.json",
+        {
+            "data": str(tmp_path / "photos"),
+            "split": "test",
+            "rows": [
+                row("gray copy", 21.0),
+                row("tiny-unet (0 hints)", 22.0, hints=0),
+                row("tiny-unet (10 hints)", 25.5, hints=10),
+            ],
+        },
+    )
+    store.atomic_write_json(
+        store_with_run / "evaluation-film-clip.json",
+        {
+            "data": str(tmp_path / "clip.mp4"),
+            "split": "film",
+            "rows": [
+                row("gray copy", 15.0, warping_error=0.01),
+                row("tiny-unet per frame", 17.0, warping_error=0.02),
+                row("tiny-unet stabilised 0.85", 17.1, warping_error=0.011),
+                {"name": "ground truth", "psnr": float("inf")},
+            ],
+        },
+    )
+    store.atomic_write_json(
+        store_with_run / "evaluation-archive-photos.json",
+        {
+            "data": str(tmp_path / "photos"),
+            "split": "validation",
+            "degrade": True,
+            "rows": [row("gray copy", 19.5), row("tiny-unet", 20.5)],
+        },
+    )
+    ((title, archive),) = reports.archive_reports()
     assert title.startswith("Archive-like inputs: photos") and list(archive["psnr"]) == [19.5, 20.5]
     assert "evaluation-archive-photos.json" not in reports.reports()  # Its figures never mix with clean ones.
-    (title, sweep), = reports.hint_sweeps()
+    ((title, sweep),) = reports.hint_sweeps()
     assert title.startswith("Hints: photos") and list(sweep["hints"]) == [0, 10] and list(sweep["psnr"]) == [22.0, 25.5]
-    (title, films), = reports.film_reports()
+    ((title, films),) = reports.film_reports()
     assert title == "Film: clip.mp4" and list(films["warping_error"]) == [0.01, 0.02, 0.011]
     assert "evaluation-hints-photos.json" not in reports.reports()  # Not an image-set report of its own.
     app = AppTest.from_file(APP, default_timeout=120)
@@ -467,14 +556,21 @@ def test_metrics_page_shows_hint_sweeps_films_and_archive_inputs_in_tables_of_th
     app.switch_page(PAGES[2])
     app.run()
     assert not app.exception
-    assert {"Hints: photos: test split, 5 images at full resolution", "Film: clip.mp4",
-            "Archive-like inputs: photos: validation split, 5 images at full resolution"} <= {header.value for header in app.subheader}
+    assert {
+        "Hints: photos: test split, 5 images at full resolution",
+        "Film: clip.mp4",
+        "Archive-like inputs: photos: validation split, 5 images at full resolution",
+    } <= {header.value for header in app.subheader}
     # Charts lead the page: the runs' PSNR against colourfulness, the hint curve, the film's steadiness.
     assert app.subheader[0].value == "At a glance"
     charts = app.get("arrow_vega_lite_chart")
     assert len(charts) >= 3, [chart.proto.spec[:80] for chart in charts]
     specs = " ".join(chart.proto.spec for chart in charts)
-    assert "hint points per image" in specs and "warping error x 1000" in specs and "colourfulness (more is more vivid)" in specs
+    assert (
+        "hint points per image" in specs
+        and "warping error x 1000" in specs
+        and "colourfulness (more is more vivid)" in specs
+    )
 
 
 def test_rows_of_different_image_counts_are_not_ranked_together():

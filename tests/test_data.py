@@ -138,8 +138,11 @@ def test_validation_files_are_the_images_training_holds_out(tmp_path, layout):
     files = data_lib.validation_files(folder, 0.2, 3)
     assert len(files) == len(splits.validation) > 0
     held_out = np.stack([np.asarray(Image.open(path).convert("RGB")) for path in files])
+
     # The same images, in any order: none of them is a training image.
-    as_set = lambda images: sorted(image.tobytes() for image in images)
+    def as_set(images):
+        return sorted(image.tobytes() for image in images)
+
     assert as_set(held_out) == as_set(splits.validation)
     assert not set(as_set(held_out)) & set(as_set(splits.train))
 

@@ -24,7 +24,7 @@ def test_defects_are_reproducible_per_image_and_keep_a_gray_uint8_image(photo_gr
     np.testing.assert_array_equal(once, degrade.archive_gray_copies(photo_grays, seed=0))
     # An image gets its own defects whatever batch it is in.
     np.testing.assert_array_equal(once[1:2], degrade.archive_gray_copies(photo_grays[1:2], seed=0))
-    changed = [not np.array_equal(a, b) for a, b in zip(once, photo_grays)]
+    changed = [not np.array_equal(a, b) for a, b in zip(once, photo_grays, strict=False)]
     assert any(changed)
 
 
@@ -53,13 +53,13 @@ def test_training_pipeline_degrades_the_share_asked_and_keeps_clean_targets(phot
     photo = np.concatenate([half, half[:, ::-1]], axis=1)
     colour = np.repeat(photo[None], 16, axis=0)
     clean_l, clean_ab = data_lib.to_example(photo[None], "unet")
-    l, ab = next(iter(data_lib.make_dataset(colour, 64, 16, "unet", True, seed=0, degrade_share=1.0)))
+    lightness, ab = next(iter(data_lib.make_dataset(colour, 64, 16, "unet", True, seed=0, degrade_share=1.0)))
     np.testing.assert_allclose(ab.numpy(), np.repeat(clean_ab.numpy(), 16, axis=0), atol=1e-3)
-    differs = [not np.allclose(one, clean_l.numpy()[0], atol=1e-3) for one in l.numpy()]
+    differs = [not np.allclose(one, clean_l.numpy()[0], atol=1e-3) for one in lightness.numpy()]
     assert sum(differs) >= 12  # each of five defects with probability 0.5: 1/32 get none
-    assert len({one.tobytes() for one in l.numpy()}) >= 12  # each image its own defects
-    l, _ = next(iter(data_lib.make_dataset(colour, 64, 16, "unet", True, seed=0, degrade_share=0.0)))
-    np.testing.assert_allclose(l.numpy(), np.repeat(clean_l.numpy(), 16, axis=0), atol=1e-3)
+    assert len({one.tobytes() for one in lightness.numpy()}) >= 12  # each image its own defects
+    lightness, _ = next(iter(data_lib.make_dataset(colour, 64, 16, "unet", True, seed=0, degrade_share=0.0)))
+    np.testing.assert_allclose(lightness.numpy(), np.repeat(clean_l.numpy(), 16, axis=0), atol=1e-3)
 
 
 def test_degrade_share_is_checked():

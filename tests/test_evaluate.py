@@ -60,7 +60,7 @@ def test_skimage_photographs_are_scored_at_full_size(tiny_run):
     # The pooled MSE is the per-photo MSEs weighted by each photo's pixel count.
     sizes = [photo.size for photo in scoring.skimage_photos()]
     gray_rows = [row for row in per_photo if row["name"].endswith("gray copy")]
-    pooled = sum(row["mse"] * size for row, size in zip(gray_rows, sizes)) / sum(sizes)
+    pooled = sum(row["mse"] * size for row, size in zip(gray_rows, sizes, strict=False)) / sum(sizes)
     assert gray_row["mse"] == pytest.approx(pooled)
     assert gray_row["colorfulness"] == 0.0 and gray_row["truth_colorfulness"] > 20
 
@@ -82,7 +82,17 @@ def test_cli_validation_split_of_a_folder_is_what_the_run_held_out(tiny_run, ima
     held_out = data_lib.validation_files(image_folder, settings["validation_fraction"], settings["seed"])
     assert len(held_out) == 3
     assert scoring.find_split_files(image_folder, "validation", validation_fraction=0.1, seed=0) == held_out
-    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", image_folder, "--split", "validation", "--render-size", "24")
+    result = run_cli(
+        "colorkeras.evaluate",
+        "--model",
+        tiny_run,
+        "--data",
+        image_folder,
+        "--split",
+        "validation",
+        "--render-size",
+        "24",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert f"Scoring {len(held_out)} images" in result.stderr and "full resolution" in result.stderr
 
@@ -110,8 +120,21 @@ def test_contact_sheet_shows_gray_each_model_and_truth_for_evenly_spread_images(
 
     write_crops(tmp_path / "photos", 30, size=40)
     sheet = tmp_path / "sheet.png"
-    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--model", tiny_run, "--data", tmp_path / "photos",
-                     "--split", "all", "--contact-sheet", sheet, "--sheet-count", "7")
+    result = run_cli(
+        "colorkeras.evaluate",
+        "--model",
+        tiny_run,
+        "--model",
+        tiny_run,
+        "--data",
+        tmp_path / "photos",
+        "--split",
+        "all",
+        "--contact-sheet",
+        sheet,
+        "--sheet-count",
+        "7",
+    )
     assert result.returncode == 0, result.stderr
     picture = np.asarray(Image.open(sheet))
     # 7 cells of 4 square panels (gray, two models, truth), 6 to a row: 2 rows of 128 + 6 px.
@@ -125,22 +148,40 @@ def test_cli_degrade_scores_archive_like_gray_copies_and_says_so(tiny_run, tmp_p
     write_crops(tmp_path / "photos" / "train", 3, size=40)
     write_crops(tmp_path / "photos" / "test", 6, size=40)
     output = tmp_path / "archive.json"
-    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", output, "--degrade")
+    result = run_cli(
+        "colorkeras.evaluate", "--model", tiny_run, "--data", tmp_path / "photos", "--output", output, "--degrade"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     report = json.loads(output.read_text())
-    assert report["degrade"] is True and [row["name"] for row in report["rows"]] == ["gray copy", tiny_run.name, "ground truth"]
+    assert report["degrade"] is True and [row["name"] for row in report["rows"]] == [
+        "gray copy",
+        tiny_run.name,
+        "ground truth",
+    ]
     truth = np.stack(scoring.read_files(scoring.find_split_files(tmp_path / "photos"))[0])
     clean, degraded = scoring.score_gray_copy(truth), scoring.score_gray_copy(truth, scoring.Inputs(degrade=True))
     assert report["rows"][0]["psnr"] == pytest.approx(degraded["psnr"])  # every model sees these inputs
     assert degraded["psnr"] < clean["psnr"]  # the defects cost the gray copy itself
-    assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(clean["truth_colorfulness"])  # the truth stays clean
+    assert report["rows"][-1]["truth_colorfulness"] == pytest.approx(
+        clean["truth_colorfulness"]
+    )  # the truth stays clean
 
 
 def test_an_unwritable_report_or_sheet_is_refused_before_any_scoring(tiny_run, tmp_path, capsys):
     (tmp_path / "a-file").write_text("mine")
     report = tmp_path / "report.json"
-    code = evaluate.main(["--model", str(tiny_run), "--data", "skimage", "--output", str(report),
-                          "--contact-sheet", str(tmp_path / "a-file" / "sheet.jpg")])
+    code = evaluate.main(
+        [
+            "--model",
+            str(tiny_run),
+            "--data",
+            "skimage",
+            "--output",
+            str(report),
+            "--contact-sheet",
+            str(tmp_path / "a-file" / "sheet.jpg"),
+        ]
+    )
     captured = capsys.readouterr()
     assert code == 2 and "cannot write" in captured.err and "sheet.jpg" in captured.err
     assert "Scoring" not in captured.err and not report.exists()
@@ -152,10 +193,21 @@ def test_an_existing_report_or_sheet_is_kept_unless_overwrite(tiny_run, tmp_path
     write_crops(tmp_path / "photos" / "test", 4, size=40)
     report, sheet = tmp_path / "report.json", tmp_path / "sheet.png"
     sheet.write_text("the user's picture")
-    command = ["--model", str(tiny_run), "--data", str(tmp_path / "photos"), "--output", str(report), "--contact-sheet", str(sheet)]
+    command = [
+        "--model",
+        str(tiny_run),
+        "--data",
+        str(tmp_path / "photos"),
+        "--output",
+        str(report),
+        "--contact-sheet",
+        str(sheet),
+    ]
     assert evaluate.main(command) == 2
     captured = capsys.readouterr()
-    assert f"{sheet} already exists" in captured.err and "--overwrite" in captured.err and "Traceback" not in captured.err
+    assert (
+        f"{sheet} already exists" in captured.err and "--overwrite" in captured.err and "Traceback" not in captured.err
+    )
     assert sheet.read_text() == "the user's picture" and not report.exists()
     assert evaluate.main([*command, "--overwrite"]) == 0
     assert json.loads(report.read_text())["rows"][0]["name"] == "gray copy" and sheet.read_bytes()[:4] == b"\x89PNG"

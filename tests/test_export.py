@@ -15,8 +15,20 @@ def test_reexport_with_other_defaults_writes_a_new_run_and_keeps_the_source(tiny
     before = {path.name: path.stat().st_mtime for path in tiny_run.iterdir()}
     target = tmp_path / "vivid"
     code = export.main(
-        ["--model", str(tiny_run), "--run-dir", str(target), "--data", str(image_folder),
-         "--prior-weight", "0.5", "--temperature", "0.7", "--saturation", "1.3"]
+        [
+            "--model",
+            str(tiny_run),
+            "--run-dir",
+            str(target),
+            "--data",
+            str(image_folder),
+            "--prior-weight",
+            "0.5",
+            "--temperature",
+            "0.7",
+            "--saturation",
+            "1.3",
+        ]
     )
     assert code == 0 and store.is_complete(target)
     assert {path.name: path.stat().st_mtime for path in tiny_run.iterdir()} == before
@@ -75,6 +87,8 @@ def test_a_hint_runs_savedmodel_holds_its_network_once_not_once_per_signature(ti
     proto = saved_model_pb2.SavedModel()
     proto.ParseFromString((store.Run(tiny_hint_run).saved_model / "saved_model.pb").read_bytes())
     library = proto.meta_graphs[0].graph_def.library.function
-    with_convolutions = [function.signature.name for function in library if any(node.op == "Conv2D" for node in function.node_def)]
+    with_convolutions = [
+        function.signature.name for function in library if any(node.op == "Conv2D" for node in function.node_def)
+    ]
     # The network's traced function, and the Keras model's own saved call functions.
     assert 1 <= len(with_convolutions) <= 3, with_convolutions

@@ -104,10 +104,10 @@ def test_no_colour_crosses_a_cut_between_two_scenes_of_the_same_tones():
     green = [np.dstack([gray // 2, gray, gray // 2]) for gray in scene_a]  # What the model said of the woodland.
     neutral = [np.dstack([gray] * 3) for gray in scene_b]
     stabiliser, fresh = pipeline.Stabiliser(0.95), pipeline.Stabiliser(0.95)
-    for gray, colour in zip(scene_a, green):
+    for gray, colour in zip(scene_a, green, strict=False):
         stabiliser(gray, colour)
     assert stabiliser.cuts == 0  # A pan is no cut.
-    for gray, colour in zip(scene_b, neutral):
+    for gray, colour in zip(scene_b, neutral, strict=False):
         # After the cut, exactly what the second scene alone gives: no chroma of the first survives.
         np.testing.assert_array_equal(stabiliser(gray, colour), fresh(gray, colour))
     assert stabiliser.cuts == 1 and fresh.cuts == 0
@@ -185,7 +185,7 @@ def test_killed_during_a_film_it_resumes_and_gives_the_same_frames(tiny_run, tmp
     assert f"resumed at frame {done * pipeline.SEGMENT_FRAMES}" in result.stderr
     first, second = decoded(whole), decoded(out)
     assert len(first) == len(second) == 240
-    differing = [index for index, (a, b) in enumerate(zip(first, second)) if not np.array_equal(a, b)]
+    differing = [index for index, (a, b) in enumerate(zip(first, second, strict=False)) if not np.array_equal(a, b)]
     assert differing == [], differing
 
 
@@ -267,5 +267,7 @@ def test_film_hints_need_a_hint_run_and_are_checked(clip, tiny_run, tiny_hint_ru
     refused = run_cli("colorkeras.film", clip, "--out", tmp_path / "no.mp4", "--model", tiny_run, "--hints", hints_file)
     assert refused.returncode == 2 and "takes no hints" in refused.stderr and not (tmp_path / "no.mp4").exists()
     hints_file.write_text(json.dumps([{"x": 500, "y": 20, "color": "#ff0000"}]))
-    outside = run_cli("colorkeras.film", clip, "--out", tmp_path / "no2.mp4", "--model", tiny_hint_run, "--hints", hints_file)
+    outside = run_cli(
+        "colorkeras.film", clip, "--out", tmp_path / "no2.mp4", "--model", tiny_hint_run, "--hints", hints_file
+    )
     assert outside.returncode == 2 and "outside the 160x120 image" in outside.stderr

@@ -31,7 +31,9 @@ def test_hint_signature_without_points_is_serving_default(hint_colorizer):
         images=images, points=tf.zeros([1, 0, 2], tf.int32), colors=tf.zeros([1, 0, 3], tf.uint8)
     )["colorized"].numpy()
     padding = signatures["colorize_with_hints"](
-        images=images, points=tf.constant([[[-1, -1], [-1, 5]]], tf.int32), colors=tf.constant([[[255, 0, 0]] * 2], tf.uint8)
+        images=images,
+        points=tf.constant([[[-1, -1], [-1, 5]]], tf.int32),
+        colors=tf.constant([[[255, 0, 0]] * 2], tf.uint8),
     )["colorized"].numpy()
     np.testing.assert_array_equal(plain, empty)
     np.testing.assert_array_equal(plain, padding)
@@ -82,7 +84,10 @@ def test_cli_hints_for_one_file_and_errors_write_nothing(tiny_hint_run, tmp_path
     cases = {
         "outside": ([{"x": 70, "y": 5, "color": "#00ff00"}], "outside the 70x50 image"),
         "colour": ([{"x": 6, "y": 5, "color": "green"}], "is not a colour"),
-        "missing image": ({"other.png": [{"x": 6, "y": 5, "color": "#00ff00"}]}, "'other.png', which is not among the inputs"),
+        "missing image": (
+            {"other.png": [{"x": 6, "y": 5, "color": "#00ff00"}]},
+            "'other.png', which is not among the inputs",
+        ),
     }
     for name, (content, message) in cases.items():
         bad = tmp_path / f"{name}.json"
@@ -94,7 +99,9 @@ def test_cli_hints_for_one_file_and_errors_write_nothing(tiny_hint_run, tmp_path
         assert not fresh.exists()  # A command that refuses makes nothing, not even its --out folder.
     broken = tmp_path / "broken.json"
     broken.write_text("[{")
-    result = run_cli("colorkeras.colorize", photo, "--hints", broken, "--out", tmp_path / "o2", "--model", tiny_hint_run)
+    result = run_cli(
+        "colorkeras.colorize", photo, "--hints", broken, "--out", tmp_path / "o2", "--model", tiny_hint_run
+    )
     assert result.returncode == 2 and "not valid JSON" in result.stderr
 
 
@@ -131,7 +138,9 @@ def test_cli_hints_for_several_files_are_keyed_by_name(tiny_hint_run, tmp_path):
     assert sorted(p.name for p in (out / "in").iterdir()) == ["a.png", "b.png"]
     listed = tmp_path / "list.json"
     listed.write_text(json.dumps([{"x": 1, "y": 1, "color": "#0000ff"}]))
-    result = run_cli("colorkeras.colorize", folder, "--hints", listed, "--out", tmp_path / "o3", "--model", tiny_hint_run)
+    result = run_cli(
+        "colorkeras.colorize", folder, "--hints", listed, "--out", tmp_path / "o3", "--model", tiny_hint_run
+    )
     assert result.returncode == 2 and "key the lists by file name" in result.stderr
 
 
@@ -143,12 +152,25 @@ def test_evaluate_reveals_points_and_refuses_runs_without_hints(tiny_hint_run, t
     assert refused.returncode == 2 and "takes no hints" in refused.stderr
 
 
-def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_it(tiny_hint_run, tiny_run, models_store, image_folder):
+def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_it(
+    tiny_hint_run, tiny_run, models_store, image_folder
+):
     from colorkeras.serving.inference import Colorizer
 
     result = run_cli(
-        "colorkeras.export", "--model", tiny_hint_run, "--automatic", tiny_run, "--name", "both",
-        "--data", image_folder, "--evaluate-limit", "4", "--saturation", "1.4",
+        "colorkeras.export",
+        "--model",
+        tiny_hint_run,
+        "--automatic",
+        tiny_run,
+        "--name",
+        "both",
+        "--data",
+        image_folder,
+        "--evaluate-limit",
+        "4",
+        "--saturation",
+        "1.4",
     )
     assert result.returncode == 0, result.stderr[-2000:]
     # Without hints: the automatic run at the exported saturation; hinted: the hint saturation (1.0).
@@ -167,7 +189,11 @@ def test_a_hint_run_with_an_automatic_partner_answers_without_hints_exactly_as_i
     np.testing.assert_array_equal(mixed[0], hinted)
     import tensorflow as tf
 
-    served = both._loaded.signatures["colorize_with_hints"](images=tf.constant(batch), points=tf.constant(points), colors=tf.constant(colors))
+    served = both._loaded.signatures["colorize_with_hints"](
+        images=tf.constant(batch), points=tf.constant(points), colors=tf.constant(colors)
+    )
     np.testing.assert_array_equal(mixed, served["colorized"].numpy())  # the Python API and the SavedModel agree
-    refused = run_cli("colorkeras.export", "--model", tiny_run, "--automatic", tiny_run, "--name", "x", "--data", image_folder)
+    refused = run_cli(
+        "colorkeras.export", "--model", tiny_run, "--automatic", tiny_run, "--name", "x", "--data", image_folder
+    )
     assert refused.returncode == 2 and "takes no hints" in refused.stderr

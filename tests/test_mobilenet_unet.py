@@ -40,7 +40,13 @@ def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_w
     from colorkeras.training import loop
     from colorkeras.training.loop import UsageError
 
-    settings = {"architecture": "mobilenet-unet", "base_filters": 8, "image_size": 64, "hints": True, "freeze_encoder": True}
+    settings = {
+        "architecture": "mobilenet-unet",
+        "base_filters": 8,
+        "image_size": 64,
+        "hints": True,
+        "freeze_encoder": True,
+    }
     local = loop.build_network(TrainConfig(**settings).resolve())
     weights = tmp_path / "local.weights.npz"
     with open(weights, "wb") as file:
@@ -56,7 +62,9 @@ def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_w
     np.testing.assert_array_equal(np.asarray(both(inputs)), np.asarray(local(inputs)))  # The fusion starts at zero.
     fuse = both.get_layer("global_fuse")
     fuse.set_weights([rng.normal(size=w.shape).astype(np.float32) for w in fuse.get_weights()])
-    assert np.abs(np.asarray(both(inputs)) - np.asarray(local(inputs))).max() > 1e-3  # Then the verdict reaches the head.
+    assert (
+        np.abs(np.asarray(both(inputs)) - np.asarray(local(inputs))).max() > 1e-3
+    )  # Then the verdict reaches the head.
     # A network without the global view does not start from one with it.
     config = TrainConfig(**settings, init_from=str(weights)).resolve()
     with open(weights, "wb") as file:
@@ -69,8 +77,25 @@ def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_w
 @pytest.mark.parametrize("global_view", [0, 64])
 def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, global_view):
     run_dir = tmp_path / "mobilenet"
-    result = run_cli("colorkeras.train", "--data", image_folder, "--architecture", "mobilenet-unet", "--image-size", "32",
-                     "--global-view", str(global_view), "--epochs", "1", "--batch-size", "8", "--run-dir", run_dir, "--verbose", "0")
+    result = run_cli(
+        "colorkeras.train",
+        "--data",
+        image_folder,
+        "--architecture",
+        "mobilenet-unet",
+        "--image-size",
+        "32",
+        "--global-view",
+        str(global_view),
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--run-dir",
+        run_dir,
+        "--verbose",
+        "0",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     record = store.Run(run_dir).read_config()
     assert record["settings"]["architecture"] == "mobilenet-unet" and "encoder_weights" not in record
@@ -97,23 +122,50 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, glo
 def test_the_encoder_starts_from_the_imagenet_weights_and_the_run_says_so(tmp_path):
     from colorkeras.models import pretrained, registry
 
-    network = registry.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True)
+    network = registry.build_colorizer(
+        "mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), freeze_encoder=True
+    )
     encoder = mobilenet_unet.encoder_of(network)
     stem = pretrained.read_convolutions(GOOGLE)[0]
-    np.testing.assert_allclose(encoder.get_layer("Conv1").get_weights()[0], stem.kernel.sum(axis=2, keepdims=True), atol=1e-6)
+    np.testing.assert_allclose(
+        encoder.get_layer("Conv1").get_weights()[0], stem.kernel.sum(axis=2, keepdims=True), atol=1e-6
+    )
     assert not encoder.trainable and registry.count_parameters(network) < 2_000_000  # Only the decoder trains.
     # The global view's top convolution is the backbone's last one (1280 features), from the file too.
     top = len(pretrained.keras_convolutions(pretrained.backbone((None, None, 1)))) - 1
-    wide = registry.build_colorizer("mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), global_view=224)
-    np.testing.assert_allclose(wide.get_layer("global_conv").get_weights()[0], pretrained.read_convolutions(GOOGLE)[top].kernel, atol=1e-6)
+    wide = registry.build_colorizer(
+        "mobilenet-unet", 16, 5, "classes", 10.0, encoder_weights=str(GOOGLE), global_view=224
+    )
+    np.testing.assert_allclose(
+        wide.get_layer("global_conv").get_weights()[0], pretrained.read_convolutions(GOOGLE)[top].kernel, atol=1e-6
+    )
     folder = tmp_path / "photos"
     folder.mkdir()
     for index, name in enumerate(("astronaut", "coffee", "chelsea", "rocket") * 4):
         Image.fromarray(getattr(data, name)()).resize((80, 80)).save(folder / f"{index:02d}.png")
     run_dir = tmp_path / "pretrained"
-    result = run_cli("colorkeras.train", "--data", folder, "--architecture", "mobilenet-unet", "--encoder-weights", GOOGLE,
-                     "--freeze-encoder", "--image-size", "64", "--load-size", "80", "--epochs", "1", "--batch-size", "4",
-                     "--run-dir", run_dir, "--verbose", "0")
+    result = run_cli(
+        "colorkeras.train",
+        "--data",
+        folder,
+        "--architecture",
+        "mobilenet-unet",
+        "--encoder-weights",
+        GOOGLE,
+        "--freeze-encoder",
+        "--image-size",
+        "64",
+        "--load-size",
+        "80",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "4",
+        "--run-dir",
+        run_dir,
+        "--verbose",
+        "0",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     record = store.Run(run_dir).read_config()
     assert record["encoder_weights"]["sha256"] == "5d3137241276e79c86d14a74fe43581398ae0e815191d3dba45495b810840e8c"
@@ -132,7 +184,9 @@ def test_the_encoders_batch_norm_stays_in_inference_mode_while_the_weights_train
     norm = encoder.get_layer("bn_Conv1")
     mean_before = np.array(norm.moving_mean)
     kernel_before = np.array(encoder.get_layer("Conv1").kernel)
-    network.compile(optimizer=keras.optimizers.Adam(1e-2), loss=heads.build_loss("mobilenet-unet", "classes", "crossentropy"))
+    network.compile(
+        optimizer=keras.optimizers.Adam(1e-2), loss=heads.build_loss("mobilenet-unet", "classes", "crossentropy")
+    )
     rng = np.random.default_rng(0)
     x, y = rng.random((4, 32, 32, 1), np.float32), (rng.random((4, 32, 32, 2), np.float32) - 0.5) * 60
     network.fit(tf.data.Dataset.from_tensor_slices((x, y)).batch(4), epochs=1, verbose=0)
@@ -149,7 +203,7 @@ def test_the_hint_network_starts_from_the_automatic_one_and_its_canvas_matters()
     assert hinted.input.shape[-1] == 4 and hinted.output.shape == auto.output.shape
     start_hints_from(auto, hinted)
     encoder = mobilenet_unet.encoder_of(hinted)
-    for mine, theirs in zip(encoder.get_weights(), mobilenet_unet.encoder_of(auto).get_weights()):
+    for mine, theirs in zip(encoder.get_weights(), mobilenet_unet.encoder_of(auto).get_weights(), strict=False):
         np.testing.assert_array_equal(mine, theirs)
     # The decoder's kernels: the automatic weights on the encoder's channels, the hint branch's after them.
     kernel, automatic = hinted.get_layer("up1_a_conv").get_weights()[0], auto.get_layer("up1_a_conv").get_weights()[0]
@@ -169,8 +223,22 @@ def test_the_hint_network_starts_from_the_automatic_one_and_its_canvas_matters()
 @pytest.mark.slow
 def test_a_hint_run_trains_from_an_automatic_one_and_colorizes_with_hints(image_folder, tmp_path):
     automatic, hinted = tmp_path / "auto", tmp_path / "hints"
-    common = ["--data", image_folder, "--architecture", "mobilenet-unet", "--image-size", "32", "--epochs", "1",
-              "--batch-size", "8", "--verbose", "0", "--evaluate-limit", "4"]
+    common = [
+        "--data",
+        image_folder,
+        "--architecture",
+        "mobilenet-unet",
+        "--image-size",
+        "32",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--verbose",
+        "0",
+        "--evaluate-limit",
+        "4",
+    ]
     result = run_cli("colorkeras.train", *common, "--run-dir", automatic)
     assert result.returncode == 0, result.stderr[-3000:]
     result = run_cli("colorkeras.train", *common, "--hints", "--init-from", automatic, "--run-dir", hinted)
@@ -193,7 +261,9 @@ def test_pooled_hints_keep_a_small_hint_at_full_strength_at_every_stride():
         pooled = np.asarray(mobilenet_layers.PooledHints(stride)(canvas))[0]
         assert pooled.shape == (64 // stride, 64 // stride, 3)
         flagged = np.argwhere(pooled[..., 2] > 0)
-        expected = {(y // stride, x // stride) for y in range(20, 23) for x in range(40, 43)} | {(50 // stride, 5 // stride)}
+        expected = {(y // stride, x // stride) for y in range(20, 23) for x in range(40, 43)} | {
+            (50 // stride, 5 // stride)
+        }
         assert {tuple(cell) for cell in flagged} == expected
         np.testing.assert_allclose(pooled[50 // stride, 5 // stride, :2], (-0.6, 0.1), atol=1e-5)
         np.testing.assert_allclose(pooled[22 // stride, 42 // stride, :2], (0.4, -0.2), atol=1e-5)

@@ -11,14 +11,40 @@ from conftest import run_cli
 @pytest.mark.slow
 def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(tmp_path, image_folder):
     pack, weights, run = tmp_path / "pack", tmp_path / "weights", tmp_path / "run"
-    packed = run_cli("colorkeras.portable_train", "pack", "--data", image_folder, "--out", pack, "--size", "16", "--base-filters", "4", "--depth", "2")
+    packed = run_cli(
+        "colorkeras.portable_train",
+        "pack",
+        "--data",
+        image_folder,
+        "--out",
+        pack,
+        "--size",
+        "16",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+    )
     assert packed.returncode == 0, packed.stderr
     settings = json.loads((pack / "pack.json").read_text())
     assert settings["size"] == 16 and settings["images"] > 0
 
     fitted = run_cli(
-        "colorkeras.portable_train", "fit", pack, "--out", weights, "--seconds", "3", "--hint-seconds", "0",
-        "--batch-size", "8", "--learning-rate", "1e-3", "--precision", "float32",
+        "colorkeras.portable_train",
+        "fit",
+        pack,
+        "--out",
+        weights,
+        "--seconds",
+        "3",
+        "--hint-seconds",
+        "0",
+        "--batch-size",
+        "8",
+        "--learning-rate",
+        "1e-3",
+        "--precision",
+        "float32",
     )
     assert fitted.returncode == 0, fitted.stderr
     report = json.loads((weights / "report.json").read_text())
@@ -26,8 +52,25 @@ def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(
     trained = [np.asarray(w) for w in np.load(weights / "auto.weights.npz").values()]
 
     made = run_cli(
-        "colorkeras.train", "--data", image_folder, "--image-size", "16", "--load-size", "16", "--base-filters", "4", "--depth", "2",
-        "--init-from", weights / "auto.weights.npz", "--epochs", "0", "--run-dir", run, "--verbose", "0",
+        "colorkeras.train",
+        "--data",
+        image_folder,
+        "--image-size",
+        "16",
+        "--load-size",
+        "16",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+        "--init-from",
+        weights / "auto.weights.npz",
+        "--epochs",
+        "0",
+        "--run-dir",
+        run,
+        "--verbose",
+        "0",
     )
     assert made.returncode == 0, made.stderr
     record = json.loads((run / "config.json").read_text())
@@ -41,14 +84,18 @@ def test_portable_weights_become_a_run_that_records_the_training_done_elsewhere(
     from colorkeras.models.registry import CUSTOM_OBJECTS
 
     network = keras.models.load_model(run / "model.keras", custom_objects=CUSTOM_OBJECTS, compile=False)
-    assert all(np.array_equal(a, b) for a, b in zip(network.get_weights(), trained, strict=True))  # The run holds those weights.
+    assert all(
+        np.array_equal(a, b) for a, b in zip(network.get_weights(), trained, strict=True)
+    )  # The run holds those weights.
 
 
 def _photos(side):
     from conftest import sample_photos
     from PIL import Image
 
-    return np.stack([np.asarray(Image.fromarray(photo).resize((side, side), Image.Resampling.BICUBIC)) for photo in sample_photos()])
+    return np.stack(
+        [np.asarray(Image.fromarray(photo).resize((side, side), Image.Resampling.BICUBIC)) for photo in sample_photos()]
+    )
 
 
 def test_batches_are_random_crops_of_the_stored_squares_drawn_the_same_for_the_same_key():
@@ -114,7 +161,9 @@ def test_a_segmented_pack_recolours_one_of_its_segments_and_segments_as_the_crop
         assert changed[index, y, x]
         # The recoloured pixels are exactly one segment of the pack's label map.
         segments = [labels[index] == label for label in np.unique(labels[index])]
-        assert any(np.array_equal(changed[index], mask) or np.array_equal(changed[index], mask[:, ::-1]) for mask in segments)
+        assert any(
+            np.array_equal(changed[index], mask) or np.array_equal(changed[index], mask[:, ::-1]) for mask in segments
+        )
 
 
 def test_label_maps_are_cropped_with_their_images():
@@ -147,19 +196,28 @@ def test_the_portable_trainer_and_the_mobilenet_layers_need_no_tensorflow():
         "sys.meta_path.insert(0, Block())\n"
         "import colorkeras.portable_train, colorkeras.training.portable, colorkeras.data.regions\n"
     )
-    done = subprocess.run([sys.executable, "-c", blocked], check=False, capture_output=True, text=True, cwd=Path(__file__).parents[1])
+    done = subprocess.run(
+        [sys.executable, "-c", blocked], check=False, capture_output=True, text=True, cwd=Path(__file__).parents[1]
+    )
     assert done.returncode == 0, done.stderr
     # The layers the networks' JSON names: importable where Keras runs on JAX alone
     # (Keras itself imports TensorFlow under this test's backend, so read the imports).
     source = Path(__file__).parents[1] / "colorkeras" / "models" / "mobilenet_layers.py"
-    imported = {alias.name for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.Import) for alias in node.names}
+    imported = {
+        alias.name
+        for node in ast.walk(ast.parse(source.read_text()))
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     imported |= {node.module for node in ast.walk(ast.parse(source.read_text())) if isinstance(node, ast.ImportFrom)}
     assert imported == {"keras"}
 
 
 @pytest.mark.parametrize("args", [("--crop", "0"), ("--crop", "40")])
 def test_pack_refuses_a_crop_outside_the_stored_size(tmp_path, args):
-    done = run_cli("colorkeras.portable_train", "pack", "--data", tmp_path, "--out", tmp_path / "pack", "--size", "32", *args)
+    done = run_cli(
+        "colorkeras.portable_train", "pack", "--data", tmp_path, "--out", tmp_path / "pack", "--size", "32", *args
+    )
     assert done.returncode == 2 and "--crop must be between 1 and --size (32)" in done.stderr
     assert not (tmp_path / "pack").exists()
 
@@ -184,28 +242,77 @@ def test_fit_refuses_bad_flags_and_missing_files_in_one_line(tmp_path, args, mes
 @pytest.mark.slow
 def test_a_cropped_webp_pack_trains_the_hint_network_with_region_hints_in_worker_processes(tmp_path, image_folder):
     pack, first, second = tmp_path / "pack", tmp_path / "first", tmp_path / "second"
-    packed = run_cli("colorkeras.portable_train", "pack", "--data", image_folder, "--out", pack, "--size", "24", "--crop", "16",
-                     "--format", "webp", "--base-filters", "4", "--depth", "2")
+    packed = run_cli(
+        "colorkeras.portable_train",
+        "pack",
+        "--data",
+        image_folder,
+        "--out",
+        pack,
+        "--size",
+        "24",
+        "--crop",
+        "16",
+        "--format",
+        "webp",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+    )
     assert packed.returncode == 0, packed.stderr
     settings = json.loads((pack / "pack.json").read_text())
     assert settings["size"] == 24 and settings["crop"] == 16 and settings["format"] == "WEBP"
-    fitted = run_cli("colorkeras.portable_train", "fit", pack, "--out", first, "--seconds", "2", "--hint-seconds", "2",
-                     "--batch-size", "4", "--region-share", "1", "--workers", "2", "--precision", "float32")
+    fitted = run_cli(
+        "colorkeras.portable_train",
+        "fit",
+        pack,
+        "--out",
+        first,
+        "--seconds",
+        "2",
+        "--hint-seconds",
+        "2",
+        "--batch-size",
+        "4",
+        "--region-share",
+        "1",
+        "--workers",
+        "2",
+        "--precision",
+        "float32",
+    )
     assert fitted.returncode == 0, fitted.stderr
     report = json.loads((first / "report.json").read_text())
     assert report["crop"] == 16 and report["load_size"] == 24 and report["region_share"] == 1
     assert report["auto"]["steps"] >= 1 and report["hints"]["steps"] >= 1
     assert report["regions"] == "segmented once per pack square" and 0 <= report["hints"]["batch_wait_share"] <= 1.5
     # The hint network goes on from its own weights, not from the automatic network's.
-    again = run_cli("colorkeras.portable_train", "fit", pack, "--out", second, "--seconds", "0", "--hint-seconds", "1",
-                    "--batch-size", "4", "--learning-rate", "1e-9", "--init-hints", first / "hints.weights.npz",
-                    "--precision", "float32")
+    again = run_cli(
+        "colorkeras.portable_train",
+        "fit",
+        pack,
+        "--out",
+        second,
+        "--seconds",
+        "0",
+        "--hint-seconds",
+        "1",
+        "--batch-size",
+        "4",
+        "--learning-rate",
+        "1e-9",
+        "--init-hints",
+        first / "hints.weights.npz",
+        "--precision",
+        "float32",
+    )
     assert again.returncode == 0, again.stderr
     assert json.loads((second / "report.json").read_text())["init_hints"] == "hints.weights.npz"
     before = [np.asarray(w) for w in np.load(first / "hints.weights.npz").values()]
     after = [np.asarray(w) for w in np.load(second / "hints.weights.npz").values()]
     # A learning rate of 1e-9 moves no kernel (batch normalisation's moving statistics still move).
-    kernels = [(a, b) for a, b in zip(before, after) if a.ndim == 4]
+    kernels = [(a, b) for a, b in zip(before, after, strict=False) if a.ndim == 4]
     assert kernels and max(float(np.abs(a - b).max()) for a, b in kernels) < 1e-6
 
 
@@ -236,24 +343,75 @@ def test_fit_refuses_start_weights_made_for_another_network_before_writing_anyth
     import keras
 
     pack = tmp_path / "pack"
-    packed = run_cli("colorkeras.portable_train", "pack", "--data", image_folder, "--out", pack, "--size", "16",
-                     "--base-filters", "4", "--depth", "2")
+    packed = run_cli(
+        "colorkeras.portable_train",
+        "pack",
+        "--data",
+        image_folder,
+        "--out",
+        pack,
+        "--size",
+        "16",
+        "--base-filters",
+        "4",
+        "--depth",
+        "2",
+    )
     assert packed.returncode == 0, packed.stderr
     weights = keras.models.model_from_json((pack / "hints.json").read_text()).get_weights()
     at = next(i for i, w in enumerate(weights) if w.ndim == 4 and w.shape[2] != w.shape[3])
-    transposed = [*weights[:at], weights[at].transpose(0, 1, 3, 2), *weights[at + 1:]]  # Same count, one shape swapped.
+    transposed = [
+        *weights[:at],
+        weights[at].transpose(0, 1, 3, 2),
+        *weights[at + 1 :],
+    ]  # Same count, one shape swapped.
     np.savez(tmp_path / "transposed.weights.npz", *transposed)
     np.savez(tmp_path / "short.weights.npz", *weights[:-1])
     np.savez(tmp_path / "right.weights.npz", *weights)
-    for flag, file, also in (("--init-hints", "transposed", ()), ("--init-hints", "short", ()), ("--init", "short", ("--seconds", "1"))):
+    for flag, file, also in (
+        ("--init-hints", "transposed", ()),
+        ("--init-hints", "short", ()),
+        ("--init", "short", ("--seconds", "1")),
+    ):
         out = tmp_path / f"w-{file}{flag}"
-        done = run_cli("colorkeras.portable_train", "fit", pack, "--out", out, "--hint-seconds", "1", "--seconds", "0", *also,
-                       f"{flag}", tmp_path / f"{file}.weights.npz", "--batch-size", "4", "--precision", "float32")
+        done = run_cli(
+            "colorkeras.portable_train",
+            "fit",
+            pack,
+            "--out",
+            out,
+            "--hint-seconds",
+            "1",
+            "--seconds",
+            "0",
+            *also,
+            f"{flag}",
+            tmp_path / f"{file}.weights.npz",
+            "--batch-size",
+            "4",
+            "--precision",
+            "float32",
+        )
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
         assert f"{flag} {tmp_path / file}.weights.npz does not fit the pack's" in done.stderr
         assert not out.exists()
     # The hint network's own shapes are taken, and it trains from them.
-    fine = run_cli("colorkeras.portable_train", "fit", pack, "--out", tmp_path / "w-right", "--seconds", "0", "--hint-seconds", "1",
-                   "--init-hints", tmp_path / "right.weights.npz", "--batch-size", "4", "--precision", "float32")
+    fine = run_cli(
+        "colorkeras.portable_train",
+        "fit",
+        pack,
+        "--out",
+        tmp_path / "w-right",
+        "--seconds",
+        "0",
+        "--hint-seconds",
+        "1",
+        "--init-hints",
+        tmp_path / "right.weights.npz",
+        "--batch-size",
+        "4",
+        "--precision",
+        "float32",
+    )
     assert fine.returncode == 0, fine.stderr
     assert json.loads((tmp_path / "w-right" / "report.json").read_text())["hints"]["steps"] >= 1

@@ -110,7 +110,11 @@ def test_a_wrong_transpose_or_quantization_axis_fails_the_comparison(tiny_tflite
 
     def one_scale(values, quantization):
         # The quantization axis ignored: every channel dequantized with the first channel's scale.
-        first = dict(quantization, scales=np.asarray(quantization["scales"])[:1], zero_points=np.asarray(quantization["zero_points"])[:1])
+        first = dict(
+            quantization,
+            scales=np.asarray(quantization["scales"])[:1],
+            zero_points=np.asarray(quantization["zero_points"])[:1],
+        )
         return real(values, first if np.size(quantization["scales"]) > 1 else quantization)
 
     monkeypatch.setattr(pretrained, "dequantize", one_scale)
@@ -131,7 +135,9 @@ def test_a_one_channel_stem_sees_a_gray_image_as_the_rgb_stem_sees_it(tiny_tflit
     gray = photos(SIZE)[..., :1].astype(np.float32) / 127.5 - 1.0
     rgb_encoder = pretrained.encoder(tiny_tflite, (SIZE, SIZE, 3), ALPHA)
     gray_encoder = pretrained.encoder(tiny_tflite, (SIZE, SIZE, 1), ALPHA)
-    np.testing.assert_allclose(gray_encoder.predict(gray, verbose=0), rgb_encoder.predict(np.repeat(gray, 3, -1), verbose=0), atol=1e-4)
+    np.testing.assert_allclose(
+        gray_encoder.predict(gray, verbose=0), rgb_encoder.predict(np.repeat(gray, 3, -1), verbose=0), atol=1e-4
+    )
 
 
 @pytest.mark.skipif(not GOOGLE.is_file(), reason="needs ../shared/pretrained (Google's MobileNetV2 TFLite file)")
@@ -144,8 +150,11 @@ def test_the_imagenet_classifier_gives_the_interpreters_scores_on_real_photograp
     interpreter.allocate_tensors()
     source, target = interpreter.get_input_details()[0], interpreter.get_output_details()[0]
     scale, zero = target["quantization"]
-    expected_top = {"chelsea": ["Egyptian cat", "tabby", "tiger cat"], "coffee": ["espresso", "consomme", "chocolate sauce"],
-                    "rocket": ["missile", "projectile", "space shuttle"]}
+    expected_top = {
+        "chelsea": ["Egyptian cat", "tabby", "tiger cat"],
+        "coffee": ["espresso", "consomme", "chocolate sauce"],
+        "rocket": ["missile", "projectile", "space shuttle"],
+    }
     for name, top in expected_top.items():
         image = np.asarray(Image.fromarray(getattr(data, name)()).resize((224, 224), Image.Resampling.BILINEAR))
         interpreter.set_tensor(source["index"], image[None])

@@ -23,10 +23,12 @@ def hue_classifier_file(folder):
     mean = keras.layers.GlobalAveragePooling2D()(inputs)  # x / 127.5 - 1 per channel.
     dense = keras.layers.Dense(4)
     scores = dense(mean)
-    dense.set_weights([
-        np.array([[2, -1, -1, 0], [-1, 2, -1, 0], [-1, -1, 2, 0]], np.float32),
-        np.array([0, 0, 0, 0.5], np.float32),
-    ])
+    dense.set_weights(
+        [
+            np.array([[2, -1, -1, 0], [-1, 2, -1, 0], [-1, -1, 2, 0]], np.float32),
+            np.array([0, 0, 0, 0.5], np.float32),
+        ]
+    )
     model = keras.Model(inputs, scores)
     path = Path(folder) / "hues.tflite"
     path.write_bytes(tf.lite.TFLiteConverter.from_keras_model(model).convert())
@@ -37,7 +39,7 @@ def swatches():
     """Textured red, green and blue photographs of different sizes."""
     rng = np.random.default_rng(0)
     images = []
-    for channel, (height, width) in zip(range(3), ((40, 60), (64, 48), (50, 50))):
+    for channel, (height, width) in zip(range(3), ((40, 60), (64, 48), (50, 50)), strict=False):
         image = rng.integers(20, 60, (height, width, 3)).astype(np.uint8)
         image[..., channel] = rng.integers(180, 230, (height, width))
         images.append(image)
@@ -105,7 +107,9 @@ def test_cli_writes_its_table_once_and_keeps_it_without_overwrite(tiny_run, tmp_
     assert report.with_suffix(".csv").read_text().startswith(",".join(recognition.FIELDS))
     written = report.read_bytes()
     again = run_cli(*common, "--output", report)
-    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr, again.stderr[-2000:]
+    assert again.returncode == 2 and "--overwrite" in again.stderr and "Traceback" not in again.stderr, again.stderr[
+        -2000:
+    ]
     assert report.read_bytes() == written
     nothing = run_cli(*common, "--limit", "0")
     assert nothing.returncode == 2 and "--limit must be at least 1" in nothing.stderr, nothing.stderr[-2000:]

@@ -9,8 +9,12 @@ from colorkeras.data import regions
 
 # Four object-sized patches on a gray ground, each a distinct colour and brightness:
 # the segments a recoloured region can be.
-PATCHES = [(slice(4, 20), slice(4, 20), (200, 40, 40)), (slice(4, 20), slice(40, 60), (40, 160, 60)),
-           (slice(36, 60), slice(6, 22), (50, 80, 200)), (slice(40, 58), slice(36, 58), (220, 200, 60))]
+PATCHES = [
+    (slice(4, 20), slice(4, 20), (200, 40, 40)),
+    (slice(4, 20), slice(40, 60), (40, 160, 60)),
+    (slice(36, 60), slice(6, 22), (50, 80, 200)),
+    (slice(40, 58), slice(36, 58), (220, 200, 60)),
+]
 
 
 def patches_image():

@@ -24,7 +24,8 @@ def build_tiny(base_filters, depth, head, bin_step, hints, **options):
 
 
 TINY = Architecture(
-    "tiny-test", dict(base_filters=4, depth=1, head="classes", loss="crossentropy", saturation=1.2, temperature=1.0),
+    "tiny-test",
+    dict(base_filters=4, depth=1, head="classes", loss="crossentropy", saturation=1.2, temperature=1.0),
     description="a test network",
 )
 
@@ -40,8 +41,23 @@ def tiny_architecture():
 def test_a_registered_architecture_trains_exports_colorizes_and_evaluates(tmp_path, image_folder, tiny_architecture):
     run = tmp_path / "tiny-test-run"
     trained = run_cli(
-        "colorkeras.train", "--data", image_folder, "--architecture", "tiny-test", "--image-size", "16", "--load-size", "24",
-        "--epochs", "1", "--batch-size", "8", "--run-dir", run, "--verbose", "0",
+        "colorkeras.train",
+        "--data",
+        image_folder,
+        "--architecture",
+        "tiny-test",
+        "--image-size",
+        "16",
+        "--load-size",
+        "24",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--run-dir",
+        run,
+        "--verbose",
+        "0",
     )
     assert trained.returncode == 0, trained.stderr
     config = json.loads((run / "config.json").read_text())
@@ -60,10 +76,14 @@ def test_a_registered_architecture_trains_exports_colorizes_and_evaluates(tmp_pa
     assert colorized.returncode == 0, colorized.stderr
     result_image = np.asarray(Image.open(next(out.rglob("*.png"))))
     assert result_image.shape == (48, 72, 3)
-    assert np.std(result_image.astype(int)[..., 0] - result_image[..., 2]) > 0  # Chroma varies: a network ran, not a copy.
+    assert (
+        np.std(result_image.astype(int)[..., 0] - result_image[..., 2]) > 0
+    )  # Chroma varies: a network ran, not a copy.
 
     report = tmp_path / "report.json"
-    scored = run_cli("colorkeras.evaluate", "--model", exported, "--data", image_folder, "--limit", "8", "--output", report)
+    scored = run_cli(
+        "colorkeras.evaluate", "--model", exported, "--data", image_folder, "--limit", "8", "--output", report
+    )
     assert scored.returncode == 0, scored.stderr
     assert not report.exists()  # A --limit report is partial: written beside the name given, never as it.
     rows = {row["name"]: row for row in json.loads((tmp_path / "report.limit-8.json").read_text())["rows"]}

@@ -48,7 +48,10 @@ def png_bomb(width, height):
     import zlib
 
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
-    chunk = lambda kind, body: struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
     return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\0")) + chunk(b"IEND", b"")
 
 
@@ -88,7 +91,10 @@ def test_a_posted_jpeg_comes_back_a_png_of_its_size_and_lightness_same_as_the_sa
     direct = signature(images_bytes=tf.constant(inputs))["colorized_bytes"].numpy()[0]
     np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(direct))), result)
     # The columnar form, and a versioned URL, answer alike.
-    status, columns = call(f"{url}/v1/models/tiny/versions/1:predict", {"signature_name": "colorize_bytes", "inputs": {"images_bytes": request["instances"]}})
+    status, columns = call(
+        f"{url}/v1/models/tiny/versions/1:predict",
+        {"signature_name": "colorize_bytes", "inputs": {"images_bytes": request["instances"]}},
+    )
     assert status == 200 and columns["outputs"][0]["b64"] == body["predictions"][0]["b64"]
 
 
@@ -107,21 +113,67 @@ def test_serving_default_takes_nested_uint8_lists(server):
     "path, payload, raw, status, words",
     [
         ("/v1/models/tiny:predict", None, b"{not json", 400, "malformed JSON"),
-        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(b"plain text, no picture").decode()}]}, None, 400, "not an image we can read"),
-        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(png_bomb(30000, 30000)).decode()}]}, None, 400, "over the limit of 80 megapixels"),
-        ("/v1/models/tiny:predict", {"signature_name": "colorize_bytes", "instances": [{"b64": "%%% not base64"}]}, None, 400, "not valid base64"),
+        (
+            "/v1/models/tiny:predict",
+            {
+                "signature_name": "colorize_bytes",
+                "instances": [{"b64": base64.b64encode(b"plain text, no picture").decode()}],
+            },
+            None,
+            400,
+            "not an image we can read",
+        ),
+        (
+            "/v1/models/tiny:predict",
+            {
+                "signature_name": "colorize_bytes",
+                "instances": [{"b64": base64.b64encode(png_bomb(30000, 30000)).decode()}],
+            },
+            None,
+            400,
+            "over the limit of 80 megapixels",
+        ),
+        (
+            "/v1/models/tiny:predict",
+            {"signature_name": "colorize_bytes", "instances": [{"b64": "%%% not base64"}]},
+            None,
+            400,
+            "not valid base64",
+        ),
         ("/v1/models/tiny:predict", {"instances": [[[300]]]}, None, 400, "0..255"),
         ("/v1/models/tiny:predict", None, b"x" * 2_100_000, 413, "over the limit"),
         ("/v1/models/tiny:predict", None, b"[" * 100_000 + b"]" * 100_000, 400, "nested too deeply"),
-        ("/v1/models/tiny:predict", {"signature_name": "colorize", "inputs": {"images": [[[[1]]]], "render_size": "x",
-                                     "saturation": 1.0, "temperature": 1.0, "prior_weight": 0.0}}, None, 400, "render_size"),
+        (
+            "/v1/models/tiny:predict",
+            {
+                "signature_name": "colorize",
+                "inputs": {
+                    "images": [[[[1]]]],
+                    "render_size": "x",
+                    "saturation": 1.0,
+                    "temperature": 1.0,
+                    "prior_weight": 0.0,
+                },
+            },
+            None,
+            400,
+            "render_size",
+        ),
         ("/v1/models/nope:predict", {"instances": [[[1]]]}, None, 404, "no model named 'nope'"),
         ("/v1/models/nope", None, None, 404, "no model named 'nope'"),
         ("/v1/models/tiny/versions/7", None, None, 404, "no version 7"),
-        ("/v1/models/tiny:predict", {"signature_name": "sharpen", "instances": [[[1]]]}, None, 404, "no signature 'sharpen'"),
+        (
+            "/v1/models/tiny:predict",
+            {"signature_name": "sharpen", "instances": [[[1]]]},
+            None,
+            404,
+            "no signature 'sharpen'",
+        ),
     ],
 )
-def test_bad_requests_get_their_status_and_an_error_body_and_the_server_keeps_serving(server, path, payload, raw, status, words):
+def test_bad_requests_get_their_status_and_an_error_body_and_the_server_keeps_serving(
+    server, path, payload, raw, status, words
+):
     url, _ = server
     code, body = call(f"{url}{path}", payload, raw)
     assert code == status and set(body) == {"error"} and words in body["error"], body
@@ -150,7 +202,9 @@ def test_serving_dir_has_tensorflow_servings_numbered_versions(tiny_run, tmp_pat
     from tests.conftest import run_cli
 
     for expected in ("1", "2"):
-        result = run_cli("colorkeras.export", "--model", tiny_run, "--serving-dir", tmp_path / "models", "--model-name", "colorizer")
+        result = run_cli(
+            "colorkeras.export", "--model", tiny_run, "--serving-dir", tmp_path / "models", "--model-name", "colorizer"
+        )
         assert result.returncode == 0, result.stderr
         assert (tmp_path / "models" / "colorizer" / expected / "saved_model.pb").is_file()
     loaded = tf.saved_model.load(str(tmp_path / "models" / "colorizer" / "2"))
@@ -171,8 +225,20 @@ def test_load_of_32_clients_then_sigterm_finishes_what_it_holds(tiny_run):
 
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "colorkeras.serve", "--model", str(tiny_run), "--model-name", "tiny", "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "colorkeras.serve",
+            "--model",
+            str(tiny_run),
+            "--model-name",
+            "tiny",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}/v1/models/tiny"
     try:
@@ -184,7 +250,10 @@ def test_load_of_32_clients_then_sigterm_finishes_what_it_holds(tiny_run):
             except urllib.error.URLError:
                 time.sleep(0.5)
         photo = np.asarray(Image.fromarray(data.astronaut()).resize((640, 480)))
-        request = {"signature_name": "colorize_bytes", "instances": [{"b64": base64.b64encode(jpeg_bytes(photo)).decode()}]}
+        request = {
+            "signature_name": "colorize_bytes",
+            "instances": [{"b64": base64.b64encode(jpeg_bytes(photo)).decode()}],
+        }
         with ThreadPoolExecutor(32) as pool:
             statuses = list(pool.map(lambda _: call(f"{url}:predict", request)[0], range(32 * 4)))
         assert statuses == [200] * 128
@@ -219,7 +288,20 @@ def test_tflite_model_matches_the_saved_model_at_two_sizes(tiny_run, image_folde
 
     if saturation is not None:  # The HSV boost, written as arithmetic for TFLite.
         boosted = tmp_path / "boosted"
-        assert run_cli("colorkeras.export", "--model", tiny_run, "--run-dir", boosted, "--saturation", saturation, "--data", image_folder).returncode == 0
+        assert (
+            run_cli(
+                "colorkeras.export",
+                "--model",
+                tiny_run,
+                "--run-dir",
+                boosted,
+                "--saturation",
+                saturation,
+                "--data",
+                image_folder,
+            ).returncode
+            == 0
+        )
         tiny_run = boosted
     from tests.conftest import run_module
 

@@ -67,9 +67,13 @@ def test_a_red_hint_on_the_shipped_default_store_colours_its_point_red(tmp_path)
 
     Image.fromarray(data.camera()).save(tmp_path / "camera.png")  # 512x512 gray: a man, a camera, a sky.
     (tmp_path / "hints.json").write_text(json.dumps([{"x": 400, "y": 80, "color": "#d02020"}]))
-    result = run_cli("colorkeras.colorize", tmp_path / "camera.png", "--hints", tmp_path / "hints.json", "--out", tmp_path / "out")
+    result = run_cli(
+        "colorkeras.colorize", tmp_path / "camera.png", "--hints", tmp_path / "hints.json", "--out", tmp_path / "out"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
-    red, green, blue = np.asarray(Image.open(tmp_path / "out" / "camera.png"), np.int32)[76:85, 396:405].reshape(-1, 3).mean(axis=0)
+    red, green, blue = (
+        np.asarray(Image.open(tmp_path / "out" / "camera.png"), np.int32)[76:85, 396:405].reshape(-1, 3).mean(axis=0)
+    )
     assert red > green + 30 and red > blue + 30, (red, green, blue)
 
 
@@ -77,5 +81,8 @@ def test_no_shipped_record_holds_a_machines_absolute_path():
     found = []
     for path in sorted(SHIPPED.rglob("*")):
         if path.suffix in (".json", ".csv", ".md") and "saved_model" not in path.parts:
-            found += [f"{path.relative_to(SHIPPED)}: {match.group(0)}" for match in store.ABSOLUTE_PATH.finditer(path.read_text())]
+            found += [
+                f"{path.relative_to(SHIPPED)}: {match.group(0)}"
+                for match in store.ABSOLUTE_PATH.finditer(path.read_text())
+            ]
     assert not found, found

@@ -86,8 +86,14 @@ def test_json_is_written_strictly_and_a_damaged_file_is_an_error(tmp_path):
 def test_run_names_every_file_of_the_layout(tmp_path):
     run = store.Run(tmp_path / "my-run")
     assert run.name == "my-run" and run.partial.path == tmp_path / ".my-run.partial"
-    assert {run.config.name, run.metrics.name, run.history.name, run.samples.name, run.keras_model.name, run.saved_model.name} == {
-        "config.json", "metrics.json", "history.csv", "samples.png", "model.keras", "saved_model"}
+    assert {
+        run.config.name,
+        run.metrics.name,
+        run.history.name,
+        run.samples.name,
+        run.keras_model.name,
+        run.saved_model.name,
+    } == {"config.json", "metrics.json", "history.csv", "samples.png", "model.keras", "saved_model"}
     assert not run.is_complete() and run.read_history() == [] and run.read_config("none") == "none"
     fake_run(tmp_path, "my-run")
     run.history.write_text("epoch,loss\n1,2.5\n")
@@ -150,9 +156,15 @@ def test_records_store_paths_portably_and_read_them_back_from_anywhere(tmp_path,
     beside = store.REPOSITORY.parent / "shared" / "datasets" / "photos"
     home = Path.home() / "scans" / "1920s"
     record = {
-        "settings": {"architecture": "unet", "data": [str(beside), str(store.REPOSITORY / "tests")], "init_from": str(home / "w.weights.npz")},
+        "settings": {
+            "architecture": "unet",
+            "data": [str(beside), str(store.REPOSITORY / "tests")],
+            "init_from": str(home / "w.weights.npz"),
+        },
         "data_source": f"image folder {beside} + image folder {store.REPOSITORY / 'tests'}",
-        "export_command": f"python -m colorkeras.export --model={store.REPOSITORY / 'saved_models' / 'photos-unet'} --name x",
+        "export_command": (
+            f"python -m colorkeras.export --model={store.REPOSITORY / 'saved_models' / 'photos-unet'} --name x"
+        ),
         "server": "http://localhost:8501/v1/models/colorizer",
         "elsewhere": "/data/scans",
     }

@@ -16,7 +16,20 @@ from colorkeras.models import color
 from colorkeras.training import loop
 from tests.conftest import run_module, write_crops
 
-TINY = ["--image-size", "16", "--load-size", "24", "--base-filters", "4", "--depth", "2", "--batch-size", "8", "--verbose", "0"]
+TINY = [
+    "--image-size",
+    "16",
+    "--load-size",
+    "24",
+    "--base-filters",
+    "4",
+    "--depth",
+    "2",
+    "--batch-size",
+    "8",
+    "--verbose",
+    "0",
+]
 RUN_FILES = {"saved_model", "model.keras", "history.csv", "config.json", "metrics.json", "samples.png"}
 
 
@@ -49,7 +62,9 @@ def test_saved_model_colorizes_any_size_with_plain_tensorflow(trained_run):
     )
     output = trained_run.parent / "plain_tf.npy"
     env = dict(os.environ, PYTHONPATH="", TF_CPP_MIN_LOG_LEVEL="2")
-    result = subprocess.run([sys.executable, "-c", script, str(output)], capture_output=True, text=True, env=env, cwd="/")
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(output)], capture_output=True, text=True, env=env, cwd="/"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     one, three = np.load(output)
     assert one.shape == (1, 77, 123, 3) and one.dtype == np.uint8
@@ -71,8 +86,11 @@ def test_keras_model_and_saved_model_give_the_same_colours(trained_run):
     image = np.random.default_rng(1).integers(0, 256, (1, 16, 16, 3), dtype=np.uint8)
     lightness = color.rgb_to_lightness(image / 255.0)
     ab = heads.decode_chroma(
-        keras_model(lightness / color.L_SCALE, training=False), "unet", "classes",
-        color.ab_bin_centers(settings["bin_step"]), settings["temperature"],
+        keras_model(lightness / color.L_SCALE, training=False),
+        "unet",
+        "classes",
+        color.ab_bin_centers(settings["bin_step"]),
+        settings["temperature"],
     )
     ab = tf.image.resize(ab, (16, 16), method="bilinear")
     expected = np.round(color.lab_to_rgb(tf.concat([lightness, ab], axis=-1)).numpy() * 255)
@@ -102,7 +120,9 @@ def test_kill_during_epoch_two_then_resume_finishes_epochs_two_and_three(tmp_pat
     args[args.index("--batch-size") + 1] = "2"
     process = subprocess.Popen(
         [sys.executable, "-m", "colorkeras.train", *map(str, args)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     state = store.partial_path(run_dir) / "state.json"
     deadline = time.time() + 240
@@ -204,7 +224,16 @@ def test_limit_shrinks_the_validation_split_in_proportion(tmp_path, image_folder
 
 def test_help_names_choices_and_defaults():
     text = train.build_parser().format_help()
-    for expected in ("unet", "plain-cnn", "--resume", "--run-dir", "--distribute", "mirrored", "multiworker", "default: 10"):
+    for expected in (
+        "unet",
+        "plain-cnn",
+        "--resume",
+        "--run-dir",
+        "--distribute",
+        "mirrored",
+        "multiworker",
+        "default: 10",
+    ):
         assert expected in text
 
 
@@ -212,8 +241,17 @@ def test_help_names_choices_and_defaults():
 def test_mirrored_strategy_on_two_logical_cpus(tmp_path, image_folder):
     run_dir = tmp_path / "mirrored"
     result = run_module(
-        "colorkeras.train", "--data", image_folder, "--epochs", "1", "--run-dir", run_dir,
-        "--distribute", "mirrored", *TINY, env={"COLORKERAS_LOGICAL_CPUS": "2"},
+        "colorkeras.train",
+        "--data",
+        image_folder,
+        "--epochs",
+        "1",
+        "--run-dir",
+        run_dir,
+        "--distribute",
+        "mirrored",
+        *TINY,
+        env={"COLORKERAS_LOGICAL_CPUS": "2"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "over 2 replica(s)" in result.stdout
@@ -232,8 +270,13 @@ def test_multiworker_two_processes_train_one_epoch_together(tmp_path, image_fold
         env = dict(os.environ, TF_CONFIG=json.dumps({"cluster": cluster, "task": {"type": "worker", "index": index}}))
         args = ["--data", image_folder, "--epochs", "1", "--run-dir", run_dir, "--distribute", "multiworker", *TINY]
         processes.append(
-            subprocess.Popen([sys.executable, "-m", "colorkeras.train", *map(str, args)], env=env,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            subprocess.Popen(
+                [sys.executable, "-m", "colorkeras.train", *map(str, args)],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
         )
     outputs = [process.communicate(timeout=300) for process in processes]
     assert processes[0].returncode == 0, outputs[0][1][-3000:]
@@ -291,7 +334,11 @@ def test_kill_during_export_or_metrics_keeps_earlier_runs_and_resumes(tmp_path, 
     args = ["--data", image_folder, "--epochs", "1", "--run-dir", run_dir, *TINY]
     partial = store.partial_path(run_dir)
     marker = partial / (".saved_model.tmp" if moment.startswith("during") else "saved_model")
-    process = subprocess.Popen([sys.executable, "-m", "colorkeras.train", *map(str, args)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "colorkeras.train", *map(str, args)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.time() + 240
     while not marker.exists() and process.poll() is None and time.time() < deadline:
         time.sleep(0.005)
@@ -326,17 +373,26 @@ def test_resume_with_more_epochs_trains_only_the_new_ones(tmp_path, image_folder
 def test_train_only_moves_the_named_layers_and_nothing_else():
     from colorkeras.core.config import TrainConfig
 
-    config = TrainConfig(base_filters=4, depth=2, image_size=16, train_only="up1_a, up1_b_conv", learning_rate=1e-2).resolve()
+    config = TrainConfig(
+        base_filters=4, depth=2, image_size=16, train_only="up1_a, up1_b_conv", learning_rate=1e-2
+    ).resolve()
     model, network = loop.compile_model(config)
     before = {layer.name: [np.asarray(w) for w in layer.get_weights()] for layer in network.layers}
     rng = np.random.default_rng(0)
     lightness = rng.random((8, 16, 16, 1)).astype(np.float32)
     ab = rng.uniform(-40, 40, (8, 16, 16, 2)).astype(np.float32)  # The loss's target: a/b at full resolution.
     model.fit(lightness, ab, epochs=2, batch_size=4, verbose=0)
-    moved = {layer.name for layer in network.layers
-             if any(not np.array_equal(a, np.asarray(b)) for a, b in zip(before[layer.name], layer.get_weights()))}
+    moved = {
+        layer.name
+        for layer in network.layers
+        if any(
+            not np.array_equal(a, np.asarray(b)) for a, b in zip(before[layer.name], layer.get_weights(), strict=False)
+        )
+    }
     # up1_b_bn stays as it was, as does every other layer: not even a frozen batch norm's statistics move.
     assert moved == {"up1_a_conv", "up1_a_bn", "up1_b_conv"}
     for prefixes, missing in (("global_", "global_"), ("up1_a,global_fuse", "global_fuse"), (",", "")):
-        with pytest.raises(loop.UsageError, match=f"--train-only {prefixes}: no layer of unet has a name that starts with '{missing}'"):
+        with pytest.raises(
+            loop.UsageError, match=f"--train-only {prefixes}: no layer of unet has a name that starts with '{missing}'"
+        ):
             loop.compile_model(TrainConfig(base_filters=4, depth=2, image_size=16, train_only=prefixes).resolve())

@@ -1,4 +1,5 @@
-"""The dashboard's hints: clicks to pixels, points drawn on the photograph, their table and JSON file, and the runs that take them."""
+"""The dashboard's hints: clicks to pixels, points drawn on the photograph, their table and JSON file,
+and the runs that take them."""
 
 import json
 from pathlib import Path
@@ -82,7 +83,11 @@ def points_from_table(table, width, height):
     for row in table.to_dict("records"):
         if all(pd.isna(row.get(key)) or row.get(key) in ("", None) for key in ("x", "y", "color")):
             continue
-        rows.append({"x": float(row["x"]) if not pd.isna(row["x"]) else None,
-                     "y": float(row["y"]) if not pd.isna(row["y"]) else None,
-                     "color": row["color"]})
+        rows.append(
+            {
+                "x": float(row["x"]) if not pd.isna(row["x"]) else None,
+                "y": float(row["y"]) if not pd.isna(row["y"]) else None,
+                "color": row["color"],
+            }
+        )
     return parse_hints(rows, width, height, where="hint table row")

@@ -20,48 +20,28 @@ from colorkeras.data.pipeline import describe
 EVALUATION_REPORT = "evaluation.json"  # Written by `python -m colorkeras.evaluate --output`.
 
 
-
-
-
-
 # === Film ===
-
-
-
-
-
 
 
 # === Hints ===
 
 
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
 # === Runs, history and metrics ===
 
-SETTING_COLUMNS = ("architecture", "head", "base_filters", "depth", "loss", "epochs", "batch_size", "learning_rate", "image_size", "render_size", "saturation", "temperature")
+SETTING_COLUMNS = (
+    "architecture",
+    "head",
+    "base_filters",
+    "depth",
+    "loss",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "image_size",
+    "render_size",
+    "saturation",
+    "temperature",
+)
 METRIC_COLUMNS = ("psnr", "ssim", "colorfulness", "colorfulness_gap", "auc", "mse", "n")
 
 
@@ -78,7 +58,7 @@ def data_key(entry):
         dataset = _describe_legacy(str(entry.get("data_source") or entry.get("data") or ""))
     if dataset is None:  # A folder not on this machine: its path, as either file names it.
         text = str(entry.get("data_source") or entry.get("data") or "")
-        return next((text[len(prefix):] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
+        return next((text[len(prefix) :] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
     return f"{dataset['name']}:{dataset['fingerprint']}"
 
 
@@ -91,7 +71,7 @@ def _describe_legacy(text):
         return {"name": "cifar10", "fingerprint": "cifar10"}
     if text.startswith("scikit-image"):
         return {"name": "scikit-image", "fingerprint": "skimage"}
-    path = next((text[len(prefix):] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
+    path = next((text[len(prefix) :] for prefix in _LEGACY_PREFIXES if text.startswith(prefix)), text)
     path = store.local_path(path)
     if not path or not Path(path).is_dir():
         return None
@@ -114,7 +94,17 @@ def run_summaries(root=None):
     return rows
 
 
-SHOWN_SETTINGS = ("architecture", "base_filters", "epochs", "image_size", "render_size", "saturation", "temperature", "train_seconds", "parameters")
+SHOWN_SETTINGS = (
+    "architecture",
+    "base_filters",
+    "epochs",
+    "image_size",
+    "render_size",
+    "saturation",
+    "temperature",
+    "train_seconds",
+    "parameters",
+)
 
 
 def display_tables(frame):
@@ -127,12 +117,16 @@ def display_tables(frame):
     the page.
     """
     truth = frame[frame["run"] == "ground truth"]
-    truth_colorfulness = float(truth["colorfulness"].iloc[0]) if len(truth) and pd.notna(truth["colorfulness"].iloc[0]) else None
+    truth_colorfulness = (
+        float(truth["colorfulness"].iloc[0]) if len(truth) and pd.notna(truth["colorfulness"].iloc[0]) else None
+    )
     rows = frame[frame["run"] != "ground truth"]
     figures = rows[["run", *METRIC_COLUMNS]].dropna(axis=1, how="all").reset_index(drop=True)
     runs = rows[rows["architecture"].notna()]
     settings = runs[["run", *SHOWN_SETTINGS]].astype(object).where(runs[["run", *SHOWN_SETTINGS]].notna(), "")
-    settings = settings.map(lambda value: f"{value:g}" if isinstance(value, float) else str(value)).reset_index(drop=True)
+    settings = settings.map(lambda value: f"{value:g}" if isinstance(value, float) else str(value)).reset_index(
+        drop=True
+    )
     return figures, truth_colorfulness, settings
 
 
@@ -156,8 +150,12 @@ def reports(root=None, prefix=None, degraded=False):
             continue
         report = store.read_json(path)
         # Partial reports (evaluate --limit) are not ranked beside full ones.
-        if isinstance(report, dict) and isinstance(report.get("rows"), list) and bool(report.get("degrade")) == degraded \
-                and not report.get("limit"):
+        if (
+            isinstance(report, dict)
+            and isinstance(report.get("rows"), list)
+            and bool(report.get("degrade")) == degraded
+            and not report.get("limit")
+        ):
             found[path.name] = report
     return found
 
@@ -165,7 +163,19 @@ def reports(root=None, prefix=None, degraded=False):
 # Every metrics table shows these columns, in this order: the figures first, then
 # the settings that explain them. The data's path is in the table's title, not in
 # a column (it is one machine's path, and it made tables wider than the page).
-TABLE_COLUMNS = ("run", *METRIC_COLUMNS, "architecture", "base_filters", "epochs", "image_size", "render_size", "saturation", "temperature", "train_seconds", "parameters")
+TABLE_COLUMNS = (
+    "run",
+    *METRIC_COLUMNS,
+    "architecture",
+    "base_filters",
+    "epochs",
+    "image_size",
+    "render_size",
+    "saturation",
+    "temperature",
+    "train_seconds",
+    "parameters",
+)
 
 
 def _frame(rows):
@@ -205,7 +215,9 @@ def metrics_table(root=None, data_source=None):
             else:  # A baseline, or a run trained on other data (its settings beside it).
                 other = by_name.get(row["name"], {})
                 known[row["name"]] = {"data": data_key(report), **other, "run": row["name"], **metrics}
-                known[row["name"]].update({k: row[k] for k in ("render_size", "saturation", "temperature") if row.get(k) is not None})
+                known[row["name"]].update(
+                    {k: row[k] for k in ("render_size", "saturation", "temperature") if row.get(k) is not None}
+                )
                 rows.append(known[row["name"]])
     return _frame(rows)
 
@@ -240,8 +252,19 @@ def hint_sweeps(root=None):
     tables = []
     for report in reports(root, "evaluation-hints-").values():
         rows = [row for row in report["rows"] if "hints" in row]
-        frame = pd.DataFrame([{"run": row["name"].split(" (")[0], "hints": row["hints"], "psnr": row["psnr"], "ssim": row["ssim"],
-                               "colorfulness": row["colorfulness"], "n": row["n"]} for row in rows])
+        frame = pd.DataFrame(
+            [
+                {
+                    "run": row["name"].split(" (")[0],
+                    "hints": row["hints"],
+                    "psnr": row["psnr"],
+                    "ssim": row["ssim"],
+                    "colorfulness": row["colorfulness"],
+                    "n": row["n"],
+                }
+                for row in rows
+            ]
+        )
         if not frame.empty:
             tables.append((f"Hints: {report_title(report)}", frame))
     return tables
@@ -261,8 +284,17 @@ def film_reports(root=None):
     report, per-frame and stabilised rows with the warping error."""
     tables = []
     for report in reports(root, "evaluation-film-").values():
-        frame = pd.DataFrame([{key: row.get(key) for key in ("name", "psnr", "ssim", "colorfulness", "warping_error", "n")} for row in report["rows"]])
-        frame = frame.rename(columns={"name": "run", "n": "frames"}).replace([np.inf, -np.inf], np.nan).dropna(subset=["psnr"])
+        frame = pd.DataFrame(
+            [
+                {key: row.get(key) for key in ("name", "psnr", "ssim", "colorfulness", "warping_error", "n")}
+                for row in report["rows"]
+            ]
+        )
+        frame = (
+            frame.rename(columns={"name": "run", "n": "frames"})
+            .replace([np.inf, -np.inf], np.nan)
+            .dropna(subset=["psnr"])
+        )
         tables.append((f"Film: {Path(str(report.get('data', ''))).name}", frame))
     return tables
 
@@ -298,7 +330,9 @@ def loss_kind(name, root=None):
 def history_chart(frame, columns, title):
     """An Altair line chart of ``columns`` per epoch whose axis fits the values (not from 0)."""
 
-    long = frame.reset_index().melt(id_vars=frame.index.name or "index", value_vars=list(columns), var_name="series", value_name="value")
+    long = frame.reset_index().melt(
+        id_vars=frame.index.name or "index", value_vars=list(columns), var_name="series", value_name="value"
+    )
     epoch = frame.index.name or "index"
     return (
         alt.Chart(long, title=title)
@@ -341,7 +375,9 @@ def quality_chart(frame, title):
         tooltip=["run", alt.Tooltip("psnr:Q", format=".2f"), alt.Tooltip("colorfulness:Q", format=".1f"), "n"],
     ) + base.mark_text(align="left", dx=7).encode(x="colorfulness:Q", y="psnr:Q", text="run:N")
     if len(truth) and pd.notna(truth["colorfulness"].iloc[0]):
-        rule = pd.DataFrame({"colorfulness": [float(truth["colorfulness"].iloc[0])], "label": ["the truth's colourfulness"]})
+        rule = pd.DataFrame(
+            {"colorfulness": [float(truth["colorfulness"].iloc[0])], "label": ["the truth's colourfulness"]}
+        )
         chart = chart + alt.Chart(rule).mark_rule(strokeDash=[4, 4]).encode(x="colorfulness:Q", tooltip="label:N")
     return chart
 

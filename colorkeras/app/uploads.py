@@ -1,4 +1,5 @@
-"""The dashboard's uploads: a photograph or a film colorized through the run's Colorizer, named, kept between reruns and zipped for download."""
+"""The dashboard's uploads: a photograph or a film colorized through the run's Colorizer, named, kept between reruns
+and zipped for download."""
 
 import io
 import tempfile
@@ -47,7 +48,9 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
         encoded, dropped = archive.encode_result(colour, fmt, archive.Source.of(data, image), made)
     except ValueError as error:
         raise ImageError(f"{name}: {error}") from None
-    return ColorizedUpload(name=name, gray=gray, colour=colour, encoded=encoded, seconds=seconds, format=fmt, dropped=tuple(dropped))
+    return ColorizedUpload(
+        name=name, gray=gray, colour=colour, encoded=encoded, seconds=seconds, format=fmt, dropped=tuple(dropped)
+    )
 
 
 FILM_TYPES = tuple(suffix[1:] for suffix in FILM_SUFFIXES)

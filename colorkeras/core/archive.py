@@ -40,12 +40,38 @@ NAMESPACE, PREFIX = "http://ns.colorkeras.org/xmp/1.0/", "colorkeras"  # The run
 # EXIF tags that describe a file's own layout, not the picture: never copied from the
 # input (the output's encoder writes its own), nor the thumbnail of the old pixels.
 LAYOUT_TAGS = {
-    "ImageWidth", "ImageLength", "BitsPerSample", "Compression", "PhotometricInterpretation", "StripOffsets",
-    "SamplesPerPixel", "RowsPerStrip", "StripByteCounts", "PlanarConfiguration", "TileWidth", "TileLength",
-    "TileOffsets", "TileByteCounts", "SampleFormat", "ExtraSamples", "Predictor", "InterColorProfile",
-    "XMLPacket", "IPTCNAA", "ImageResources", "NewSubfileType", "SubfileType", "JPEGInterchangeFormat",
-    "JPEGInterchangeFormatLength", "Orientation", "Software", "PixelXDimension", "PixelYDimension", "ExifTag",
-    "GPSTag", "InteroperabilityTag",
+    "ImageWidth",
+    "ImageLength",
+    "BitsPerSample",
+    "Compression",
+    "PhotometricInterpretation",
+    "StripOffsets",
+    "SamplesPerPixel",
+    "RowsPerStrip",
+    "StripByteCounts",
+    "PlanarConfiguration",
+    "TileWidth",
+    "TileLength",
+    "TileOffsets",
+    "TileByteCounts",
+    "SampleFormat",
+    "ExtraSamples",
+    "Predictor",
+    "InterColorProfile",
+    "XMLPacket",
+    "IPTCNAA",
+    "ImageResources",
+    "NewSubfileType",
+    "SubfileType",
+    "JPEGInterchangeFormat",
+    "JPEGInterchangeFormatLength",
+    "Orientation",
+    "Software",
+    "PixelXDimension",
+    "PixelYDimension",
+    "ExifTag",
+    "GPSTag",
+    "InteroperabilityTag",
 }
 
 
@@ -106,9 +132,15 @@ def _sixteen_bit_pixels(data, image):
 
 def _upright(array, orientation):
     """``array`` turned as ``PIL.ImageOps.exif_transpose`` turns an image of that EXIF orientation."""
-    turns = {2: lambda a: a[:, ::-1], 3: lambda a: a[::-1, ::-1], 4: lambda a: a[::-1],
-             5: lambda a: np.swapaxes(a, 0, 1), 6: lambda a: np.rot90(a, -1), 7: lambda a: np.rot90(a[:, ::-1], 1),
-             8: lambda a: np.rot90(a, 1)}
+    turns = {
+        2: lambda a: a[:, ::-1],
+        3: lambda a: a[::-1, ::-1],
+        4: lambda a: a[::-1],
+        5: lambda a: np.swapaxes(a, 0, 1),
+        6: lambda a: np.rot90(a, -1),
+        7: lambda a: np.rot90(a[:, ::-1], 1),
+        8: lambda a: np.rot90(a, 1),
+    }
     return np.ascontiguousarray(turns.get(orientation, lambda a: a)(array))
 
 
@@ -184,7 +216,13 @@ def provenance(run, render_size=None, saturation=None, hints=0, recipe=None):
     ``recipe``) lets a later run tell whether it would make the same output."""
     from colorkeras import __version__
 
-    made = {"tool": f"colorkeras {__version__}", "run": str(run), "render_size": render_size, "saturation": saturation, "hints": int(hints)}
+    made = {
+        "tool": f"colorkeras {__version__}",
+        "run": str(run),
+        "render_size": render_size,
+        "saturation": saturation,
+        "hints": int(hints),
+    }
     if recipe:
         made["recipe"] = recipe
     return made
@@ -219,19 +257,25 @@ def with_metadata(data, fmt, source, made):
 
     _register_namespace(pyexiv2)
     dropped = []
-    exif = {key: value for key, value in source.exif.items()
-            if key.split(".")[1] not in ("Thumbnail", "Thumbnail2") and key.split(".")[-1] not in LAYOUT_TAGS
-            and not (key == "Exif.Image.ImageDescription" and str(value).startswith('{"shape"'))}  # tifffile's own, not a caption.
+    exif = {
+        key: value
+        for key, value in source.exif.items()
+        if key.split(".")[1] not in ("Thumbnail", "Thumbnail2")
+        and key.split(".")[-1] not in LAYOUT_TAGS
+        and not (key == "Exif.Image.ImageDescription" and str(value).startswith('{"shape"'))
+    }  # tifffile's own, not a caption.
     exif.update({"Exif.Image.Orientation": "1", "Exif.Image.Software": f"{made['tool']} (run {made['run']})"})
     xmp = dict(source.xmp)
     for key in [key for key in xmp if key.startswith(f"Xmp.{PREFIX}.")]:
         del xmp[key]  # A result colorized again records this run, not the last one.
-    xmp.update({
-        "Xmp.iptcExt.DigitalSourceType": DIGITAL_SOURCE_TYPE,
-        "Xmp.xmp.CreatorTool": made["tool"],
-        f"Xmp.{PREFIX}.Run": made["run"],
-        f"Xmp.{PREFIX}.Hints": str(made["hints"]),
-    })
+    xmp.update(
+        {
+            "Xmp.iptcExt.DigitalSourceType": DIGITAL_SOURCE_TYPE,
+            "Xmp.xmp.CreatorTool": made["tool"],
+            f"Xmp.{PREFIX}.Run": made["run"],
+            f"Xmp.{PREFIX}.Hints": str(made["hints"]),
+        }
+    )
     if made.get("recipe"):
         xmp[f"Xmp.{PREFIX}.Recipe"] = made["recipe"]
     for name, key in (("render_size", "RenderSize"), ("saturation", "Saturation")):
@@ -274,7 +318,12 @@ def encode_result(colour, fmt="png", source=None, made=None):
     source = source or Source()
     dropped = []
     pixels = colour
-    if source.high is not None and colour.ndim == 3 and colour.shape[-1] == 3 and source.high.shape[:2] == colour.shape[:2]:
+    if (
+        source.high is not None
+        and colour.ndim == 3
+        and colour.shape[-1] == 3
+        and source.high.shape[:2] == colour.shape[:2]
+    ):
         if fmt in EIGHT_BIT:
             dropped.append(f"16-bit depth ({fmt.upper()} is 8-bit)")
         else:

@@ -69,7 +69,8 @@ class Progress:
         elapsed = now - self.started
         left = elapsed / done * (self.total - done) if done else float("nan")
         line = f"{self.label}{done:,}/{self.total:,} {self.unit}s, {elapsed:.0f} s" + (
-            "" if end else (f", about {left:.0f} s left" if done else ""))
+            "" if end else (f", about {left:.0f} s left" if done else "")
+        )
         if self.terminal:
             print(f"\r{line:<79}", end="\n" if end else "", file=self.stream, flush=True)
         else:
@@ -82,7 +83,12 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if "default" in text or action.required or action.default in (None, argparse.SUPPRESS) or action.option_strings == []:
+        if (
+            "default" in text
+            or action.required
+            or action.default in (None, argparse.SUPPRESS)
+            or action.option_strings == []
+        ):
             return text
         if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):
             return text
@@ -120,7 +126,11 @@ def quiet_native_logs(also=None):
                     text = line.decode("utf-8", "replace")
                     if not NATIVE_LOG.match(text) and not (also and also.match(text)):
                         target.write(line)
-                if pending and not NATIVE_LOG.match(pending.decode("utf-8", "replace")) and not _may_become_log(pending):
+                if (
+                    pending
+                    and not NATIVE_LOG.match(pending.decode("utf-8", "replace"))
+                    and not _may_become_log(pending)
+                ):
                     target.write(pending)
                     pending = b""
             if pending:

@@ -19,7 +19,9 @@ class Architecture:
     defaults: dict  # Filled into every None setting by TrainConfig.resolve().
     chroma: bool = True  # Predicts a/b (classes or regression head) at half resolution; False: sRGB at full.
     takes_hints: bool = False
-    fixed_multiple: int | None = None  # Input sides must be multiples of this; None: 2 ** depth for a chroma network, 1 otherwise.
+    fixed_multiple: int | None = (
+        None  # Input sides must be multiples of this; None: 2 ** depth for a chroma network, 1 otherwise.
+    )
     options: tuple = ()  # TrainConfig settings of this architecture alone, passed to its builder.
     description: str = ""
 
@@ -37,16 +39,23 @@ class Architecture:
 # ImageNet weights (--encoder-weights) and is 32-aligned by its five strides.
 ARCHITECTURES = {
     "unet": Architecture(
-        "unet", dict(base_filters=28, depth=3, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
-        takes_hints=True, description="L -> a/b, this project's U-Net",
+        "unet",
+        dict(base_filters=28, depth=3, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
+        takes_hints=True,
+        description="L -> a/b, this project's U-Net",
     ),
     "plain-cnn": Architecture(
-        "plain-cnn", dict(base_filters=64, depth=6, head="rgb", loss="mse", saturation=1.5, temperature=1.0),
-        chroma=False, description="the original gray -> RGB design",
+        "plain-cnn",
+        dict(base_filters=64, depth=6, head="rgb", loss="mse", saturation=1.5, temperature=1.0),
+        chroma=False,
+        description="the original gray -> RGB design",
     ),
     "mobilenet-unet": Architecture(
-        "mobilenet-unet", dict(base_filters=16, depth=5, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
-        takes_hints=True, fixed_multiple=32, options=("encoder_weights", "freeze_encoder", "global_view"),
+        "mobilenet-unet",
+        dict(base_filters=16, depth=5, head="classes", loss="crossentropy", saturation=1.0, temperature=1.0),
+        takes_hints=True,
+        fixed_multiple=32,
+        options=("encoder_weights", "freeze_encoder", "global_view"),
         description="L -> a/b from an ImageNet-pretrained MobileNetV2 encoder (--encoder-weights)",
     ),
 }
@@ -69,27 +78,42 @@ def automatic_settings(settings):
 @dataclass
 class TrainConfig:
     # === Data ===
-    data: str | list = "cifar10"  # "cifar10", a path (image folder, cifar-10-python.tar.gz or its folder), or a list of these.
+    data: str | list = (
+        "cifar10"  # "cifar10", a path (image folder, cifar-10-python.tar.gz or its folder), or a list of these.
+    )
     image_size: int = 32  # Side of the square training crops, in pixels.
     load_size: int | None = None  # Side images are stored at before cropping (default: image_size).
     validation_fraction: float = 0.1  # Share of the training images held out for val_loss.
     limit: int | None = None  # Use at most this many training images (quick experiments).
-    degrade: float = 0.0  # Share of training inputs given archive-scan defects (fading, blur, grain, JPEG, scratches); 0 = off.
+    degrade: float = (
+        0.0  # Share of training inputs given archive-scan defects (fading, blur, grain, JPEG, scratches); 0 = off.
+    )
 
     # === Model ===
-    architecture: str = "unet"  # A name in ARCHITECTURES: "unet" (L -> a/b), "plain-cnn" (the original gray -> RGB design), "mobilenet-unet".
+    # A name in ARCHITECTURES: "unet" (L -> a/b), "plain-cnn" (the original gray -> RGB design), "mobilenet-unet".
+    architecture: str = "unet"
     base_filters: int | None = None  # Width: filters of the first level.
     depth: int | None = None  # U-Net: levels of downsampling; plain CNN: number of convolutions.
     head: str | None = None  # U-Net: "classes" (quantised a/b) or "regression"; plain CNN: "rgb".
     loss: str | None = None  # "crossentropy" (classes head), "mse", "l1" or "huber".
     bin_step: float = 10.0  # Classes head: a/b grid step in Lab units.
     class_rebalance: float = 0.0  # Classes head: lambda of training-loss rebalancing (Zhang et al. use 0.5); 0 = off.
-    init_from: str | None = None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
-    hints: bool = False  # U-Nets: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
-    region_hints: float = 0.0  # Hints: share of training samples with one edge-bounded region recoloured and hinted (data.regions); 0 = off.
-    encoder_weights: str | None = None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
-    freeze_encoder: bool = False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
-    global_view: int = 0  # mobilenet-unet: the encoder also sees the whole image at this square side, fused at the bottleneck; 0 = off.
+    init_from: str | None = (
+        None  # A run (name or folder), or a .weights.npz of portable_train, whose weights start training.
+    )
+    hints: bool = (
+        False  # U-Nets: also take user hints (L plus a hint canvas; Zhang et al. 2017), trained with simulated ones.
+    )
+    # Hints: share of training samples with one edge-bounded region recoloured and hinted (data.regions); 0 = off.
+    region_hints: float = 0.0
+    encoder_weights: str | None = (
+        None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
+    )
+    freeze_encoder: bool = (
+        False  # mobilenet-unet: keep the pretrained encoder's weights as they are (train the decoder only).
+    )
+    # mobilenet-unet: the encoder also sees the whole image at this square side, fused at the bottleneck; 0 = off.
+    global_view: int = 0
 
     # === Optimisation ===
     epochs: int = 10
@@ -99,7 +123,9 @@ class TrainConfig:
     early_stopping: int = 0  # Stop after this many epochs without a better val_loss; 0 = off.
     seed: int = 0  # Seeds weights, the validation split and the shuffling.
     precision: str = "float32"  # "float32" or "mixed_bfloat16" (bfloat16 compute, float32 weights and loss).
-    train_only: str | None = None  # Train only the layers whose names start with this (or one of several, comma-separated: a new branch on a trained network); None = all.
+    # Train only the layers whose names start with this (or one of several, comma-separated: a new branch on a trained
+    # network); None = all.
+    train_only: str | None = None
 
     # === Export (defaults of the SavedModel's serving signature) ===
     render_size: int | None = None  # Short side the chroma is predicted at (default: image_size).
@@ -122,30 +148,66 @@ class TrainConfig:
         self.render_size = self.render_size or self.image_size
         checks = [
             (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
-            (self.load_size >= self.image_size, f"load size ({self.load_size}) must be >= image size ({self.image_size})"),
-            (self.epochs >= 1 or (self.epochs == 0 and self.init_from), f"epochs must be at least 1 (0 only with --init-from: the given weights as a run), received {self.epochs}"),
-            (not self.hints or network.takes_hints, f"hints need an architecture that takes them ({', '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)})"),
+            (
+                self.load_size >= self.image_size,
+                f"load size ({self.load_size}) must be >= image size ({self.image_size})",
+            ),
+            (
+                self.epochs >= 1 or (self.epochs == 0 and self.init_from),
+                "epochs must be at least 1 (0 only with --init-from: the given weights as a run), "
+                f"received {self.epochs}",
+            ),
+            (
+                not self.hints or network.takes_hints,
+                "hints need an architecture that takes them "
+                f"({', '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)})",
+            ),
             (self.batch_size >= 1, f"batch size must be at least 1, received {self.batch_size}"),
             (self.learning_rate > 0, f"learning rate must be positive, received {self.learning_rate}"),
             (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),
             (self.depth >= 1, f"depth must be at least 1, received {self.depth}"),
-            (self.schedule in ("constant", "cosine"), f"schedule must be 'constant' or 'cosine', received {self.schedule!r}"),
-            (self.distribute in ("none", "mirrored", "multiworker"), f"distribute must be none, mirrored or multiworker, received {self.distribute!r}"),
-            (0 <= self.validation_fraction < 1, f"validation fraction must be in [0, 1), received {self.validation_fraction}"),
+            (
+                self.schedule in ("constant", "cosine"),
+                f"schedule must be 'constant' or 'cosine', received {self.schedule!r}",
+            ),
+            (
+                self.distribute in ("none", "mirrored", "multiworker"),
+                f"distribute must be none, mirrored or multiworker, received {self.distribute!r}",
+            ),
+            (
+                0 <= self.validation_fraction < 1,
+                f"validation fraction must be in [0, 1), received {self.validation_fraction}",
+            ),
             (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),
             (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
-            (self.precision in ("float32", "mixed_bfloat16"), f"precision must be float32 or mixed_bfloat16, received {self.precision!r}"),
+            (
+                self.precision in ("float32", "mixed_bfloat16"),
+                f"precision must be float32 or mixed_bfloat16, received {self.precision!r}",
+            ),
             (0.0 <= self.degrade <= 1.0, f"degrade must be a share in [0, 1], received {self.degrade}"),
             (0.0 <= self.region_hints <= 1.0, f"region hints must be a share in [0, 1], received {self.region_hints}"),
             (self.hints or not self.region_hints, "--region-hints trains a hint network: add --hints"),
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
-            (not self.global_view or "global_view" in network.options, f"--global-view needs an architecture with a pretrained encoder ({', '.join(n for n, a in ARCHITECTURES.items() if 'global_view' in a.options)})"),
-            (self.global_view >= 0 and self.global_view % 32 == 0, f"global view must be 0 (off) or a multiple of 32 such as 224, received {self.global_view}"),
+            (
+                not self.global_view or "global_view" in network.options,
+                "--global-view needs an architecture with a pretrained encoder "
+                f"({', '.join(n for n, a in ARCHITECTURES.items() if 'global_view' in a.options)})",
+            ),
+            (
+                self.global_view >= 0 and self.global_view % 32 == 0,
+                f"global view must be 0 (off) or a multiple of 32 such as 224, received {self.global_view}",
+            ),
         ]
         multiple = network.size_multiple(self.depth)
-        checks.append((self.image_size % multiple == 0, f"image size must be a multiple of {multiple} for {self.architecture} (depth {self.depth}), received {self.image_size}"))
+        checks.append(
+            (
+                self.image_size % multiple == 0,
+                f"image size must be a multiple of {multiple} for {self.architecture} (depth {self.depth}), "
+                f"received {self.image_size}",
+            )
+        )
         for ok, message in checks:
             if not ok:
                 raise ValueError(message)

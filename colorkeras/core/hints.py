@@ -59,7 +59,7 @@ def parse_hints(hints, width=None, height=None, where="hints"):
     if hints is None:
         return []
     if not isinstance(hints, list):
-        raise HintError(f"{where}: expected a list of points like {{\"x\": 120, \"y\": 48, \"color\": \"#1f3a93\"}}")
+        raise HintError(f'{where}: expected a list of points like {{"x": 120, "y": 48, "color": "#1f3a93"}}')
     if len(hints) > MAX_POINTS:
         raise HintError(f"{where}: {len(hints)} points; at most {MAX_POINTS} are allowed")
     points = []
@@ -69,7 +69,9 @@ def parse_hints(hints, width=None, height=None, where="hints"):
             raise HintError(f"{name}: expected an object with x, y and color, received {point!r}")
         unknown = set(point) - {"x", "y", "color", "radius"}
         if unknown:
-            raise HintError(f"{name}: unknown field(s) {', '.join(sorted(unknown))}; a point has x, y, color and radius")
+            raise HintError(
+                f"{name}: unknown field(s) {', '.join(sorted(unknown))}; a point has x, y, color and radius"
+            )
         for key in ("x", "y", "color"):
             if key not in point:
                 raise HintError(f"{name}: missing {key!r}")
@@ -86,10 +88,10 @@ def parse_hints(hints, width=None, height=None, where="hints"):
             radius = int(round(radius))
         rgb = parse_color(point["color"], f"{name}.color")
         if width is not None and not (0 <= coords["x"] < width and 0 <= coords["y"] < height):
-            raise HintError(
-                f"{name}: point (x={coords['x']}, y={coords['y']}) lies outside the {width}x{height} image"
-            )
-        points.append({"x": coords["x"], "y": coords["y"], "color": "#{:02x}{:02x}{:02x}".format(*rgb), "radius": radius})
+            raise HintError(f"{name}: point (x={coords['x']}, y={coords['y']}) lies outside the {width}x{height} image")
+        points.append(
+            {"x": coords["x"], "y": coords["y"], "color": "#{:02x}{:02x}{:02x}".format(*rgb), "radius": radius}
+        )
     return points
 
 
@@ -134,7 +136,7 @@ def expand_radii(yx, colors, radii, scale, width, height):
     patch apart, covering the radius's square. Returns (yx [K', 2], colors [K', 3])."""
     out_yx, out_colors = [], []
     step = (2 * DEFAULT_RADIUS + 1) / max(scale, 1e-9)  # One patch, in input pixels.
-    for (y, x), rgb, radius in zip(yx, colors, radii):
+    for (y, x), rgb, radius in zip(yx, colors, radii, strict=False):
         if radius <= step / 2:
             out_yx.append((y, x))
             out_colors.append(rgb)

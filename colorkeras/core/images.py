@@ -36,9 +36,7 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".webp", ".bmp", ".tif", ".tiff", "
 def find_images(folder):
     """All image files under ``folder``, recursively, in a stable (sorted) order."""
     folder = Path(folder)
-    return sorted(
-        path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file()
-    )
+    return sorted(path for path in folder.rglob("*") if path.suffix.lower() in IMAGE_EXTENSIONS and path.is_file())
 
 
 class ImageError(Exception):

@@ -38,7 +38,9 @@ def srgb_to_linear(rgb, xp=np):
 
 def linear_to_srgb(linear, xp=np):
     linear = xp.clip(linear, 0.0, 1.0)
-    return xp.where(linear <= 0.0031308, linear * 12.92, 1.055 * xp.power(xp.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055)
+    return xp.where(
+        linear <= 0.0031308, linear * 12.92, 1.055 * xp.power(xp.maximum(linear, 0.0031308), 1.0 / 2.4) - 0.055
+    )
 
 
 def f(t, xp=np):

@@ -117,6 +117,7 @@ class Run:
 class RunError(Exception):
     """A run is missing, incomplete, or its name is not allowed; the message says which."""
 
+
 # The repository's root: saved_models/ is in it, ../shared beside it.
 REPOSITORY = Path(__file__).resolve().parents[2]
 

@@ -99,7 +99,11 @@ def archive_gray(gray_uint8, seed):
     for index, name in enumerate(_DEFECTS):
         apply = _APPLY[name]
         strength_seed = seeds[2 * index + 1]
-        gray = tf.cond(_happens(seeds[2 * index]), lambda: apply(gray, strength_seed), lambda: gray)
+        gray = tf.cond(
+            _happens(seeds[2 * index]),
+            lambda apply=apply, gray=gray, strength_seed=strength_seed: apply(gray, strength_seed),
+            lambda gray=gray: gray,
+        )
         gray = tf.ensure_shape(tf.clip_by_value(gray, 0.0, 1.0), [None, None, 1])
     return _to_uint8(gray)
 

@@ -44,8 +44,11 @@ def shots(width, height, frames_per_shot, pan_step=2, softness=3.0):
     first, second = _photo(PHOTOS[0]), _photo(PHOTOS[1])
     travel = pan_step * (frames_per_shot - 1)
     scale = max((width + travel) / first.shape[1], height / first.shape[0])
-    resized = np.asarray(Image.fromarray(first).resize(
-        (round(first.shape[1] * scale), round(first.shape[0] * scale)), Image.Resampling.LANCZOS))
+    resized = np.asarray(
+        Image.fromarray(first).resize(
+            (round(first.shape[1] * scale), round(first.shape[0] * scale)), Image.Resampling.LANCZOS
+        )
+    )
     top = (resized.shape[0] - height) // 2
     for index in range(frames_per_shot):
         left = index * pan_step

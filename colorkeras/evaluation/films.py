@@ -1,5 +1,5 @@
-"""Films scored beside their baselines: per-frame quality and temporal stability (warping error along the truth's optical flow)."""
-
+"""Films scored beside their baselines: per-frame quality and temporal stability (warping error along the truth's
+optical flow)."""
 
 from colorkeras.core.images import luma_gray
 from colorkeras.evaluation.metrics import MetricAccumulator, WarpingError

@@ -31,14 +31,24 @@ def evaluate_historical(args):
     is written."""
     scoring.check_limit(args.limit)
     if not args.contact_sheet:
-        raise ValueError("--data historical has no colour truth to score against: give --contact-sheet FILE to see the colour")
-    unused = [flag for flag, given in (("--hints", any(args.hints)), ("--per-image", args.per_image), ("--degrade", args.degrade)) if given]
+        raise ValueError(
+            "--data historical has no colour truth to score against: give --contact-sheet FILE to see the colour"
+        )
+    unused = [
+        flag
+        for flag, given in (("--hints", any(args.hints)), ("--per-image", args.per_image), ("--degrade", args.degrade))
+        if given
+    ]
     if unused:
-        raise ValueError(f"--data historical takes no {', '.join(unused)}: these photographs have no truth to reveal or score")
+        raise ValueError(
+            f"--data historical takes no {', '.join(unused)}: these photographs have no truth to reveal or score"
+        )
     output = scoring.table_output(args)
     sheet = Path(args.contact_sheet).expanduser()
     store.check_writable(sheet, overwrite=args.overwrite)
-    colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
+    colorizers = [
+        Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])
+    ]
     print(f"Historical photographs in {historical.default_folder()} (fetched once) ...", file=sys.stderr)
     photographs = historical.load()[: args.limit]
     cells = [[luma_gray(scan)] for _, scan in photographs]
@@ -46,18 +56,30 @@ def evaluate_historical(args):
     for colorizer in colorizers:
         for cell in cells:
             cell.append(colorizer.colorize(cell[0]))
-        colours = {photograph.name: colorfulness(cell[-1]) for (photograph, _), cell in zip(photographs, cells)}
+        colours = {
+            photograph.name: colorfulness(cell[-1]) for (photograph, _), cell in zip(photographs, cells, strict=False)
+        }
         colours["mean"] = sum(colours.values()) / len(colours)
         rows += [
-            {"name": colorizer.name, "photograph": name, "colorfulness": value,
-             "render_size": colorizer.render_size, "saturation": colorizer.saturation}
+            {
+                "name": colorizer.name,
+                "photograph": name,
+                "colorfulness": value,
+                "render_size": colorizer.render_size,
+                "saturation": colorizer.saturation,
+            }
             for name, value in colours.items()
         ]
     print(pd.DataFrame(rows, columns=FIELDS).to_string(index=False, formatters={"colorfulness": "{:.1f}".format}))
     save_image(scoring.panel_sheet(cells, tile=200, columns=1), sheet)
     print(f"Wrote {sheet}: gray copy | {' | '.join(c.name for c in colorizers)}", file=sys.stderr)
     if output:
-        report = {"data": "historical", "photographs": [p.title for p, _ in photographs], "credit": historical.CREDIT, "rows": rows}
+        report = {
+            "data": "historical",
+            "photographs": [p.title for p, _ in photographs],
+            "credit": historical.CREDIT,
+            "rows": rows,
+        }
         scoring.write_table(output, report, FIELDS)
         print(f"Wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
     return 0

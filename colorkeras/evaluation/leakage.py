@@ -70,16 +70,26 @@ def measure_image(colorizer, truth, per_image=3, band=None, render_size=None):
     automatic = colorizer.colorize_batch(gray[None], render_size=render_size, saturation=saturation)[0]
     automatic_ab = ab_of(automatic)
     lightness = lab.rgb_to_lab(truth.astype(np.float64) / 255.0, np)[..., 0]
-    colors = np.stack([hint_color(automatic_ab[mask].mean(axis=0), lightness[y, x]) for mask, (y, x) in zip(masks, points)])
+    colors = np.stack(
+        [
+            hint_color(automatic_ab[mask].mean(axis=0), lightness[y, x])
+            for mask, (y, x) in zip(masks, points, strict=False)
+        ]
+    )
     hinted = colorizer.colorize_batch(
-        np.repeat(gray[None], len(masks), axis=0), render_size=render_size, saturation=saturation,
-        points=np.array(points, np.int32)[:, None, :], colors=colors[:, None, :],
+        np.repeat(gray[None], len(masks), axis=0),
+        render_size=render_size,
+        saturation=saturation,
+        points=np.array(points, np.int32)[:, None, :],
+        colors=colors[:, None, :],
     )
     rows = []
-    for mask, out in zip(masks, hinted):
+    for mask, out in zip(masks, hinted, strict=False):
         change = np.linalg.norm(ab_of(out) - automatic_ab, axis=-1)
         ring = band_around(mask, band)
-        rows.append({"inside": float(change[mask].mean()), "band": float(change[ring].mean()), "share": float(mask.mean())})
+        rows.append(
+            {"inside": float(change[mask].mean()), "band": float(change[ring].mean()), "share": float(mask.mean())}
+        )
     return rows
 
 
@@ -104,7 +114,12 @@ FIELDS = ("name", "regions", "inside", "band", "containment", "containment_media
 def format_table(rows):
     return pd.DataFrame(rows, columns=FIELDS).to_string(
         index=False,
-        formatters={"inside": "{:.2f}".format, "band": "{:.2f}".format, "containment": "{:.2f}".format, "containment_median": "{:.2f}".format},
+        formatters={
+            "inside": "{:.2f}".format,
+            "band": "{:.2f}".format,
+            "containment": "{:.2f}".format,
+            "containment_median": "{:.2f}".format,
+        },
     )
 
 
@@ -137,9 +152,15 @@ def evaluate_leakage(args):
     print(format_table(rows))
     if output:
         report = {
-            "data": source, "split": None if args.data == "skimage" else args.split, "limit": args.limit,
-            "band": args.band, "band_default": f"{BAND_SHARE:.0%} of each image's longer side",
-            "regions_per_image": args.regions, "segment_scale": SEGMENT_SCALE, "hint_chroma": HINT_CHROMA, "rows": rows,
+            "data": source,
+            "split": None if args.data == "skimage" else args.split,
+            "limit": args.limit,
+            "band": args.band,
+            "band_default": f"{BAND_SHARE:.0%} of each image's longer side",
+            "regions_per_image": args.regions,
+            "segment_scale": SEGMENT_SCALE,
+            "hint_chroma": HINT_CHROMA,
+            "rows": rows,
         }
         scoring.write_table(output, report, FIELDS)
     return 0

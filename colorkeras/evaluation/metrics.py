@@ -94,15 +94,13 @@ class MetricAccumulator:
         predictions, truths = np.asarray(predictions), np.asarray(truths)
         if predictions.shape != truths.shape:
             raise ValueError(f"predictions {predictions.shape} and truths {truths.shape} differ in shape")
-        errors = np.sum(
-            (predictions.astype(np.float64) - truths.astype(np.float64)) ** 2, axis=(1, 2, 3)
-        )
+        errors = np.sum((predictions.astype(np.float64) - truths.astype(np.float64)) ** 2, axis=(1, 2, 3))
         values_per_image = predictions[0].size
         self.count += len(predictions)
         self.squared_error += float(errors.sum())
         self.values += values_per_image * len(predictions)
         self.psnrs += [10.0 * math.log10(255.0**2 / (e / values_per_image)) for e in errors if e > 0]
-        self.ssims += [ssim(p, t) for p, t in zip(predictions, truths)]
+        self.ssims += [ssim(p, t) for p, t in zip(predictions, truths, strict=False)]
         self.colorfulness += [colorfulness(p) for p in predictions]
         self.truth_colorfulness += [colorfulness(t) for t in truths]
         self.histogram += ab_error_histogram(predictions, truths)

@@ -38,7 +38,10 @@ class Classifier:
     def __init__(self, path):
         path = Path(path).expanduser()
         if not path.is_file():
-            raise ValueError(f"--recognition {path}: no such classifier file (a TFLite ImageNet classifier, e.g. ../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite)")
+            raise ValueError(
+                f"--recognition {path}: no such classifier file (a TFLite ImageNet classifier, e.g. "
+                "../shared/pretrained/mobilenet_v2_1.0_224_quant.tflite)"
+            )
         try:  # The LiteRT interpreter where installed (the test extra), else TensorFlow's own.
             from ai_edge_litert.interpreter import Interpreter
         except ImportError:
@@ -52,7 +55,10 @@ class Classifier:
         self.output = self.interpreter.get_output_details()[0]
         shape = tuple(self.input["shape"])
         if len(shape) != 4 or shape[-1] != 3 or self.input["dtype"] not in (np.uint8, np.float32):
-            raise ValueError(f"--recognition {path}: not an RGB image classifier (input {shape}, {np.dtype(self.input['dtype']).name})")
+            raise ValueError(
+                f"--recognition {path}: not an RGB image classifier (input {shape}, "
+                f"{np.dtype(self.input['dtype']).name})"
+            )
         self.size = (int(shape[2]), int(shape[1]))  # PIL's (width, height).
         self.path = path
 
@@ -112,17 +118,25 @@ def evaluate_recognition(args):
         raise ValueError("--recognition scores automatic results; --hints is for the scores")
     output = scoring.table_output(args)
     classifier = Classifier(args.recognition)
-    colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])]
+    colorizers = [
+        Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])
+    ]
     images, source = scoring.photographs(args, colorizers[0], "--recognition scores")
     if not images:
         raise ValueError(f"no images to score in {args.data}")
-    print(f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...", file=sys.stderr)
+    print(
+        f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...",
+        file=sys.stderr,
+    )
     rows = score_recognition(classifier, colorizers, images)
     print(format_table(rows))
     if output:
         report = {
-            "data": source, "split": None if args.data == "skimage" else args.split, "limit": args.limit,
-            "classifier": classifier.path.name, "rows": rows,
+            "data": source,
+            "split": None if args.data == "skimage" else args.split,
+            "limit": args.limit,
+            "classifier": classifier.path.name,
+            "rows": rows,
         }
         scoring.write_table(output, report, FIELDS)
     return 0

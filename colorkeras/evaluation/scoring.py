@@ -19,9 +19,8 @@ import pandas as pd
 from PIL import Image
 from skimage import data
 
-from colorkeras.core import cli
+from colorkeras.core import cli, store
 from colorkeras.core import hints as hints_lib
-from colorkeras.core import store
 from colorkeras.core.constants import FILM_SUFFIXES
 from colorkeras.core.images import luma_gray, save_image
 from colorkeras.data import pipeline as data_lib
@@ -39,7 +38,10 @@ def revealed_hints(truth, count, seed=0):
     (``hints.reveal``), drawn from a generator seeded by the image's own pixels, so
     every model, batch size and order sees the same points. (points, colors)."""
 
-    pairs = [hints_lib.reveal(np.random.default_rng([seed, count, zlib.crc32(image.tobytes())]), image[None], count) for image in truth]
+    pairs = [
+        hints_lib.reveal(np.random.default_rng([seed, count, zlib.crc32(image.tobytes())]), image[None], count)
+        for image in truth
+    ]
     return np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs])
 
 
@@ -133,11 +135,17 @@ def panel_sheet(cells, tile=128, columns=6):
     pictures = []
     for panels in cells:
         width = max(1, round(panels[0].shape[1] * tile / panels[0].shape[0]))
-        resized = [np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS)) for panel in panels]
+        resized = [
+            np.asarray(Image.fromarray(panel[..., :3]).resize((width, tile), Image.Resampling.LANCZOS))
+            for panel in panels
+        ]
         gap = np.full((tile, 2, 3), 255, np.uint8)
         pictures.append(np.concatenate([part for panel in resized for part in (panel, gap)][:-1], axis=1))
     cell_width = max(picture.shape[1] for picture in pictures)
-    padded = [np.pad(picture, ((0, 6), (0, cell_width - picture.shape[1] + 6), (0, 0)), constant_values=255) for picture in pictures]
+    padded = [
+        np.pad(picture, ((0, 6), (0, cell_width - picture.shape[1] + 6), (0, 0)), constant_values=255)
+        for picture in pictures
+    ]
     while len(padded) % columns:
         padded.append(np.full_like(padded[0], 255))
     rows = [np.concatenate(padded[start : start + columns], axis=1) for start in range(0, len(padded), columns)]
@@ -224,7 +232,7 @@ def _score_images(colorizers, accumulators, gray_accumulator, images, batch_size
             truth = np.stack(group[offset : offset + batch_size])
             gray, hinted = inputs.given(truth)
             gray_accumulator.update_batch(gray, truth)
-            for colorizer, accumulator in zip(colorizers, accumulators):
+            for colorizer, accumulator in zip(colorizers, accumulators, strict=False):
                 accumulator.update_batch(colorize_gray(colorizer, gray, hinted), truth)
 
 
@@ -246,7 +254,16 @@ def score_files(colorizers, files, progress=None, chunk=256, batch_size=64, inpu
     return [a.result() for a in accumulators], gray_accumulator.result(), skipped
 
 
-SKIMAGE_PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "stereo_motorcycle", "hubble_deep_field", "immunohistochemistry", "retina")
+SKIMAGE_PHOTOS = (
+    "astronaut",
+    "chelsea",
+    "coffee",
+    "rocket",
+    "stereo_motorcycle",
+    "hubble_deep_field",
+    "immunohistochemistry",
+    "retina",
+)
 
 
 def skimage_photos():
@@ -268,8 +285,11 @@ def photographs(args, colorizer, measure):
         raise ValueError(f"{measure} an image folder or 'skimage', not {args.data!r}")
     settings = colorizer.record.get("settings", {})
     files = find_split_files(
-        path, args.split, args.limit,
-        validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0),
+        path,
+        args.split,
+        args.limit,
+        validation_fraction=settings.get("validation_fraction", 0.1),
+        seed=settings.get("seed", 0),
     )
     return read_files(files)[0], str(path.resolve())
 
@@ -284,16 +304,14 @@ def score_skimage(colorizers, inputs=CLEAN):
     accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
     gray_accumulator = MetricAccumulator(GRAY_COPY)
     per_photo = []
-    for name, photo in zip(SKIMAGE_PHOTOS, photos):
+    for name, photo in zip(SKIMAGE_PHOTOS, photos, strict=False):
         single = [MetricAccumulator(f"{name}: {colorizer.name}") for colorizer in colorizers]
         single_gray = MetricAccumulator(f"{name}: {GRAY_COPY}")
         _score_images(colorizers, single, single_gray, [photo], batch_size=1, inputs=inputs)
-        for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators]):
+        for accumulator, total in zip([single_gray, *single], [gray_accumulator, *accumulators], strict=False):
             total.merge(accumulator)
             per_photo.append(accumulator.result())
     return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
-
-
 
 
 def score_video(path, colorizers, args):
@@ -316,12 +334,25 @@ def score_video(path, colorizers, args):
     all_rows = [gray_row, *rows, truth]
     print(format_table(all_rows, extra=("warping_error",)))
     if args.output:
-        write_report({"data": str(path.resolve()), "split": "film", "stability": stability, "rows": all_rows}, args.output)
+        write_report(
+            {"data": str(path.resolve()), "split": "film", "stability": stability, "rows": all_rows}, args.output
+        )
         print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
     return 0
 
 
-ROW_FIELDS = ("name", "n", "mse", "psnr", "psnr_mean", "ssim", "colorfulness", "colorfulness_gap", "truth_colorfulness", "auc")
+ROW_FIELDS = (
+    "name",
+    "n",
+    "mse",
+    "psnr",
+    "psnr_mean",
+    "ssim",
+    "colorfulness",
+    "colorfulness_gap",
+    "truth_colorfulness",
+    "auc",
+)
 
 
 def truth_row(gray_row):
@@ -400,7 +431,9 @@ def write_table(output, report, fields):
     and its ``rows`` as CSV (columns ``fields``) beside it."""
     output.parent.mkdir(parents=True, exist_ok=True)
     store.atomic_write_json(output, store.portable(report))
-    store.atomic_write_text(output.with_suffix(".csv"), pd.DataFrame(report["rows"], columns=fields).to_csv(index=False))
+    store.atomic_write_text(
+        output.with_suffix(".csv"), pd.DataFrame(report["rows"], columns=fields).to_csv(index=False)
+    )
 
 
 def report_files(args):
@@ -438,8 +471,11 @@ def evaluate(args):
         raise store.RunError("no runs to evaluate: train one or pass --model")
     colorizers = [
         Colorizer(
-            name, render_size=args.render_size, saturation=args.saturation,
-            temperature=args.temperature, prior_weight=args.prior_weight,
+            name,
+            render_size=args.render_size,
+            saturation=args.saturation,
+            temperature=args.temperature,
+            prior_weight=args.prior_weight,
         )
         for name in names
     ]
@@ -462,11 +498,7 @@ def evaluate(args):
         if args.degrade:
             raise ValueError("--degrade scores photographs, not films")
         return score_video(path, colorizers, args)
-    is_folder = (
-        args.data not in ("cifar10", "skimage")
-        and path.is_dir()
-        and not data_lib.is_cifar_batches(path)
-    )
+    is_folder = args.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib.is_cifar_batches(path)
     skipped, per_photo = 0, []
     # The validation split is the one the first model's run held out.
     settings = colorizers[0].record.get("settings", {})
@@ -488,12 +520,18 @@ def evaluate(args):
             scored, gray_row, skipped = score_files(colorizers, files, progress, inputs=Inputs(count, args.degrade))
             rows.extend(label_hints(scored, count, sweep))
         if args.contact_sheet:
-            chosen = [files[index] for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)]
+            chosen = [
+                files[index]
+                for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)
+            ]
             sheet_images = read_files(chosen)[0]
         source = str(path.resolve())
     else:
         images = load_split_arrays(
-            args.data, args.split, args.limit, load_size=settings.get("load_size") or settings.get("image_size") or 32,
+            args.data,
+            args.split,
+            args.limit,
+            load_size=settings.get("load_size") or settings.get("image_size") or 32,
             **held_out,
         )
         print(f"Scoring {len(images)} images ...", file=sys.stderr)
@@ -503,16 +541,22 @@ def evaluate(args):
         for step, count in enumerate(sweep):
             for index, colorizer in enumerate(colorizers):
                 bar["offset"] = (step * len(colorizers) + index) * len(images)
-                scored = score_arrays(colorizer, images, colorizer.name, args.batch_size, progress, Inputs(count, args.degrade))
+                scored = score_arrays(
+                    colorizer, images, colorizer.name, args.batch_size, progress, Inputs(count, args.degrade)
+                )
                 rows.extend(label_hints([scored], count, sweep))
         source = args.data if args.data == "cifar10" else str(path.resolve())
-        sheet_images = list(images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)])
+        sheet_images = list(
+            images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)]
+        )
     by_name = {colorizer.name: colorizer for colorizer in colorizers}
     for row in rows:
         colorizer = by_name[row.pop("run", row["name"])]
         row.update(
-            render_size=colorizer.render_size, saturation=colorizer.hint_saturation if row.get("hints") else colorizer.saturation,
-            temperature=colorizer.temperature, prior_weight=colorizer.prior_weight,
+            render_size=colorizer.render_size,
+            saturation=colorizer.hint_saturation if row.get("hints") else colorizer.saturation,
+            temperature=colorizer.temperature,
+            prior_weight=colorizer.prior_weight,
         )
     all_rows = [gray_row, *rows, truth_row(gray_row)]
     print(format_table(all_rows))
@@ -520,15 +564,22 @@ def evaluate(args):
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
     if args.contact_sheet:
         save_image(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
-        print(f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr)
+        print(
+            f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr
+        )
     if args.output:
         report = {
-            "data": source, "dataset": data_lib.describe(args.data, args.split), "split": args.split,
-            "limit": args.limit, "skipped": skipped, "hints": sweep, "degrade": args.degrade, "rows": all_rows,
+            "data": source,
+            "dataset": data_lib.describe(args.data, args.split),
+            "split": args.split,
+            "limit": args.limit,
+            "skipped": skipped,
+            "hints": sweep,
+            "degrade": args.degrade,
+            "rows": all_rows,
         }
         if args.per_image and per_photo:
             report["per_image"] = per_photo
         write_report(report, args.output)
         print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
     return 0
-

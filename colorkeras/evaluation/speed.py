@@ -76,14 +76,12 @@ def forward_flops(model, image_size):
     function = tf.function(lambda x: model(x, training=False))
     concrete = function.get_concrete_function(tf.TensorSpec([1, image_size, image_size, 1], tf.float32))
     frozen = convert_variables_to_constants_v2(concrete)
-    options = option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation()).with_empty_output().build()
+    options = (
+        option_builder.ProfileOptionBuilder(option_builder.ProfileOptionBuilder.float_operation())
+        .with_empty_output()
+        .build()
+    )
     return model_analyzer.profile(graph=frozen.graph, options=options).total_float_ops
-
-
-
-
-
-
 
 
 def server_figures(run, photo, requests=10, clients=32, per_client=4, signature="colorize_bytes"):
@@ -93,7 +91,9 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
 
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
-    body = json.dumps({"signature_name": signature, "instances": [{"b64": base64.b64encode(buffer.getvalue()).decode()}]}).encode()
+    body = json.dumps(
+        {"signature_name": signature, "instances": [{"b64": base64.b64encode(buffer.getvalue()).decode()}]}
+    ).encode()
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
@@ -131,8 +131,18 @@ def film_figures(run, frames):
         clip = Path(folder) / "clip.mp4"
         make_clip(clip, 640, 480, frames_per_shot=max(frames // 2, 1))
         result = subprocess.run(
-            [sys.executable, "-m", "colorkeras.film", str(clip), "--out", str(Path(folder) / "out.mp4"), "--model", str(run)],
-            capture_output=True, text=True,
+            [
+                sys.executable,
+                "-m",
+                "colorkeras.film",
+                str(clip),
+                "--out",
+                str(Path(folder) / "out.mp4"),
+                "--model",
+                str(run),
+            ],
+            capture_output=True,
+            text=True,
         )
     # The film command reports its own peak (VmHWM): getrusage's maximum for a child
     # carries over this process's from before exec.
@@ -140,4 +150,8 @@ def film_figures(run, frames):
     if result.returncode != 0 or not done:
         raise RuntimeError(f"the film command failed: {result.stderr[-500:]}")
     count, seconds = int(done.group(1)), float(done.group(2))
-    return {"film_frames": count, "film_frames_per_second_640x480": count / seconds, "film_peak_memory_mb": float(done.group(3))}
+    return {
+        "film_frames": count,
+        "film_frames_per_second_640x480": count / seconds,
+        "film_peak_memory_mb": float(done.group(3)),
+    }

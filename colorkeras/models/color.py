@@ -90,15 +90,13 @@ def ab_bin_centers(step=10.0, limit=AB_SCALE):
     # cell if any sample round-trips through sRGB without clipping.
     offsets = np.linspace(-step / 2, step / 2, 5, dtype=np.float32)
     lightness = np.linspace(1.0, 99.0, 50, dtype=np.float32)
-    lab = np.stack(
-        np.meshgrid(lightness, values, values, offsets, offsets, indexing="ij"), axis=-1
-    ).reshape(-1, 5)
+    lab = np.stack(np.meshgrid(lightness, values, values, offsets, offsets, indexing="ij"), axis=-1).reshape(-1, 5)
     samples = np.stack([lab[:, 0], lab[:, 1] + lab[:, 3], lab[:, 2] + lab[:, 4]], axis=-1)
     rgb = _lab_to_rgb_unclipped(samples)
     in_gamut = np.all((rgb >= -1e-3) & (rgb <= 1.0 + 1e-3), axis=-1)
     cell_index = np.stack([lab[:, 1], lab[:, 2]], axis=-1)
     keep = {tuple(cell) for cell in cell_index[in_gamut].tolist()}
-    centers = [(a, b) for a, b in zip(a_grid.ravel(), b_grid.ravel()) if (a, b) in keep]
+    centers = [(a, b) for a, b in zip(a_grid.ravel(), b_grid.ravel(), strict=False) if (a, b) in keep]
     return np.array(centers, dtype=np.float32)
 
 

@@ -20,7 +20,11 @@ class LightnessToGray(layers.Layer):
         lightness = ops.clip(lightness, 0.0, 1.0) * 100.0
         cube = (lightness + 16.0) / 116.0
         luminance = ops.where(lightness > 8.0, cube * cube * cube, lightness / 903.2963)
-        gray = ops.where(luminance <= 0.0031308, 12.92 * luminance, 1.055 * ops.power(ops.maximum(luminance, 1e-12), 1.0 / 2.4) - 0.055)
+        gray = ops.where(
+            luminance <= 0.0031308,
+            12.92 * luminance,
+            1.055 * ops.power(ops.maximum(luminance, 1e-12), 1.0 / 2.4) - 0.055,
+        )
         return gray * 2.0 - 1.0
 
 

@@ -44,10 +44,16 @@ from colorkeras.models.unet import apply_conv_block
 
 NAME = "mobilenet-unet"  # Its name in core.config.ARCHITECTURES, which holds its defaults and traits.
 
-SKIPS = ("block_1_expand_relu", "block_3_expand_relu", "block_6_expand_relu", "block_13_expand_relu")  # Strides 2, 4, 8, 16.
+SKIPS = (
+    "block_1_expand_relu",
+    "block_3_expand_relu",
+    "block_6_expand_relu",
+    "block_13_expand_relu",
+)  # Strides 2, 4, 8, 16.
 BOTTOM = "block_16_project"  # Stride 32, 320 channels.
 ENCODER_NAME = "mobilenet_v2_encoder"
 GLOBAL_TOP = ("Conv_1", "Conv_1_bn")  # Stride 32 -> the 1280 features (ReLU6) the ImageNet classifier pools.
+GRAY_LEVELS = np.arange(256)  # Every uint8 gray level: gray_levels_round_trip's default.
 
 
 def apply_decoder_block(x, skip, filters, name, hint=None):
@@ -73,7 +79,9 @@ def apply_hint_branch(canvas, base_filters):
     +2.11 dB at ten hints and containment 2.65, against this design's +2.15 and
     2.68, and with batch normalisation it fell to +0.63 dB after one epoch."""
     return [
-        apply_conv_block(PooledHints(2**level, name=f"hints{level}_pool")(canvas), base_filters * width, name=f"hints{level}")
+        apply_conv_block(
+            PooledHints(2**level, name=f"hints{level}_pool")(canvas), base_filters * width, name=f"hints{level}"
+        )
         for level, width in enumerate((1, 2, 4, 8), start=1)
     ]
 
@@ -96,8 +104,16 @@ def apply_global_branch(gray, encoder, top, size, base_filters, trainable):
     return layers.Dense(base_filters * 8, kernel_initializer="zeros", name="global_fuse")(g)
 
 
-def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder_weights=None, freeze_encoder=False, hints=False,
-                         global_view=0, name="mobilenet_unet"):
+def build_mobilenet_unet(
+    base_filters=32,
+    head="classes",
+    num_bins=None,
+    encoder_weights=None,
+    freeze_encoder=False,
+    hints=False,
+    global_view=0,
+    name="mobilenet_unet",
+):
     """The network, its encoder started from ``encoder_weights`` (the TFLite file)
     where given (else random: the control experiment). ``freeze_encoder`` keeps the
     encoder's weights and its batch normalisation as they are. Decoder widths
@@ -109,7 +125,9 @@ def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder
     backbone = pretrained.backbone((None, None, 1))
     if encoder_weights:
         pretrained.set_weights(backbone, pretrained.read_convolutions(encoder_weights))
-    encoder = keras.Model(backbone.input, [backbone.get_layer(layer).output for layer in (*SKIPS, BOTTOM)], name=ENCODER_NAME)
+    encoder = keras.Model(
+        backbone.input, [backbone.get_layer(layer).output for layer in (*SKIPS, BOTTOM)], name=ENCODER_NAME
+    )
     if freeze_encoder:
         encoder.trainable = False
     # The file's batch norm is folded into the convolutions, so each
@@ -138,8 +156,12 @@ def build_mobilenet_unet(base_filters=32, head="classes", num_bins=None, encoder
     x = apply_conv_block(x, base_filters * 8, name="bottleneck")
     if global_view:
         top = [backbone.get_layer(layer) for layer in GLOBAL_TOP]
-        x = AddEverywhere(name="global_add")([x, apply_global_branch(gray, encoder, top, global_view, base_filters, not freeze_encoder)])
-    for level, (skip, hint, width) in enumerate(zip(reversed(skips), reversed(hint_features), (8, 4, 2, 1))):
+        x = AddEverywhere(name="global_add")(
+            [x, apply_global_branch(gray, encoder, top, global_view, base_filters, not freeze_encoder)]
+        )
+    for level, (skip, hint, width) in enumerate(
+        zip(reversed(skips), reversed(hint_features), (8, 4, 2, 1), strict=False)
+    ):
         x = apply_decoder_block(x, skip, base_filters * width, name=f"up{4 - level}", hint=hint)
 
     # === Head (the U-Net's) ===
@@ -151,7 +173,7 @@ def encoder_of(model):
     return model.get_layer(ENCODER_NAME)
 
 
-def gray_levels_round_trip(levels=np.arange(256)):
+def gray_levels_round_trip(levels=GRAY_LEVELS):
     """For tests: what LightnessToGray makes of each uint8 gray level's exact L."""
     lightness = color.uint8_gray_lightness_table()[levels] / 100.0
     return (np.asarray(LightnessToGray()(lightness.astype(np.float32)[None, :, None, None]))[0, :, 0, 0] + 1.0) * 127.5
@@ -161,4 +183,6 @@ def build(base_filters, depth, head, bin_step, hints, **options):
     """The registry's uniform call (``registry.build_colorizer``); its depth is fixed by the encoder's five strides."""
     num_bins = len(color.ab_bin_centers(bin_step)) if head == "classes" else None
     name = "mobilenet_unet_hints" if hints else "mobilenet_unet"
-    return build_mobilenet_unet(base_filters=base_filters, head=head, num_bins=num_bins, hints=hints, name=name, **options)
+    return build_mobilenet_unet(
+        base_filters=base_filters, head=head, num_bins=num_bins, hints=hints, name=name, **options
+    )

@@ -1,4 +1,5 @@
-"""The original design (``plain-cnn``): a plain stack of 3x3 convolutions from gray to sRGB, kept as the baseline every comparison shows."""
+"""The original design (``plain-cnn``): a plain stack of 3x3 convolutions from gray to sRGB, kept as the baseline
+every comparison shows."""
 
 import keras
 from keras import layers

@@ -69,7 +69,10 @@ def read_convolutions(path):
     """Every convolution of TFLite file ``path`` in graph order, as ``Convolution``s."""
     path = Path(path).expanduser()
     if not path.is_file():
-        raise WeightsError(f"{path}: no such weights file (the pretrained MobileNetV2 TFLite file, e.g. ../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite)")
+        raise WeightsError(
+            f"{path}: no such weights file (the pretrained MobileNetV2 TFLite file, e.g. "
+            "../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite)"
+        )
     from ai_edge_litert.interpreter import Interpreter
 
     try:
@@ -83,19 +86,25 @@ def read_convolutions(path):
             continue
         weights, bias = tensors[operator["inputs"][1]], tensors[operator["inputs"][2]]
         kernel = dequantize(interpreter.get_tensor(weights["index"]), weights["quantization_parameters"])
-        convolutions.append(Convolution(
-            kind=operator["op_name"],
-            kernel=np.ascontiguousarray(np.transpose(kernel, KERNEL_TO_KERAS)),
-            bias=dequantize(interpreter.get_tensor(bias["index"]), bias["quantization_parameters"]),
-        ))
+        convolutions.append(
+            Convolution(
+                kind=operator["op_name"],
+                kernel=np.ascontiguousarray(np.transpose(kernel, KERNEL_TO_KERAS)),
+                bias=dequantize(interpreter.get_tensor(bias["index"]), bias["quantization_parameters"]),
+            )
+        )
     return convolutions
 
 
 def file_record(path):
     """Where weights came from, for a run's config: the path as given, size and sha256."""
     path = Path(path).expanduser()
-    return {"file": path.name, "bytes": path.stat().st_size, "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
-            "source": "Google MobileNetV2 1.0/224 ImageNet classifier (google-coral/test_data), Apache License 2.0"}
+    return {
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+        "source": "Google MobileNetV2 1.0/224 ImageNet classifier (google-coral/test_data), Apache License 2.0",
+    }
 
 
 def backbone(input_shape=(None, None, 3), alpha=1.0):
@@ -127,7 +136,7 @@ def set_weights(model, convolutions):
     targets = keras_convolutions(model)
     if len(convolutions) < len(targets):
         raise WeightsError(f"the file has {len(convolutions)} convolutions; the network needs {len(targets)}")
-    for index, ((kind, layer, norm), source) in enumerate(zip(targets, convolutions)):
+    for index, ((kind, layer, norm), source) in enumerate(zip(targets, convolutions, strict=False)):
         kernel = source.kernel
         expected = tuple(layer.kernel.shape)
         if index == 0 and expected[2] == 1 and kernel.shape[2] == 3:
@@ -136,16 +145,23 @@ def set_weights(model, convolutions):
             kernel = kernel.sum(axis=2, keepdims=True)
         if kind != source.kind or tuple(kernel.shape) != expected:
             raise WeightsError(
-                f"convolution {index} ({layer.name}) is {kind} {expected}; the file's is {source.kind} {tuple(kernel.shape)}"
+                f"convolution {index} ({layer.name}) is {kind} {expected}; "
+                f"the file's is {source.kind} {tuple(kernel.shape)}"
             )
         if norm is None:
             layer.set_weights([kernel, source.bias] if layer.use_bias else [kernel])
             continue
         layer.set_weights([kernel])
         channels = source.bias.shape[0]
-        norm.set_weights([np.ones(channels, np.float32), source.bias.astype(np.float32),
-                          np.zeros(channels, np.float32), np.full(channels, 1.0 - norm.epsilon, np.float32)])
-    return convolutions[len(targets):]
+        norm.set_weights(
+            [
+                np.ones(channels, np.float32),
+                source.bias.astype(np.float32),
+                np.zeros(channels, np.float32),
+                np.full(channels, 1.0 - norm.epsilon, np.float32),
+            ]
+        )
+    return convolutions[len(targets) :]
 
 
 def classifier(path, input_shape=(224, 224, 3), alpha=1.0):

@@ -50,7 +50,15 @@ def unregister(name):
     BUILDERS.pop(name, None)
 
 
-def build_colorizer(architecture=TrainConfig.architecture, base_filters=32, depth=3, head="classes", bin_step=10.0, hints=False, **options):
+def build_colorizer(
+    architecture=TrainConfig.architecture,
+    base_filters=32,
+    depth=3,
+    head="classes",
+    bin_step=10.0,
+    hints=False,
+    **options,
+):
     """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
 
     ``hints=True`` (architectures that take them) builds the network that also takes
@@ -59,7 +67,10 @@ def build_colorizer(architecture=TrainConfig.architecture, base_filters=32, dept
     """
     traits = architecture_of(architecture)
     if hints and not traits.takes_hints:
-        raise ValueError(f"hints need --architecture {' or '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)}, received {architecture!r}")
+        raise ValueError(
+            f"hints need --architecture {' or '.join(n for n, a in ARCHITECTURES.items() if a.takes_hints)}, "
+            f"received {architecture!r}"
+        )
     return BUILDERS[architecture](base_filters, depth, head, bin_step, hints, **options)
 
 
@@ -73,4 +84,3 @@ CUSTOM_OBJECTS = {
 
 def count_parameters(model):
     return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))
-

@@ -16,7 +16,11 @@ def soft_encoded_crossentropy(y_true, y_pred, centers, sigma=5.0, class_weights=
     """
     ab = ops.average_pool(ops.cast(y_true, "float32"), 2, 2, padding="valid")
     centers = ops.convert_to_tensor(centers, "float32")
-    squared_distance = ops.sum(ab * ab, axis=-1, keepdims=True) - 2.0 * ops.tensordot(ab, ops.transpose(centers), 1) + ops.sum(centers * centers, axis=-1)
+    squared_distance = (
+        ops.sum(ab * ab, axis=-1, keepdims=True)
+        - 2.0 * ops.tensordot(ab, ops.transpose(centers), 1)
+        + ops.sum(centers * centers, axis=-1)
+    )
     target = ops.stop_gradient(ops.softmax(-squared_distance / (2.0 * sigma**2), axis=-1))
     loss = ops.categorical_crossentropy(target, ops.cast(y_pred, "float32"), from_logits=True)
     if class_weights is not None:

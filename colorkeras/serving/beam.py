@@ -56,7 +56,7 @@ def split_input(given):
 def output_name(path, base, output, rooted=True, suffix=".png"):
     """The output of input ``path`` (under ``base``), as the colorize CLI names it."""
 
-    relative = PurePosixPath(path[len(base):].lstrip("/"))
+    relative = PurePosixPath(path[len(base) :].lstrip("/"))
     root = (PurePosixPath(base.rstrip("/")).name or "root") if rooted else ""
     return posixpath.join(output, root, str(relative.with_suffix(suffix)))
 
@@ -81,9 +81,9 @@ def plan(pattern, base, output, rooted=True, suffix=".png"):
     from apache_beam.io.filesystems import FileSystems
 
     paths = sorted(
-        metadata.path for metadata in FileSystems.match([pattern])[0].metadata_list
-        if posixpath.splitext(metadata.path)[1].lower() in IMAGE_EXTENSIONS
-        and f"/{TEMPORARY}/" not in metadata.path
+        metadata.path
+        for metadata in FileSystems.match([pattern])[0].metadata_list
+        if posixpath.splitext(metadata.path)[1].lower() in IMAGE_EXTENSIONS and f"/{TEMPORARY}/" not in metadata.path
     )
     by_output = {}
     for path in paths:
@@ -108,7 +108,8 @@ def existing(paths):
 def colorize_fn(run, max_pixels, output, fmt="png"):
     """This project's Beam ``DoFn``: (input, output) in; the PNG written through a
     temporary name and renamed into place; ``(path, reason)`` out for a file that
-    failed (and ``("dropped", what, path)`` for metadata the format cannot hold). A plain ParDo, so every runner runs it (Beam's RunInference batches in
+    failed (and ``("dropped", what, path)`` for metadata the format cannot hold).
+    A plain ParDo, so every runner runs it (Beam's RunInference batches in
     ``finish_bundle``, whose outputs the Dask runner drops)."""
     import apache_beam as beam
     from apache_beam.metrics import Metrics
@@ -143,7 +144,9 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
                 image = open_image(io.BytesIO(payload), self.max_pixels, name=source)
                 colorizer = self.model.colorizer
                 colour = colorizer.colorize(image)
-                encoded, dropped = archive.encode_result(colour, self.fmt, archive.Source.of(payload, image), colorizer.provenance())
+                encoded, dropped = archive.encode_result(
+                    colour, self.fmt, archive.Source.of(payload, image), colorizer.provenance()
+                )
             except (ImageError, ValueError, OSError) as error:
                 Metrics.counter("colorkeras", "failed").inc()
                 yield ("failed", source, str(error))
@@ -297,7 +300,9 @@ class Progress:
         while not self._stop.wait(self.interval):
             written = sum(os.path.exists(target) for target in self.targets)
             rate = written / max(time.time() - self.started, 1e-9)
-            print(f"[{written}/{len(self.targets)}] colorized so far, {rate:.1f} images/s", file=self.stream, flush=True)
+            print(
+                f"[{written}/{len(self.targets)}] colorized so far, {rate:.1f} images/s", file=self.stream, flush=True
+            )
 
 
 RUNNERS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}  # Short names Beam itself does not know.
@@ -316,7 +321,10 @@ def beam_arguments(beam_args):
             argument, dask = f"--runner={RUNNERS[value]}", True
         elif index > 0 and beam_args[index - 1] == "--runner" and argument in RUNNERS:
             argument, dask = RUNNERS[argument], True
-        elif name == "--runner" and (value or (beam_args[index + 1] if index + 1 < len(beam_args) else "")) == RUNNERS["DaskRunner"]:
+        elif (
+            name == "--runner"
+            and (value or (beam_args[index + 1] if index + 1 < len(beam_args) else "")) == RUNNERS["DaskRunner"]
+        ):
             dask = True
         arguments.append(argument)
     if dask and not any(a.split("=")[0] in ("--dask_npartitions", "--dask_partition_size") for a in arguments):
@@ -344,8 +352,11 @@ def refuse_unknown_flags(arguments, ours):
         raise ValueError(f"unexpected argument {unknown[0]!r}: the input is given with --input")
     if flags:
         known = [flag for parser in (ours, beams) for action in parser._actions for flag in action.option_strings]
-        hints = [f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(flag, known, n=1)) else "" for flag in flags]
-        named = ", ".join(flag + hint for flag, hint in zip(flags, hints))
+        hints = [
+            f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(flag, known, n=1)) else ""
+            for flag in flags
+        ]
+        named = ", ".join(flag + hint for flag, hint in zip(flags, hints, strict=False))
         raise ValueError(f"unknown flag(s): {named}; see python -m colorkeras.bulk --help and Beam's pipeline options")
 
 
@@ -358,12 +369,30 @@ def run(argv=None):
         description="Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options).",
         formatter_class=cli.HelpFormatter,
     )
-    parser.add_argument("--input", required=True, metavar="PATTERN", help="a folder (searched recursively) or a glob pattern; ** reaches nested folders")
-    parser.add_argument("--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else")
-    parser.add_argument("--model", default=None, metavar="RUN", help="run name in saved_models/ or a run folder (default: the default run)")
-    parser.add_argument("--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this")
-    parser.add_argument("--format", choices=list(FORMATS), default="png",
-                        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit")
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="PATTERN",
+        help="a folder (searched recursively) or a glob pattern; ** reaches nested folders",
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else"
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help="run name in saved_models/ or a run folder (default: the default run)",
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="png",
+        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's own log lines")
     args, beam_args = parser.parse_known_args(argv)
 
@@ -379,7 +408,9 @@ def run(argv=None):
         try:
             import dask.distributed  # noqa: F401 - whether the extra is installed.
         except ImportError:
-            raise ValueError('the Dask runner needs dask.distributed: pip install "apache-beam[dask]==2.77.*"') from None
+            raise ValueError(
+                'the Dask runner needs dask.distributed: pip install "apache-beam[dask]==2.77.*"'
+            ) from None
     run_folder = store.resolve_run(args.model)
     base, pattern, rooted = split_input(args.input)
     output = args.output.rstrip("/")
@@ -393,7 +424,9 @@ def run(argv=None):
     todo = [(source, target) for source, target in pairs if target not in there]
     found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
     clear_partial(output)
-    print(f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there", file=sys.stderr, flush=True)
+    print(
+        f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there", file=sys.stderr, flush=True
+    )
     if todo:
         pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
         build_pipeline(pipeline, todo, output, run_folder, args.max_pixels, args.format)

@@ -58,13 +58,21 @@ def plan_outputs(inputs, out_dir, suffix=".png"):
     planned = [(source, named.with_suffix(suffix)) for source, named in pairs]
     clashing = _clashes(planned)
     planned = [
-        (source, named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}{suffix}") if index in clashing else target)
-        for index, ((source, target), (_, named)) in enumerate(zip(planned, pairs))
+        (
+            source,
+            named.with_name(f"{named.stem}_{named.suffix.lstrip('.').lower()}{suffix}")
+            if index in clashing
+            else target,
+        )
+        for index, ((source, target), (_, named)) in enumerate(zip(planned, pairs, strict=False))
     ]
     remaining = _clashes(planned)
     for index in sorted(remaining):
         others = [str(planned[other][0]) for other in remaining[index]]
-        errors.append(f"{planned[index][0]}: its output {planned[index][1]} would also be that of {', '.join(others)}; rename one of them")
+        errors.append(
+            f"{planned[index][0]}: its output {planned[index][1]} would also be that of {', '.join(others)}; "
+            "rename one of them"
+        )
     return [pair for index, pair in enumerate(planned) if index not in remaining], errors, roots
 
 
@@ -75,7 +83,9 @@ def _clashes(planned):
         by_target.setdefault(target, []).append(index)
     return {
         index: [other for other in group if other != index]
-        for group in by_target.values() if len(group) > 1 for index in group
+        for group in by_target.values()
+        if len(group) > 1
+        for index in group
     }
 
 
@@ -93,7 +103,7 @@ def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
         if len(sources) != 1:
             raise hints_lib.HintError(
                 f"the hints file holds one list of points but there are {len(sources)} inputs; "
-                "key the lists by file name: {\"photo.jpg\": [...]}"
+                'key the lists by file name: {"photo.jpg": [...]}'
             )
         assigned = {sources[0]: value}
     else:
@@ -103,7 +113,10 @@ def assign_hints(value, pairs, max_pixels=DEFAULT_MAX_PIXELS):
             if not matches:
                 raise hints_lib.HintError(f"the hints file names {key!r}, which is not among the inputs")
             if len(matches) > 1:
-                raise hints_lib.HintError(f"the hints file's key {key!r} names several inputs ({', '.join(map(str, matches))}); give a longer path")
+                raise hints_lib.HintError(
+                    f"the hints file's key {key!r} names several inputs ({', '.join(map(str, matches))}); "
+                    "give a longer path"
+                )
             if matches[0] in assigned:
                 raise hints_lib.HintError(f"{matches[0]} is given hints twice in the hints file")
             assigned[matches[0]] = points
@@ -158,7 +171,12 @@ def run(args):
                 data = source.read_bytes()
             except OSError as error:
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
-            options = {"render_size": args.render_size, "saturation": args.saturation, "hints": hints.get(source), "format": args.format}
+            options = {
+                "render_size": args.render_size,
+                "saturation": args.saturation,
+                "hints": hints.get(source),
+                "format": args.format,
+            }
             recipe = archive.recipe(data, fingerprint, options)
             if target.exists() and not args.overwrite:
                 # Skipped only where this very input, run and options made it; anything

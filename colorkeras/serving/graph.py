@@ -107,13 +107,21 @@ def header_size(data):
 
         def lossless():  # VP8L: 14 bits of width - 1, then 14 of height - 1, after a signature byte.
             bits = _little_endian(padded, 21, 4)
-            return tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 14), 0x3FFF) + 1, tf.bitwise.bitwise_and(bits, 0x3FFF) + 1
+            return tf.bitwise.bitwise_and(tf.bitwise.right_shift(bits, 14), 0x3FFF) + 1, tf.bitwise.bitwise_and(
+                bits, 0x3FFF
+            ) + 1
 
         def lossy():  # VP8: 14-bit width and height in the key frame header.
-            return tf.bitwise.bitwise_and(_little_endian(padded, 28, 2), 0x3FFF), tf.bitwise.bitwise_and(_little_endian(padded, 26, 2), 0x3FFF)
+            return tf.bitwise.bitwise_and(_little_endian(padded, 28, 2), 0x3FFF), tf.bitwise.bitwise_and(
+                _little_endian(padded, 26, 2), 0x3FFF
+            )
 
         return tf.case(
-            [(tf.equal(chunk, b"VP8X"), extended), (tf.equal(chunk, b"VP8L"), lossless), (tf.equal(chunk, b"VP8 "), lossy)],
+            [
+                (tf.equal(chunk, b"VP8X"), extended),
+                (tf.equal(chunk, b"VP8L"), lossless),
+                (tf.equal(chunk, b"VP8 "), lossy),
+            ],
             default=lambda: unknown,
         )
 
@@ -202,7 +210,9 @@ class ColorizerModule(tf.Module):
     def _lightness(self, images):
         images = tf.convert_to_tensor(images)
         channels = tf.shape(images)[-1]
-        gray_lightness = lambda: color.uint8_to_lightness(images[..., :1], gray=True)
+
+        def gray_lightness():
+            return color.uint8_to_lightness(images[..., :1], gray=True)
 
         def rgb_lightness():
             # RGB files holding a gray image (common for scans) take the exact gray
@@ -240,8 +250,12 @@ class ColorizerModule(tf.Module):
             tf.logical_or(tf.logical_not(valid), inside), True, message="a hint point lies outside the image"
         )
         with tf.control_dependencies([check]):
-            scale = tf.stack([tf.cast(render_height, tf.float32) / tf.cast(height, tf.float32),
-                              tf.cast(render_width, tf.float32) / tf.cast(width, tf.float32)])
+            scale = tf.stack(
+                [
+                    tf.cast(render_height, tf.float32) / tf.cast(height, tf.float32),
+                    tf.cast(render_width, tf.float32) / tf.cast(width, tf.float32),
+                ]
+            )
             mapped = tf.cast(tf.floor((tf.cast(points, tf.float32) + 0.5) * scale), tf.int32)
         mapped = tf.minimum(mapped, tf.stack([render_height - 1, render_width - 1]))
         mapped = tf.where(valid[..., None], mapped, -1)
@@ -312,12 +326,17 @@ class ColorizerModule(tf.Module):
         joined = tf.while_loop(
             lambda index, parts: index < bands,
             lambda index, parts: (index + 1, parts.write(index, band(index))),
-            [tf.constant(0), tf.TensorArray(tf.uint8, size=bands, infer_shape=False, element_shape=[None, None, None, 3])],
+            [
+                tf.constant(0),
+                tf.TensorArray(tf.uint8, size=bands, infer_shape=False, element_shape=[None, None, None, 3]),
+            ],
             parallel_iterations=2,
         )[1].concat()
         return tf.transpose(joined, [1, 0, 2, 3])
 
-    def _colorize_hinted(self, images, points, colors, render_size, hint_saturation, saturation, temperature, prior_weight):
+    def _colorize_hinted(
+        self, images, points, colors, render_size, hint_saturation, saturation, temperature, prior_weight
+    ):
         """Images with at least one valid point through the hint network (at
         ``hint_saturation``); the others exactly as without hints (``saturation``)."""
         images = tf.convert_to_tensor(images)
@@ -334,9 +353,7 @@ class ColorizerModule(tf.Module):
         def mixed():
             return tf.where(has_hints[:, None, None, None], hinted(), plain())
 
-        return tf.cond(
-            tf.reduce_all(has_hints), hinted, lambda: tf.cond(tf.reduce_any(has_hints), mixed, plain)
-        )
+        return tf.cond(tf.reduce_all(has_hints), hinted, lambda: tf.cond(tf.reduce_any(has_hints), mixed, plain))
 
     def _defaults(self):
         return (
@@ -349,20 +366,35 @@ class ColorizerModule(tf.Module):
     def _colorize_with_hints(self, images, points, colors):
         render_size, saturation, temperature, prior_weight = self._defaults()
         colorized = self._colorize_hinted(
-            images, points, colors, render_size, tf.constant(self.hint_saturation), saturation, temperature, prior_weight
+            images,
+            points,
+            colors,
+            render_size,
+            tf.constant(self.hint_saturation),
+            saturation,
+            temperature,
+            prior_weight,
         )
         return {"colorized": colorized}
 
-    def _colorize_with_hints_and_options(self, images, points, colors, render_size, saturation, temperature, prior_weight):
-        colorized = self._colorize_hinted(images, points, colors, render_size, saturation, saturation, temperature, prior_weight)
+    def _colorize_with_hints_and_options(
+        self, images, points, colors, render_size, saturation, temperature, prior_weight
+    ):
+        colorized = self._colorize_hinted(
+            images, points, colors, render_size, saturation, saturation, temperature, prior_weight
+        )
         return {"colorized": colorized}
 
     def _suggest_colors(self, images, points, colors, at):
         lightness, small, outputs = self._predict(images, tf.constant(self.default_render_size), points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         out_height, out_width = tf.shape(outputs)[1], tf.shape(outputs)[2]
-        scale = tf.stack([tf.cast(out_height, tf.float32) / tf.cast(height, tf.float32),
-                          tf.cast(out_width, tf.float32) / tf.cast(width, tf.float32)])
+        scale = tf.stack(
+            [
+                tf.cast(out_height, tf.float32) / tf.cast(height, tf.float32),
+                tf.cast(out_width, tf.float32) / tf.cast(width, tf.float32),
+            ]
+        )
         where = tf.cast(tf.floor((tf.cast(at, tf.float32) + 0.5) * scale), tf.int32)
         where = tf.clip_by_value(where, 0, tf.stack([out_height - 1, out_width - 1]))
         logits = tf.gather_nd(outputs, where, batch_dims=1)  # [N, bins]
@@ -401,7 +433,8 @@ class ColorizerModule(tf.Module):
         checks = [
             tf.debugging.assert_non_negative(height, message=f"not an image we can read: not a {FORMATS} file"),
             tf.debugging.assert_less_equal(
-                pixels, tf.constant(DEFAULT_MAX_PIXELS, tf.int64),
+                pixels,
+                tf.constant(DEFAULT_MAX_PIXELS, tf.int64),
                 message=f"image is over the limit of {DEFAULT_MAX_PIXELS // 1_000_000} megapixels",
             ),
         ]
@@ -452,7 +485,11 @@ def resize_antialiased(image, height, width):
     rows = antialiased_resize_weights(tf.shape(image)[1], height)  # [height, H]
     columns = antialiased_resize_weights(tf.shape(image)[2], width)  # [width, W]
     channels_first = tf.transpose(image[0], [2, 0, 1])  # [C, H, W]
-    resized = tf.matmul(tf.matmul(tf.broadcast_to(rows, [tf.shape(channels_first)[0], height, tf.shape(image)[1]]), channels_first), columns, transpose_b=True)
+    resized = tf.matmul(
+        tf.matmul(tf.broadcast_to(rows, [tf.shape(channels_first)[0], height, tf.shape(image)[1]]), channels_first),
+        columns,
+        transpose_b=True,
+    )
     return tf.expand_dims(tf.transpose(resized, [1, 2, 0]), 0)
 
 
@@ -488,10 +525,11 @@ def call_with_resize_upsampling(model, inputs):
         else:  # An operation such as the hint network's slicing of its input.
             output = layer(*arguments, **options)
         # A nested model (the MobileNetV2 U-Net's encoder) gives several outputs.
-        for tensor, value in zip(node.output_tensors, output if isinstance(output, (list, tuple)) else [output]):
+        for tensor, value in zip(
+            node.output_tensors, output if isinstance(output, (list, tuple)) else [output], strict=False
+        ):
             values[id(tensor)] = value
     return values[id(model.outputs[0])]
-
 
 
 class BuiltinColorizerModule(ColorizerModule):
@@ -531,8 +569,12 @@ def export_saved_model(keras_model, settings, path, automatic=None):
     """Writes the SavedModel for ``keras_model`` with the run ``settings`` to ``path``
     (``automatic``: see ``ColorizerModule``)."""
     module = ColorizerModule(keras_model, settings, automatic)
-    signatures = {"serving_default": module.serve, "colorize": module.colorize, "colorize_bytes": module.colorize_bytes,
-                  "colorize_bytes_jpeg": module.colorize_bytes_jpeg}
+    signatures = {
+        "serving_default": module.serve,
+        "colorize": module.colorize,
+        "colorize_bytes": module.colorize_bytes,
+        "colorize_bytes_jpeg": module.colorize_bytes_jpeg,
+    }
     if hasattr(module, "suggest_colors"):
         signatures["suggest_colors"] = module.suggest_colors
     if module.hints:

@@ -22,10 +22,6 @@ VERSION = "1"
 RETRY_AFTER_SECONDS = 2  # What a 503 answer tells the client to wait.
 
 
-
-
-
-
 _PATH = re.compile(r"^/v1/models/(?P<name>[^/:]+)(?:/versions/(?P<version>[^/:]+))?(?P<rest>/metadata|:predict)?$")
 
 
@@ -68,7 +64,11 @@ class ModelServer:
     # === GET ===
 
     def status(self):
-        return {"model_version_status": [{"version": VERSION, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}]}
+        return {
+            "model_version_status": [
+                {"version": VERSION, "state": "AVAILABLE", "status": {"error_code": "OK", "error_message": ""}}
+            ]
+        }
 
     def metadata(self):
         definitions = {}
@@ -90,7 +90,9 @@ class ModelServer:
     def predict(self, body):
         """The answer to a ``:predict`` request ``body`` (bytes), or ``RequestError``."""
         if not self._admit(len(body)):
-            raise RequestError(503, f"the server is busy ({self.held_bytes / 1e6:.0f} MB of requests in hand); try again shortly")
+            raise RequestError(
+                503, f"the server is busy ({self.held_bytes / 1e6:.0f} MB of requests in hand); try again shortly"
+            )
         try:
             return self._predict(body)
         finally:
@@ -108,7 +110,10 @@ class ModelServer:
         signature_name = request.get("signature_name") or "serving_default"
         function = self.signatures.get(signature_name)
         if function is None:
-            raise RequestError(404, f"no signature {signature_name!r} in model {self.name} (it has: {', '.join(sorted(self.signatures))})")
+            raise RequestError(
+                404,
+                f"no signature {signature_name!r} in model {self.name} (it has: {', '.join(sorted(self.signatures))})",
+            )
         specs = function.structured_input_signature[1]
         if ("instances" in request) == ("inputs" in request):
             raise RequestError(400, "give exactly one of 'instances' (rows) or 'inputs' (columns)")
@@ -122,9 +127,11 @@ class ModelServer:
             rows = len(next(iter(outputs.values())))
             if len(names) == 1:
                 return {"predictions": [_to_json(names[0], outputs[names[0]][index]) for index in range(rows)]}
-            return {"predictions": [{name: _to_json(name, outputs[name][index]) for name in names} for index in range(rows)]}
+            return {
+                "predictions": [{name: _to_json(name, outputs[name][index]) for name in names} for index in range(rows)]
+            }
         if len(outputs) == 1:
-            (name, value), = outputs.items()
+            ((name, value),) = outputs.items()
             return {"outputs": _to_json(name, value)}
         return {"outputs": {name: _to_json(name, value) for name, value in outputs.items()}}
 
@@ -181,7 +188,7 @@ def _tensor_info(spec):
 
 def _decode_b64(value, name):
     if not (isinstance(value, dict) and set(value) == {"b64"} and isinstance(value["b64"], str)):
-        raise RequestError(400, f"input {name!r} takes binary values as {{\"b64\": \"...\"}}")
+        raise RequestError(400, f'input {name!r} takes binary values as {{"b64": "..."}}')
     try:
         return base64.b64decode(value["b64"], validate=True)
     except (binascii.Error, ValueError):
@@ -210,7 +217,11 @@ def _from_json(value, spec, name):
 def _stack(values, name):
     shapes = {np.shape(value) for value in values}
     if len(shapes) > 1:
-        raise RequestError(400, f"input {name!r}: the instances differ in shape ({', '.join(map(str, sorted(shapes)))}); send one per request")
+        raise RequestError(
+            400,
+            f"input {name!r}: the instances differ in shape ({', '.join(map(str, sorted(shapes)))}); "
+            "send one per request",
+        )
     return np.asarray(values, dtype=object) if isinstance(values[0], bytes) else np.stack(values)
 
 
@@ -226,8 +237,14 @@ def _to_json(name, value):
 
 # What our graph's checks and TensorFlow's decoders say, as the start of the phrase a
 # user is told; the rest of TensorFlow's message (conditions, node names) is not.
-_KNOWN_ERRORS = ("not an image we can read", "image is over the limit of", "a hint point lies outside the image",
-                 "Invalid PNG", "Invalid JPEG", "Unknown image file format")
+_KNOWN_ERRORS = (
+    "not an image we can read",
+    "image is over the limit of",
+    "a hint point lies outside the image",
+    "Invalid PNG",
+    "Invalid JPEG",
+    "Unknown image file format",
+)
 
 
 def _model_error(error):
@@ -240,7 +257,10 @@ def _model_error(error):
             # Our messages are one bracketed item of an assertion: it ends at "]".
             phrase = re.split(r"[\]\n]", text[start:], maxsplit=1)[0]
             return phrase.strip(" .")
-    return "the model could not use this input (is each input the type and shape its signature names? GET /metadata lists them)"
+    return (
+        "the model could not use this input (is each input the type and shape its signature names? "
+        "GET /metadata lists them)"
+    )
 
 
 def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
@@ -269,7 +289,9 @@ def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
             if match["name"] != server_model.name:
                 raise RequestError(404, f"no model named {match['name']!r} (this server has {server_model.name!r})")
             if match["version"] not in (None, VERSION):
-                raise RequestError(404, f"model {server_model.name} has no version {match['version']} (it has {VERSION})")
+                raise RequestError(
+                    404, f"model {server_model.name} has no version {match['version']} (it has {VERSION})"
+                )
             return match["rest"]
 
         def _handle(self, method):
@@ -288,9 +310,14 @@ def make_handler(server_model, max_request_bytes=MAX_REQUEST_BYTES):
                     if length > max_request_bytes:
                         # Read it away (never held) so the client hears the answer, not a broken pipe.
                         self._discard(length)
-                        raise RequestError(413, f"request of {length / 1e6:.1f} MB is over the limit of {max_request_bytes / 1e6:.0f} MB")
+                        raise RequestError(
+                            413,
+                            f"request of {length / 1e6:.1f} MB is over the limit of {max_request_bytes / 1e6:.0f} MB",
+                        )
                     return self._send(200, server_model.predict(self.rfile.read(length)))
-                raise RequestError(405 if rest in (None, "/metadata", ":predict") else 404, f"{method} is not served at {self.path}")
+                raise RequestError(
+                    405 if rest in (None, "/metadata", ":predict") else 404, f"{method} is not served at {self.path}"
+                )
             except RequestError as error:
                 self._send(error.status, {"error": str(error)})
             except Exception as error:  # The server keeps serving whatever one request did.

@@ -32,7 +32,13 @@ class Colorizer:
     """
 
     def __init__(
-        self, model=None, render_size=None, saturation=None, temperature=None, prior_weight=None, max_pixels=DEFAULT_MAX_PIXELS
+        self,
+        model=None,
+        render_size=None,
+        saturation=None,
+        temperature=None,
+        prior_weight=None,
+        max_pixels=DEFAULT_MAX_PIXELS,
     ):
 
         self.path = store.resolve_run(model)
@@ -40,13 +46,18 @@ class Colorizer:
         self.record = store.Run(self.path).read_config()
         settings = self.record.get("settings") if isinstance(self.record, dict) else None
         if not isinstance(settings, dict) or not settings.get("render_size"):
-            raise store.RunError(f"{store.Run(self.path).config} holds no run settings (render size and the rest); re-export the run")
+            raise store.RunError(
+                f"{store.Run(self.path).config} holds no run settings (render size and the rest); re-export the run"
+            )
         self.render_size = int(render_size if render_size is not None else settings["render_size"])
         self.saturation = float(saturation if saturation is not None else settings.get("saturation", 1.0))
         self.temperature = float(temperature if temperature is not None else settings.get("temperature", 1.0))
         self.prior_weight = float(prior_weight if prior_weight is not None else settings.get("prior_weight") or 0.0)
         if self.prior_weight and not self.record.get("bin_prior"):
-            raise ValueError(f"run {self.name} has no colour prior, so prior weight must be 0 (re-export it with python -m colorkeras.export)")
+            raise ValueError(
+                f"run {self.name} has no colour prior, so prior weight must be 0 "
+                "(re-export it with python -m colorkeras.export)"
+            )
         self.max_pixels = max_pixels
         if self.render_size < 8:
             raise ValueError(f"render size must be at least 8, received {self.render_size}")
@@ -59,7 +70,9 @@ class Colorizer:
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
         self.takes_hints = "colorize_with_hints_and_options" in self._loaded.signatures
         # Results with hints default to their own saturation (1.0: the colours given come out as given).
-        self.hint_saturation = float(saturation if saturation is not None else self.record.get("hint_saturation") or 1.0)
+        self.hint_saturation = float(
+            saturation if saturation is not None else self.record.get("hint_saturation") or 1.0
+        )
 
     def _options(self, render_size, saturation):
         tf = self._tf
@@ -85,7 +98,9 @@ class Colorizer:
         ``archive.recipe``)."""
 
         default_saturation = self.hint_saturation if hints else self.saturation
-        return archive.provenance(self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []), recipe)
+        return archive.provenance(
+            self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []), recipe
+        )
 
     def check_takes_hints(self):
         if not self.takes_hints:
@@ -106,7 +121,9 @@ class Colorizer:
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
         if points is None:
-            return self._signature(images=tf.constant(images), **self._options(render_size, saturation))["colorized"].numpy()
+            return self._signature(images=tf.constant(images), **self._options(render_size, saturation))[
+                "colorized"
+            ].numpy()
         self.check_takes_hints()
         points = np.asarray(points, np.int32).reshape(len(images), -1, 2)
         colors = np.asarray(colors, np.uint8).reshape(len(images), -1, 3)
@@ -121,7 +138,10 @@ class Colorizer:
             return out
         options = self._options(render_size, self.hint_saturation if saturation is None else saturation)
         outputs = self._loaded.signatures["colorize_with_hints_and_options"](
-            images=tf.constant(images), points=tf.constant(points), colors=tf.constant(colors), **options,
+            images=tf.constant(images),
+            points=tf.constant(points),
+            colors=tf.constant(colors),
+            **options,
         )
         return outputs["colorized"].numpy()
 
@@ -156,21 +176,25 @@ class Colorizer:
         (given the other ``hints``, for runs that take them)."""
 
         if "suggest_colors" not in self._loaded.signatures:
-            raise HintError(f"run {self.name} offers no colour suggestions: a run trained with --hints (classes head) does")
+            raise HintError(
+                f"run {self.name} offers no colour suggestions: a run trained with --hints (classes head) does"
+            )
         tf = self._tf
         rgb, _ = to_uint8_rgb(image, self.max_pixels)
         height, width = rgb.shape[:2]
         hints_lib.parse_hints([{"x": x, "y": y, "color": "#000000"}], width, height, where="suggestion point")
         points, colors = self._hint_arrays(hints or [], width, height)
         outputs = self._loaded.signatures["suggest_colors"](
-            images=tf.constant(rgb[None]), points=tf.constant(points), colors=tf.constant(colors),
+            images=tf.constant(rgb[None]),
+            points=tf.constant(points),
+            colors=tf.constant(colors),
             at=tf.constant([[int(round(y)), int(round(x))]], tf.int32),
         )
         suggestions = outputs["suggestions"].numpy()[0]
         probabilities = outputs["probabilities"].numpy()[0]
         return [
             {"color": "#{:02x}{:02x}{:02x}".format(*map(int, rgb_value)), "probability": float(p)}
-            for rgb_value, p in zip(suggestions, probabilities)
+            for rgb_value, p in zip(suggestions, probabilities, strict=False)
         ]
 
     def colorize_many(self, images, batch_size=64):

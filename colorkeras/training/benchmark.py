@@ -18,7 +18,13 @@ from PIL import Image
 from skimage import data as samples
 
 from colorkeras.core.config import automatic_settings
-from colorkeras.evaluation.speed import film_figures, median_seconds, opencv_yardstick_ms, server_figures, yardstick_gflops
+from colorkeras.evaluation.speed import (
+    film_figures,
+    median_seconds,
+    opencv_yardstick_ms,
+    server_figures,
+    yardstick_gflops,
+)
 from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
 from colorkeras.training import speed as training_speed
 
@@ -30,7 +36,14 @@ def measure(colorizer, args):
 
     # Training figures are of the automatic network (a hint run's too: the same layers).
     settings = automatic_settings(colorizer.record.get("settings", {}))
-    results = {"run": colorizer.name, "machine": {"platform": platform.platform(), "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count()}}
+    results = {
+        "run": colorizer.name,
+        "machine": {
+            "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(),
+            "cpus": os.cpu_count(),
+        },
+    }
     skipped = {}
 
     started = time.perf_counter()
@@ -42,7 +55,11 @@ def measure(colorizer, args):
         skipped, and the rest is still measured and printed."""
         done[0] += 1
         # The whole bench takes minutes: each part is announced as it starts.
-        print(f"[{done[0]}/{parts}] {name} ... ({time.perf_counter() - started:.0f} s so far)", file=sys.stderr, flush=True)
+        print(
+            f"[{done[0]}/{parts}] {name} ... ({time.perf_counter() - started:.0f} s so far)",
+            file=sys.stderr,
+            flush=True,
+        )
         try:
             function()
         except Exception as error:
@@ -52,8 +69,12 @@ def measure(colorizer, args):
 
     def training():
         results["yardstick_gflops"] = yardstick_gflops(args.repeats)
-        images_per_second, flops, config = training_speed.training_throughput(settings, args.batch_size, args.train_steps, args.repeats)
-        results["architecture"] = f"{config.architecture} (base {config.base_filters}, depth {config.depth}, head {config.head})"
+        images_per_second, flops, config = training_speed.training_throughput(
+            settings, args.batch_size, args.train_steps, args.repeats
+        )
+        results["architecture"] = (
+            f"{config.architecture} (base {config.base_filters}, depth {config.depth}, head {config.head})"
+        )
         results["forward_gflop_per_image_32"] = flops / 1e9
         results["train_images_per_second_32"] = images_per_second
         results["train_gflops"] = images_per_second * 3 * flops / 1e9
@@ -66,7 +87,9 @@ def measure(colorizer, args):
         results["inference_images_per_second_32"] = 256 / seconds
         for width, height in ((768, 512), (4000, 3000)):
             image = tf.constant(np.random.default_rng(3).integers(0, 256, (1, height, width, 1), dtype=np.uint8))
-            results[f"latency_ms_{width}x{height}"] = 1000 * median_seconds(lambda: serve(images=image), args.repeats)
+            results[f"latency_ms_{width}x{height}"] = 1000 * median_seconds(
+                lambda image=image: serve(images=image), args.repeats
+            )
         # The same scan's pre- and post-processing by OpenCV, timed in this run on this machine.
         scan = np.random.default_rng(3).integers(0, 256, (3000, 4000), dtype=np.uint8)
         results["opencv_yardstick_ms_4000x3000"] = opencv_yardstick_ms(scan, colorizer.render_size, args.repeats)
@@ -87,15 +110,28 @@ def measure(colorizer, args):
         results["colorize_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel), args.repeats)
         if colorizer.takes_hints:
             hints = [{"x": 100 + 180 * k, "y": 120 + 140 * k, "color": "#c03020"} for k in range(5)]
-            results["colorize_with_hints_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel, hints=hints), args.repeats)
+            results["colorize_with_hints_ms_1mp"] = 1000 * median_seconds(
+                lambda: colorizer.colorize(megapixel, hints=hints), args.repeats
+            )
 
     def server(signature, key):
         def measure():
             if signature not in colorizer._loaded.signatures:
-                raise RuntimeError(f"run {colorizer.name} has no {signature} signature (python -m colorkeras.export --model {colorizer.name} --name NEW rebuilds it)")
-            median, p95, throughput = server_figures(colorizer.path, megapixel, args.server_requests, signature=signature)
-            results.update({f"server_{key}_latency_ms_1mp_median": median, f"server_{key}_latency_ms_1mp_p95": p95,
-                            f"server_{key}_requests_per_second_32_clients": throughput})
+                raise RuntimeError(
+                    f"run {colorizer.name} has no {signature} signature "
+                    f"(python -m colorkeras.export --model {colorizer.name} --name NEW rebuilds it)"
+                )
+            median, p95, throughput = server_figures(
+                colorizer.path, megapixel, args.server_requests, signature=signature
+            )
+            results.update(
+                {
+                    f"server_{key}_latency_ms_1mp_median": median,
+                    f"server_{key}_latency_ms_1mp_p95": p95,
+                    f"server_{key}_requests_per_second_32_clients": throughput,
+                }
+            )
+
         return measure
 
     def precision():
@@ -131,27 +167,59 @@ def table(results, skipped):
             rows.append((name, text(*[results[key] for key in keys])))
 
     row("yardstick (numpy float32 matmul 2048^3)", ["yardstick_gflops"], lambda v: f"{v:.1f} GFLOP/s")
-    row(f"training at 32x32, {results.get('architecture')}", ["train_images_per_second_32"], lambda v: f"{v:.0f} images/s")
+    row(
+        f"training at 32x32, {results.get('architecture')}",
+        ["train_images_per_second_32"],
+        lambda v: f"{v:.0f} images/s",
+    )
     row("forward FLOPs per 32x32 image", ["forward_gflop_per_image_32"], lambda v: f"{v:.3f} GFLOP")
-    row("training compute (3 forward passes per step)", ["train_gflops", "train_share_of_yardstick"], lambda v, share: f"{v:.1f} GFLOP/s = {100 * share:.0f}% of yardstick")
+    row(
+        "training compute (3 forward passes per step)",
+        ["train_gflops", "train_share_of_yardstick"],
+        lambda v, share: f"{v:.1f} GFLOP/s = {100 * share:.0f}% of yardstick",
+    )
     row("inference at 32x32, batch 256 (SavedModel)", ["inference_images_per_second_32"], lambda v: f"{v:.0f} images/s")
     row("latency 768x512 (SavedModel, warm)", ["latency_ms_768x512"], lambda v: f"{v:.0f} ms")
     row("latency 4000x3000 (SavedModel, warm)", ["latency_ms_4000x3000"], lambda v: f"{v:.0f} ms")
-    row("  OpenCV yardstick: its pre- and post-processing on uint8", ["opencv_yardstick_ms_4000x3000"], lambda v: f"{v:.0f} ms")
+    row(
+        "  OpenCV yardstick: its pre- and post-processing on uint8",
+        ["opencv_yardstick_ms_4000x3000"],
+        lambda v: f"{v:.0f} ms",
+    )
     row("  the SavedModel / the yardstick", ["scan_over_yardstick"], lambda v: f"{v:.2f}x")
     row("colorize() a 4000x3000 gray photo (Python API, warm)", ["colorize_ms_4000x3000"], lambda v: f"{v:.0f} ms")
     row("  mean |L out - L in| on it (CIELAB L, 0-100)", ["mean_abs_delta_l_4000x3000"], lambda v: f"{v:.3f}")
     row("colorize() a 1-megapixel RGB photo (Python API, warm)", ["colorize_ms_1mp"], lambda v: f"{v:.0f} ms")
     row("  the same with 5 hints (a new result after a click)", ["colorize_with_hints_ms_1mp"], lambda v: f"{v:.0f} ms")
-    row(f"film 640x480, {results.get('film_frames')} frames, stabilised (python -m colorkeras.film)", ["film_frames_per_second_640x480"], lambda v: f"{v:.1f} frames/s")
+    row(
+        f"film 640x480, {results.get('film_frames')} frames, stabilised (python -m colorkeras.film)",
+        ["film_frames_per_second_640x480"],
+        lambda v: f"{v:.1f} frames/s",
+    )
     row("  its peak memory", ["film_peak_memory_mb"], lambda v: f"{v:.0f} MB")
     for key, signature in (("png", "colorize_bytes"), ("jpeg", "colorize_bytes_jpeg")):
-        row(f"HTTP server, one 1-MP JPEG ({signature}): median / p95", [f"server_{key}_latency_ms_1mp_median", f"server_{key}_latency_ms_1mp_p95"], lambda m, p: f"{m:.0f} / {p:.0f} ms")
-        row("  its median / the Python API's", [f"server_{key}_latency_ms_1mp_median", "colorize_ms_1mp"], lambda m, api: f"{m / api:.2f}x")
-        row("  32 concurrent clients x 4 requests", [f"server_{key}_requests_per_second_32_clients"], lambda v: f"{v:.1f} requests/s")
+        row(
+            f"HTTP server, one 1-MP JPEG ({signature}): median / p95",
+            [f"server_{key}_latency_ms_1mp_median", f"server_{key}_latency_ms_1mp_p95"],
+            lambda m, p: f"{m:.0f} / {p:.0f} ms",
+        )
+        row(
+            "  its median / the Python API's",
+            [f"server_{key}_latency_ms_1mp_median", "colorize_ms_1mp"],
+            lambda m, api: f"{m / api:.2f}x",
+        )
+        row(
+            "  32 concurrent clients x 4 requests",
+            [f"server_{key}_requests_per_second_32_clients"],
+            lambda v: f"{v:.1f} requests/s",
+        )
     steps = results.get("precision_steps")
     for policy in ("float32", "mixed_bfloat16"):
-        row(f"training at 64x64, {policy}", [f"train_images_per_second_64_{policy}", f"train_loss_after_steps_{policy}"], lambda v, loss: f"{v:.0f} images/s, loss {loss:.4f} after {steps} steps")
+        row(
+            f"training at 64x64, {policy}",
+            [f"train_images_per_second_64_{policy}", f"train_loss_after_steps_{policy}"],
+            lambda v, loss: f"{v:.0f} images/s, loss {loss:.4f} after {steps} steps",
+        )
     row("  bfloat16 / float32 speed", ["bfloat16_speedup"], lambda v: f"{v:.2f}x")
     row("peak memory", ["peak_memory_mb"], lambda v: f"{v:.0f} MB")
     for name, reason in skipped.items():

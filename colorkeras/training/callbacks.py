@@ -24,12 +24,19 @@ PROGRESS = store.Run.PROGRESS
 HISTORY_FIELDS = ("epoch", "loss", "val_loss", "learning_rate", "seconds")
 
 
-
 def write_phase(folder, phase, config):
     """progress.json before the first step: what the run is doing (reading data, building the model)."""
     store.atomic_write_json(
         Path(folder) / PROGRESS,
-        {"phase": phase, "epoch": 0, "epochs": config.epochs, "step": 0, "steps": 0, "updated": time.time(), "pid": os.getpid()},
+        {
+            "phase": phase,
+            "epoch": 0,
+            "epochs": config.epochs,
+            "step": 0,
+            "steps": 0,
+            "updated": time.time(),
+            "pid": os.getpid(),
+        },
     )
 
 
@@ -110,6 +117,7 @@ def make_callbacks(folder, config, is_chief, history_rows):
     if is_chief:
         callbacks.append(ProgressFile())
     if config.schedule == "cosine":
+
         def cosine(epoch, _rate):
             progress = epoch / max(config.epochs - 1, 1)
             return config.learning_rate * (0.05 + 0.95 * 0.5 * (1.0 + math.cos(math.pi * progress)))

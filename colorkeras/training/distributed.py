@@ -77,7 +77,7 @@ def fit_multiworker(strategy, model, train_data, validation_data, config, initia
             prediction = model(lightness, training=True)
             loss = tf.nn.compute_average_loss(per_example(target, prediction), global_batch_size=global_batch)
         gradients = tape.gradient(loss, model.trainable_variables)
-        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables))
+        model.optimizer.apply_gradients(zip(gradients, model.trainable_variables, strict=False))
         return loss
 
     def validation_step(lightness, target):
@@ -99,7 +99,13 @@ def fit_multiworker(strategy, model, train_data, validation_data, config, initia
 
     steps = int(train_data.cardinality())
     callback_list = keras.callbacks.CallbackList(
-        callbacks, add_history=True, add_progbar=verbose != 0, model=model, verbose=verbose, epochs=config.epochs, steps=steps
+        callbacks,
+        add_history=True,
+        add_progbar=verbose != 0,
+        model=model,
+        verbose=verbose,
+        epochs=config.epochs,
+        steps=steps,
     )
     distributed_train = _distribute(strategy, train_data)
     distributed_validation = _distribute(strategy, validation_data) if validation_data is not None else None

@@ -4,6 +4,7 @@
 The library behind ``python -m colorkeras.export``, whose flags ``colorkeras/export.py``
 parses; the graph itself (signatures, preprocessing) is ``colorkeras.serving.graph``.
 """
+
 import datetime
 import os
 import shutil
@@ -52,7 +53,11 @@ def write_saved_model(folder, keras_model, record, automatic=None):
 
 def serving_settings(record):
     """What the SavedModel graph needs of a run's record."""
-    return {**record["settings"], "bin_prior": record.get("bin_prior"), "hint_saturation": record.get("hint_saturation")}
+    return {
+        **record["settings"],
+        "bin_prior": record.get("bin_prior"),
+        "hint_saturation": record.get("hint_saturation"),
+    }
 
 
 def load_networks(run):
@@ -129,10 +134,13 @@ def rebuild(source, partial, final, command=""):
     partial.mkdir(parents=True)
     try:
         for entry in run.path.iterdir():
-            if entry.name not in (store.Run.SAVED_MODEL, store.Run.CONFIG) and not entry.name.startswith(".") and entry.is_file():
+            if (
+                entry.name not in (store.Run.SAVED_MODEL, store.Run.CONFIG)
+                and not entry.name.startswith(".")
+                and entry.is_file()
+            ):
                 shutil.copy2(entry, partial / entry.name)
-        record = dict(record, rebuilt=datetime.datetime.now().isoformat(timespec="seconds"),
-                      rebuild_command=command)
+        record = dict(record, rebuilt=datetime.datetime.now().isoformat(timespec="seconds"), rebuild_command=command)
         write_saved_model(partial, model, record, automatic)
         store.Run(partial).write_config(record)
     except BaseException:
@@ -140,7 +148,17 @@ def rebuild(source, partial, final, command=""):
         raise
 
 
-def export_run(model, final, overrides, data=None, automatic=None, hint_saturation=None, evaluate_limit=None, overwrite=False, command=""):
+def export_run(
+    model,
+    final,
+    overrides,
+    data=None,
+    automatic=None,
+    hint_saturation=None,
+    evaluate_limit=None,
+    overwrite=False,
+    command="",
+):
     """Writes run ``model`` (a name or folder) again as the run ``final`` (a folder),
     with other serving defaults; the source run is not changed.
 
@@ -160,7 +178,12 @@ def export_run(model, final, overrides, data=None, automatic=None, hint_saturati
         raise store.RunError(f"{final} already exists; choose another name or pass --overwrite")
     store.check_replaceable(final)
     partial = store.partial_path(final)
-    if data is None and automatic is None and hint_saturation is None and all(value is None for value in overrides.values()):
+    if (
+        data is None
+        and automatic is None
+        and hint_saturation is None
+        and all(value is None for value in overrides.values())
+    ):
         rebuild(source, partial, final, command=command)
         store.publish(partial, final, overwrite=overwrite)
         return source, None
@@ -187,7 +210,9 @@ def export_run(model, final, overrides, data=None, automatic=None, hint_saturati
         made = True
         if store.Run(source).history.is_file():
             shutil.copy2(store.Run(source).history, store.Run(partial).history)
-        row = write_run_files(partial, network, record, splits.test, final.name, config.samples, evaluate_limit, automatic_network)
+        row = write_run_files(
+            partial, network, record, splits.test, final.name, config.samples, evaluate_limit, automatic_network
+        )
         store.publish(partial, final, overwrite=overwrite)
     except BaseException:
         if made:
@@ -214,7 +239,14 @@ def _with_automatic(record, source, automatic):
             raise store.RunError(f"--automatic {automatic}: its {key} differs from {source.name}'s")
     network = load_networks(automatic_run)[0]
     serving = ("render_size", "saturation", "temperature", "prior_weight")
-    record = dict(record, automatic={"from": str(automatic_run.path), "parameters": count_parameters(network), "settings": automatic_record["settings"]})
+    record = dict(
+        record,
+        automatic={
+            "from": str(automatic_run.path),
+            "parameters": count_parameters(network),
+            "settings": automatic_record["settings"],
+        },
+    )
     record["settings"] = dict(record["settings"], **{key: automatic_record["settings"][key] for key in serving})
     record["hint_saturation"] = record.get("hint_saturation") or 1.0
     if automatic_record.get("bin_prior"):

@@ -154,7 +154,9 @@ def _launch(command, name, final, root, epochs, log_mode="w"):
     log_path = root / f".training-{name}.log"
     environment = dict(os.environ, COLORKERAS_MODELS=str(root), PYTHONUNBUFFERED="1")
     with open(log_path, log_mode) as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment)
+        process = subprocess.Popen(
+            command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, env=environment
+        )
     _reap_when_done(process)
     job = {
         "pid": process.pid,
@@ -188,7 +190,9 @@ def start_job(settings, root=None):
     with _locked(root):
         _refuse_if_running(root)
         if final.exists() or store.partial_path(final).exists():
-            raise JobError(f"a run named {settings['name']!r} already exists (or waits to be resumed); choose another name")
+            raise JobError(
+                f"a run named {settings['name']!r} already exists (or waits to be resumed); choose another name"
+            )
         _launch(command, settings["name"], final, root, int(settings.get("epochs") or 10))
     return read_job(root)
 
@@ -277,7 +281,7 @@ def failure_reason(job):
         text = Path(job["log"]).read_text(errors="replace")
     except OSError:
         return None
-    errors = [line[len("error: "):] for line in text.splitlines() if line.startswith("error: ")]
+    errors = [line[len("error: ") :] for line in text.splitlines() if line.startswith("error: ")]
     return errors[-1] if errors else None
 
 

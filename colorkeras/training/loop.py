@@ -1,4 +1,5 @@
-"""The training loop: settings from flags, the run folder, the network and its start, fit with checkpoints and resume, the finished run.
+"""The training loop: settings from flags, the run folder, the network and its start, fit with checkpoints and resume,
+the finished run.
 
 The command line, its examples and what it does in detail: ``colorkeras/train.py``
 (``python -m colorkeras.train``).
@@ -24,7 +25,14 @@ from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.training import callbacks, distributed, exporter
-from colorkeras.training.portable import hint_trainer, read_weights, same_shapes, simulated_hints_layer, start_hints_from, training_report
+from colorkeras.training.portable import (
+    hint_trainer,
+    read_weights,
+    same_shapes,
+    simulated_hints_layer,
+    start_hints_from,
+    training_report,
+)
 
 CHECKPOINT = store.Run.CHECKPOINT
 
@@ -55,7 +63,13 @@ def resolve_folder(args, config):
 def build_network(config):
     options = {name: getattr(config, name) for name in architecture(config.architecture).options}  # Its own settings.
     return registry.build_colorizer(
-        config.architecture, config.base_filters, config.depth, config.head, config.bin_step, hints=config.hints, **options
+        config.architecture,
+        config.base_filters,
+        config.depth,
+        config.head,
+        config.bin_step,
+        hints=config.hints,
+        **options,
     )
 
 
@@ -82,7 +96,9 @@ def train_only(network, prefixes):
     starts = tuple(prefix.strip() for prefix in prefixes.split(",") if prefix.strip())
     for prefix in starts or ("",):
         if not prefix or not any(layer.name.startswith(prefix) for layer in network.layers):
-            raise UsageError(f"--train-only {prefixes}: no layer of {network.name} has a name that starts with {prefix!r}")
+            raise UsageError(
+                f"--train-only {prefixes}: no layer of {network.name} has a name that starts with {prefix!r}"
+            )
     for layer in network.layers:
         layer.trainable = layer.name.startswith(starts)
 
@@ -103,14 +119,19 @@ def initial_weights(config, network):
         described = str(path)
     else:
         source_folder = store.resolve_run(config.init_from)
-        source = keras.models.load_model(store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False)
+        source = keras.models.load_model(
+            store.Run(source_folder).keras_model, custom_objects=CUSTOM_OBJECTS, compile=False
+        )
         weights, described = source.get_weights(), str(source_folder)
     if same_shapes(network, weights):
         network.set_weights(weights)
     else:
         # Start a network from one it extends: the hint network from an automatic
         # one of the same width, a network with a global view from one without.
-        source = next((candidate for candidate in map(build_network, smaller_configs(config)) if same_shapes(candidate, weights)), None)
+        source = next(
+            (candidate for candidate in map(build_network, smaller_configs(config)) if same_shapes(candidate, weights)),
+            None,
+        )
         if source is None:
             check_shapes(config, network, weights)
         source.set_weights(weights)
@@ -137,7 +158,8 @@ def check_shapes(config, network, weights):
         raise UsageError(
             f"--init-from {config.init_from}: its network differs from this one "
             f"({len(weights)} weight tensors against {len(network.weights)}, or other shapes); "
-            "give the same --architecture, --base-filters, --depth and --head (a network with --global-view or --hints can start from one without)"
+            "give the same --architecture, --base-filters, --depth and --head (a network with --global-view or --hints "
+            "can start from one without)"
         )
 
 
@@ -168,8 +190,7 @@ def prepare_folder(args, config, final):
     if partial.exists():
         if not args.overwrite:
             raise UsageError(
-                f"an interrupted run is waiting at {partial}; pass --resume to continue it "
-                "or --overwrite to discard it"
+                f"an interrupted run is waiting at {partial}; pass --resume to continue it or --overwrite to discard it"
             )
         shutil.rmtree(partial)
     try:
@@ -238,7 +259,12 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
         "settings": config.to_dict(),
         "data_source": splits.source,
         "dataset": data_lib.describe(config.data),
-        "images": {"train": len(train_images), "validation": len(splits.validation), "test": len(splits.test), "skipped": splits.skipped},
+        "images": {
+            "train": len(train_images),
+            "validation": len(splits.validation),
+            "test": len(splits.test),
+            "skipped": splits.skipped,
+        },
         "versions": package_versions(),
         "machine": {"platform": platform.platform(), "processor": platform.machine(), "cpus": os.cpu_count()},
         "started": datetime.datetime.now().isoformat(timespec="seconds"),
@@ -264,8 +290,16 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
     # partial batch (and shrink the validation batch to fit a small split).
     is_distributed = config.distribute != "none"
     train_data = data_lib.make_dataset(
-        train_images, config.image_size, config.batch_size, config.architecture, True, config.seed,
-        drop_remainder=is_distributed, hints=config.hints, degrade_share=config.degrade, region_share=config.region_hints,
+        train_images,
+        config.image_size,
+        config.batch_size,
+        config.architecture,
+        True,
+        config.seed,
+        drop_remainder=is_distributed,
+        hints=config.hints,
+        degrade_share=config.degrade,
+        region_share=config.region_hints,
     )
     validation_data = None
     if len(splits.validation):
@@ -274,8 +308,14 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
             validation_batch = min(config.batch_size, len(splits.validation) // replicas * replicas)
         if validation_batch > 0:
             validation_data = data_lib.make_dataset(
-                splits.validation, config.image_size, validation_batch, config.architecture, False,
-                drop_remainder=is_distributed, hints=config.hints, region_share=config.region_hints,
+                splits.validation,
+                config.image_size,
+                validation_batch,
+                config.architecture,
+                False,
+                drop_remainder=is_distributed,
+                hints=config.hints,
+                region_share=config.region_hints,
             )
 
     with strategy.scope():
@@ -300,7 +340,9 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
     if completed < config.epochs:
         epoch_callbacks = callbacks.make_callbacks(partial, config, chief, history_rows)
         if config.distribute == "multiworker":
-            distributed.fit_multiworker(strategy, model, train_data, validation_data, config, completed, epoch_callbacks, verbose)
+            distributed.fit_multiworker(
+                strategy, model, train_data, validation_data, config, completed, epoch_callbacks, verbose
+            )
         else:
             model.fit(
                 train_data,
@@ -335,7 +377,9 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")
     record["epochs_completed"] = len(history_rows)
     record["train_seconds"] = round(sum(float(r["seconds"]) for r in history_rows), 1)
-    row = exporter.write_run_files(partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit)
+    row = exporter.write_run_files(
+        partial, bare, record, splits.test, final.name, config.samples, config.evaluate_limit
+    )
     # The checkpoint goes only after the rename: until then the partial folder
     # must stay resumable.
     store.Run(partial).publish(final, overwrite=overwrite)

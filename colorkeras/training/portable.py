@@ -1,4 +1,5 @@
-"""Training on any Keras 3 backend (JAX on a GPU machine): the data pack, the fit on a wall-clock budget, the weights and their report.
+"""Training on any Keras 3 backend (JAX on a GPU machine): the data pack, the fit on a wall-clock budget, the weights
+and their report.
 
 The command line, its examples and what it does in detail: ``colorkeras/portable_train.py``
 (``python -m colorkeras.portable_train``).
@@ -25,8 +26,22 @@ PACK_FILE = "data.npz"
 NETWORKS = {"auto": "auto.json", "hints": "hints.json"}
 
 
-def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0, validation_fraction=0.1, seed=0,
-         crop=None, architecture=None, options=None, precision="float32", image_format="JPEG"):
+def pack(
+    data,
+    out,
+    size=64,
+    quality=85,
+    base_filters=40,
+    depth=3,
+    bin_step=10.0,
+    validation_fraction=0.1,
+    seed=0,
+    crop=None,
+    architecture=None,
+    options=None,
+    precision="float32",
+    image_format="JPEG",
+):
     """Writes ``out/data.npz`` (training split as JPEG or WebP, tables) and the networks' JSON.
 
     The images are stored at ``size`` (the train pipeline's load size). With
@@ -49,7 +64,9 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
     architecture = architecture or TrainConfig.architecture
     if crop is not None and not 0 < crop <= size:
         raise ValueError(f"crop must be between 1 and size ({size}), received {crop}")
-    splits = data_lib.load_splits(data, size, validation_fraction, seed)  # A missing dataset stops here, before any write.
+    splits = data_lib.load_splits(
+        data, size, validation_fraction, seed
+    )  # A missing dataset stops here, before any write.
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     blobs = []
@@ -71,14 +88,28 @@ def pack(data, out, size=64, quality=85, base_filters=40, depth=3, bin_step=10.0
     keras.mixed_precision.set_global_policy(precision)
     try:
         for hints, name in ((False, NETWORKS["auto"]), (True, NETWORKS["hints"])):
-            network = build_colorizer(architecture, base_filters, depth, "classes", bin_step, hints=hints, **(options or {}))
+            network = build_colorizer(
+                architecture, base_filters, depth, "classes", bin_step, hints=hints, **(options or {})
+            )
             (out / name).write_text(network.to_json())
     finally:
         keras.mixed_precision.set_global_policy(previous)
-    settings = {"data": [str(d) for d in data], "size": size, "crop": crop, "format": image_format, "quality": quality, "architecture": architecture,
-                "options": options or {}, "network_precision": precision, "base_filters": base_filters,
-                "depth": depth, "bin_step": bin_step, "validation_fraction": validation_fraction, "seed": seed,
-                "images": len(blobs)}
+    settings = {
+        "data": [str(d) for d in data],
+        "size": size,
+        "crop": crop,
+        "format": image_format,
+        "quality": quality,
+        "architecture": architecture,
+        "options": options or {},
+        "network_precision": precision,
+        "base_filters": base_filters,
+        "depth": depth,
+        "bin_step": bin_step,
+        "validation_fraction": validation_fraction,
+        "seed": seed,
+        "images": len(blobs),
+    }
     (out / "pack.json").write_text(json.dumps(settings, indent=2))
     os.replace(partial, out / PACK_FILE)
     return settings, int(offsets[-1])
@@ -134,8 +165,16 @@ def set_source(batch_size, lightness=None, ab=None, rgb=None, tables=None, crop=
     pixels from, and with them their segments' ``labels`` (``segment_pack``) if
     region hints are to be drawn from those rather than segmented crop by crop."""
     _SOURCE.clear()
-    _SOURCE.update(batch_size=batch_size, lightness=lightness, ab=ab, rgb=rgb, tables=tables, crop=crop,
-                   region_share=region_share, labels=labels)
+    _SOURCE.update(
+        batch_size=batch_size,
+        lightness=lightness,
+        ab=ab,
+        rgb=rgb,
+        tables=tables,
+        crop=crop,
+        region_share=region_share,
+        labels=labels,
+    )
 
 
 def _segment_rows(rows):
@@ -275,7 +314,9 @@ def make_batches(hints, seed, pool=None, ahead=2):
             super().__init__(workers=1 if pool is not None else 4)
             self.calls = itertools.count()
             self.lock = threading.Lock()
-            self.waited = 0.0  # Seconds spent waiting for the workers' batches: near the run's length, they set the pace.
+            self.waited = (
+                0.0  # Seconds spent waiting for the workers' batches: near the run's length, they set the pace.
+            )
             self.pending = collections.deque()
             if pool is not None:
                 for _ in range(ahead):
@@ -302,7 +343,7 @@ def make_batches(hints, seed, pool=None, ahead=2):
     return Batches()
 
 
-@functools.lru_cache(maxsize=None)  # A Keras class is registered once.
+@functools.cache  # A Keras class is registered once.
 def simulated_hints_layer():
     """The hint trainer's input layer, defined (and registered with Keras) on first
     call: loading a hint training's checkpoint needs it registered first."""
@@ -370,6 +411,7 @@ def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
 
     started = time.time()
     trainer.compile(optimizer=keras.optimizers.Adam(peak * 0.1), loss=trainer.colorkeras_loss)
+
     class StepClock(keras.callbacks.Callback):
         # Steps 20 to 100 of one fit: the start of a fit (its data workers) is slow.
         marks = {}
@@ -395,7 +437,11 @@ def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
     class SaveEachChunk(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             save()
-            print(f"  {time.time() - started:6.0f} s, chunk {epoch + 1}/{chunks}, loss {logs.get('loss', float('nan')):.4f}", flush=True)
+            print(
+                f"  {time.time() - started:6.0f} s, chunk {epoch + 1}/{chunks}, loss "
+                f"{logs.get('loss', float('nan')):.4f}",
+                flush=True,
+            )
             if time.time() - started > seconds * 1.05:  # Slower than measured: stop, the weights are saved.
                 self.model.stop_training = True
 
@@ -425,7 +471,9 @@ def load_weights(network, path, flag):
     weights = read_weights(path)
     if not same_shapes(network, weights):
         found, expected = [tuple(w.shape) for w in weights], [tuple(w.shape) for w in network.weights]
-        at = next((i for i, (a, b) in enumerate(zip(found, expected)) if a != b), min(len(found), len(expected)))
+        at = next(
+            (i for i, (a, b) in enumerate(zip(found, expected, strict=False)) if a != b), min(len(found), len(expected))
+        )
         raise WeightsMismatch(
             f"{flag} {path} does not fit the pack's {network.name} ({len(found)} arrays for its {len(expected)}; "
             f"array {at} differs): it holds another network's weights (a pack made with --global-view takes a "
@@ -447,12 +495,31 @@ def training_report(weights_file):
             report_file = path.with_name(f"report{tag}.json")
             if report_file.is_file():
                 report = json.loads(report_file.read_text())
-                return {"trainer": "python -m colorkeras.portable_train fit", "network": prefix, "weights": path.name, **report}
+                return {
+                    "trainer": "python -m colorkeras.portable_train fit",
+                    "network": prefix,
+                    "weights": path.name,
+                    **report,
+                }
     return None
 
 
-def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3, init=None, seed=0, precision="mixed_bfloat16",
-        networks=None, tag="", init_hints=None, region_share=0.0, workers=0):
+def fit(
+    pack_dir,
+    out,
+    seconds,
+    hint_seconds,
+    batch_size=128,
+    learning_rate=2e-3,
+    init=None,
+    seed=0,
+    precision="mixed_bfloat16",
+    networks=None,
+    tag="",
+    init_hints=None,
+    region_share=0.0,
+    workers=0,
+):
     """Trains from the pack in ``pack_dir``; writes ``{auto,hints}{tag}.weights.npz``
     and ``report{tag}.json`` (every setting that shaped the training) to ``out``.
 
@@ -494,11 +561,19 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
     def loss(y_true, y_pred):  # The Keras trainer's loss (heads.SoftEncodedCrossEntropy), per pixel.
         return soft_encoded_crossentropy(y_true, y_pred, tables["bin_centers"])
 
-    report = {"backend": keras.backend.backend(), "images": count, "batch_size": batch_size,
-              "precision": precision, "learning_rate": learning_rate, "crop": crop, "load_size": settings.get("size"),
-              "region_share": region_share, "regions": ("segmented once per pack square" if labels is not None else "per sample") if region_share else None,
-              "init": Path(init).name if init else None,
-              "init_hints": Path(init_hints).name if init_hints else None}
+    report = {
+        "backend": keras.backend.backend(),
+        "images": count,
+        "batch_size": batch_size,
+        "precision": precision,
+        "learning_rate": learning_rate,
+        "crop": crop,
+        "load_size": settings.get("size"),
+        "region_share": region_share,
+        "regions": ("segmented once per pack square" if labels is not None else "per sample") if region_share else None,
+        "init": Path(init).name if init else None,
+        "init_hints": Path(init_hints).name if init_hints else None,
+    }
 
     def save_as(network, name):
         # The network's weights alone, in layer order (no optimizer state: a third
@@ -508,6 +583,7 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
             with open(temporary, "wb") as file:
                 np.savez(file, *[np.asarray(w, np.float32) for w in network.get_weights()])
             os.replace(temporary, out / name)
+
         return save
 
     networks = {**{k: pack_dir / v for k, v in NETWORKS.items()}, **(networks or {})}
@@ -522,7 +598,9 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
             if init_hints:
                 load_weights(hint_network, init_hints, "--init-hints")
         out.mkdir(parents=True, exist_ok=True)
-        (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))  # The settings, should the machine go first.
+        (out / f"report{tag}.json").write_text(
+            json.dumps(report, indent=2)
+        )  # The settings, should the machine go first.
         for name, budget in (("auto", seconds), ("hints", hint_seconds)):
             if budget <= 0:
                 continue
@@ -539,10 +617,14 @@ def fit(pack_dir, out, seconds, hint_seconds, batch_size=128, learning_rate=2e-3
             rate = learning_rate if name == "auto" else learning_rate / 2  # The hint network starts trained.
             steps, last_loss = train_for(trainer, batches, budget, rate, save_as(network, f"{name}{tag}.weights.npz"))
             elapsed = time.time() - phase_start
-            report[name] = {"seconds": round(elapsed, 1), "steps": steps,
-                            "images_per_second": round(steps * batch_size / elapsed, 1),
-                            "batch_wait_share": round(batches.waited / elapsed, 3) if pool is not None else None,
-                            "epochs": round(steps * batch_size / count, 2), "final_loss": last_loss}
+            report[name] = {
+                "seconds": round(elapsed, 1),
+                "steps": steps,
+                "images_per_second": round(steps * batch_size / elapsed, 1),
+                "batch_wait_share": round(batches.waited / elapsed, 3) if pool is not None else None,
+                "epochs": round(steps * batch_size / count, 2),
+                "final_loss": last_loss,
+            }
             print(f"{name}: {json.dumps(report[name])}", flush=True)
             (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))
     finally:

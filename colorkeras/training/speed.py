@@ -1,4 +1,5 @@
-"""Training speed, for bench: images per second and FLOP share of a step, float32 against mixed bfloat16 on real photographs."""
+"""Training speed, for bench: images per second and FLOP share of a step, float32 against mixed bfloat16 on real
+photographs."""
 
 import statistics
 import time
@@ -15,7 +16,9 @@ from colorkeras.training.loop import compile_model
 
 
 def training_throughput(settings, batch_size, steps, repeats, image_size=32):
-    config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)).resolve()
+    config = TrainConfig.from_dict(
+        dict(settings, batch_size=batch_size, image_size=image_size, load_size=None)
+    ).resolve()
     model = compile_model(config)[0]
     rng = np.random.default_rng(0)
     lightness = rng.random((batch_size * 4, image_size, image_size, 1), dtype=np.float32)
@@ -23,7 +26,9 @@ def training_throughput(settings, batch_size, steps, repeats, image_size=32):
     target = (rng.random((batch_size * 4, image_size, image_size, channels), dtype=np.float32) - 0.5) * 80
     dataset = tf.data.Dataset.from_tensor_slices((lightness, target)).batch(batch_size).cache().repeat()
     model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
-    seconds = median_seconds(lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False), repeats, warmup=0)
+    seconds = median_seconds(
+        lambda: model.fit(dataset, steps_per_epoch=steps, epochs=1, verbose=0, shuffle=False), repeats, warmup=0
+    )
     flops = forward_flops(model, image_size)
     images_per_second = steps * batch_size / seconds
     return images_per_second, flops, config
@@ -56,7 +61,9 @@ def precision_comparison(settings, batch_size, steps, repeats, image_size=64):
         keras.mixed_precision.set_global_policy(policy)
         try:
             keras.utils.set_random_seed(0)
-            config = TrainConfig.from_dict(dict(settings, batch_size=batch_size, image_size=image_size, load_size=None, precision=policy)).resolve()
+            config = TrainConfig.from_dict(
+                dict(settings, batch_size=batch_size, image_size=image_size, load_size=None, precision=policy)
+            ).resolve()
             model = compile_model(config)[0]
             model.fit(dataset, steps_per_epoch=1, epochs=1, verbose=0, shuffle=False)  # Warm-up: traces and allocates.
             times, losses = [], []

@@ -40,8 +40,11 @@ def warp(image, flow):
     """``image`` [h, w, c] sampled at ``x + flow(x)`` (bilinear, edges replicated)."""
     grid_x, grid_y = _grid(*flow.shape[:2])
     return cv2.remap(
-        np.ascontiguousarray(image, dtype=np.float32), grid_x + flow[..., 0], grid_y + flow[..., 1],
-        interpolation=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE,
+        np.ascontiguousarray(image, dtype=np.float32),
+        grid_x + flow[..., 0],
+        grid_y + flow[..., 1],
+        interpolation=cv2.INTER_LINEAR,
+        borderMode=cv2.BORDER_REPLICATE,
     ).reshape(image.shape)
 
 
@@ -54,7 +57,10 @@ def reliable(forward, backward, alpha=0.01, beta=0.5):
     back_at_target = warp(backward, forward)
     round_trip = forward + back_at_target
     error = np.einsum("hwc,hwc->hw", round_trip, round_trip)
-    bound = alpha * (np.einsum("hwc,hwc->hw", forward, forward) + np.einsum("hwc,hwc->hw", back_at_target, back_at_target)) + beta
+    bound = (
+        alpha * (np.einsum("hwc,hwc->hw", forward, forward) + np.einsum("hwc,hwc->hw", back_at_target, back_at_target))
+        + beta
+    )
     grid_x, grid_y = _grid(height, width)
     target_x, target_y = grid_x + forward[..., 0], grid_y + forward[..., 1]
     inside = (target_x >= 0) & (target_x <= width - 1) & (target_y >= 0) & (target_y <= height - 1)
@@ -109,4 +115,6 @@ def shrink(image, short_side=FLOW_SHORT_SIDE):
     scale = min(1.0, short_side / min(height, width))
     if scale == 1.0:
         return image
-    return cv2.resize(image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA)
+    return cv2.resize(
+        image, (max(1, round(width * scale)), max(1, round(height * scale))), interpolation=cv2.INTER_AREA
+    )

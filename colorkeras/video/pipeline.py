@@ -1,4 +1,5 @@
-"""Films: read, colorize in batches, stabilise the colour along the optical flow, write resumable segments, join them with the sound.
+"""Films: read, colorize in batches, stabilise the colour along the optical flow, write resumable segments, join them
+with the sound.
 
 The command line, its examples and what it does in detail: ``colorkeras/film.py``
 (``python -m colorkeras.film``).
@@ -34,8 +35,6 @@ BATCH_FRAMES = 8  # Frames per call of the model at most; a segment holds whole 
 BATCH_PIXELS = 2_500_000  # ... and at most this many pixels per call (one 4K frame: 8.3 M), so memory stays bounded.
 
 
-
-
 WORK_VERSION = 1
 
 
@@ -57,7 +56,9 @@ class Stabiliser:
             raise ValueError(f"stability must be in [0, 1], received {stability}")
         self.stability = float(stability)
         self.flow = FlowEstimator("fast")
-        self.gray_lightness = uint8_gray_lightness_table()  # L of each gray level, to put the film's own lightness back.
+        self.gray_lightness = (
+            uint8_gray_lightness_table()
+        )  # L of each gray level, to put the film's own lightness back.
         self.previous = None  # (small gray uint8, a/b float32 at the flow resolution)
         self.cuts = 0
 
@@ -151,7 +152,10 @@ def film_info(path):
         elif not frames and container.duration and rate:
             frames = int(round(container.duration / 1e6 * float(rate)))
         return {
-            "frames": int(frames or 0), "rate": float(rate) if rate else None, "width": video.width, "height": video.height,
+            "frames": int(frames or 0),
+            "rate": float(rate) if rate else None,
+            "width": video.width,
+            "height": video.height,
             "audio": None if audio is None else audio.codec_context.name,
             "duration": container.duration / 1e6 if container.duration else None,
         }
@@ -199,11 +203,11 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None):
         grays = np.stack([item[3] for item in batch])
         frame_hints = [hinted.get(item[0], hinted.get(None)) for item in batch]
         if any(frame_hints):
-            colours = [colorizer.colorize(gray, hints=h or None) for gray, h in zip(grays, frame_hints)]
+            colours = [colorizer.colorize(gray, hints=h or None) for gray, h in zip(grays, frame_hints, strict=False)]
         else:
             colours = colorizer.colorize_batch(grays[..., None])
         results = []
-        for (index, pts, _, gray), colour in zip(batch, colours):
+        for (index, pts, _, gray), colour in zip(batch, colours, strict=False):
             results.append((index, pts, gray, stabiliser(gray, colour), stabiliser.state()))
         batch.clear()
         return results
@@ -248,7 +252,9 @@ class Segments:
         return {}
 
     def _save(self, segments):
-        atomic_write_json(self.state_file, {"fingerprint": self.fingerprint, "segments": {str(k): v for k, v in segments.items()}})
+        atomic_write_json(
+            self.state_file, {"fingerprint": self.fingerprint, "segments": {str(k): v for k, v in segments.items()}}
+        )
 
     def stabiliser_state(self, index):
         path = self.folder / f"stabiliser-{index:06d}.npz"
@@ -286,7 +292,11 @@ class SegmentWriter:
 
     def write(self, rgb, pts):
         if rgb.shape[0] != self.stream.height or rgb.shape[1] != self.stream.width:
-            rgb = np.pad(rgb, ((0, self.stream.height - rgb.shape[0]), (0, self.stream.width - rgb.shape[1]), (0, 0)), mode="edge")
+            rgb = np.pad(
+                rgb,
+                ((0, self.stream.height - rgb.shape[0]), (0, self.stream.width - rgb.shape[1]), (0, 0)),
+                mode="edge",
+            )
         frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(rgb), format="rgb24")
         frame.pts = pts
         frame.time_base = self.stream.time_base
@@ -352,8 +362,18 @@ def join(output, segments, folder, source, audio_index):
 
 def fingerprint(source, colorizer, stability, hints):
     status = Path(source).stat()
-    parts = [WORK_VERSION, str(Path(source).resolve()), status.st_size, status.st_mtime_ns, str(colorizer.path),
-             store.run_stamp(colorizer.path), colorizer.render_size, colorizer.saturation, stability, hints]
+    parts = [
+        WORK_VERSION,
+        str(Path(source).resolve()),
+        status.st_size,
+        status.st_mtime_ns,
+        str(colorizer.path),
+        store.run_stamp(colorizer.path),
+        colorizer.render_size,
+        colorizer.saturation,
+        stability,
+        hints,
+    ]
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
 
@@ -371,10 +391,6 @@ def hints_for_frames(value, width, height):
             raise HintError(f"hints for a film are a list (every frame) or keyed by frame number; received key {key!r}")
         hinted[int(key)] = parse_hints(points, width, height, where=f"hints[{key!r}]")
     return hinted
-
-
-
-
 
 
 def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=None, progress=None):
@@ -405,7 +421,9 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
         writer.close()
         final = segments_store.folder / f"segment-{segment:06d}.mp4"
         os.replace(writer.path, final)
-        segments_store.complete(done, segment, {"file": final.name, "first_pts": writer.first_pts, "frames": writer.count}, state)
+        segments_store.complete(
+            done, segment, {"file": final.name, "first_pts": writer.first_pts, "frames": writer.count}, state
+        )
 
     def remaining():
         for frame in read_frames(source):
@@ -415,7 +433,9 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
 
     last_state = None
     per_call = batch_frames(width * height)  # Progress once per model call.
-    for count, (index, pts, gray, colour, state) in enumerate(colorized_frames(remaining(), colorizer, stabiliser, hinted), start=1):
+    for count, (index, pts, _gray, colour, state) in enumerate(
+        colorized_frames(remaining(), colorizer, stabiliser, hinted), start=1
+    ):
         segment = index // SEGMENT_FRAMES
         if writer is not None and segment != current:
             finish_segment(current, last_state)
@@ -441,8 +461,12 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
     audio_kept = join(output, done, segments_store.folder, source, audio_index)
     shutil.rmtree(segments_store.folder, ignore_errors=True)
     return {
-        "frames": sum(v["frames"] for v in done.values()), "seconds": time.time() - started, "resumed_at_frame": resume_from * SEGMENT_FRAMES,
-        "audio": audio_kept, "cuts": stabiliser.cuts, "padded": (width % 2 or height % 2) != 0,
+        "frames": sum(v["frames"] for v in done.values()),
+        "seconds": time.time() - started,
+        "resumed_at_frame": resume_from * SEGMENT_FRAMES,
+        "audio": audio_kept,
+        "cuts": stabiliser.cuts,
+        "padded": (width % 2 or height % 2) != 0,
     }
 
 

@@ -11,8 +11,16 @@ left, right = st.columns(2)
 model_name = common.run_selector("Model", "film_model", left)
 colorizer = common.load_colorizer(model_name)
 stability = right.slider(
-    "Stability", 0.0, 1.0, DEFAULT_STABILITY, step=0.05, key="film_stability",
-    help="How much of the previous frame's colour is carried along the motion where the optical flow is reliable; 0 colorizes each frame on its own (colours may flicker).",
+    "Stability",
+    0.0,
+    1.0,
+    DEFAULT_STABILITY,
+    step=0.05,
+    key="film_stability",
+    help=(
+        "How much of the previous frame's colour is carried along the motion where the optical flow is reliable; 0 "
+        "colorizes each frame on its own (colours may flicker)."
+    ),
 )
 limit_mb = st.get_option("server.maxUploadSize")
 upload = st.file_uploader("A film (MP4, MOV, MKV, AVI, WebM)", type=list(uploads.FILM_TYPES), key="film_upload")
@@ -30,10 +38,15 @@ if upload is not None:
         def progress(done, total, seconds):
             fps = done / max(seconds, 1e-9)
             left_s = f", {max(total - done, 0) / max(fps, 1e-9):.0f} s left" if total else ""
-            bar.progress(min(done / total, 1.0) if total else 0.0, text=f"Frame {done} of {total or '?'}: {fps:.1f} frames/s{left_s}")
+            bar.progress(
+                min(done / total, 1.0) if total else 0.0,
+                text=f"Frame {done} of {total or '?'}: {fps:.1f} frames/s{left_s}",
+            )
 
         try:
-            video, summary = uploads.colorize_film_upload(colorizer, upload.name, upload.getvalue(), stability, progress)
+            video, summary = uploads.colorize_film_upload(
+                colorizer, upload.name, upload.getvalue(), stability, progress
+            )
             st.session_state.film_results = {key: (video, summary)}  # Only the film on show is kept.
         except (FilmError, ValueError) as error:
             st.error(str(error))
@@ -46,4 +59,10 @@ if upload is not None:
             + (", sound kept" if summary["audio"] else "")
         )
         st.video(video)
-        st.download_button("Download MP4", video, file_name=uploads.film_result_name(upload.name), mime="video/mp4", key="film_download")
+        st.download_button(
+            "Download MP4",
+            video,
+            file_name=uploads.film_result_name(upload.name),
+            mime="video/mp4",
+            key="film_download",
+        )

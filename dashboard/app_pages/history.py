@@ -15,7 +15,9 @@ if frame.empty:
 else:
     loss, rate, seconds = st.columns(3)
     loss.caption(f"Loss and validation loss per epoch ({reports.loss_kind(name)})")
-    loss.altair_chart(reports.history_chart(frame, [c for c in ("loss", "val_loss") if c in frame], "loss"), width="stretch")
+    loss.altair_chart(
+        reports.history_chart(frame, [c for c in ("loss", "val_loss") if c in frame], "loss"), width="stretch"
+    )
     rate.caption("Learning rate")
     rate.altair_chart(reports.history_chart(frame, ["learning_rate"], "learning rate"), width="stretch")
     seconds.caption("Seconds per epoch")
@@ -29,7 +31,13 @@ if samples.is_file():
 st.subheader("Across runs")
 # Losses of different kinds (cross-entropy, MSE) are on different scales: one kind per chart.
 kinds = {run: reports.loss_kind(run) for run in runs}
-kind = st.radio("Loss", sorted(set(kinds.values())), horizontal=True, key="history_kind", index=sorted(set(kinds.values())).index(kinds[name]))
+kind = st.radio(
+    "Loss",
+    sorted(set(kinds.values())),
+    horizontal=True,
+    key="history_kind",
+    index=sorted(set(kinds.values())).index(kinds[name]),
+)
 same_kind = [run for run in runs if kinds[run] == kind]
 chosen = st.multiselect(f"Runs trained with {kind}", same_kind, default=same_kind, key=f"history_compare_{kind}")
 column = st.radio("Curve", ["val_loss", "loss"], horizontal=True, key="history_column")

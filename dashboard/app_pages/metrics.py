@@ -9,10 +9,20 @@ st.title("Metrics")
 
 
 LABELS = {
-    "psnr": "PSNR (dB)", "ssim": "SSIM", "colorfulness": "colourfulness", "colorfulness_gap": "gap to truth",
-    "auc": "AuC", "mse": "MSE", "n": "images", "base_filters": "width", "image_size": "train px",
-    "render_size": "render px", "saturation": "saturation", "temperature": "temperature",
-    "train_seconds": "train s", "parameters": "parameters",
+    "psnr": "PSNR (dB)",
+    "ssim": "SSIM",
+    "colorfulness": "colourfulness",
+    "colorfulness_gap": "gap to truth",
+    "auc": "AuC",
+    "mse": "MSE",
+    "n": "images",
+    "base_filters": "width",
+    "image_size": "train px",
+    "render_size": "render px",
+    "saturation": "saturation",
+    "temperature": "temperature",
+    "train_seconds": "train s",
+    "parameters": "parameters",
 }
 
 
@@ -20,7 +30,10 @@ def show(frame, key):
     figures, truth, settings = reports.display_tables(frame)
     ranked = reports.ranked_together(figures)
     figures = figures.rename(columns=LABELS)
-    present = lambda *names: [LABELS[name] for name in names if LABELS[name] in figures]
+
+    def present(*names):
+        return [LABELS[name] for name in names if LABELS[name] in figures]
+
     styled = figures.style
     if ranked:  # Rows scored on different image counts are not ranked against each other.
         styled = styled.highlight_max(subset=present("psnr", "ssim", "colorfulness", "auc"), color="#c8e6c9")
@@ -53,17 +66,29 @@ st.caption(
     "colourfulness is Hasler & Suesstrunk (2003); its gap is prediction minus truth."
 )
 # === Charts first: where each run sits, what hints buy, how steady a film is ===
-tables = [(f"Reference: {reports.data_label(source)}" if index == 0 else f"Trained on {reports.data_label(source)}",
-           common.metrics_table(source)) for index, source in enumerate(sources)]
+tables = [
+    (
+        f"Reference: {reports.data_label(source)}" if index == 0 else f"Trained on {reports.data_label(source)}",
+        common.metrics_table(source),
+    )
+    for index, source in enumerate(sources)
+]
 others = common.other_reports()
 charts = [chart for title, frame in [*tables, *others] if (chart := reports.quality_chart(frame, title)) is not None]
 sweeps, films = reports.hint_sweeps(), reports.film_reports()
 st.subheader("At a glance")
-st.caption("PSNR against colourfulness (up is closer to the truth, right is more vivid; the dashed line is the truth's "
-           "colourfulness), what hint points buy, and how steady the colour of a film is.")
+st.caption(
+    "PSNR against colourfulness (up is closer to the truth, right is more vivid; the dashed line is the truth's "
+    "colourfulness), what hint points buy, and how steady the colour of a film is."
+)
 columns = st.columns(2)
-for index, chart in enumerate([*charts, *(reports.hint_chart(frame, title) for title, frame in sweeps),
-                               *(reports.film_chart(frame, title) for title, frame in films)]):
+for index, chart in enumerate(
+    [
+        *charts,
+        *(reports.hint_chart(frame, title) for title, frame in sweeps),
+        *(reports.film_chart(frame, title) for title, frame in films),
+    ]
+):
     columns[index % 2].altair_chart(chart, width="stretch")
 
 for index, source in enumerate(sources):

@@ -50,7 +50,11 @@ def live_job():
         st.success(f"Finished: {job['name']} is on the Colorize, Training history and Metrics pages.")
     elif job["status"] == "failed":
         reason = jobs.failure_reason(job)
-        st.error(f"The training stopped: {reason}" if reason else "The training stopped with an error; the end of its log is below.")
+        st.error(
+            f"The training stopped: {reason}"
+            if reason
+            else "The training stopped with an error; the end of its log is below."
+        )
     elif job["status"] == "cancelled":
         st.warning("Cancelled.")
     if jobs.resumable(job) and st.button("Resume training", key="resume"):
@@ -68,11 +72,15 @@ def live_job():
 live_job()
 
 roots = jobs.data_roots()
-default_data = next((str(root / name) for root in roots for name in ("photos", "cifar10") if (root / name).is_dir()), "cifar10")
+default_data = next(
+    (str(root / name) for root in roots for name in ("photos", "cifar10") if (root / name).is_dir()), "cifar10"
+)
 with st.form("train_form"):
     st.write("Start a new training run.")
     left, right = st.columns(2)
-    data = left.text_input("Data: 'cifar10' or an image folder inside the allowed folders", value=default_data, key="train_data")
+    data = left.text_input(
+        "Data: 'cifar10' or an image folder inside the allowed folders", value=default_data, key="train_data"
+    )
     architecture = right.selectbox("Architecture", list(ARCHITECTURES), key="train_architecture")
     epochs = left.number_input("Epochs", 1, 500, 5, key="train_epochs")
     batch_size = right.number_input("Batch size", 1, 1024, 64, key="train_batch_size")
@@ -84,8 +92,14 @@ with st.form("train_form"):
 
 if submitted:
     settings = dict(
-        data=data, architecture=architecture, epochs=int(epochs), batch_size=int(batch_size),
-        learning_rate=float(learning_rate), image_size=int(image_size), limit=int(limit) or None, name=name.strip(),
+        data=data,
+        architecture=architecture,
+        epochs=int(epochs),
+        batch_size=int(batch_size),
+        learning_rate=float(learning_rate),
+        image_size=int(image_size),
+        limit=int(limit) or None,
+        name=name.strip(),
     )
     try:
         job = jobs.start_job(settings)

@@ -106,7 +106,20 @@ def fingerprint():
                 entry["signatures"] = signatures(run_dir, image)
                 report = folder / f"{name}.json"
                 extra = ["--hints", "10"] if hints else []
-                run("colorkeras.evaluate", "--model", name, "--data", str(ROOT / "../shared/datasets/places"), "--split", "test", "--limit", "24", "--output", str(report), *extra)
+                run(
+                    "colorkeras.evaluate",
+                    "--model",
+                    name,
+                    "--data",
+                    str(ROOT / "../shared/datasets/places"),
+                    "--split",
+                    "test",
+                    "--limit",
+                    "24",
+                    "--output",
+                    str(report),
+                    *extra,
+                )
                 entry["evaluate"] = digest(report.with_suffix(".csv").read_bytes())
                 record[name] = entry
                 print(name, json.dumps(entry), flush=True)

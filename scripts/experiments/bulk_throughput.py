@@ -53,12 +53,30 @@ class DaskCluster:
 
     def __init__(self, workers, log):
         self.address = f"tcp://127.0.0.1:{free_port()}"
-        self.processes = [subprocess.Popen([BIN / "dask", "scheduler", "--host", "127.0.0.1", "--port", self.address.rsplit(":", 1)[1], "--no-dashboard"], stdout=log, stderr=log)]
+        self.processes = [
+            subprocess.Popen(
+                [
+                    BIN / "dask",
+                    "scheduler",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    self.address.rsplit(":", 1)[1],
+                    "--no-dashboard",
+                ],
+                stdout=log,
+                stderr=log,
+            )
+        ]
         from distributed import Client
 
         with Client(self.address, timeout=60) as client:
             self.processes += [
-                subprocess.Popen([BIN / "dask", "worker", self.address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"], stdout=log, stderr=log)
+                subprocess.Popen(
+                    [BIN / "dask", "worker", self.address, "--nworkers", "1", "--nthreads", "1", "--no-dashboard"],
+                    stdout=log,
+                    stderr=log,
+                )
                 for _ in range(workers)
             ]
             client.wait_for_workers(workers, timeout=120)
@@ -70,7 +88,9 @@ class DaskCluster:
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
     parser.add_argument("--input", default="../shared/datasets/photos/test", help="folder of photographs")
     parser.add_argument("--count", type=int, default=200, help="photographs to colorize")
     parser.add_argument("--model", default=None, help="run (default: the default run)")
@@ -92,10 +112,31 @@ def main(argv=None):
             shutil.copy(photo, archive / f"{index:04d}{photo.suffix.lower()}")
         log = open(work / "dask.log", "w")
         engines = [
-            ("colorize CLI (one process)", None, lambda out: [BIN / "python", "-m", "colorkeras.colorize", str(archive), "--out", str(out), *model]),
-            ("Beam DirectRunner, 2 worker processes", None, lambda out: [
-                BIN / "python", "-m", "colorkeras.bulk", "--input", str(archive), "--output", str(out), *model,
-                "--runner", "DirectRunner", "--direct_num_workers", "2", "--direct_running_mode", "multi_processing"]),
+            (
+                "colorize CLI (one process)",
+                None,
+                lambda out: [BIN / "python", "-m", "colorkeras.colorize", str(archive), "--out", str(out), *model],
+            ),
+            (
+                "Beam DirectRunner, 2 worker processes",
+                None,
+                lambda out: [
+                    BIN / "python",
+                    "-m",
+                    "colorkeras.bulk",
+                    "--input",
+                    str(archive),
+                    "--output",
+                    str(out),
+                    *model,
+                    "--runner",
+                    "DirectRunner",
+                    "--direct_num_workers",
+                    "2",
+                    "--direct_running_mode",
+                    "multi_processing",
+                ],
+            ),
             ("Beam DaskRunner, 1 worker", 1, None),
             ("Beam DaskRunner, 2 workers", 2, None),
         ]
@@ -105,9 +146,23 @@ def main(argv=None):
             cluster = DaskCluster(workers, log) if workers else None
             try:
                 if cluster:
-                    command = lambda out, address=cluster.address: [
-                        BIN / "python", "-m", "colorkeras.bulk", "--input", str(archive), "--output", str(out), *model,
-                        "--runner", "DaskRunner", "--dask_client_address", address]
+
+                    def command(out, address=cluster.address):
+                        return [
+                            BIN / "python",
+                            "-m",
+                            "colorkeras.bulk",
+                            "--input",
+                            str(archive),
+                            "--output",
+                            str(out),
+                            *model,
+                            "--runner",
+                            "DaskRunner",
+                            "--dask_client_address",
+                            address,
+                        ]
+
                 seconds = timed(command(out))
             finally:
                 if cluster:
@@ -115,12 +170,31 @@ def main(argv=None):
             produced = outputs(out)
             if reference is None:
                 reference = produced
-            same = sorted(produced) == sorted(reference) and all(np.array_equal(produced[key], reference[key]) for key in reference)
-            rows.append({"engine": name, "images": len(produced), "seconds": seconds, "images_per_second": len(produced) / seconds, "same_as_cli": same})
-            print(f"{name:<40} {len(produced):>4} images  {seconds:6.1f} s  {len(produced) / seconds:5.1f} images/s  same as the CLI's: {same}", flush=True)
+            same = sorted(produced) == sorted(reference) and all(
+                np.array_equal(produced[key], reference[key]) for key in reference
+            )
+            rows.append(
+                {
+                    "engine": name,
+                    "images": len(produced),
+                    "seconds": seconds,
+                    "images_per_second": len(produced) / seconds,
+                    "same_as_cli": same,
+                }
+            )
+            print(
+                f"{name:<40} {len(produced):>4} images  {seconds:6.1f} s  {len(produced) / seconds:5.1f} images/s  "
+                f"same as the CLI's: {same}",
+                flush=True,
+            )
         log.close()
     if args.json:
-        Path(args.json).write_text(json.dumps({"count": args.count, "input": args.input, "machine_cpus": os.cpu_count(), "rows": rows}, indent=2) + "\n")
+        Path(args.json).write_text(
+            json.dumps(
+                {"count": args.count, "input": args.input, "machine_cpus": os.cpu_count(), "rows": rows}, indent=2
+            )
+            + "\n"
+        )
     return 0 if all(row["same_as_cli"] and row["images"] == args.count for row in rows) else 1
 
 

@@ -98,14 +98,19 @@ def soft_lab(lab, delta, soft):
 
 
 def per_image_hsv(pred, lab, factors):
-    return np.concatenate([hsv(one_lab[None], float(factor), one[None]) for one, one_lab, factor in zip(pred, lab, factors)])
+    return np.concatenate(
+        [hsv(one_lab[None], float(factor), one[None]) for one, one_lab, factor in zip(pred, lab, factors, strict=False)]
+    )
 
 
 def score(data, name, out, truth):
     accumulator = MetricAccumulator(name)
     accumulator.update_batch(out, truth)
     row = accumulator.result()
-    print(f"{data:7s} {name[-40:]:40s} psnr {row['psnr']:.2f} ssim {row['ssim']:.4f} colf {row['colorfulness']:.1f}", flush=True)
+    print(
+        f"{data:7s} {name[-40:]:40s} psnr {row['psnr']:.2f} ssim {row['ssim']:.4f} colf {row['colorfulness']:.1f}",
+        flush=True,
+    )
 
 
 def boosts(kind, pred, lab):
@@ -115,12 +120,15 @@ def boosts(kind, pred, lab):
     if kind == "adaptive":
         for factor in (1.0, 1.3, 1.5, 1.7):
             variants[f"hsv {factor}"] = lambda factor=factor: hsv(lab, factor, pred)
-            variants[f"lab {factor}"] = lambda factor=factor: to_uint8(np.concatenate([lab[..., :1], lab[..., 1:] * factor], -1))
+            variants[f"lab {factor}"] = lambda factor=factor: to_uint8(
+                np.concatenate([lab[..., :1], lab[..., 1:] * factor], -1)
+            )
         for target in (30, 35, 40, 45):
             for most in (2.0, 3.0):
                 scale = np.clip(target / np.maximum(base, 1e-3), 1.0, most)
                 variants[f"adapt-lab {target} max {most}"] = lambda scale=scale: to_uint8(
-                    np.concatenate([lab[..., :1], lab[..., 1:] * scale[:, None, None, None]], -1))
+                    np.concatenate([lab[..., :1], lab[..., 1:] * scale[:, None, None, None]], -1)
+                )
                 variants[f"adapt-hsv {target} max {most}"] = lambda scale=scale: per_image_hsv(pred, lab, scale)
     elif kind == "soft":
         for factor in (1.3, 1.5, 1.7):
@@ -146,7 +154,7 @@ def main(kind, models):
     for data in ("photos", "places"):
         truth, gray = validation(data)
         if kind == "sweep":
-            for model, colorizer in zip(models, colorizers):
+            for model, colorizer in zip(models, colorizers, strict=False):
                 pred = colorize(colorizer, gray)
                 lab = to_lab(pred)
                 for factor in (1.0, 1.3, 1.5, 1.6, 1.7, 1.8):
@@ -158,7 +166,7 @@ def main(kind, models):
                 score(data, name, make(), truth)
             continue
         labs = {}
-        for model, colorizer in zip(models, colorizers):
+        for model, colorizer in zip(models, colorizers, strict=False):
             labs[model] = to_lab(colorize(colorizer, gray))
             labs[model + "+flip"] = to_lab(colorize(colorizer, gray[:, :, ::-1])[:, :, ::-1])
         lightness = to_lab(gray)[..., :1]

@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 from colorkeras.core import cli, store
+from colorkeras.core.constants import DEFAULT_EVERY
 
 
 def build_parser():
@@ -94,6 +95,13 @@ def build_parser():
             "with a film as --data: the stabilised rows' stability (default: the film command's); "
             "per-frame rows are always scored"
         ),
+    )
+    parser.add_argument(
+        "--every",
+        type=cli.count,
+        default=DEFAULT_EVERY,
+        metavar="N",
+        help="with a film as --data: the stabilised rows' network colours every Nth frame, as film --every does",
     )
     parser.add_argument(
         "--hints",

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 
 from colorkeras.core import cli, store
-from colorkeras.core.constants import DEFAULT_STABILITY, FILM_OUTPUT_SUFFIXES
+from colorkeras.core.constants import DEFAULT_EVERY, DEFAULT_STABILITY, FILM_OUTPUT_SUFFIXES
 from colorkeras.core.hints import HintError, read_hints_file
 
 
@@ -47,6 +47,14 @@ def build_parser():
         type=float,
         default=DEFAULT_STABILITY,
         help="0: colorize each frame on its own; up to 1: carry colour along the motion where it is reliable",
+    )
+    parser.add_argument(
+        "--every",
+        type=cli.count,
+        default=DEFAULT_EVERY,
+        metavar="N",
+        help="the network colours every Nth frame (and the first after a cut); the frames between take the colour "
+        "carried along the motion: faster, and steadier (with --stability 0, every frame is coloured)",
     )
     parser.add_argument(
         "--hints",
@@ -87,7 +95,8 @@ def main(argv=None):
         print(
             f"Colorizing {source} ({info['width']}x{info['height']}, {info['frames'] or '?'} frames at "
             f"{info['rate'] or '?'} fps, audio: {info['audio'] or 'none'}) "
-            f"with {colorizer.name}, stability {args.stability}",
+            f"with {colorizer.name}, stability {args.stability}"
+            + (f", the network on every {args.every} frames" if args.every > 1 else ""),
             file=sys.stderr,
         )
         interactive = sys.stderr.isatty()
@@ -100,7 +109,7 @@ def main(argv=None):
                 f"\r{line:<70}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True
             )
 
-        summary = colorize_film(source, output, colorizer, args.stability, hints, progress)
+        summary = colorize_film(source, output, colorizer, args.stability, hints, progress, args.every)
         if interactive:
             print(file=sys.stderr)
     except (FilmError, HintError, store.RunError, ValueError) as error:

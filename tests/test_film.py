@@ -113,6 +113,29 @@ def test_no_colour_crosses_a_cut_between_two_scenes_of_the_same_tones():
     assert stabiliser.cuts == 1 and fresh.cuts == 0
 
 
+def test_the_network_colours_every_nth_frame_and_the_first_after_a_cut():
+    from skimage import data
+
+    first = np.asarray(Image.fromarray(data.chelsea()).convert("L").resize((200, 150)))
+    scenes = pan(first, 6) + pan(first // 4, 5)  # A pan, then a cut to a dark scene at frame 6.
+    coloured = []
+
+    class Counting:  # Stands in for a Colorizer: neutral colour, and a record of the frames it saw.
+        def colorize_batch(self, grays):
+            coloured.append(len(grays))
+            return np.repeat(grays, 3, axis=-1)
+
+    frames = [(index, index, None, np.dstack([gray] * 3)) for index, gray in enumerate(scenes)]
+    stabiliser = pipeline.Stabiliser(0.95, every=4)
+    results = list(pipeline.colorized_frames(iter(frames), Counting(), stabiliser))
+    assert [index for index, *_ in results] == list(range(11)) and stabiliser.cuts == 1
+    assert sum(coloured) == 4  # Frames 0, 4 and 8, and frame 6: the first after the cut.
+    assert all(colour.shape == (120, 160, 3) for _, _, _, colour, _ in results)
+    assert pipeline.Stabiliser(0.0, every=4).every == 1  # Nothing carried: every frame coloured.
+    with pytest.raises(ValueError, match="at least 1"):
+        pipeline.Stabiliser(0.95, every=0)
+
+
 def film_histogram(gray):
     from colorkeras.video.flow import luma_histogram
 
@@ -251,9 +274,10 @@ def test_stabilisation_steadies_the_shipped_default_at_no_cost_in_psnr(tmp_path)
     film_clips.make_clip(clip, 320, 240, frames_per_shot=24, audio=False)
     colorizer = Colorizer()  # The shipped default.
     plain = films.score_film(clip, colorizer, 0.0)
-    steady = films.score_film(clip, colorizer, pipeline.DEFAULT_STABILITY)
-    assert steady["warping_error"] <= 0.6 * plain["warping_error"], (plain["warping_error"], steady["warping_error"])
-    assert steady["psnr"] >= plain["psnr"] - 0.3
+    for every in (1, pipeline.DEFAULT_EVERY):  # The network on every frame, and on every Nth as the film command does.
+        steady = films.score_film(clip, colorizer, pipeline.DEFAULT_STABILITY, every)
+        assert steady["warping_error"] <= 0.6 * plain["warping_error"], (every, plain, steady)
+        assert steady["psnr"] >= plain["psnr"] - 0.3, (every, plain, steady)
 
 
 @pytest.mark.slow

@@ -10,6 +10,7 @@ AB_SCALE = 110.0
 FILM_SUFFIXES = (".mp4", ".m4v", ".mov", ".mkv", ".avi", ".webm")
 FILM_OUTPUT_SUFFIXES = (".mp4", ".m4v", ".mov")
 DEFAULT_STABILITY = 0.95  # The film stabiliser's default (0 = per frame, 1 = frozen colour).
+DEFAULT_EVERY = 4  # The film's network colours every Nth frame; the frames between carry its colour along the flow.
 
 # The HTTP server (TensorFlow Serving's REST API).
 DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.

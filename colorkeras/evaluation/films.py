@@ -7,11 +7,12 @@ from colorkeras.video.flow import is_cut
 from colorkeras.video.pipeline import Stabiliser, colorized_frames, read_frames
 
 
-def score_film(source, colorizer, stability):
+def score_film(source, colorizer, stability, every=1):
     """Scores colorizing the gray copy of a colour film against its frames: a
     ``MetricAccumulator`` row (PSNR, SSIM, colourfulness) with Lai et al.'s
     ``warping_error``, pairs across a scene cut of the input left out."""
     name = f"{colorizer.name} " + ("per frame" if stability == 0 else f"stabilised {stability:g}")
+    name += f", network every {every} frames" if every > 1 else ""
     accumulator, warping = MetricAccumulator(name), WarpingError()
     truths = {}
 
@@ -21,7 +22,7 @@ def score_film(source, colorizer, stability):
             yield frame
 
     previous_gray = None
-    for index, _, gray, colour, _ in colorized_frames(frames(), colorizer, Stabiliser(stability)):
+    for index, _, gray, colour, _ in colorized_frames(frames(), colorizer, Stabiliser(stability, every)):
         truth = truths.pop(index)
         accumulator.update_batch(colour[None], truth[None])
         if previous_gray is not None and is_cut(previous_gray, gray):
@@ -31,6 +32,7 @@ def score_film(source, colorizer, stability):
     row = accumulator.result()
     row["warping_error"] = warping.result()
     row["stability"] = stability
+    row["every"] = every
     return row
 
 

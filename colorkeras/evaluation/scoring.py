@@ -325,7 +325,7 @@ def score_video(path, colorizers, args):
         rows = []
         for colorizer in colorizers:
             rows.append(films.score_film(path, colorizer, 0.0))
-            rows.append(films.score_film(path, colorizer, stability))
+            rows.append(films.score_film(path, colorizer, stability, args.every))
     except (pipeline.FilmError, ValueError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
@@ -335,7 +335,14 @@ def score_video(path, colorizers, args):
     print(format_table(all_rows, extra=("warping_error",)))
     if args.output:
         write_report(
-            {"data": str(path.resolve()), "split": "film", "stability": stability, "rows": all_rows}, args.output
+            {
+                "data": str(path.resolve()),
+                "split": "film",
+                "stability": stability,
+                "every": args.every,
+                "rows": all_rows,
+            },
+            args.output,
         )
         print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
     return 0

@@ -19,7 +19,7 @@ import cv2
 import numpy as np
 
 from colorkeras.core import store
-from colorkeras.core.constants import DEFAULT_STABILITY
+from colorkeras.core.constants import DEFAULT_EVERY, DEFAULT_STABILITY
 from colorkeras.core.hints import HintError, parse_hints
 from colorkeras.core.images import luma_gray
 from colorkeras.core.store import atomic_write_json
@@ -51,10 +51,18 @@ class Stabiliser:
     and puts the result back under the frame's full-resolution lightness.
     """
 
-    def __init__(self, stability=DEFAULT_STABILITY):
+    def __init__(self, stability=DEFAULT_STABILITY, every=DEFAULT_EVERY):
         if not 0.0 <= stability <= 1.0:
             raise ValueError(f"stability must be in [0, 1], received {stability}")
+        if int(every) != every or every < 1:
+            raise ValueError(
+                f"the network runs on every Nth frame: N must be a whole number of at least 1, received {every}"
+            )
         self.stability = float(stability)
+        # The network colours every ``every``-th frame (and the first after a cut);
+        # the frames between take the colour carried along the flow.
+        # Without stability nothing is carried, so then every frame is coloured.
+        self.every = int(every) if stability > 0 else 1
         self.flow = FlowEstimator("fast")
         self.gray_lightness = (
             uint8_gray_lightness_table()
@@ -65,19 +73,35 @@ class Stabiliser:
     def state(self):
         return None if self.previous is None else {"gray": self.previous[0], "ab": self.previous[1]}
 
+    @staticmethod
+    def _chroma(colour):
+        """The a/b of uint8 RGB at the flow's working resolution."""
+        return cv2.cvtColor(shrink(colour).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+
     def restore(self, state):
         self.previous = None if state is None else (state["gray"], state["ab"])
 
-    def __call__(self, gray, colour):
-        """uint8 gray [h, w] and the model's uint8 RGB [h, w, 3] -> uint8 RGB [h, w, 3]."""
+    def wants(self, index):
+        """Whether frame ``index`` (0-based) is one the network colours."""
+        return index % self.every == 0
 
+    def __call__(self, gray, colour, predict=None):
+        """uint8 gray [h, w] and the model's uint8 RGB [h, w, 3] -> uint8 RGB [h, w, 3].
+
+        ``colour`` None: a frame between the network's (``every`` > 1), which takes
+        the colour carried along the flow; ``predict(gray)`` gives the network's
+        colour where such a frame needs its own (the first frame, or after a cut)."""
+
+        if colour is None and (
+            self.stability == 0.0 or self.previous is None or self.previous[0].shape != shrink(gray).shape
+        ):
+            colour = predict(gray)
         if self.stability == 0.0:
             return colour
         height, width = gray.shape
-        small_gray, small_colour = shrink(gray), shrink(colour)
-        predicted = cv2.cvtColor(small_colour.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+        small_gray = shrink(gray)
         if self.previous is None or self.previous[0].shape != small_gray.shape:
-            self.previous = (small_gray, predicted)
+            self.previous = (small_gray, self._chroma(colour))
             return colour
         previous_gray, previous_ab = self.previous
         backward = self.flow(small_gray, previous_gray)  # this frame -> the previous one
@@ -85,10 +109,15 @@ class Stabiliser:
         if is_cut(previous_gray, small_gray, backward, forward):
             # Colour never crosses a cut: the new scene starts from its own prediction.
             self.cuts += 1
-            self.previous = (small_gray, predicted)
+            colour = predict(gray) if colour is None else colour
+            self.previous = (small_gray, self._chroma(colour))
             return colour
-        weight = self.stability * reliable(backward, forward)[..., None]
-        ab = weight * warp(previous_ab, backward) + (1.0 - weight) * predicted
+        carried = warp(previous_ab, backward)
+        if colour is None:  # Between the network's frames: the carried colour alone.
+            ab = carried
+        else:
+            weight = self.stability * reliable(backward, forward)[..., None]
+            ab = weight * carried + (1.0 - weight) * self._chroma(colour)
         self.previous = (small_gray, ab.astype(np.float32))
         # The stabilised chroma under the frame's full-resolution L. (Adding only the
         # correction to the model's own full-resolution chroma left its finer part
@@ -200,15 +229,25 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None):
     size = None
 
     def flush():
-        grays = np.stack([item[3] for item in batch])
-        frame_hints = [hinted.get(item[0], hinted.get(None)) for item in batch]
-        if any(frame_hints):
-            colours = [colorizer.colorize(gray, hints=h or None) for gray, h in zip(grays, frame_hints, strict=False)]
-        else:
-            colours = colorizer.colorize_batch(grays[..., None])
+        # Only the frames the network colours go to it (every frame, unless the
+        # stabiliser carries colour between every Nth; a hinted frame always does).
+        chosen = [item for item in batch if stabiliser.wants(item[0]) or hinted.get(item[0], hinted.get(None))]
+        colours = {}
+        if chosen:
+            grays = np.stack([item[3] for item in chosen])
+            frame_hints = [hinted.get(item[0], hinted.get(None)) for item in chosen]
+            if any(frame_hints):
+                made = [colorizer.colorize(gray, hints=h or None) for gray, h in zip(grays, frame_hints, strict=True)]
+            else:
+                made = colorizer.colorize_batch(grays[..., None])
+            colours = {item[0]: colour for item, colour in zip(chosen, made, strict=True)}
+
+        def predict(gray):
+            return colorizer.colorize_batch(gray[None, ..., None])[0]
+
         results = []
-        for (index, pts, _, gray), colour in zip(batch, colours, strict=False):
-            results.append((index, pts, gray, stabiliser(gray, colour), stabiliser.state()))
+        for index, pts, _, gray in batch:
+            results.append((index, pts, gray, stabiliser(gray, colours.get(index), predict), stabiliser.state()))
         batch.clear()
         return results
 
@@ -360,7 +399,7 @@ def join(output, segments, folder, source, audio_index):
     return audio_out is not None
 
 
-def fingerprint(source, colorizer, stability, hints):
+def fingerprint(source, colorizer, stability, hints, every=DEFAULT_EVERY):
     status = Path(source).stat()
     parts = [
         WORK_VERSION,
@@ -373,6 +412,7 @@ def fingerprint(source, colorizer, stability, hints):
         colorizer.saturation,
         stability,
         hints,
+        *([every] if every != 1 else []),  # A run made before --every existed is resumed as it was.
     ]
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -393,7 +433,9 @@ def hints_for_frames(value, width, height):
     return hinted
 
 
-def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=None, progress=None):
+def colorize_film(
+    source, output, colorizer, stability=DEFAULT_STABILITY, hints=None, progress=None, every=DEFAULT_EVERY
+):
     """Colorizes the film at ``source`` into ``output`` (MP4); returns a summary dict.
 
     ``progress(done, total, seconds)`` is called after each batch. Resumes a
@@ -404,9 +446,9 @@ def colorize_film(source, output, colorizer, stability=DEFAULT_STABILITY, hints=
     hinted = hints_for_frames(hints, width, height)
     if hinted and not colorizer.takes_hints:
         colorizer.check_takes_hints()
-    segments_store = Segments(output, fingerprint(source, colorizer, stability, hints))
+    segments_store = Segments(output, fingerprint(source, colorizer, stability, hints, every))
     done = segments_store.load()
-    stabiliser = Stabiliser(stability)
+    stabiliser = Stabiliser(stability, every)
     resume_from = max(done) + 1 if done else 0
     if resume_from:
         stabiliser.restore(segments_store.stabiliser_state(resume_from - 1))

@@ -63,6 +63,8 @@ def test_skimage_photographs_are_scored_at_full_size(tiny_run):
     pooled = sum(row["mse"] * size for row, size in zip(gray_rows, sizes, strict=False)) / sum(sizes)
     assert gray_row["mse"] == pytest.approx(pooled)
     assert gray_row["colorfulness"] == 0.0 and gray_row["truth_colorfulness"] > 20
+    limited, limited_gray, _ = scoring.score_skimage([Colorizer(tiny_run)], limit=2)  # evaluate --limit 2
+    assert limited[0]["n"] == limited_gray["n"] == 2
 
 
 def test_flat_folder_test_split_matches_training(tmp_path):

@@ -294,13 +294,13 @@ def photographs(args, colorizer, measure):
     return read_files(files)[0], str(path.resolve())
 
 
-def score_skimage(colorizers, inputs=CLEAN):
-    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size.
+def score_skimage(colorizers, inputs=CLEAN, limit=None):
+    """Scores each colorizer on ``SKIMAGE_PHOTOS`` at full size (the first ``limit`` of them).
 
     Returns (rows, gray-copy row, per-photo rows); each per-photo row is named
     ``<photo>: <model>`` and covers one photograph.
     """
-    photos = skimage_photos()
+    photos = skimage_photos()[:limit]
     accumulators = [MetricAccumulator(colorizer.name) for colorizer in colorizers]
     gray_accumulator = MetricAccumulator(GRAY_COPY)
     per_photo = []
@@ -511,12 +511,15 @@ def evaluate(args):
     settings = colorizers[0].record.get("settings", {})
     held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
     if args.data == "skimage":
-        print(f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS)}", file=sys.stderr)
-        rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=args.degrade))
-        sheet_images = skimage_photos()
+        print(
+            f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS[: args.limit])}",
+            file=sys.stderr,
+        )
+        rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=args.degrade), args.limit)
+        sheet_images = skimage_photos()[: args.limit]
         if args.per_image:
             print(format_table(per_photo))
-        source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS) + ")"
+        source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS[: args.limit]) + ")"
     elif is_folder:
         files = find_split_files(path, args.split, args.limit, **held_out)
         print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)

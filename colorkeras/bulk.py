@@ -17,7 +17,9 @@ as ``a_jpg.png`` and ``a_png.png``), and each one is identical to what the CLI
 writes: each worker decodes and colorizes through the same ``Colorizer``.
 
 The driver lists the inputs (Beam's FileSystems: local, ``gs://``, ``s3://``),
-names their outputs, and leaves out those already there; the pipeline is one
+names their outputs, and leaves out those already there that these inputs, run
+and format made (each output records a recipe of them in its XMP, as the colorize
+command's do); any other file there is refused unless ``--overwrite``. The pipeline is one
 chain of transforms every Beam runner has (Create, Reshuffle, ParDo,
 GroupByKey), so the same pipeline runs on the DirectRunner, on a Dask cluster
 (``--runner DaskRunner --dask_client_address tcp://HOST:PORT``) and on the others.

@@ -279,3 +279,28 @@ def test_unknown_flags_and_empty_inputs_are_refused_before_anything_is_made(tiny
         result = run_cli("colorkeras.bulk", *arguments, "--output", out, "--model", tiny_run)
         assert result.returncode == 2 and message in result.stderr, result.stderr[-1500:]
         assert len(result.stderr.strip().splitlines()) == 1 and not out.exists()
+
+
+def test_an_output_already_there_is_skipped_only_when_these_inputs_made_it(tiny_run, tmp_path):
+    archive = make_archive(tmp_path / "archive")
+    out = tmp_path / "out"
+    common = ["colorkeras.bulk", "--input", archive / "photo02.webp", "--output", out, "--model", tiny_run, *BEAM[:2]]
+    out.mkdir()
+    (out / "photo02.png").write_bytes(b"mine")  # Not this run's: the user's, kept unless --overwrite.
+    refused = run_cli(*common)
+    assert refused.returncode == 2 and "--overwrite" in refused.stderr and "photo02.png" in refused.stderr
+    assert (out / "photo02.png").read_bytes() == b"mine"
+    replaced = run_cli(*common, "--overwrite")
+    assert replaced.returncode == 0 and "Done: 1 colorized" in replaced.stdout, replaced.stderr[-2000:]
+    made = (out / "photo02.png").read_bytes()
+    again = run_cli(*common)  # Its own output: skipped, untouched.
+    assert (
+        again.returncode == 0
+        and "0 colorized, 1 skipped" in again.stdout
+        and (out / "photo02.png").read_bytes() == made
+    )
+    cli_out = tmp_path / "cli"
+    assert (
+        run_cli("colorkeras.colorize", archive / "photo02.webp", "--out", cli_out, "--model", tiny_run).returncode == 0
+    )
+    assert (cli_out / "photo02.png").read_bytes() == made  # The same bytes, recipe included, as the CLI writes.

@@ -228,23 +228,26 @@ def provenance(run, render_size=None, saturation=None, hints=0, recipe=None):
     return made
 
 
-def recipe(input_bytes, run_fingerprint, options):
-    """A digest of everything an output is made from: the input file's bytes, the
-    run (``run_fingerprint``) and the ``options`` (JSON-able: settings, hints, format)."""
+def recipe(input_bytes, run_fingerprint, fmt, render_size=None, saturation=None, hints=None):
+    """A digest of everything an output is made from: the input file's bytes, the run
+    (``store.run_fingerprint``), the output format and the settings given (None: the
+    run's own) and hints. The colorize command and bulk record and compare the same."""
+    options = {"render_size": render_size, "saturation": saturation, "hints": hints, "format": fmt}
     digest = hashlib.sha256(input_bytes)
     digest.update(run_fingerprint.encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
     return digest.hexdigest()
 
 
-def read_recipe(path):
-    """The recipe an output at ``path`` records (``with_metadata``), or None when it
-    records none or cannot be read."""
+def read_recipe(output):
+    """The recipe an output records (``with_metadata``): ``output`` a path or the
+    file's bytes. None when it records none or cannot be read."""
     import pyexiv2
 
     _register_namespace(pyexiv2)
     try:
-        with pyexiv2.Image(str(path)) as image:
+        opened = pyexiv2.ImageData(output) if isinstance(output, bytes) else pyexiv2.Image(str(output))
+        with opened as image:
             return image.read_xmp().get(f"Xmp.{PREFIX}.Recipe")
     except Exception:  # Any unreadable or foreign file: not ours to skip.
         return None

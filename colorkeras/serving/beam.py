@@ -105,6 +105,25 @@ def existing(paths):
     return {path for path in paths if path in found}
 
 
+def made_otherwise(pairs, run, fmt):
+    """The outputs among (input, existing output) ``pairs`` that these inputs, this run
+    and this format did not make (their recorded recipe differs, or there is none):
+    a rerun skips only its own outputs."""
+    from apache_beam.io.filesystems import FileSystems
+
+    if not pairs:
+        return []
+    fingerprint = store.run_fingerprint(run)
+    stale = []
+    for source, target in pairs:
+        with FileSystems.open(source) as stream:
+            expected = archive.recipe(stream.read(), fingerprint, fmt)
+        with FileSystems.open(target) as stream:
+            if archive.read_recipe(stream.read()) != expected:
+                stale.append(target)
+    return stale
+
+
 def colorize_fn(run, max_pixels, output, fmt="png"):
     """This project's Beam ``DoFn``: (input, output) in; the PNG written through a
     temporary name and renamed into place; ``(path, reason)`` out for a file that
@@ -127,6 +146,7 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
             from apache_beam.io.filesystems import FileSystems
 
             colorizer = Colorizer(self.run, max_pixels=self.max_pixels)  # tf.saved_model.load inside.
+            colorizer.fingerprint = store.run_fingerprint(colorizer.path)  # What outputs record of the run.
             # A marker per load, so the driver can say how many times the model was loaded.
             with FileSystems.create(posixpath.join(self.output, TEMPORARY, "loads", uuid.uuid4().hex)) as stream:
                 stream.write(b"")
@@ -144,9 +164,9 @@ def colorize_fn(run, max_pixels, output, fmt="png"):
                 image = open_image(io.BytesIO(payload), self.max_pixels, name=source)
                 colorizer = self.model.colorizer
                 colour = colorizer.colorize(image)
-                encoded, dropped = archive.encode_result(
-                    colour, self.fmt, archive.Source.of(payload, image), colorizer.provenance()
-                )
+                # The same recipe as the colorize command's, so a rerun of either knows its outputs.
+                made = colorizer.provenance(recipe=archive.recipe(payload, colorizer.fingerprint, self.fmt))
+                encoded, dropped = archive.encode_result(colour, self.fmt, archive.Source.of(payload, image), made)
             except (ImageError, ValueError, OSError) as error:
                 Metrics.counter("colorkeras", "failed").inc()
                 yield ("failed", source, str(error))
@@ -393,11 +413,18 @@ def run(argv=None):
         default="png",
         help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
     )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs already there that these inputs, run and format did not make "
+        "(they are refused otherwise)",
+    )
     parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's own log lines")
     args, beam_args = parser.parse_known_args(argv)
 
     try:
         import apache_beam as beam
+        from apache_beam.io.filesystems import FileSystems
         from apache_beam.options.pipeline_options import PipelineOptions
     except ImportError:
         raise ValueError('Apache Beam is not installed: pip install -e ".[beam]"') from None
@@ -421,6 +448,16 @@ def run(argv=None):
     if not pairs:
         raise ValueError(f"no images found in {args.input} (PNG, JPEG, WebP, BMP, TIFF or GIF files)")
     there = existing([target for _, target in pairs])
+    stale = made_otherwise([(source, target) for source, target in pairs if target in there], run_folder, args.format)
+    if stale and not args.overwrite:
+        raise ValueError(
+            f"{len(stale)} output(s) already in {output} were not made from these inputs with this run and format "
+            f"({stale[0]}{', ...' if len(stale) > 1 else ''}); "
+            "pass --overwrite to replace them, or choose another --output"
+        )
+    if stale:
+        FileSystems.delete(stale)  # Asked for: --overwrite.
+        there -= set(stale)
     todo = [(source, target) for source, target in pairs if target not in there]
     found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
     clear_partial(output)

@@ -171,13 +171,9 @@ def run(args):
                 data = source.read_bytes()
             except OSError as error:
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
-            options = {
-                "render_size": args.render_size,
-                "saturation": args.saturation,
-                "hints": hints.get(source),
-                "format": args.format,
-            }
-            recipe = archive.recipe(data, fingerprint, options)
+            recipe = archive.recipe(
+                data, fingerprint, args.format, args.render_size, args.saturation, hints.get(source)
+            )
             if target.exists() and not args.overwrite:
                 # Skipped only where this very input, run and options made it; anything
                 # else there is the user's, or another result, and is not replaced unasked.

@@ -25,12 +25,12 @@ LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
 _FILTERING = False  # Whether this process's stderr already goes through the filter.
 
 
-def quiet_tensorflow():
+def quiet_tensorflow(also=None):
     """What a command line and the Python API do before TensorFlow loads: its own
-    log lines hidden (``COLORKERAS_TF_LOGS=1`` shows them)."""
+    log lines hidden, and the lines ``also`` matches (``COLORKERAS_TF_LOGS=1`` shows them)."""
     if os.environ.get(LOGS_ENV) != "1":
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    quiet_native_logs()
+    quiet_native_logs(also)
 
 
 def count(text):
@@ -170,7 +170,5 @@ def run(main, also=None):
     import signal
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    if os.environ.get(LOGS_ENV) != "1":
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")  # Before any command imports TensorFlow.
-    quiet_native_logs(also)
+    quiet_tensorflow(also)  # Before any command imports TensorFlow.
     sys.exit(main())

@@ -92,15 +92,12 @@ class Stabiliser:
         the colour carried along the flow; ``predict(gray)`` gives the network's
         colour where such a frame needs its own (the first frame, or after a cut)."""
 
-        if colour is None and (
-            self.stability == 0.0 or self.previous is None or self.previous[0].shape != shrink(gray).shape
-        ):
-            colour = predict(gray)
         if self.stability == 0.0:
-            return colour
+            return predict(gray) if colour is None else colour
         height, width = gray.shape
         small_gray = shrink(gray)
-        if self.previous is None or self.previous[0].shape != small_gray.shape:
+        if self.previous is None or self.previous[0].shape != small_gray.shape:  # The first frame: its own colour.
+            colour = predict(gray) if colour is None else colour
             self.previous = (small_gray, self._chroma(colour))
             return colour
         previous_gray, previous_ab = self.previous

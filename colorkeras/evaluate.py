@@ -14,6 +14,15 @@ from colorkeras.core import cli, store
 from colorkeras.core.constants import DEFAULT_EVERY
 
 
+class GivenSplit(argparse.Action):
+    """Stores --split and notes that it was given (``args.split_given``): modes that
+    score no split (--recognition --true-classes) refuse it rather than ignore it."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.split_given = True
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.evaluate",
@@ -40,6 +49,7 @@ def build_parser():
     )
     parser.add_argument(
         "--split",
+        action=GivenSplit,
         choices=("test", "validation", "train", "all"),
         default="test",
         help=(
@@ -48,6 +58,7 @@ def build_parser():
             "size); all: every image of a folder"
         ),
     )
+    parser.set_defaults(split_given=False)  # GivenSplit sets it where --split is given.
     parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
     parser.add_argument(
         "--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)"
@@ -155,6 +166,17 @@ def build_parser():
         ),
     )
     parser.add_argument(
+        "--true-classes",
+        action="store_true",
+        help=(
+            "with --recognition: --data is a folder of ImageNet photographs with a labels.txt of '<file name>\\t"
+            "<classifier index>' lines, and each picture (true photo, gray copy, each run's colorization; short side "
+            "256, centre crop 224) is scored against the photo's true class: top-1 and top-5 (Zhang et al.'s "
+            "measure), beside the agreement columns. The folder is read whole, in sorted order (--limit N: the first "
+            "N), so --split does not apply and is refused (bar 'all')"
+        ),
+    )
+    parser.add_argument(
         "--band",
         type=int,
         default=None,
@@ -198,6 +220,10 @@ def main(argv=None):
     try:
         if args.leakage and args.recognition:
             raise ValueError("--leakage and --recognition are two different measures: give one")
+        if args.true_classes and not args.recognition:
+            raise ValueError(
+                "--true-classes goes with --recognition CLASSIFIER (the classifier that names the classes)"
+            )
         if args.recognition:
             return evaluate_recognition(args)
         if args.data == "historical" and not args.leakage:

@@ -172,6 +172,42 @@ def build_parser():
         help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber",
     )
 
+    sense = parser.add_argument_group(
+        "sense terms (a hint network with a classes head; colorization and truth both pass a frozen ImageNet "
+        "MobileNetV2; 0 = off)"
+    )
+    sense.add_argument(
+        "--perceptual",
+        type=float,
+        default=defaults.perceptual,
+        metavar="WEIGHT",
+        help="weight of matching the classifier's features of colorization and truth at strides 4 and 8 (default: 0)",
+    )
+    sense.add_argument(
+        "--semantic",
+        type=float,
+        default=defaults.semantic,
+        metavar="WEIGHT",
+        help="weight of the KL between the classifier's class distributions of truth and colorization (default: 0)",
+    )
+    sense.add_argument(
+        "--colourfulness",
+        type=float,
+        default=defaults.colourfulness,
+        metavar="WEIGHT",
+        help=(
+            "weight of |mean chroma - the truth's| / 10 per image, the counterweight that keeps the colour a semantic "
+            "term would drain (default: 0)"
+        ),
+    )
+    sense.add_argument(
+        "--sense-classifier",
+        default=None,
+        metavar="FILE",
+        help="the MobileNetV2 TFLite file the sense terms look through (default: ../shared/pretrained/"
+        "tf2_mobilenet_v2_1.0_224_ptq.tflite, the file the pretrained encoder starts from)",
+    )
+
     optimisation = parser.add_argument_group("optimisation")
     optimisation.add_argument(
         "--epochs",

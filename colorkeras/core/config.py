@@ -6,6 +6,7 @@ resolved settings are written to each run's ``config.json``.
 
 from dataclasses import asdict, dataclass, fields
 
+from colorkeras.core.constants import SENSE_CLASSIFIER
 from colorkeras.core.store import local_path
 
 
@@ -115,6 +116,12 @@ class TrainConfig:
     # mobilenet-unet: the encoder also sees the whole image at this square side, fused at the bottleneck; 0 = off.
     global_view: int = 0
 
+    # === Sense terms (models.sense; hint networks with a classes head; 0 = off) ===
+    perceptual: float = 0.0  # Weight of matching a frozen ImageNet MobileNetV2's features of truth and colorization.
+    semantic: float = 0.0  # Weight of the KL between that classifier's class distributions of truth and colorization.
+    colourfulness: float = 0.0  # Weight of |mean chroma - the truth's| / 10: the counterweight that pays for colour.
+    sense_classifier: str | None = None  # The MobileNetV2 TFLite file those terms use (SENSE_CLASSIFIER if unset).
+
     # === Optimisation ===
     epochs: int = 10
     batch_size: int = 64
@@ -146,6 +153,8 @@ class TrainConfig:
                 setattr(self, key, value)
         self.load_size = self.load_size or self.image_size
         self.render_size = self.render_size or self.image_size
+        if self.uses_sense and not self.sense_classifier:
+            self.sense_classifier = SENSE_CLASSIFIER
         checks = [
             (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
             (
@@ -191,6 +200,15 @@ class TrainConfig:
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
             (
+                min(self.perceptual, self.semantic, self.colourfulness) >= 0,
+                "--perceptual, --semantic and --colourfulness are weights >= 0, received "
+                f"{self.perceptual}, {self.semantic} and {self.colourfulness}",
+            ),
+            (
+                not self.uses_sense or (self.hints and self.head == "classes"),
+                "--perceptual, --semantic and --colourfulness train a hint network with a classes head: add --hints",
+            ),
+            (
                 not self.global_view or "global_view" in network.options,
                 "--global-view needs an architecture with a pretrained encoder "
                 f"({', '.join(n for n, a in ARCHITECTURES.items() if 'global_view' in a.options)})",
@@ -213,6 +231,11 @@ class TrainConfig:
                 raise ValueError(message)
         return self
 
+    @property
+    def uses_sense(self):
+        """Whether any sense term (models.sense) has weight."""
+        return bool(self.perceptual or self.semantic or self.colourfulness)
+
     def to_dict(self):
         return asdict(self)
 
@@ -221,7 +244,7 @@ class TrainConfig:
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
-    PATH_FIELDS = ("data", "init_from", "encoder_weights")
+    PATH_FIELDS = ("data", "init_from", "encoder_weights", "sense_classifier")
 
     @classmethod
     def from_record(cls, settings):

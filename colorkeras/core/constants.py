@@ -16,3 +16,5 @@ DEFAULT_EVERY = 4  # The film's network colours every Nth frame; the frames betw
 DEFAULT_PORT = 8502  # Not 8501: the dashboard (streamlit) listens there, and both run side by side.
 MAX_REQUEST_BYTES = 64 * 1024 * 1024  # A 12-megapixel JPEG in base64 is about 8 MB.
 QUEUE_MB = 256  # The server's request bytes held at once (in hand and waiting) before it answers 503.
+# The ImageNet MobileNetV2 the pretrained encoder starts from; the sense terms (models.sense) look through it.
+SENSE_CLASSIFIER = "../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite"

@@ -20,7 +20,7 @@ import tensorflow as tf
 from colorkeras.core import store
 from colorkeras.core.config import TrainConfig, architecture, automatic_settings
 from colorkeras.data import pipeline as data_lib
-from colorkeras.models import heads, registry
+from colorkeras.models import heads, registry, sense
 from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
@@ -82,11 +82,31 @@ def compile_model(config, class_weights=None):
         train_only(network, config.train_only)
     if config.hints:
         model = hint_trainer(network, config.image_size)
+    if config.uses_sense:
+        model = with_sense_terms(model, config)
     model.compile(
         optimizer=keras.optimizers.Adam(config.learning_rate),
         loss=heads.build_loss(config.architecture, config.head, config.loss, config.bin_step, class_weights),
     )
     return model, network
+
+
+def with_sense_terms(trainer, config):
+    """The hint trainer with ``models.sense``'s terms added to its loss, weighted as ``config`` says."""
+    path = Path(config.sense_classifier).expanduser()
+    if not path.is_file():
+        raise UsageError(f"--sense-classifier {path}: no such file (a MobileNetV2 TFLite classifier)")
+    lightness, true_ab = trainer.inputs[0], trainer.inputs[1]
+    terms = sense.SenseTerms(
+        str(path),
+        bin_step=config.bin_step,
+        temperature=config.temperature,
+        perceptual=config.perceptual,
+        semantic=config.semantic,
+        colourfulness=config.colourfulness,
+        name="sense_terms",
+    )
+    return keras.Model(trainer.inputs, terms(lightness, true_ab, trainer.outputs[0]), name=f"{trainer.name}_and_sense")
 
 
 def train_only(network, prefixes):
@@ -370,8 +390,10 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     # (two more copies of the weights): enough to serve and to fine-tune, and it
     # keeps a run small enough to commit.
     bare = build_network(config)
-    # A hint trainer's only weights are its network's, in the same order.
-    bare.set_weights(model.get_weights())
+    # A hint trainer's only weights are its network's, in the same order; with sense terms the network is one of its
+    # layers (the classifier the terms look through is not the run's).
+    names = {layer.name for layer in model.layers}
+    bare.set_weights((model.get_layer(bare.name) if config.uses_sense and bare.name in names else model).get_weights())
     if architecture(config.architecture).chroma and config.head == "classes":
         record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")

@@ -2,8 +2,11 @@
 
 Public API::
 
-    from colorkeras import Colorizer, build_colorizer, TrainConfig
+    from colorkeras import Colorizer, TrainConfig, fit, score
     Colorizer().colorize(image)           # the default run, any image, same size out
+    run = fit(TrainConfig(data="photos/", architecture="unet", epochs=2), "runs/first")
+    report = score(model=[str(run.path)], data="photos/", split="test")   # -> Report
+    report.row("gray copy")["psnr"], report.row(run.path.name)["psnr"]
 
 Command lines: ``python -m colorkeras.train``, ``.colorize``, ``.evaluate``,
 ``.export`` and ``.bench``; each takes ``--help``.
@@ -14,15 +17,19 @@ __all__ = [
     "Colorizer",
     "ImageError",
     "TrainConfig",
+    "EvaluateOptions",
+    "Report",
     "build_colorizer",
+    "fit",
     "list_runs",
+    "score",
     "__version__",
 ]
 
 
 def __getattr__(name):
     # TensorFlow takes seconds to import; load it only when the API is used.
-    if name in ("Colorizer", "ImageError", "build_colorizer"):
+    if name in ("Colorizer", "ImageError", "build_colorizer", "fit", "score"):
         # The API is as quiet as the command lines: TensorFlow's start-up lines hidden.
         from colorkeras.core import cli
 
@@ -39,6 +46,18 @@ def __getattr__(name):
         from colorkeras.models.registry import build_colorizer
 
         return build_colorizer
+    if name == "fit":
+        from colorkeras.training.loop import fit
+
+        return fit
+    if name == "score":
+        from colorkeras.evaluation.scoring import score
+
+        return score
+    if name in ("EvaluateOptions", "Report"):
+        from colorkeras.evaluation import options
+
+        return getattr(options, name)
     if name == "list_runs":
         from colorkeras.core.store import list_runs
 

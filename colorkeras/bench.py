@@ -78,7 +78,7 @@ def main(argv=None):
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
     from colorkeras.serving.inference import Colorizer
-    from colorkeras.training.benchmark import measure, table
+    from colorkeras.training.benchmark import BenchOptions, measure, table
 
     try:
         colorizer = Colorizer(args.model)
@@ -86,7 +86,15 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Benchmarking {colorizer.name} on {os.cpu_count()} CPU(s) ...", file=sys.stderr)
-    results, skipped = measure(colorizer, args)
+    options = BenchOptions(
+        repeats=args.repeats,
+        train_steps=args.train_steps,
+        batch_size=args.batch_size,
+        server_requests=args.server_requests,
+        film_frames=args.film_frames,
+        precision_steps=args.precision_steps,
+    )
+    results, skipped = measure(colorizer, options)
     rows = table(results, skipped)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

@@ -34,23 +34,78 @@ metrics (Dask) and a retried task (counted twice by an engine) give the same
 figures; an input neither written nor failed is reported as missing.
 """
 
+import argparse
 import re
 import sys
 
 from colorkeras.core import cli, store
+from colorkeras.core.archive import FORMATS
+from colorkeras.core.images import DEFAULT_MAX_PIXELS
 
 # Beam's own log lines (its Python loggers on the root handler), hidden unless --verbose.
 BEAM_LOG = re.compile(r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]")
 
 
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m colorkeras.bulk",
+        description="Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options).",
+        formatter_class=cli.HelpFormatter,
+    )
+    parser.add_argument(
+        "--input",
+        required=True,
+        metavar="PATTERN",
+        help="a folder (searched recursively) or a glob pattern; ** reaches nested folders",
+    )
+    parser.add_argument(
+        "--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else"
+    )
+    parser.add_argument(
+        "--model",
+        default=None,
+        metavar="RUN",
+        help="run name in saved_models/ or a run folder (default: the default run)",
+    )
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="png",
+        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
+    )
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace outputs already there that these inputs, run and format did not make "
+        "(they are refused otherwise)",
+    )
+    parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's own log lines")
+    return parser
+
+
 def main(argv=None):
+    parser = build_parser()
+    args, beam_args = parser.parse_known_args(argv)
     # Imported here, as every command line imports TensorFlow: after cli.run has
     # pointed stderr through its filter, which hides TensorFlow's native start-up
     # lines (absl's "All log messages before absl::InitializeLog()", oneDNN's notice).
-    from colorkeras.serving.beam import run
+    from colorkeras.serving.beam import BulkOptions, run
 
+    options = BulkOptions(
+        input=args.input,
+        output=args.output,
+        model=args.model,
+        max_pixels=args.max_pixels,
+        format=args.format,
+        overwrite=args.overwrite,
+        beam_args=beam_args,
+        our_flags=tuple(flag for action in parser._actions for flag in action.option_strings),
+    )
     try:
-        found = run(argv)
+        found = run(options)
     except (ValueError, store.RunError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -88,10 +88,10 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
-    from colorkeras.serving.files import run
+    from colorkeras.serving.files import FilesOptions, colorize_files
 
     try:
-        return run(args)
+        return colorize_files(FilesOptions.from_namespace(vars(args)))
     except (store.RunError, ValueError, ImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -211,8 +211,9 @@ def main(argv=None):
     from colorkeras.data.pipeline import DatasetError
     from colorkeras.evaluation.historical import evaluate_historical
     from colorkeras.evaluation.leakage import evaluate_leakage
+    from colorkeras.evaluation.options import EvaluateOptions
     from colorkeras.evaluation.recognition import evaluate_recognition
-    from colorkeras.evaluation.scoring import evaluate
+    from colorkeras.evaluation.scoring import evaluate, format_table
     from colorkeras.serving.inference import ImageError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -224,11 +225,14 @@ def main(argv=None):
             raise ValueError(
                 "--true-classes goes with --recognition CLASSIFIER (the classifier that names the classes)"
             )
-        if args.recognition:
-            return evaluate_recognition(args)
-        if args.data == "historical" and not args.leakage:
-            return evaluate_historical(args)
-        return evaluate_leakage(args) if args.leakage else evaluate(args)
+        options = EvaluateOptions.from_namespace(vars(args))
+        if options.recognition:
+            return evaluate_recognition(options)
+        if options.data == "historical" and not options.leakage:
+            return evaluate_historical(options)
+        if options.leakage:
+            return evaluate_leakage(options)
+        report = evaluate(options)
     except (
         ValueError,
         ImageError,
@@ -238,6 +242,12 @@ def main(argv=None):
     ) as error:  # HintError is a ValueError
         print(f"error: {error}", file=sys.stderr)
         return 2
+    if report.per_image:
+        print(format_table(report.per_image))
+    print(format_table(report.rows, extra=report.columns))
+    for path in report.written:
+        print(f"Wrote {path}", file=sys.stderr)
+    return 0
 
 
 if __name__ == "__main__":

@@ -319,19 +319,37 @@ def build_parser():
     return parser
 
 
+def config_from_args(args):
+    """The parsed flags as a TrainConfig (resolved: the architecture's defaults filled and checked)."""
+    values = {key: value for key, value in vars(args).items() if key in TrainConfig.__dataclass_fields__}
+    # One source is stored as a plain string, as runs made before several sources were allowed.
+    if isinstance(values.get("data"), list) and len(values["data"]) == 1:
+        values["data"] = values["data"][0]
+    return TrainConfig.from_dict(values).resolve()
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
     from colorkeras.data.pipeline import DatasetError
-    from colorkeras.training.loop import UsageError, train
+    from colorkeras.training.loop import UsageError, fit
 
     # --resume keeps the run's own settings but a new --epochs, given explicitly.
-    args.command_line = list(sys.argv[1:] if argv is None else argv)
+    words = list(sys.argv[1:] if argv is None else argv)
+    epochs_given = any(word == "--epochs" or word.startswith("--epochs=") for word in words)
 
     try:
-        train(args)
+        fit(
+            config_from_args(args),
+            args.run_dir,
+            name=args.name,
+            resume=args.resume,
+            resume_epochs=args.epochs if epochs_given else None,
+            overwrite=args.overwrite,
+            verbose=args.verbose,
+        )
     except (UsageError, ValueError, DatasetError, store.RunError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -19,38 +19,44 @@ from colorkeras.core.images import luma_gray, save_image
 from colorkeras.data import historical
 from colorkeras.evaluation import scoring
 from colorkeras.evaluation.metrics import colorfulness
+from colorkeras.evaluation.options import EvaluateOptions
 from colorkeras.serving.inference import Colorizer
 
 FIELDS = ("name", "photograph", "colorfulness", "render_size", "saturation")
 
 
-def evaluate_historical(args):
+def evaluate_historical(options: EvaluateOptions):
     """What ``evaluate --data historical`` does: prints each run's colourfulness on
     each photograph, writes the ``--contact-sheet`` (required) and ``--output``.
     Returns the exit status; a bad setting, run or download raises before anything
     is written."""
-    scoring.check_limit(args.limit)
-    if not args.contact_sheet:
+    scoring.check_limit(options.limit)
+    if not options.contact_sheet:
         raise ValueError(
             "--data historical has no colour truth to score against: give --contact-sheet FILE to see the colour"
         )
     unused = [
         flag
-        for flag, given in (("--hints", any(args.hints)), ("--per-image", args.per_image), ("--degrade", args.degrade))
+        for flag, given in (
+            ("--hints", any(options.hints)),
+            ("--per-image", options.per_image),
+            ("--degrade", options.degrade),
+        )
         if given
     ]
     if unused:
         raise ValueError(
             f"--data historical takes no {', '.join(unused)}: these photographs have no truth to reveal or score"
         )
-    output = scoring.table_output(args)
-    sheet = Path(args.contact_sheet).expanduser()
-    store.check_writable(sheet, overwrite=args.overwrite)
+    output = scoring.table_output(options)
+    sheet = Path(options.contact_sheet).expanduser()
+    store.check_writable(sheet, overwrite=options.overwrite)
     colorizers = [
-        Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])
+        Colorizer(name, render_size=options.render_size, saturation=options.saturation)
+        for name in (options.model or [None])
     ]
     print(f"Historical photographs in {historical.default_folder()} (fetched once) ...", file=sys.stderr)
-    photographs = historical.load()[: args.limit]
+    photographs = historical.load()[: options.limit]
     cells = [[luma_gray(scan)] for _, scan in photographs]
     rows = []
     for colorizer in colorizers:

@@ -21,6 +21,7 @@ from colorkeras.core import lab, store
 from colorkeras.core.images import luma_gray
 from colorkeras.data.regions import SEGMENT_SCALE, regions
 from colorkeras.evaluation import scoring
+from colorkeras.evaluation.options import EvaluateOptions
 from colorkeras.serving.inference import Colorizer
 
 # Hint colours: six hues at chroma 45 around the a/b plane; each region's hint takes
@@ -123,29 +124,31 @@ def format_table(rows):
     )
 
 
-def evaluate_leakage(args):
+def evaluate_leakage(options: EvaluateOptions):
     """``python -m colorkeras.evaluate --leakage``: for each run named (each must
-    take hints), one hint on each of up to ``args.regions`` regions of every image
-    of ``args.data`` (an image folder's ``args.split``, or ``skimage``); prints the
-    table and writes ``args.output`` (JSON, and CSV beside it). Returns the exit
+    take hints), one hint on each of up to ``options.regions`` regions of every image
+    of ``options.data`` (an image folder's ``options.split``, or ``skimage``); prints the
+    table and writes ``options.output`` (JSON, and CSV beside it). Returns the exit
     status; a bad setting, run or data set raises before anything is written."""
-    scoring.check_limit(args.limit)
-    if args.band is not None and args.band < 1:
-        raise ValueError(f"--band must be at least 1 pixel, received {args.band}")
-    if args.regions < 1:
-        raise ValueError(f"--regions must be at least 1, received {args.regions}")
-    output = scoring.table_output(args)
-    names = args.model or [store.resolve_run().name]  # The default run; it must take hints, as any named run.
-    colorizers = [Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in names]
+    scoring.check_limit(options.limit)
+    if options.band is not None and options.band < 1:
+        raise ValueError(f"--band must be at least 1 pixel, received {options.band}")
+    if options.regions < 1:
+        raise ValueError(f"--regions must be at least 1, received {options.regions}")
+    output = scoring.table_output(options)
+    names = options.model or [store.resolve_run().name]  # The default run; it must take hints, as any named run.
+    colorizers = [Colorizer(name, render_size=options.render_size, saturation=options.saturation) for name in names]
     for colorizer in colorizers:
         colorizer.check_takes_hints()
-    images, source = scoring.photographs(args, colorizers[0], "--leakage measures")
-    print(f"Measuring hint leakage on {len(images)} images, up to {args.regions} region(s) each ...", file=sys.stderr)
+    images, source = scoring.photographs(options, colorizers[0], "--leakage measures")
+    print(
+        f"Measuring hint leakage on {len(images)} images, up to {options.regions} region(s) each ...", file=sys.stderr
+    )
     rows = []
     for colorizer in colorizers:
         regions_rows = []
         for image in images:
-            regions_rows += measure_image(colorizer, image, args.regions, args.band, args.render_size)
+            regions_rows += measure_image(colorizer, image, options.regions, options.band, options.render_size)
         if not regions_rows:
             raise ValueError("no region large enough to hint in these images")
         rows.append(summarize(colorizer.name, regions_rows))
@@ -153,11 +156,11 @@ def evaluate_leakage(args):
     if output:
         report = {
             "data": source,
-            "split": None if args.data == "skimage" else args.split,
-            "limit": args.limit,
-            "band": args.band,
+            "split": None if options.data == "skimage" else options.split,
+            "limit": options.limit,
+            "band": options.band,
             "band_default": f"{BAND_SHARE:.0%} of each image's longer side",
-            "regions_per_image": args.regions,
+            "regions_per_image": options.regions,
             "segment_scale": SEGMENT_SCALE,
             "hint_chroma": HINT_CHROMA,
             "rows": rows,

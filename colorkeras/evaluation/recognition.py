@@ -30,6 +30,7 @@ from PIL import Image
 from colorkeras.core import cli
 from colorkeras.core.images import ImageError, find_images, luma_gray, open_image, to_uint8_rgb
 from colorkeras.evaluation import scoring
+from colorkeras.evaluation.options import EvaluateOptions
 from colorkeras.serving.inference import Colorizer
 
 FIELDS = ("name", "n", "top1_agreement", "top5_agreement")
@@ -248,23 +249,24 @@ def format_true_table(rows):
     )
 
 
-def evaluate_true_classes(args, output):
-    """``--recognition FILE --true-classes``: every image of the folder ``args.data``
-    (sorted, the first ``args.limit``) against its true class in its labels.txt;
+def evaluate_true_classes(options: EvaluateOptions, output):
+    """``--recognition FILE --true-classes``: every image of the folder ``options.data``
+    (sorted, the first ``options.limit``) against its true class in its labels.txt;
     prints the table and writes ``output`` (JSON, and CSV beside it)."""
-    if getattr(args, "split_given", False) and args.split != "all":
+    if getattr(options, "split_given", False) and options.split != "all":
         raise ValueError(
             f"--true-classes scores every image of the folder (its {LABELS} names them all), not a split: "
-            f"leave --split {args.split} out"
+            f"leave --split {options.split} out"
         )
-    if args.data in ("skimage", "cifar10", "historical") or not Path(args.data).expanduser().is_dir():
-        raise ValueError(f"--true-classes scores an image folder with a {LABELS}, not {args.data!r}")
-    folder = Path(args.data).expanduser()
+    if options.data in ("skimage", "cifar10", "historical") or not Path(options.data).expanduser().is_dir():
+        raise ValueError(f"--true-classes scores an image folder with a {LABELS}, not {options.data!r}")
+    folder = Path(options.data).expanduser()
     read_labels(folder)  # A missing or malformed labels.txt before the classifier loads.
-    classifier = Classifier(args.recognition, resize="crop")
-    pairs = labelled_files(folder, classifier.classes, args.limit)
+    classifier = Classifier(options.recognition, resize="crop")
+    pairs = labelled_files(folder, classifier.classes, options.limit)
     colorizers = [
-        Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])
+        Colorizer(name, render_size=options.render_size, saturation=options.saturation)
+        for name in (options.model or [None])
     ]
     print(
         f"Classifying {len(pairs)} photographs of {folder}, their gray copies and {len(colorizers)} colorization(s) "
@@ -292,7 +294,7 @@ def evaluate_true_classes(args, output):
             "data": str(folder.resolve()),
             "split": None,
             "true_classes": True,
-            "limit": args.limit,
+            "limit": options.limit,
             "skipped": len(skipped),
             "classifier": classifier.path.name,
             "preprocessing": RESIZES[classifier.resize],
@@ -303,27 +305,28 @@ def evaluate_true_classes(args, output):
     return 0
 
 
-def evaluate_recognition(args):
+def evaluate_recognition(options: EvaluateOptions):
     """``python -m colorkeras.evaluate --recognition FILE``: for each run named
     (default: the default run), how often the classifier in FILE gives its
-    colorization of each image of ``args.data`` (an image folder's ``args.split``,
+    colorization of each image of ``options.data`` (an image folder's ``options.split``,
     or ``skimage``) the top class it gives the true photograph, beside the gray
-    copy; prints the table and writes ``args.output`` (JSON, and CSV beside it).
+    copy; prints the table and writes ``options.output`` (JSON, and CSV beside it).
     Returns the exit status; a bad setting, file, run or data set raises before
-    anything is written. With ``args.true_classes``: ``evaluate_true_classes``."""
-    scoring.check_limit(args.limit)
-    if any(args.hints):
+    anything is written. With ``options.true_classes``: ``evaluate_true_classes``."""
+    scoring.check_limit(options.limit)
+    if any(options.hints):
         raise ValueError("--recognition scores automatic results; --hints is for the scores")
-    output = scoring.table_output(args)
-    if getattr(args, "true_classes", False):
-        return evaluate_true_classes(args, output)
-    classifier = Classifier(args.recognition)
+    output = scoring.table_output(options)
+    if getattr(options, "true_classes", False):
+        return evaluate_true_classes(options, output)
+    classifier = Classifier(options.recognition)
     colorizers = [
-        Colorizer(name, render_size=args.render_size, saturation=args.saturation) for name in (args.model or [None])
+        Colorizer(name, render_size=options.render_size, saturation=options.saturation)
+        for name in (options.model or [None])
     ]
-    images, source = scoring.photographs(args, colorizers[0], "--recognition scores")
+    images, source = scoring.photographs(options, colorizers[0], "--recognition scores")
     if not images:
-        raise ValueError(f"no images to score in {args.data}")
+        raise ValueError(f"no images to score in {options.data}")
     print(
         f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...",
         file=sys.stderr,
@@ -333,8 +336,8 @@ def evaluate_recognition(args):
     if output:
         report = {
             "data": source,
-            "split": None if args.data == "skimage" else args.split,
-            "limit": args.limit,
+            "split": None if options.data == "skimage" else options.split,
+            "limit": options.limit,
             "classifier": classifier.path.name,
             "rows": rows,
         }

@@ -27,6 +27,7 @@ from colorkeras.data import pipeline as data_lib
 from colorkeras.data.degrade import archive_gray_copies
 from colorkeras.evaluation import films
 from colorkeras.evaluation.metrics import MetricAccumulator
+from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
 from colorkeras.video import pipeline
 
@@ -274,20 +275,20 @@ def skimage_photos():
     return photos
 
 
-def photographs(args, colorizer, measure):
+def photographs(options: EvaluateOptions, colorizer, measure):
     """(uint8 RGB images, source) for a per-photograph measure (``--leakage``,
-    ``--recognition``): scikit-image's photographs, or ``args.split`` of an image
-    folder as ``colorizer``'s run split it, at most ``args.limit``."""
-    if args.data == "skimage":
-        return skimage_photos()[: args.limit], "scikit-image sample photographs"
-    path = Path(args.data).expanduser()
+    ``--recognition``): scikit-image's photographs, or ``options.split`` of an image
+    folder as ``colorizer``'s run split it, at most ``options.limit``."""
+    if options.data == "skimage":
+        return skimage_photos()[: options.limit], "scikit-image sample photographs"
+    path = Path(options.data).expanduser()
     if not path.is_dir():
-        raise ValueError(f"{measure} an image folder or 'skimage', not {args.data!r}")
+        raise ValueError(f"{measure} an image folder or 'skimage', not {options.data!r}")
     settings = colorizer.record.get("settings", {})
     files = find_split_files(
         path,
-        args.split,
-        args.limit,
+        options.split,
+        options.limit,
         validation_fraction=settings.get("validation_fraction", 0.1),
         seed=settings.get("seed", 0),
     )
@@ -314,38 +315,37 @@ def score_skimage(colorizers, inputs=CLEAN, limit=None):
     return [a.result() for a in accumulators], gray_accumulator.result(), per_photo
 
 
-def score_video(path, colorizers, args):
+def score_video(path, colorizers, options: EvaluateOptions) -> Report:
     """Scores each run on a colour film twice, per frame and stabilised, beside the
-    gray copy and the truth; prints the table (and writes --output)."""
+    gray copy and the truth (and writes ``options.output``); a film that cannot be read
+    raises ValueError."""
 
-    stability = pipeline.DEFAULT_STABILITY if args.stability is None else args.stability
+    stability = pipeline.DEFAULT_STABILITY if options.stability is None else options.stability
+    print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
     try:
-        print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
         gray_row, truth_warping = films.score_film_baselines(path)
         rows = []
         for colorizer in colorizers:
             rows.append(films.score_film(path, colorizer, 0.0))
-            rows.append(films.score_film(path, colorizer, stability, args.every))
-    except (pipeline.FilmError, ValueError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
+            rows.append(films.score_film(path, colorizer, stability, options.every))
+    except pipeline.FilmError as error:
+        raise ValueError(str(error)) from None
     truth = truth_row(gray_row)
     truth["warping_error"] = truth_warping
-    all_rows = [gray_row, *rows, truth]
-    print(format_table(all_rows, extra=("warping_error",)))
-    if args.output:
+    report = Report([gray_row, *rows, truth], str(path.resolve()), columns=("warping_error",))
+    if options.output:
         write_report(
             {
-                "data": str(path.resolve()),
+                "data": report.source,
                 "split": "film",
                 "stability": stability,
-                "every": args.every,
-                "rows": all_rows,
+                "every": options.every,
+                "rows": report.rows,
             },
-            args.output,
+            options.output,
         )
-        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
-    return 0
+        report.written += [Path(options.output), Path(options.output).with_suffix(".csv")]
+    return report
 
 
 ROW_FIELDS = (
@@ -422,14 +422,14 @@ def check_limit(limit):
         raise ValueError(f"--limit must be at least 1, received {limit}")
 
 
-def table_output(args):
+def table_output(options: EvaluateOptions):
     """``--output`` as a path (None without it), after checking that it and the CSV
     beside it may be written: before the measuring, not after it."""
-    if not args.output:
+    if not options.output:
         return None
-    output = Path(args.output).expanduser()
+    output = Path(options.output).expanduser()
     for target in (output, output.with_suffix(".csv")):
-        store.check_writable(target, overwrite=args.overwrite)
+        store.check_writable(target, overwrite=options.overwrite)
     return output
 
 
@@ -443,53 +443,66 @@ def write_table(output, report, fields):
     )
 
 
-def report_files(args):
+def report_files(options: EvaluateOptions):
     """The files a run of ``evaluate`` would write: --output's JSON, its CSV (and the
     per-image CSV with --per-image), and the --contact-sheet."""
     files = []
-    if args.output:
-        output = Path(args.output).expanduser()
+    if options.output:
+        output = Path(options.output).expanduser()
         files += [output, output.with_suffix(".csv")]
-        if args.per_image and args.data == "skimage":
+        if options.per_image and options.data == "skimage":
             files.append(output.with_suffix(".per-image.csv"))
-    if args.contact_sheet:
-        files.append(Path(args.contact_sheet).expanduser())
+    if options.contact_sheet:
+        files.append(Path(options.contact_sheet).expanduser())
     return files
 
 
 # === The evaluate command ===
 
 
-def evaluate(args):
-    """What ``python -m colorkeras.evaluate`` does with its parsed flags ``args``
-    (``colorkeras/evaluate.py`` documents each): scores every run named (default:
-    every run in the store) on ``args.data`` beside the gray copy, prints the
-    table, and writes the contact sheet and the report asked for. Returns the exit
-    status; a bad setting, image, data set or run raises ``ValueError``,
-    ``ImageError``, ``DatasetError`` or ``RunError`` before anything is written."""
-    check_limit(args.limit)
-    if not all(0 <= count <= 1000 for count in args.hints):
-        raise ValueError(f"--hints must be between 0 and 1000, received {args.hints}")
-    sweep = sorted(set(args.hints))
-    for target in report_files(args):
-        store.check_writable(target, overwrite=args.overwrite)  # Before the scoring, not after it.
-    names = args.model or store.list_runs()
+def score(options: EvaluateOptions | None = None, **fields) -> Report:
+    """``colorkeras.score``: scores runs beside the gray copy and the truth and returns the Report.
+
+    ``options`` (or its fields as keywords: ``score(model=["my-run"], data="photos/",
+    split="test", limit=100)``) says what; see ``EvaluateOptions``. The films, PSNR and
+    hint-sweep measures; leakage and recognition have their own functions.
+    """
+    if options is None:
+        options = EvaluateOptions(**fields)
+    elif fields:
+        options = dataclasses.replace(options, **fields)
+    return evaluate(options)
+
+
+def evaluate(options: EvaluateOptions) -> Report:
+    """Scores every run named in ``options`` (default: every run in the store) on
+    ``options.data`` beside the gray copy and writes the contact sheet and the report
+    asked for; returns the Report (``format_table(report.rows)`` is the printed table).
+    A bad setting, image, data set or run raises ``ValueError``, ``ImageError``,
+    ``DatasetError`` or ``RunError`` before anything is written."""
+    check_limit(options.limit)
+    if not all(0 <= count <= 1000 for count in options.hints):
+        raise ValueError(f"--hints must be between 0 and 1000, received {options.hints}")
+    sweep = sorted(set(options.hints))
+    for target in report_files(options):
+        store.check_writable(target, overwrite=options.overwrite)  # Before the scoring, not after it.
+    names = options.model or store.list_runs()
     if not names:
         raise store.RunError("no runs to evaluate: train one or pass --model")
     colorizers = [
         Colorizer(
             name,
-            render_size=args.render_size,
-            saturation=args.saturation,
-            temperature=args.temperature,
-            prior_weight=args.prior_weight,
+            render_size=options.render_size,
+            saturation=options.saturation,
+            temperature=options.temperature,
+            prior_weight=options.prior_weight,
         )
         for name in names
     ]
     if any(sweep):
         for colorizer in colorizers:
             colorizer.check_takes_hints()
-        if args.data == "skimage":
+        if options.data == "skimage":
             raise ValueError("--hints scores image folders and CIFAR-10; not --data skimage")
 
     bar = {"target": 0, "offset": 0, "widget": None}
@@ -500,64 +513,62 @@ def evaluate(args):
             bar["widget"] = cli.Progress(bar["target"], "image", "Scored ")
         bar["widget"].update(bar["offset"] + done)
 
-    path = Path(args.data).expanduser()
+    path = Path(options.data).expanduser()
     if path.suffix.lower() in FILM_SUFFIXES:
-        if args.degrade:
+        if options.degrade:
             raise ValueError("--degrade scores photographs, not films")
-        return score_video(path, colorizers, args)
-    is_folder = args.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib.is_cifar_batches(path)
+        return score_video(path, colorizers, options)
+    is_folder = options.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib.is_cifar_batches(path)
     skipped, per_photo = 0, []
     # The validation split is the one the first model's run held out.
     settings = colorizers[0].record.get("settings", {})
     held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
-    if args.data == "skimage":
+    if options.data == "skimage":
         print(
-            f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS[: args.limit])}",
+            f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS[: options.limit])}",
             file=sys.stderr,
         )
-        rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=args.degrade), args.limit)
-        sheet_images = skimage_photos()[: args.limit]
-        if args.per_image:
-            print(format_table(per_photo))
-        source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS[: args.limit]) + ")"
+        rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=options.degrade), options.limit)
+        sheet_images = skimage_photos()[: options.limit]
+        source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS[: options.limit]) + ")"
     elif is_folder:
-        files = find_split_files(path, args.split, args.limit, **held_out)
+        files = find_split_files(path, options.split, options.limit, **held_out)
         print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
         rows = []
         bar["target"] = len(files) * len(sweep)
         for step, count in enumerate(sweep):
             bar["offset"] = step * len(files)
-            scored, gray_row, skipped = score_files(colorizers, files, progress, inputs=Inputs(count, args.degrade))
+            scored, gray_row, skipped = score_files(colorizers, files, progress, inputs=Inputs(count, options.degrade))
             rows.extend(label_hints(scored, count, sweep))
-        if args.contact_sheet:
+        if options.contact_sheet:
             chosen = [
                 files[index]
-                for index in np.linspace(0, len(files) - 1, min(args.sheet_count, len(files))).round().astype(int)
+                for index in np.linspace(0, len(files) - 1, min(options.sheet_count, len(files))).round().astype(int)
             ]
             sheet_images = read_files(chosen)[0]
         source = str(path.resolve())
     else:
         images = load_split_arrays(
-            args.data,
-            args.split,
-            args.limit,
+            options.data,
+            options.split,
+            options.limit,
             load_size=settings.get("load_size") or settings.get("image_size") or 32,
             **held_out,
         )
         print(f"Scoring {len(images)} images ...", file=sys.stderr)
-        gray_row = score_gray_copy(images, Inputs(degrade=args.degrade))
+        gray_row = score_gray_copy(images, Inputs(degrade=options.degrade))
         rows = []
         bar["target"] = len(images) * len(colorizers) * len(sweep)
         for step, count in enumerate(sweep):
             for index, colorizer in enumerate(colorizers):
                 bar["offset"] = (step * len(colorizers) + index) * len(images)
                 scored = score_arrays(
-                    colorizer, images, colorizer.name, args.batch_size, progress, Inputs(count, args.degrade)
+                    colorizer, images, colorizer.name, options.batch_size, progress, Inputs(count, options.degrade)
                 )
                 rows.extend(label_hints([scored], count, sweep))
-        source = args.data if args.data == "cifar10" else str(path.resolve())
+        source = options.data if options.data == "cifar10" else str(path.resolve())
         sheet_images = list(
-            images[np.linspace(0, len(images) - 1, min(args.sheet_count, len(images))).round().astype(int)]
+            images[np.linspace(0, len(images) - 1, min(options.sheet_count, len(images))).round().astype(int)]
         )
     by_name = {colorizer.name: colorizer for colorizer in colorizers}
     for row in rows:
@@ -569,27 +580,27 @@ def evaluate(args):
             prior_weight=colorizer.prior_weight,
         )
     all_rows = [gray_row, *rows, truth_row(gray_row)]
-    print(format_table(all_rows))
+    report = Report(all_rows, source, per_image=per_photo if options.per_image else [])
     if skipped:
         print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
-    if args.contact_sheet:
-        save_image(contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=args.degrade)), args.contact_sheet)
-        print(
-            f"Wrote {args.contact_sheet}: gray copy | {' | '.join(c.name for c in colorizers)} | truth", file=sys.stderr
+    if options.contact_sheet:
+        save_image(
+            contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=options.degrade)), options.contact_sheet
         )
-    if args.output:
-        report = {
+        report.written.append(Path(options.contact_sheet))
+    if options.output:
+        record = {
             "data": source,
-            "dataset": data_lib.describe(args.data, args.split),
-            "split": args.split,
-            "limit": args.limit,
+            "dataset": data_lib.describe(options.data, options.split),
+            "split": options.split,
+            "limit": options.limit,
             "skipped": skipped,
             "hints": sweep,
-            "degrade": args.degrade,
+            "degrade": options.degrade,
             "rows": all_rows,
         }
-        if args.per_image and per_photo:
-            report["per_image"] = per_photo
-        write_report(report, args.output)
-        print(f"Wrote {args.output} and {Path(args.output).with_suffix('.csv')}", file=sys.stderr)
-    return 0
+        if options.per_image and per_photo:
+            record["per_image"] = per_photo
+        write_report(record, options.output)
+        report.written += [Path(options.output), Path(options.output).with_suffix(".csv")]
+    return report

@@ -4,7 +4,6 @@ The command line, its examples and what it does in detail: ``colorkeras/bulk.py`
 (``python -m colorkeras.bulk``).
 """
 
-import argparse
 import csv
 import difflib
 import io
@@ -15,9 +14,10 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
-from colorkeras.core import archive, cli, store
+from colorkeras.core import archive, store
 from colorkeras.core.archive import FORMATS
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, open_image
 from colorkeras.serving.inference import Colorizer
@@ -352,8 +352,8 @@ def beam_arguments(beam_args):
     return arguments
 
 
-def refuse_unknown_flags(arguments, ours):
-    """Raises ``ValueError`` naming each flag in ``arguments`` that neither our parser
+def refuse_unknown_flags(arguments, ours=()):
+    """Raises ``ValueError`` naming each flag in ``arguments`` that neither our flags
     ``ours`` nor any of Beam's pipeline options knows (a typo such as ``--formt``
     would otherwise be dropped by Beam with a log line, and the run go on without it)."""
     from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
@@ -371,7 +371,7 @@ def refuse_unknown_flags(arguments, ours):
     if not flags and unknown:
         raise ValueError(f"unexpected argument {unknown[0]!r}: the input is given with --input")
     if flags:
-        known = [flag for parser in (ours, beams) for action in parser._actions for flag in action.option_strings]
+        known = [*ours, *(flag for action in beams._actions for flag in action.option_strings)]
         hints = [
             f" (did you mean {close[0]}?)" if (close := difflib.get_close_matches(flag, known, n=1)) else ""
             for flag in flags
@@ -380,47 +380,24 @@ def refuse_unknown_flags(arguments, ours):
         raise ValueError(f"unknown flag(s): {named}; see python -m colorkeras.bulk --help and Beam's pipeline options")
 
 
-def run(argv=None):
-    """Parses the arguments (ours and Beam's), runs the pipeline, returns the counts:
-    {"done", "skipped", "failed", "missing", "loads", "seconds"}."""
+@dataclass
+class BulkOptions:
+    """What ``run`` does: each field is ``python -m colorkeras.bulk``'s flag of that name."""
 
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.bulk",
-        description="Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options).",
-        formatter_class=cli.HelpFormatter,
-    )
-    parser.add_argument(
-        "--input",
-        required=True,
-        metavar="PATTERN",
-        help="a folder (searched recursively) or a glob pattern; ** reaches nested folders",
-    )
-    parser.add_argument(
-        "--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else"
-    )
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="RUN",
-        help="run name in saved_models/ or a run folder (default: the default run)",
-    )
-    parser.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
-    )
-    parser.add_argument(
-        "--format",
-        choices=list(FORMATS),
-        default="png",
-        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
-    )
-    parser.add_argument(
-        "--overwrite",
-        action="store_true",
-        help="replace outputs already there that these inputs, run and format did not make "
-        "(they are refused otherwise)",
-    )
-    parser.add_argument("--verbose", action="store_true", help="show Beam's and TensorFlow's own log lines")
-    args, beam_args = parser.parse_known_args(argv)
+    input: str  # A folder (searched recursively) or a glob pattern; ** reaches nested folders.
+    output: str  # The folder (local, gs://, s3://) for the results and _failures.csv.
+    model: str | None = None  # A run's name or folder; None: the default run.
+    max_pixels: int = DEFAULT_MAX_PIXELS  # Larger images fail (listed in _failures.csv).
+    format: str = "png"  # One of FORMATS.
+    overwrite: bool = False  # Replace outputs these inputs, run and format did not make.
+    beam_args: list[str] = field(default_factory=list)  # Beam's own flags (--runner and its options).
+    our_flags: tuple[str, ...] = ()  # The command line's flags, named when a Beam flag is unknown.
+
+
+def run(options: BulkOptions) -> dict:
+    """Runs the pipeline ``options`` describe; returns the counts:
+    {"done", "skipped", "failed", "missing", "loads", "seconds", ...}. A setting, a run or
+    an input that cannot be used raises ``ValueError`` or ``RunError`` before anything is made."""
 
     try:
         import apache_beam as beam
@@ -429,8 +406,8 @@ def run(argv=None):
     except ImportError:
         raise ValueError('Apache Beam is not installed: pip install -e ".[beam]"') from None
 
-    refuse_unknown_flags(beam_args, parser)
-    beam_args = beam_arguments(beam_args)
+    refuse_unknown_flags(options.beam_args, options.our_flags)
+    beam_args = beam_arguments(options.beam_args)
     if any(RUNNERS["DaskRunner"] in argument for argument in beam_args):
         try:
             import dask.distributed  # noqa: F401 - whether the extra is installed.
@@ -438,18 +415,20 @@ def run(argv=None):
             raise ValueError(
                 'the Dask runner needs dask.distributed: pip install "apache-beam[dask]==2.77.*"'
             ) from None
-    run_folder = store.resolve_run(args.model)
-    base, pattern, rooted = split_input(args.input)
-    output = args.output.rstrip("/")
+    run_folder = store.resolve_run(options.model)
+    base, pattern, rooted = split_input(options.input)
+    output = options.output.rstrip("/")
     if "://" not in output:  # A local folder: one we cannot write is said now, not by a failed pipeline step.
         store.check_writable(output, folder=True, create=False)  # Nothing made yet: a refusal below leaves no folder.
     started = time.time()
-    pairs = plan(pattern, base, output, rooted, FORMATS[args.format])
+    pairs = plan(pattern, base, output, rooted, FORMATS[options.format])
     if not pairs:
-        raise ValueError(f"no images found in {args.input} (PNG, JPEG, WebP, BMP, TIFF or GIF files)")
+        raise ValueError(f"no images found in {options.input} (PNG, JPEG, WebP, BMP, TIFF or GIF files)")
     there = existing([target for _, target in pairs])
-    stale = made_otherwise([(source, target) for source, target in pairs if target in there], run_folder, args.format)
-    if stale and not args.overwrite:
+    stale = made_otherwise(
+        [(source, target) for source, target in pairs if target in there], run_folder, options.format
+    )
+    if stale and not options.overwrite:
         raise ValueError(
             f"{len(stale)} output(s) already in {output} were not made from these inputs with this run and format "
             f"({stale[0]}{', ...' if len(stale) > 1 else ''}); "
@@ -466,7 +445,7 @@ def run(argv=None):
     )
     if todo:
         pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
-        build_pipeline(pipeline, todo, output, run_folder, args.max_pixels, args.format)
+        build_pipeline(pipeline, todo, output, run_folder, options.max_pixels, options.format)
         with Progress([target for _, target in todo]):
             result = pipeline.run()
             try:

@@ -7,6 +7,7 @@ The command line, its examples and what it does in detail: ``colorkeras/colorize
 import io
 import sys
 import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
@@ -132,26 +133,54 @@ def side_by_side(gray, colour):
     return np.concatenate([np.repeat(gray[..., :1], 3, axis=-1), colour_rgb], axis=1)
 
 
-def run(args):
+@dataclass
+class FilesOptions:
+    """What ``colorize_files`` does: each field is ``python -m colorkeras.colorize``'s flag of that name."""
+
+    inputs: list[str]  # Image files and folders (folders are mirrored under ``out``).
+    out: str  # The folder the results go to (created if missing).
+    model: str | None = None  # A run's name or folder; None: the default run.
+    format: str = "png"  # One of ``archive.FORMATS``: png, tiff, jpeg, webp.
+    hints: str | None = None  # A hints JSON file (one image's points, or points per file).
+    render_size: int | None = None  # None: the run's own.
+    saturation: float | None = None  # None: the run's own.
+    max_pixels: int = DEFAULT_MAX_PIXELS  # Larger images are refused.
+    overwrite: bool = False  # Replace outputs not made from the same input, run and options.
+    compare: bool = False  # Also write gray | colour side by side.
+
+    @classmethod
+    def from_namespace(cls, values: dict) -> "FilesOptions":
+        """The options among ``values`` (a parsed command line's ``vars``)."""
+        known = {item.name for item in fields(cls)}
+        return cls(**{key: value for key, value in values.items() if key in known})
+
+
+def colorize_files(options: FilesOptions) -> int:
+    """Colorizes ``options.inputs`` into ``options.out`` (see ``FilesOptions``); every result is
+    written atomically with its metadata and provenance. Returns 0, or 1 where some input
+    failed (each said on stderr). Refusals that make nothing raise ``ValueError``,
+    ``ImageError`` or ``RunError`` first."""
     from colorkeras.core.images import open_image, to_uint8_rgb
 
-    out_dir = Path(args.out).expanduser()
+    out_dir = Path(options.out).expanduser()
     # The cheap checks first, before TensorFlow loads, and nothing is made: where the
     # results go, the run, then whether there is anything to do.
     store.check_writable(out_dir, folder=True, create=False)
-    store.resolve_run(args.model)
-    pairs, errors, roots = plan_outputs(args.inputs, out_dir, archive.FORMATS[args.format])
+    store.resolve_run(options.model)
+    pairs, errors, roots = plan_outputs(options.inputs, out_dir, archive.FORMATS[options.format])
     if not pairs:
         raise ImageError("; ".join(errors) or "no inputs given")
-    hint_file = read_hints_file(args.hints) if args.hints else None
+    hint_file = read_hints_file(options.hints) if options.hints else None
     from colorkeras.serving.inference import Colorizer  # TensorFlow loads here, after the cheap checks.
 
-    model = args.model
-    colorizer = Colorizer(model, render_size=args.render_size, saturation=args.saturation, max_pixels=args.max_pixels)
+    model = options.model
+    colorizer = Colorizer(
+        model, render_size=options.render_size, saturation=options.saturation, max_pixels=options.max_pixels
+    )
     hints = {}
     if hint_file is not None:
         colorizer.check_takes_hints()
-        hints = assign_hints(hint_file, pairs, args.max_pixels)
+        hints = assign_hints(hint_file, pairs, options.max_pixels)
     # After every refusal (nothing is made for a command that refuses), before the first image.
     store.check_writable(out_dir, folder=True)
     inputs = {source.resolve() for source, _ in pairs}
@@ -172,9 +201,9 @@ def run(args):
             except OSError as error:
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
             recipe = archive.recipe(
-                data, fingerprint, args.format, args.render_size, args.saturation, hints.get(source)
+                data, fingerprint, options.format, options.render_size, options.saturation, hints.get(source)
             )
-            if target.exists() and not args.overwrite:
+            if target.exists() and not options.overwrite:
                 # Skipped only where this very input, run and options made it; anything
                 # else there is the user's, or another result, and is not replaced unasked.
                 if archive.read_recipe(target) == recipe:
@@ -184,16 +213,16 @@ def run(args):
                     f"{source}: {target} already exists and was not made from this input with this run and these "
                     "options; pass --overwrite to replace it, or choose another --out"
                 )
-            image = open_image(io.BytesIO(data), args.max_pixels, name=str(source))
+            image = open_image(io.BytesIO(data), options.max_pixels, name=str(source))
             colour = colorizer.colorize(image, hints=hints.get(source))
-            made = colorizer.provenance(args.render_size, args.saturation, hints.get(source), recipe)
-            encoded, lost = archive.encode_result(colour, args.format, archive.Source.of(data, image), made)
+            made = colorizer.provenance(options.render_size, options.saturation, hints.get(source), recipe)
+            encoded, lost = archive.encode_result(colour, options.format, archive.Source.of(data, image), made)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write_bytes(target, encoded)
             for item in lost:
                 dropped[item] = dropped.get(item, 0) + 1
-            if args.compare:
-                gray = luma_gray(to_uint8_rgb(image, args.max_pixels)[0])
+            if options.compare:
+                gray = luma_gray(to_uint8_rgb(image, options.max_pixels)[0])
                 save_image(side_by_side(gray, colour), target.with_name(f"{target.stem}.compare.png"))
             done += 1
         except (ImageError, ValueError) as error:
@@ -208,7 +237,7 @@ def run(args):
     for message in errors:
         print(f"error: {message}", file=sys.stderr)
     for item, count in dropped.items():
-        print(f"note: {args.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
+        print(f"note: {options.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
     seconds = time.time() - started
     print(
         f"Done: {done} colorized, {skipped} skipped (made before from the same input and options), "

@@ -11,6 +11,7 @@ import platform
 import resource
 import sys
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import tensorflow as tf
@@ -29,9 +30,21 @@ from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
 from colorkeras.training import speed as training_speed
 
 
-def measure(colorizer, args):
+@dataclass
+class BenchOptions:
+    """How much the bench measures: each field is ``python -m colorkeras.bench``'s flag of that name."""
+
+    repeats: int = 5  # Timed repeats per figure (the median is reported).
+    train_steps: int = 20  # Training steps per repeat.
+    batch_size: int = 64  # Training and 32x32 inference batch size.
+    server_requests: int = 10  # Sequential requests against the HTTP server; 0 skips the server figures.
+    film_frames: int = 96  # Frames of the generated 640x480 film; 0 skips the film.
+    precision_steps: int = 10  # Steps per repeat of the float32 / bfloat16 comparison; 0 skips it.
+
+
+def measure(colorizer, options: BenchOptions):
     """Every part of the bench for ``colorizer`` (an ``inference.Colorizer``) with the
-    bench's flags ``args``: ``(results, skipped)``, the figures by key and, for each
+    bench's ``options``: ``(results, skipped)``, the figures by key and, for each
     part that could not run here, its one-line reason (the rest is still measured)."""
 
     # Training figures are of the automatic network (a hint run's too: the same layers).
@@ -47,7 +60,7 @@ def measure(colorizer, args):
     skipped = {}
 
     started = time.perf_counter()
-    parts = 3 + bool(args.film_frames) + 2 * bool(args.server_requests) + bool(args.precision_steps)
+    parts = 3 + bool(options.film_frames) + 2 * bool(options.server_requests) + bool(options.precision_steps)
     done = [0]
 
     def part(name, function):
@@ -68,9 +81,9 @@ def measure(colorizer, args):
             print(f"skipped: {name}: {reason[:300]}", file=sys.stderr, flush=True)
 
     def training():
-        results["yardstick_gflops"] = yardstick_gflops(args.repeats)
+        results["yardstick_gflops"] = yardstick_gflops(options.repeats)
         images_per_second, flops, config = training_speed.training_throughput(
-            settings, args.batch_size, args.train_steps, args.repeats
+            settings, options.batch_size, options.train_steps, options.repeats
         )
         results["architecture"] = (
             f"{config.architecture} (base {config.base_filters}, depth {config.depth}, head {config.head})"
@@ -83,16 +96,16 @@ def measure(colorizer, args):
     def inference():
         serve = colorizer._loaded.signatures["serving_default"]
         batch = tf.constant(np.random.default_rng(2).integers(0, 256, (256, 32, 32, 1), dtype=np.uint8))
-        seconds = median_seconds(lambda: serve(images=batch), args.repeats)
+        seconds = median_seconds(lambda: serve(images=batch), options.repeats)
         results["inference_images_per_second_32"] = 256 / seconds
         for width, height in ((768, 512), (4000, 3000)):
             image = tf.constant(np.random.default_rng(3).integers(0, 256, (1, height, width, 1), dtype=np.uint8))
             results[f"latency_ms_{width}x{height}"] = 1000 * median_seconds(
-                lambda image=image: serve(images=image), args.repeats
+                lambda image=image: serve(images=image), options.repeats
             )
         # The same scan's pre- and post-processing by OpenCV, timed in this run on this machine.
         scan = np.random.default_rng(3).integers(0, 256, (3000, 4000), dtype=np.uint8)
-        results["opencv_yardstick_ms_4000x3000"] = opencv_yardstick_ms(scan, colorizer.render_size, args.repeats)
+        results["opencv_yardstick_ms_4000x3000"] = opencv_yardstick_ms(scan, colorizer.render_size, options.repeats)
         results["scan_over_yardstick"] = results["latency_ms_4000x3000"] / results["opencv_yardstick_ms_4000x3000"]
 
     # A real photograph at 4000x3000 through the Python API, as users call it: the
@@ -102,16 +115,16 @@ def measure(colorizer, args):
 
     def python_api():
         gray = np.asarray(Image.fromarray(photo).convert("L"))
-        results["colorize_ms_4000x3000"] = 1000 * median_seconds(lambda: colorizer.colorize(gray), args.repeats)
+        results["colorize_ms_4000x3000"] = 1000 * median_seconds(lambda: colorizer.colorize(gray), options.repeats)
         colour = colorizer.colorize(gray)
         lightness_in = gray_to_lightness(gray[..., None] / 255.0).numpy()
         lightness_out = rgb_to_lightness(colour / 255.0).numpy()
         results["mean_abs_delta_l_4000x3000"] = float(np.abs(lightness_in - lightness_out).mean())
-        results["colorize_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel), args.repeats)
+        results["colorize_ms_1mp"] = 1000 * median_seconds(lambda: colorizer.colorize(megapixel), options.repeats)
         if colorizer.takes_hints:
             hints = [{"x": 100 + 180 * k, "y": 120 + 140 * k, "color": "#c03020"} for k in range(5)]
             results["colorize_with_hints_ms_1mp"] = 1000 * median_seconds(
-                lambda: colorizer.colorize(megapixel, hints=hints), args.repeats
+                lambda: colorizer.colorize(megapixel, hints=hints), options.repeats
             )
 
     def server(signature, key):
@@ -122,7 +135,7 @@ def measure(colorizer, args):
                     f"(python -m colorkeras.export --model {colorizer.name} --name NEW rebuilds it)"
                 )
             median, p95, throughput = server_figures(
-                colorizer.path, megapixel, args.server_requests, signature=signature
+                colorizer.path, megapixel, options.server_requests, signature=signature
             )
             results.update(
                 {
@@ -135,22 +148,24 @@ def measure(colorizer, args):
         return measure
 
     def precision():
-        compared = training_speed.precision_comparison(settings, args.batch_size, args.precision_steps, args.repeats)
+        compared = training_speed.precision_comparison(
+            settings, options.batch_size, options.precision_steps, options.repeats
+        )
         for policy, (speed, loss) in compared.items():
             results[f"train_images_per_second_64_{policy}"] = speed
             results[f"train_loss_after_steps_{policy}"] = loss
         results["bfloat16_speedup"] = compared["mixed_bfloat16"][0] / compared["float32"][0]
-        results["precision_steps"] = 1 + args.precision_steps * args.repeats
+        results["precision_steps"] = 1 + options.precision_steps * options.repeats
 
     part("training", training)
     part("inference", inference)
     part("Python API", python_api)
-    if args.film_frames:
-        part("film", lambda: results.update(film_figures(colorizer.path, args.film_frames)))
-    if args.server_requests:
+    if options.film_frames:
+        part("film", lambda: results.update(film_figures(colorizer.path, options.film_frames)))
+    if options.server_requests:
         part("HTTP server (PNG answer)", server("colorize_bytes", "png"))
         part("HTTP server (JPEG answer)", server("colorize_bytes_jpeg", "jpeg"))
-    if args.precision_steps:
+    if options.precision_steps:
         part("precision", precision)
     results["peak_memory_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     if skipped:

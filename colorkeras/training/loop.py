@@ -44,19 +44,12 @@ class UsageError(Exception):
     """A flag or a folder the user gave cannot be used; the message says why."""
 
 
-def config_from_args(args):
-    values = {key: value for key, value in vars(args).items() if key in TrainConfig.__dataclass_fields__}
-    # One source is stored as a plain string, as runs made before several sources were allowed.
-    if isinstance(values.get("data"), list) and len(values["data"]) == 1:
-        values["data"] = values["data"][0]
-    return TrainConfig.from_dict(values).resolve()
-
-
-def resolve_folder(args, config):
-    """The run's final folder, from --run-dir or --name."""
-    if args.run_dir:
-        return Path(args.run_dir).expanduser().absolute()
-    name = args.name or f"{config.architecture}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
+def run_folder(config: TrainConfig, run_dir: str | os.PathLike | None = None, name: str | None = None) -> Path:
+    """The run's final folder: ``run_dir`` as given, else ``saved_models/<name>`` (by default the
+    architecture and the time)."""
+    if run_dir:
+        return Path(run_dir).expanduser().absolute()
+    name = name or f"{config.architecture}-{datetime.datetime.now():%Y%m%d-%H%M%S}"
     return store.run_path(name).absolute()
 
 
@@ -192,10 +185,10 @@ def package_versions():
     }
 
 
-def prepare_folder(args, config, final):
-    """Creates (or, with --resume, reopens) the partial folder; returns (partial, completed epochs)."""
+def prepare_folder(final, resume, overwrite):
+    """Creates (or, with ``resume``, reopens) the partial folder; returns (partial, completed epochs)."""
     partial = store.partial_path(final)
-    if args.resume:
+    if resume:
         state = store.read_json(partial / STATE)
         if not partial.is_dir() or state is None or not (partial / CHECKPOINT).is_file():
             if store.is_complete(final):
@@ -203,12 +196,12 @@ def prepare_folder(args, config, final):
             raise UsageError(f"no interrupted run to resume at {final} (looked for {partial}/{STATE})")
         return partial, int(state["completed_epochs"])
     if store.is_complete(final) or (final.exists() and any(final.iterdir())):
-        if not args.overwrite:
+        if not overwrite:
             raise UsageError(f"{final} already exists; choose another --name/--run-dir or pass --overwrite")
         # Checked before a minute of training, not only when the run is published.
         store.check_replaceable(final)
     if partial.exists():
-        if not args.overwrite:
+        if not overwrite:
             raise UsageError(
                 f"an interrupted run is waiting at {partial}; pass --resume to continue it or --overwrite to discard it"
             )
@@ -220,41 +213,61 @@ def prepare_folder(args, config, final):
     return partial, 0
 
 
-def load_resumed_config(args, partial):
-    """The interrupted run's own settings; only --epochs may change on resume."""
+def load_resumed_config(partial, epochs=None):
+    """The interrupted run's own settings; only the number of epochs may change on resume."""
     saved = store.Run(partial).read_config()
     if saved is None:
         raise UsageError(f"{partial}/config.json is missing; cannot resume")
     config = TrainConfig.from_record(saved["settings"])
-    if any(word == "--epochs" or word.startswith("--epochs=") for word in args.command_line):
-        config.epochs = args.epochs
+    if epochs is not None:
+        config.epochs = epochs
     return config.resolve()
 
 
-def train(args):
-    config = config_from_args(args)
-    final = resolve_folder(args, config)
+def fit(
+    config: TrainConfig,
+    run_dir: str | os.PathLike | None = None,
+    *,
+    name: str | None = None,
+    resume: bool = False,
+    resume_epochs: int | None = None,
+    overwrite: bool = False,
+    verbose: int | None = None,
+) -> store.Run | None:
+    """Trains the network ``config`` describes and writes it as a run; returns the finished run.
 
+    The run goes to ``run_dir`` or ``saved_models/<name>``, through a partial folder that
+    holds a checkpoint after every epoch. ``resume`` goes on from an interrupted run's last
+    checkpoint with that run's own settings (``config`` only names the folder), for
+    ``resume_epochs`` epochs in all where given. ``overwrite`` replaces a finished run or
+    an interrupted one. ``verbose`` is Keras's progress (0 silent, 1 bar, 2 a line per
+    epoch; default 1 on a terminal). Raises ``UsageError`` (or ``ValueError``,
+    ``DatasetError``) for settings, folders or data that cannot be used. Returns None on a
+    worker other than the chief of a multi-worker run.
+    """
+    config = config.resolve()
+    final = run_folder(config, run_dir, name)
     chief = distributed.is_chief_worker() if config.distribute == "multiworker" else True
     if chief:
-        partial, completed = prepare_folder(args, config, final)
-        if args.resume:
-            config = load_resumed_config(args, partial)
+        partial, completed = prepare_folder(final, resume, overwrite)
+        if resume:
+            config = load_resumed_config(partial, resume_epochs)
     else:
         # Workers other than the chief write only to a scratch folder of their own.
         partial, completed = Path(os.environ.get("TMPDIR", "/tmp")) / f"colorkeras-worker-{os.getpid()}", 0
         partial.mkdir(parents=True, exist_ok=True)
     try:
-        return fit_and_write_run(args, config, final, partial, completed, chief)
+        folder = fit_and_write_run(config, final, partial, completed, chief, overwrite, verbose)
     except BaseException:
         # A run that failed before its first checkpoint has nothing to resume:
         # leave no trace of it. Later failures keep the partial folder for --resume.
         if not (partial / STATE).exists():
             shutil.rmtree(partial, ignore_errors=True)
         raise
+    return None if folder is None else store.Run(folder)
 
 
-def fit_and_write_run(args, config, final, partial, completed, chief):
+def fit_and_write_run(config, final, partial, completed, chief, overwrite=False, verbose=None):
     """Loads the data, trains from epoch ``completed`` and writes the run."""
 
     distributed.configure_devices()
@@ -355,7 +368,7 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
 
     print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
     history_rows = store.Run(partial).read_history()[:completed] if chief else []
-    verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
+    verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
     started = time.time()
     if completed < config.epochs:
         epoch_callbacks = callbacks.make_callbacks(partial, config, chief, history_rows)
@@ -376,7 +389,7 @@ def fit_and_write_run(args, config, final, partial, completed, chief):
     if not chief:
         shutil.rmtree(partial, ignore_errors=True)
         return None
-    finish_run(model, config, record, partial, final, splits, history_rows, args.overwrite, time.time() - started)
+    finish_run(model, config, record, partial, final, splits, history_rows, overwrite, time.time() - started)
     return final
 
 

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from colorkeras.core import hints
+from colorkeras.models import hint_canvas
 
 
 def test_points_are_checked_and_normalised():
@@ -69,12 +70,12 @@ def test_simulated_places_follow_zhang_et_al():
 def test_canvas_paints_each_patch_with_its_colour_and_a_mask():
     points = np.array([[[1, 1], [5, 6], [-1, -1]]], np.int32)  # The third is padding.
     radii = np.array([[1, 0, 3]], np.int32)
-    masks = np.asarray(hints.patch_masks(points, radii, 8, 8))
+    masks = np.asarray(hint_canvas.patch_masks(points, radii, 8, 8))
     assert masks.shape == (1, 3, 8, 8)
     assert masks[0, 0].sum() == 9 and masks[0, 0, 0:3, 0:3].all()
     assert masks[0, 1].sum() == 1 and masks[0, 1, 5, 6] == 1
     assert masks[0, 2].sum() == 0
-    canvas = np.asarray(hints.paint(masks, np.array([[[55.0, -22.0], [0.0, 0.0], [9.0, 9.0]]], np.float32)))
+    canvas = np.asarray(hint_canvas.paint(masks, np.array([[[55.0, -22.0], [0.0, 0.0], [9.0, 9.0]]], np.float32)))
     assert canvas.shape == (1, 8, 8, 3)
     np.testing.assert_allclose(canvas[0, 1, 1], [0.5, -0.2, 1.0], atol=1e-6)
     # A gray hint is not no hint: zero a/b but the mask says a hint is there.
@@ -85,8 +86,8 @@ def test_canvas_paints_each_patch_with_its_colour_and_a_mask():
 def test_patch_means_are_the_true_colour_under_each_patch():
     ab = np.zeros((1, 8, 8, 2), np.float32)
     ab[0, :4] = [40.0, 10.0]
-    masks = hints.patch_masks(np.array([[[1, 1], [3, 1]]]), np.array([[1, 1]]), 8, 8)
-    means = np.asarray(hints.patch_means(masks, ab))
+    masks = hint_canvas.patch_masks(np.array([[[1, 1], [3, 1]]]), np.array([[1, 1]]), 8, 8)
+    means = np.asarray(hint_canvas.patch_means(masks, ab))
     np.testing.assert_allclose(means[0, 0], [40.0, 10.0])
     np.testing.assert_allclose(means[0, 1], [40.0 * 2 / 3, 10.0 * 2 / 3], rtol=1e-6)  # Rows 2-4: one of three is not.
 

@@ -21,8 +21,6 @@ from pathlib import Path
 
 import numpy as np
 
-from colorkeras.core.constants import AB_SCALE
-
 MAX_POINTS = 1000  # More than this in one image is refused: nobody clicks so many.
 DEFAULT_RADIUS = 1  # A hint covers (2 r + 1)^2 pixels at the network's resolution.
 # Training draws the number of points from a geometric distribution (Zhang et al.
@@ -196,45 +194,3 @@ def sample_points(rng, batch, height, width, count=None, max_points=TRAIN_MAX_PO
     points[np.arange(k)[None, :] >= counts[:, None]] = -1
     radii = rng.integers(0, max_radius + 1, (batch, k)).astype(np.int32)
     return points, radii
-
-
-# === The hint canvas, in keras.ops (any backend, and inside the exported graph) ===
-
-
-def patch_masks(points, radii, height, width):
-    """float32 [B, K, H, W]: 1 inside each valid point's square patch.
-
-    ``points`` int [B, K, 2] (y, x; a negative coordinate = padding), ``radii`` int
-    [B, K] half-sides in pixels.
-    """
-    from keras import ops
-
-    points = ops.cast(points, "int32")
-    radii = ops.cast(radii, "int32")[..., None, None]
-    valid = ops.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)[..., None, None]
-    rows = ops.arange(height, dtype="int32")[None, None, :, None]
-    cols = ops.arange(width, dtype="int32")[None, None, None, :]
-    inside_y = ops.abs(rows - points[..., 0][..., None, None]) <= radii
-    inside_x = ops.abs(cols - points[..., 1][..., None, None]) <= radii
-    return ops.cast(ops.logical_and(ops.logical_and(inside_y, inside_x), valid), "float32")
-
-
-def patch_means(masks, ab):
-    """Mean a/b float32 [B, K, 2] of ``ab`` [B, H, W, 2] over each patch of ``masks``."""
-    from keras import ops
-
-    total = ops.einsum("bkhw,bhwc->bkc", masks, ab)
-    area = ops.sum(masks, axis=(2, 3))[..., None]
-    return total / ops.maximum(area, 1.0)
-
-
-def paint(masks, point_ab):
-    """The hint canvas float32 [B, H, W, 3]: a/AB_SCALE, b/AB_SCALE, mask.
-
-    Where patches overlap, their colours are averaged.
-    """
-    from keras import ops
-
-    count = ops.sum(masks, axis=1)[..., None]
-    ab = ops.einsum("bkhw,bkc->bhwc", masks, ops.cast(point_ab, "float32")) / ops.maximum(count, 1.0)
-    return ops.concatenate([ab / AB_SCALE, ops.cast(count > 0, "float32")], axis=-1)

@@ -11,7 +11,7 @@ contract: ``L / 100`` in, outputs at half resolution, so the SavedModel, the
 decode (annealed mean, HSV boost) and the losses are those of the U-Net.
 
 With ``hints`` (Zhang et al. 2017) it is the hint network: its input has the
-lightness and the hint canvas of ``hints.paint`` (a, b, mask). The pretrained
+lightness and the hint canvas of ``hint_canvas.paint`` (a, b, mask). The pretrained
 encoder still sees the lightness alone (the gray image it was trained on); the
 canvas pooled to each stride joins the decoder at every stride from 16 down to
 2, beside the encoder's features of that stride, so the decoder can carry a

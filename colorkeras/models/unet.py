@@ -30,7 +30,7 @@ def build_unet(base_filters=32, depth=3, head="classes", num_bins=None, name="un
     """A U-Net from L to a/b whose output is at half the input resolution.
 
     ``hints=True`` gives the hint network (Zhang et al. 2017): its input has four
-    channels, L / 100 and the hint canvas of ``hints.paint`` (a, b, mask); every
+    channels, L / 100 and the hint canvas of ``hint_canvas.paint`` (a, b, mask); every
     layer keeps its name, so an automatic network's weights start it (the new
     input channels of the stem start at zero).
 

@@ -45,7 +45,7 @@ import tensorflow as tf
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture
 from colorkeras.core.images import DEFAULT_MAX_PIXELS
-from colorkeras.models import color, heads, registry
+from colorkeras.models import color, heads, hint_canvas, registry
 
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
 HINT_INPUTS = [
@@ -242,7 +242,7 @@ class ColorizerModule(tf.Module):
         return tf.cond(tf.abs(saturation - 1.0) > 1e-6, boosted, plain)
 
     def _hint_canvas(self, points, colors, height, width, render_height, render_width):
-        """Hints in input pixels -> the canvas at the working resolution ``hints.paint``."""
+        """Hints in input pixels -> the canvas at the working resolution ``hint_canvas.paint``."""
         points = tf.convert_to_tensor(points, tf.int32)
         valid = tf.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)
         inside = tf.logical_and(points[..., 0] < height, points[..., 1] < width)
@@ -260,9 +260,9 @@ class ColorizerModule(tf.Module):
         mapped = tf.minimum(mapped, tf.stack([render_height - 1, render_width - 1]))
         mapped = tf.where(valid[..., None], mapped, -1)
         radii = tf.fill(tf.shape(points)[:2], hints_lib.DEFAULT_RADIUS)
-        masks = hints_lib.patch_masks(mapped, radii, render_height, render_width)
+        masks = hint_canvas.patch_masks(mapped, radii, render_height, render_width)
         ab = color.rgb_to_lab(tf.cast(colors, tf.float32) / 255.0)[..., 1:]
-        return hints_lib.paint(masks, ab)
+        return hint_canvas.paint(masks, ab)
 
     def _predict(self, images, render_size, points=None, colors=None):
         """(full-resolution L, working-resolution L, network outputs): the hint

@@ -350,14 +350,16 @@ def simulated_hints_layer():
     import keras
     from keras import ops
 
+    from colorkeras.models import hint_canvas
+
     @keras.saving.register_keras_serializable(package="colorkeras")
     class SimulatedHints(keras.layers.Layer):
         """(L, true a/b, points, radii) -> L and the hint canvas of those points, in their true colours."""
 
         def call(self, lightness, ab, points, radii):
             size = lightness.shape[1]
-            masks = hints_lib.patch_masks(points, radii, size, size)
-            canvas = hints_lib.paint(masks, hints_lib.patch_means(masks, ab))
+            masks = hint_canvas.patch_masks(points, radii, size, size)
+            canvas = hint_canvas.paint(masks, hint_canvas.patch_means(masks, ab))
             return ops.concatenate([lightness, canvas], axis=-1)
 
     return SimulatedHints

@@ -46,6 +46,11 @@ from colorkeras.core.images import DEFAULT_MAX_PIXELS
 BEAM_LOG = re.compile(r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]")
 
 
+def log_filter(flags):
+    """The log lines hidden for these flags: Beam's own, unless --verbose."""
+    return None if "--verbose" in flags else BEAM_LOG
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bulk",
@@ -132,4 +137,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    cli.run(main, also=None if "--verbose" in sys.argv else BEAM_LOG)
+    cli.run(main, also=log_filter(sys.argv[1:]))

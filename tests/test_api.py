@@ -34,3 +34,19 @@ def test_score_takes_options_or_their_fields():
     assert options.hints == [0] and options.split == "test"
     with pytest.raises(ValueError, match="--limit must be at least 1"):
         colorkeras.score(options, limit=0)
+
+
+def test_one_console_command_runs_every_command_line():
+    import subprocess
+    import sys
+
+    listed = subprocess.run([sys.executable, "-m", "colorkeras", "--help"], capture_output=True, text=True, timeout=60)
+    assert listed.returncode == 0 and "colorize" in listed.stdout and "evaluate" in listed.stdout
+    wrong = subprocess.run(
+        [sys.executable, "-m", "colorkeras", "colourise"], capture_output=True, text=True, timeout=60
+    )
+    assert wrong.returncode == 2 and "no command 'colourise'" in wrong.stderr and "Traceback" not in wrong.stderr
+    helped = subprocess.run(
+        [sys.executable, "-m", "colorkeras", "colorize", "--help"], capture_output=True, text=True, timeout=60
+    )
+    assert helped.returncode == 0 and "--out" in helped.stdout

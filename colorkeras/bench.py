@@ -41,6 +41,7 @@ from colorkeras.core.store import atomic_write_json
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.bench",
         description="Measure training and inference speed on this machine.",

@@ -92,6 +92,7 @@ def build_parser():
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     parser = build_parser()
     args, beam_args = parser.parse_known_args(argv)
     # Imported here, as every command line imports TensorFlow: after cli.run has

@@ -85,6 +85,7 @@ def build_parser():
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     args = build_parser().parse_args(argv)
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.

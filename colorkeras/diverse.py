@@ -56,6 +56,7 @@ def rebuild_command(args):
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     args = build_parser().parse_args(argv)
     from colorkeras.data import diverse
 

@@ -198,6 +198,7 @@ def build_parser():
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     args = build_parser().parse_args(argv)  # Before TensorFlow loads: --help answers at once.
     if args.output and args.limit:
         # A partial report never takes a full one's place (the dashboard ranks full
@@ -227,12 +228,13 @@ def main(argv=None):
             )
         options = EvaluateOptions.from_namespace(vars(args))
         if options.recognition:
-            return evaluate_recognition(options)
-        if options.data == "historical" and not options.leakage:
-            return evaluate_historical(options)
-        if options.leakage:
-            return evaluate_leakage(options)
-        report = evaluate(options)
+            report = evaluate_recognition(options)
+        elif options.data == "historical" and not options.leakage:
+            report = evaluate_historical(options)
+        elif options.leakage:
+            report = evaluate_leakage(options)
+        else:
+            report = evaluate(options)
     except (
         ValueError,
         ImageError,
@@ -244,7 +246,7 @@ def main(argv=None):
         return 2
     if report.per_image:
         print(format_table(report.per_image))
-    print(format_table(report.rows, extra=report.columns))
+    print(report.text or format_table(report.rows, extra=report.columns))
     for path in report.written:
         print(f"Wrote {path}", file=sys.stderr)
     return 0

@@ -48,6 +48,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype polic
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.portable_train",
         description=__doc__,

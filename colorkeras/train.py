@@ -329,6 +329,7 @@ def config_from_args(args):
 
 
 def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
     parser = build_parser()
     args = parser.parse_args(argv)
     # The library loads TensorFlow: only after the flags are read, so --help and a

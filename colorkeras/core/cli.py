@@ -4,6 +4,7 @@ No TensorFlow here: ``--help`` must answer before any of it loads.
 """
 
 import argparse
+import logging
 import os
 import re
 import sys
@@ -21,6 +22,10 @@ NATIVE_LOG = re.compile(
     r"^(WARNING: All log messages before absl::InitializeLog\(\)|[IWE]\d{4} [\d:.]+ +\d+ [\w.]+:\d+\]"
     r"|To enable the following instructions: |WARNING:absl:)"
 )
+log = logging.getLogger("colorkeras")
+# The library's messages (logging, never print): a command line shows INFO and above, a training's on stdout (its
+# log, beside Keras's epoch lines) and every other's on stderr (standard output is for the results).
+STDOUT_LOGGERS = ("colorkeras.training",)
 LOGS_ENV = "COLORKERAS_TF_LOGS"  # 1 shows TensorFlow's own log lines.
 _FILTERING = False  # Whether this process's stderr already goes through the filter.
 
@@ -61,6 +66,8 @@ class Progress:
         self.finished = False
 
     def update(self, done):
+        if not log.isEnabledFor(logging.INFO):  # The Python API shows no progress unless its caller's logging asks.
+            return
         now = time.monotonic()
         end = done >= self.total
         if self.finished or not (self.terminal or end or now - self.shown >= self.every):
@@ -71,10 +78,8 @@ class Progress:
         line = f"{self.label}{done:,}/{self.total:,} {self.unit}s, {elapsed:.0f} s" + (
             "" if end else (f", about {left:.0f} s left" if done else "")
         )
-        if self.terminal:
-            print(f"\r{line:<79}", end="\n" if end else "", file=self.stream, flush=True)
-        else:
-            print(line, file=self.stream, flush=True)
+        self.stream.write(f"\r{line:<79}" + ("\n" if end else "") if self.terminal else line + "\n")
+        self.stream.flush()
 
 
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
@@ -159,6 +164,28 @@ def _may_become_log(partial_line):
     return len(partial_line) < 300 and bool(re.match(rb"^([IWE]\d|WARNING|INFO|W$|WA|I$|IN|T$|To($| ))", partial_line))
 
 
+class _Streams(logging.Handler):
+    """Writes each record's message alone: a training's INFO to stdout, the rest to stderr (looked up at each
+    record, so the stderr filter of ``quiet_native_logs`` and pytest's capture both see it)."""
+
+    def emit(self, record):
+        to_stdout = record.name.startswith(STDOUT_LOGGERS) and record.levelno < logging.WARNING
+        stream = sys.stdout if to_stdout else sys.stderr
+        try:
+            stream.write(self.format(record) + "\n")
+            stream.flush()
+        except (OSError, ValueError):  # A closed pipe (| head): nothing left to tell.
+            pass
+
+
+def show_logs(level=logging.INFO):
+    """What a command line shows of the library's messages: ``level`` and above, plain."""
+    if not any(isinstance(handler, _Streams) for handler in log.handlers):
+        log.addHandler(_Streams())
+    log.setLevel(level)
+    log.propagate = False
+
+
 def run(main, also=None):
     """Runs a CLI's ``main()`` with quiet TensorFlow logs (and ``also``) and exits with its status.
 
@@ -171,4 +198,5 @@ def run(main, also=None):
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     quiet_tensorflow(also)  # Before any command imports TensorFlow.
+    show_logs()
     sys.exit(main())

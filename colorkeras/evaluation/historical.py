@@ -9,7 +9,7 @@ colourfulness on each photograph, the one figure that needs no truth (how vivid,
 not how right).
 """
 
-import sys
+import logging
 from pathlib import Path
 
 import pandas as pd
@@ -19,13 +19,15 @@ from colorkeras.core.images import luma_gray, save_image
 from colorkeras.data import historical
 from colorkeras.evaluation import scoring
 from colorkeras.evaluation.metrics import colorfulness
-from colorkeras.evaluation.options import EvaluateOptions
+from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer
+
+log = logging.getLogger(__name__)
 
 FIELDS = ("name", "photograph", "colorfulness", "render_size", "saturation")
 
 
-def evaluate_historical(options: EvaluateOptions):
+def evaluate_historical(options: EvaluateOptions) -> Report:
     """What ``evaluate --data historical`` does: prints each run's colourfulness on
     each photograph, writes the ``--contact-sheet`` (required) and ``--output``.
     Returns the exit status; a bad setting, run or download raises before anything
@@ -55,7 +57,7 @@ def evaluate_historical(options: EvaluateOptions):
         Colorizer(name, render_size=options.render_size, saturation=options.saturation)
         for name in (options.model or [None])
     ]
-    print(f"Historical photographs in {historical.default_folder()} (fetched once) ...", file=sys.stderr)
+    log.info(f"Historical photographs in {historical.default_folder()} (fetched once) ...")
     photographs = historical.load()[: options.limit]
     cells = [[luma_gray(scan)] for _, scan in photographs]
     rows = []
@@ -76,16 +78,15 @@ def evaluate_historical(options: EvaluateOptions):
             }
             for name, value in colours.items()
         ]
-    print(pd.DataFrame(rows, columns=FIELDS).to_string(index=False, formatters={"colorfulness": "{:.1f}".format}))
     save_image(scoring.panel_sheet(cells, tile=200, columns=1), sheet)
-    print(f"Wrote {sheet}: gray copy | {' | '.join(c.name for c in colorizers)}", file=sys.stderr)
+    log.info(f"{sheet}: gray copy | {' | '.join(c.name for c in colorizers)}")
     if output:
-        report = {
+        record = {
             "data": "historical",
             "photographs": [p.title for p, _ in photographs],
             "credit": historical.CREDIT,
             "rows": rows,
         }
-        scoring.write_table(output, report, FIELDS)
-        print(f"Wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
-    return 0
+        scoring.write_table(output, record, FIELDS)
+    text = pd.DataFrame(rows, columns=FIELDS).to_string(index=False, formatters={"colorfulness": "{:.1f}".format})
+    return Report(rows, "historical", text=text, written=[Path(sheet), *scoring.written(output)])

@@ -11,7 +11,7 @@ it; ``containment`` = inside / band (1 = a round glow that ignores the edge;
 issue 27 asks for >= 3).
 """
 
-import sys
+import logging
 
 import numpy as np
 import pandas as pd
@@ -21,8 +21,10 @@ from colorkeras.core import lab, store
 from colorkeras.core.images import luma_gray
 from colorkeras.data.regions import SEGMENT_SCALE, regions
 from colorkeras.evaluation import scoring
-from colorkeras.evaluation.options import EvaluateOptions
+from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer
+
+log = logging.getLogger(__name__)
 
 # Hint colours: six hues at chroma 45 around the a/b plane; each region's hint takes
 # the one farthest from the automatic result's mean colour there.
@@ -124,7 +126,7 @@ def format_table(rows):
     )
 
 
-def evaluate_leakage(options: EvaluateOptions):
+def evaluate_leakage(options: EvaluateOptions) -> Report:
     """``python -m colorkeras.evaluate --leakage``: for each run named (each must
     take hints), one hint on each of up to ``options.regions`` regions of every image
     of ``options.data`` (an image folder's ``options.split``, or ``skimage``); prints the
@@ -141,9 +143,7 @@ def evaluate_leakage(options: EvaluateOptions):
     for colorizer in colorizers:
         colorizer.check_takes_hints()
     images, source = scoring.photographs(options, colorizers[0], "--leakage measures")
-    print(
-        f"Measuring hint leakage on {len(images)} images, up to {options.regions} region(s) each ...", file=sys.stderr
-    )
+    log.info(f"Measuring hint leakage on {len(images)} images, up to {options.regions} region(s) each ...")
     rows = []
     for colorizer in colorizers:
         regions_rows = []
@@ -152,9 +152,8 @@ def evaluate_leakage(options: EvaluateOptions):
         if not regions_rows:
             raise ValueError("no region large enough to hint in these images")
         rows.append(summarize(colorizer.name, regions_rows))
-    print(format_table(rows))
     if output:
-        report = {
+        record = {
             "data": source,
             "split": None if options.data == "skimage" else options.split,
             "limit": options.limit,
@@ -165,5 +164,5 @@ def evaluate_leakage(options: EvaluateOptions):
             "hint_chroma": HINT_CHROMA,
             "rows": rows,
         }
-        scoring.write_table(output, report, FIELDS)
-    return 0
+        scoring.write_table(output, record, FIELDS)
+    return Report(rows, source, text=format_table(rows), written=scoring.written(output))

@@ -60,6 +60,7 @@ class Report:
     columns: tuple[str, ...] = ()  # Extra columns a table of the rows shows (films: warping_error).
     per_image: list[dict] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
+    text: str = ""  # The table as the command line prints it, where the measure has its own layout.
 
     def row(self, name: str) -> dict:
         """The row named ``name`` (a run, ``gray copy`` or ``ground truth``); KeyError if none."""

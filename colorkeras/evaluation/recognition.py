@@ -20,7 +20,7 @@ encoder started from ``tf2_mobilenet_v2_1.0_224_ptq.tflite``, score with the
 separately trained ``mobilenet_v2_1.0_224_quant.tflite``.
 """
 
-import sys
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -30,8 +30,10 @@ from PIL import Image
 from colorkeras.core import cli
 from colorkeras.core.images import ImageError, find_images, luma_gray, open_image, to_uint8_rgb
 from colorkeras.evaluation import scoring
-from colorkeras.evaluation.options import EvaluateOptions
+from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer
+
+log = logging.getLogger(__name__)
 
 FIELDS = ("name", "n", "top1_agreement", "top5_agreement")
 TRUE_FIELDS = ("name", "n", "top1_true", "top5_true", "top1_agreement", "top5_agreement")
@@ -249,7 +251,7 @@ def format_true_table(rows):
     )
 
 
-def evaluate_true_classes(options: EvaluateOptions, output):
+def evaluate_true_classes(options: EvaluateOptions, output) -> Report:
     """``--recognition FILE --true-classes``: every image of the folder ``options.data``
     (sorted, the first ``options.limit``) against its true class in its labels.txt;
     prints the table and writes ``output`` (JSON, and CSV beside it)."""
@@ -268,10 +270,9 @@ def evaluate_true_classes(options: EvaluateOptions, output):
         Colorizer(name, render_size=options.render_size, saturation=options.saturation)
         for name in (options.model or [None])
     ]
-    print(
+    log.info(
         f"Classifying {len(pairs)} photographs of {folder}, their gray copies and {len(colorizers)} colorization(s) "
-        "each against their true classes ...",
-        file=sys.stderr,
+        "each against their true classes ..."
     )
     skipped = []
 
@@ -286,11 +287,10 @@ def evaluate_true_classes(options: EvaluateOptions, output):
     rows = score_true_classes(classifier, colorizers, photos(), progress=lambda done: bar.update(done + len(skipped)))
     if not rows[0]["n"]:
         raise ValueError(f"no readable images to score in {folder}")
-    print(format_true_table(rows))
     if skipped:
-        print(f"({len(skipped)} unreadable file(s) skipped: {', '.join(skipped[:5])})", file=sys.stderr)
+        log.info(f"({len(skipped)} unreadable file(s) skipped: {', '.join(skipped[:5])})")
     if output:
-        report = {
+        record = {
             "data": str(folder.resolve()),
             "split": None,
             "true_classes": True,
@@ -300,12 +300,11 @@ def evaluate_true_classes(options: EvaluateOptions, output):
             "preprocessing": RESIZES[classifier.resize],
             "rows": rows,
         }
-        scoring.write_table(output, report, TRUE_FIELDS)
-        print(f"Wrote {output} and {output.with_suffix('.csv')}", file=sys.stderr)
-    return 0
+        scoring.write_table(output, record, TRUE_FIELDS)
+    return Report(rows, str(folder.resolve()), text=format_true_table(rows), written=scoring.written(output))
 
 
-def evaluate_recognition(options: EvaluateOptions):
+def evaluate_recognition(options: EvaluateOptions) -> Report:
     """``python -m colorkeras.evaluate --recognition FILE``: for each run named
     (default: the default run), how often the classifier in FILE gives its
     colorization of each image of ``options.data`` (an image folder's ``options.split``,
@@ -327,19 +326,15 @@ def evaluate_recognition(options: EvaluateOptions):
     images, source = scoring.photographs(options, colorizers[0], "--recognition scores")
     if not images:
         raise ValueError(f"no images to score in {options.data}")
-    print(
-        f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...",
-        file=sys.stderr,
-    )
+    log.info(f"Classifying {len(images)} images, their gray copies and {len(colorizers)} colorization(s) each ...")
     rows = score_recognition(classifier, colorizers, images)
-    print(format_table(rows))
     if output:
-        report = {
+        record = {
             "data": source,
             "split": None if options.data == "skimage" else options.split,
             "limit": options.limit,
             "classifier": classifier.path.name,
             "rows": rows,
         }
-        scoring.write_table(output, report, FIELDS)
-    return 0
+        scoring.write_table(output, record, FIELDS)
+    return Report(rows, source, text=format_table(rows), written=scoring.written(output))

@@ -10,7 +10,7 @@ itself is scored as the first baseline.
 import csv
 import dataclasses
 import io
-import sys
+import logging
 import zlib
 from pathlib import Path
 
@@ -30,6 +30,8 @@ from colorkeras.evaluation.metrics import MetricAccumulator
 from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
 from colorkeras.video import pipeline
+
+log = logging.getLogger(__name__)
 
 GRAY_COPY = "gray copy"
 
@@ -164,7 +166,7 @@ def write_test_report(folder, test_images, name, data_source=None, samples=8, li
 
     run = store.Run(folder)
     scored = test_images[:limit] if limit else test_images
-    print(f"Scoring {len(scored)} test images through the SavedModel (--evaluate-limit N scores fewer) ...", flush=True)
+    log.info(f"Scoring {len(scored)} test images through the SavedModel (--evaluate-limit N scores fewer) ...")
     colorizer = Colorizer(folder)
     shown = cli.Progress(len(scored), "test image", "  scored ")
     row = score_arrays(colorizer, scored, name=name, progress=lambda done, total: shown.update(done))
@@ -321,7 +323,7 @@ def score_video(path, colorizers, options: EvaluateOptions) -> Report:
     raises ValueError."""
 
     stability = pipeline.DEFAULT_STABILITY if options.stability is None else options.stability
-    print(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...", file=sys.stderr)
+    log.info(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...")
     try:
         gray_row, truth_warping = films.score_film_baselines(path)
         rows = []
@@ -433,6 +435,11 @@ def table_output(options: EvaluateOptions):
     return output
 
 
+def written(output):
+    """The files ``write_table(output, ...)`` writes (none without an output)."""
+    return [Path(output), Path(output).with_suffix(".csv")] if output else []
+
+
 def write_table(output, report, fields):
     """Writes ``report`` (its paths as the README names them) as JSON to ``output``
     and its ``rows`` as CSV (columns ``fields``) beside it."""
@@ -524,16 +531,15 @@ def evaluate(options: EvaluateOptions) -> Report:
     settings = colorizers[0].record.get("settings", {})
     held_out = dict(validation_fraction=settings.get("validation_fraction", 0.1), seed=settings.get("seed", 0))
     if options.data == "skimage":
-        print(
-            f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS[: options.limit])}",
-            file=sys.stderr,
+        log.info(
+            f"Scoring scikit-image's colour photographs at full size: {', '.join(SKIMAGE_PHOTOS[: options.limit])}"
         )
         rows, gray_row, per_photo = score_skimage(colorizers, Inputs(degrade=options.degrade), options.limit)
         sheet_images = skimage_photos()[: options.limit]
         source = "scikit-image sample photographs (" + ", ".join(SKIMAGE_PHOTOS[: options.limit]) + ")"
     elif is_folder:
         files = find_split_files(path, options.split, options.limit, **held_out)
-        print(f"Scoring {len(files)} images of {path} at full resolution ...", file=sys.stderr)
+        log.info(f"Scoring {len(files)} images of {path} at full resolution ...")
         rows = []
         bar["target"] = len(files) * len(sweep)
         for step, count in enumerate(sweep):
@@ -555,7 +561,7 @@ def evaluate(options: EvaluateOptions) -> Report:
             load_size=settings.get("load_size") or settings.get("image_size") or 32,
             **held_out,
         )
-        print(f"Scoring {len(images)} images ...", file=sys.stderr)
+        log.info(f"Scoring {len(images)} images ...")
         gray_row = score_gray_copy(images, Inputs(degrade=options.degrade))
         rows = []
         bar["target"] = len(images) * len(colorizers) * len(sweep)
@@ -582,7 +588,7 @@ def evaluate(options: EvaluateOptions) -> Report:
     all_rows = [gray_row, *rows, truth_row(gray_row)]
     report = Report(all_rows, source, per_image=per_photo if options.per_image else [])
     if skipped:
-        print(f"({skipped} unreadable file(s) skipped)", file=sys.stderr)
+        log.info(f"({skipped} unreadable file(s) skipped)")
     if options.contact_sheet:
         save_image(
             contact_sheet(colorizers, sheet_images, inputs=Inputs(degrade=options.degrade)), options.contact_sheet

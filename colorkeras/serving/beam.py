@@ -8,6 +8,7 @@ import csv
 import difflib
 import io
 import json
+import logging
 import os
 import posixpath
 import sys
@@ -21,6 +22,8 @@ from colorkeras.core import archive, store
 from colorkeras.core.archive import FORMATS
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, IMAGE_EXTENSIONS, ImageError, open_image
 from colorkeras.serving.inference import Colorizer
+
+log = logging.getLogger(__name__)
 
 TEMPORARY = ".colorkeras-partial"  # Under DIR: outputs being written; cleared at the start of a run.
 
@@ -320,9 +323,7 @@ class Progress:
         while not self._stop.wait(self.interval):
             written = sum(os.path.exists(target) for target in self.targets)
             rate = written / max(time.time() - self.started, 1e-9)
-            print(
-                f"[{written}/{len(self.targets)}] colorized so far, {rate:.1f} images/s", file=self.stream, flush=True
-            )
+            log.info(f"[{written}/{len(self.targets)}] colorized so far, {rate:.1f} images/s")
 
 
 RUNNERS = {"DaskRunner": "apache_beam.runners.dask.dask_runner.DaskRunner"}  # Short names Beam itself does not know.
@@ -440,9 +441,7 @@ def run(options: BulkOptions) -> dict:
     todo = [(source, target) for source, target in pairs if target not in there]
     found = {"done": 0, "skipped": len(pairs) - len(todo), "failed": 0, "missing": 0, "loads": 0}
     clear_partial(output)
-    print(
-        f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there", file=sys.stderr, flush=True
-    )
+    log.info(f"{len(pairs)} image(s): {len(todo)} to colorize, {found['skipped']} already there")
     if todo:
         pipeline = beam.Pipeline(options=PipelineOptions(beam_args))
         build_pipeline(pipeline, todo, output, run_folder, options.max_pixels, options.format)

@@ -5,17 +5,19 @@ The command line, its examples and what it does in detail: ``colorkeras/colorize
 """
 
 import io
-import sys
+import logging
 import time
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 import numpy as np
 
-from colorkeras.core import archive, store
+from colorkeras.core import archive, cli, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import read_hints_file
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, luma_gray, save_image
+
+log = logging.getLogger(__name__)
 
 
 def plan_outputs(inputs, out_dir, suffix=".png"):
@@ -188,11 +190,12 @@ def colorize_files(options: FilesOptions) -> int:
     done = skipped = 0
     dropped = {}  # What the output format could not hold: said once, in the summary.
     started = time.time()
-    interactive = sys.stderr.isatty()
-    print(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}", file=sys.stderr)
+    log.info(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}")
     for folder, target in roots.items():
-        print(f"  {folder}/ -> {target}/", file=sys.stderr)
+        log.info(f"  {folder}/ -> {target}/")
+    progress = cli.Progress(len(pairs), "image", "Colorized ", every=5.0)
     for index, (source, target) in enumerate(pairs, start=1):
+        progress.update(index - 1)
         try:
             if target.resolve() in inputs:
                 raise ImageError(f"{source}: its output {target} would replace an input; choose another --out")
@@ -229,19 +232,14 @@ def colorize_files(options: FilesOptions) -> int:
             errors.append(str(error))
         except OSError as error:
             errors.append(f"{source}: cannot write {target} ({error.strerror or error})")
-        rate = done / max(time.time() - started, 1e-9)
-        line = f"[{index}/{len(pairs)}] {rate:.2f} images/s  {source.name}"
-        print(f"\r{line[:100]:<100}" if interactive else line, end="" if interactive else "\n", file=sys.stderr)
-    if interactive and pairs:
-        print(file=sys.stderr)
+    progress.update(len(pairs))
     for message in errors:
-        print(f"error: {message}", file=sys.stderr)
+        log.warning(f"error: {message}")
     for item, count in dropped.items():
-        print(f"note: {options.format} cannot hold the input's {item}: not kept in {count} output(s)", file=sys.stderr)
+        log.info(f"note: {options.format} cannot hold the input's {item}: not kept in {count} output(s)")
     seconds = time.time() - started
-    print(
+    log.info(
         f"Done: {done} colorized, {skipped} skipped (made before from the same input and options), "
-        f"{len(errors)} failed, in {seconds:.1f} s; results in {out_dir}",
-        file=sys.stderr,
+        f"{len(errors)} failed, in {seconds:.1f} s; results in {out_dir}"
     )
     return 1 if errors else 0

@@ -6,10 +6,10 @@ It sits with training because its parts reach every layer: training throughput
 command (``evaluation.speed``).
 """
 
+import logging
 import os
 import platform
 import resource
-import sys
 import time
 from dataclasses import dataclass
 
@@ -28,6 +28,8 @@ from colorkeras.evaluation.speed import (
 )
 from colorkeras.models.color import gray_to_lightness, rgb_to_lightness
 from colorkeras.training import speed as training_speed
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -68,17 +70,13 @@ def measure(colorizer, options: BenchOptions):
         skipped, and the rest is still measured and printed."""
         done[0] += 1
         # The whole bench takes minutes: each part is announced as it starts.
-        print(
-            f"[{done[0]}/{parts}] {name} ... ({time.perf_counter() - started:.0f} s so far)",
-            file=sys.stderr,
-            flush=True,
-        )
+        log.info(f"[{done[0]}/{parts}] {name} ... ({time.perf_counter() - started:.0f} s so far)")
         try:
             function()
         except Exception as error:
             reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
             skipped[name] = reason
-            print(f"skipped: {name}: {reason[:300]}", file=sys.stderr, flush=True)
+            log.warning(f"skipped: {name}: {reason[:300]}")
 
     def training():
         results["yardstick_gflops"] = yardstick_gflops(options.repeats)

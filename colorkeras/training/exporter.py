@@ -6,6 +6,7 @@ parses; the graph itself (signatures, preprocessing) is ``colorkeras.serving.gra
 """
 
 import datetime
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -20,6 +21,8 @@ from colorkeras.models.heads import bin_prior
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.serving import tflite
 from colorkeras.serving.graph import export_saved_model
+
+log = logging.getLogger(__name__)
 
 
 def write_model_files(folder, keras_model, record, automatic=None):
@@ -43,7 +46,7 @@ def write_saved_model(folder, keras_model, record, automatic=None):
     """Writes ``folder/saved_model/`` (through a temporary folder) from the networks
     and the run's ``record``."""
 
-    print("Exporting the SavedModel ...", flush=True)
+    log.info("Exporting the SavedModel ...")
     staging = Path(folder) / ".saved_model.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     export_saved_model(keras_model, serving_settings(record), staging, automatic)

@@ -6,6 +6,7 @@ The command line, its examples and what it does in detail: ``colorkeras/train.py
 """
 
 import datetime
+import logging
 import os
 import platform
 import shutil
@@ -33,6 +34,8 @@ from colorkeras.training.portable import (
     start_hints_from,
     training_report,
 )
+
+log = logging.getLogger(__name__)
 
 CHECKPOINT = store.Run.CHECKPOINT
 
@@ -149,7 +152,7 @@ def initial_weights(config, network):
             check_shapes(config, network, weights)
         source.set_weights(weights)
         start_hints_from(source, network)
-    print(f"Starting from the weights of {described}", flush=True)
+    log.info(f"Starting from the weights of {described}")
 
 
 def smaller_configs(config):
@@ -276,17 +279,16 @@ def fit_and_write_run(config, final, partial, completed, chief, overwrite=False,
     sources = [config.data] if isinstance(config.data, str) else config.data
     if chief:
         callbacks.write_phase(partial, "reading data", config)
-    print(f"Loading data from {', '.join(sources)} ...", flush=True)
+    log.info(f"Loading data from {', '.join(sources)} ...")
     splits = data_lib.load_splits(config.data, config.load_size, config.validation_fraction, config.seed)
     train_images = splits.train[: config.limit] if config.limit else splits.train
     if config.limit and len(train_images) < len(splits.train):
         # A quick experiment on a share of the data holds out the same share for val_loss.
         keep = max(1, round(len(splits.validation) * len(train_images) / len(splits.train)))
         splits.validation = splits.validation[:keep]
-    print(
+    log.info(
         f"  {len(train_images)} train, {len(splits.validation)} validation, {len(splits.test)} test images"
-        + (f"; {splits.skipped} unreadable file(s) skipped" if splits.skipped else ""),
-        flush=True,
+        + (f"; {splits.skipped} unreadable file(s) skipped" if splits.skipped else "")
     )
     record = {
         "settings": config.to_dict(),
@@ -318,7 +320,7 @@ def fit_and_write_run(config, final, partial, completed, chief, overwrite=False,
     strategy = distributed.make_strategy(config.distribute)
     replicas = strategy.num_replicas_in_sync
     if config.distribute != "none":
-        print(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}", flush=True)
+        log.info(f"Distributing over {replicas} replica(s) with {type(strategy).__name__}")
     # Replicas need batches that split evenly, so distributed runs drop the last
     # partial batch (and shrink the validation batch to fit a small split).
     is_distributed = config.distribute != "none"
@@ -356,7 +358,7 @@ def fit_and_write_run(config, final, partial, completed, chief, overwrite=False,
             if config.hints:
                 simulated_hints_layer()  # The checkpoint holds the hint trainer, whose first layer Keras must know.
             model = keras.models.load_model(partial / CHECKPOINT, custom_objects=CUSTOM_OBJECTS)
-            print(f"Resuming after epoch {completed} of {config.epochs}", flush=True)
+            log.info(f"Resuming after epoch {completed} of {config.epochs}")
         else:
             class_weights = None
             if config.class_rebalance > 0 and config.head == "classes":
@@ -366,7 +368,7 @@ def fit_and_write_run(config, final, partial, completed, chief, overwrite=False,
             if config.init_from:
                 initial_weights(config, network)
 
-    print(f"Model {model.name}: {count_parameters(model):,} parameters", flush=True)
+    log.info(f"Model {model.name}: {count_parameters(model):,} parameters")
     history_rows = store.Run(partial).read_history()[:completed] if chief else []
     verbose = verbose if verbose is not None else (1 if sys.stdout.isatty() else 2)
     started = time.time()
@@ -418,8 +420,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     # The checkpoint goes only after the rename: until then the partial folder
     # must stay resumable.
     store.Run(partial).publish(final, overwrite=overwrite)
-    print(
+    log.info(
         f"Saved run to {final}\n  test PSNR {row['psnr']:.2f} dB, SSIM {row['ssim']:.4f}, "
-        f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}",
-        flush=True,
+        f"colourfulness {row['colorfulness']:.1f} (truth {row['truth_colorfulness']:.1f}), AuC {row['auc']:.3f}"
     )

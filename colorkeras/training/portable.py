@@ -8,6 +8,7 @@ The command line, its examples and what it does in detail: ``colorkeras/portable
 import functools
 import io
 import json
+import logging
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -19,6 +20,8 @@ from colorkeras.core import hints as hints_lib
 from colorkeras.core import lab as cielab
 from colorkeras.core.config import TrainConfig
 from colorkeras.core.images import luma_gray
+
+log = logging.getLogger(__name__)
 
 PACK_FILE = "data.npz"
 
@@ -434,15 +437,14 @@ def train_for(trainer, batches, seconds, peak, save, chunk_seconds=60.0):
     trainer.compile(optimizer=keras.optimizers.Adam(schedule), loss=trainer.colorkeras_loss)
     per_chunk = min(max(int(chunk_seconds / step_time), 1), steps)
     chunks = max(steps // per_chunk, 1)
-    print(f"  {step_time * 1000:.1f} ms a step: {chunks} x {per_chunk} steps", flush=True)
+    log.info(f"  {step_time * 1000:.1f} ms a step: {chunks} x {per_chunk} steps")
 
     class SaveEachChunk(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             save()
-            print(
+            log.info(
                 f"  {time.time() - started:6.0f} s, chunk {epoch + 1}/{chunks}, loss "
-                f"{logs.get('loss', float('nan')):.4f}",
-                flush=True,
+                f"{logs.get('loss', float('nan')):.4f}"
             )
             if time.time() - started > seconds * 1.05:  # Slower than measured: stop, the weights are saved.
                 self.model.stop_training = True
@@ -541,7 +543,7 @@ def fit(
         if region_share > 0 and hint_seconds > 0:
             segmenting = time.time()
             labels = segment_pack(rgb, workers)
-            print(f"Segmented {len(rgb)} images in {time.time() - segmenting:.0f} s", flush=True)
+            log.info(f"Segmented {len(rgb)} images in {time.time() - segmenting:.0f} s")
         set_source(batch_size, rgb=rgb, tables=tables, crop=crop, region_share=region_share, labels=labels)
         count, size = len(rgb), crop
     else:
@@ -556,7 +558,7 @@ def fit(
     from colorkeras.models import mobilenet_layers  # noqa: F401  (registers its layers for the networks' JSON)
     from colorkeras.models.soft_encoding import soft_encoded_crossentropy
 
-    print(f"Decoded {count} images in {decoded_in:.0f} s; backend {keras.backend.backend()}", flush=True)
+    log.info(f"Decoded {count} images in {decoded_in:.0f} s; backend {keras.backend.backend()}")
     keras.utils.set_random_seed(seed)
     keras.mixed_precision.set_global_policy(precision)
 
@@ -627,7 +629,7 @@ def fit(
                 "epochs": round(steps * batch_size / count, 2),
                 "final_loss": last_loss,
             }
-            print(f"{name}: {json.dumps(report[name])}", flush=True)
+            log.info(f"{name}: {json.dumps(report[name])}")
             (out / f"report{tag}.json").write_text(json.dumps(report, indent=2))
     finally:
         if pool is not None:

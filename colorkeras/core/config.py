@@ -4,7 +4,10 @@
 resolved settings are written to each run's ``config.json``.
 """
 
+from __future__ import annotations
+
 from dataclasses import asdict, dataclass, fields
+from typing import Any
 
 from colorkeras.core.constants import SENSE_CLASSIFIER
 from colorkeras.core.store import local_path
@@ -17,16 +20,16 @@ class Architecture:
     ``colorkeras.models.registry.BUILDERS`` holds the function that builds each one."""
 
     name: str
-    defaults: dict  # Filled into every None setting by TrainConfig.resolve().
+    defaults: dict[str, Any]  # Filled into every None setting by TrainConfig.resolve().
     chroma: bool = True  # Predicts a/b (classes or regression head) at half resolution; False: sRGB at full.
     takes_hints: bool = False
     fixed_multiple: int | None = (
         None  # Input sides must be multiples of this; None: 2 ** depth for a chroma network, 1 otherwise.
     )
-    options: tuple = ()  # TrainConfig settings of this architecture alone, passed to its builder.
+    options: tuple[str, ...] = ()  # TrainConfig settings of this architecture alone, passed to its builder.
     description: str = ""
 
-    def size_multiple(self, depth):
+    def size_multiple(self, depth: int) -> int:
         if self.fixed_multiple:
             return self.fixed_multiple
         return 2**depth if self.chroma else 1
@@ -63,14 +66,14 @@ ARCHITECTURES = {
 ARCHITECTURE_DEFAULTS = {name: architecture.defaults for name, architecture in ARCHITECTURES.items()}
 
 
-def architecture(name):
+def architecture(name: str) -> Architecture:
     """The ``Architecture`` named ``name``; ``ValueError`` naming the choices otherwise."""
     if name not in ARCHITECTURES:
         raise ValueError(f"architecture must be one of {', '.join(ARCHITECTURES)}, received {name!r}")
     return ARCHITECTURES[name]
 
 
-def automatic_settings(settings):
+def automatic_settings(settings: dict[str, Any]) -> dict[str, Any]:
     """A hint network's settings (a dict) as its automatic twin's: no hints, and so
     no region hints (which need them)."""
     return {**settings, "hints": False, "region_hints": 0.0}
@@ -79,7 +82,7 @@ def automatic_settings(settings):
 @dataclass
 class TrainConfig:
     # === Data ===
-    data: str | list = (
+    data: str | list[str] = (
         "cifar10"  # "cifar10", a path (image folder, cifar-10-python.tar.gz or its folder), or a list of these.
     )
     image_size: int = 32  # Side of the square training crops, in pixels.
@@ -145,7 +148,7 @@ class TrainConfig:
     samples: int = 8  # Test images shown in samples.png.
     evaluate_limit: int | None = None  # Score at most this many test images at the end (None: all).
 
-    def resolve(self):
+    def resolve(self) -> TrainConfig:
         """Fills every ``None`` default from the architecture and checks the values."""
         network = architecture(self.architecture)
         for key, value in network.defaults.items():
@@ -155,6 +158,9 @@ class TrainConfig:
         self.render_size = self.render_size or self.image_size
         if self.uses_sense and not self.sense_classifier:
             self.sense_classifier = SENSE_CLASSIFIER
+        # The type: ignore comments below: base_filters, depth, saturation and temperature are
+        # Optional until the loop above fills them from the architecture's defaults, which only
+        # does so where those defaults hold them (nothing checks a registered architecture's).
         checks = [
             (self.image_size >= 8, f"image size must be at least 8, received {self.image_size}"),
             (
@@ -173,8 +179,8 @@ class TrainConfig:
             ),
             (self.batch_size >= 1, f"batch size must be at least 1, received {self.batch_size}"),
             (self.learning_rate > 0, f"learning rate must be positive, received {self.learning_rate}"),
-            (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),
-            (self.depth >= 1, f"depth must be at least 1, received {self.depth}"),
+            (self.base_filters >= 1, f"base filters must be at least 1, received {self.base_filters}"),  # type: ignore[operator]
+            (self.depth >= 1, f"depth must be at least 1, received {self.depth}"),  # type: ignore[operator]
             (
                 self.schedule in ("constant", "cosine"),
                 f"schedule must be 'constant' or 'cosine', received {self.schedule!r}",
@@ -187,8 +193,8 @@ class TrainConfig:
                 0 <= self.validation_fraction < 1,
                 f"validation fraction must be in [0, 1), received {self.validation_fraction}",
             ),
-            (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),
-            (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),
+            (self.saturation > 0, f"saturation must be positive, received {self.saturation}"),  # type: ignore[operator]
+            (self.temperature > 0, f"temperature must be positive, received {self.temperature}"),  # type: ignore[operator]
             (self.render_size >= 8, f"render size must be at least 8, received {self.render_size}"),
             (
                 self.precision in ("float32", "mixed_bfloat16"),
@@ -218,7 +224,7 @@ class TrainConfig:
                 f"global view must be 0 (off) or a multiple of 32 such as 224, received {self.global_view}",
             ),
         ]
-        multiple = network.size_multiple(self.depth)
+        multiple = network.size_multiple(self.depth)  # type: ignore[arg-type]
         checks.append(
             (
                 self.image_size % multiple == 0,
@@ -232,22 +238,22 @@ class TrainConfig:
         return self
 
     @property
-    def uses_sense(self):
+    def uses_sense(self) -> bool:
         """Whether any sense term (models.sense) has weight."""
         return bool(self.perceptual or self.semantic or self.colourfulness)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, values):
+    def from_dict(cls, values: dict[str, Any]) -> TrainConfig:
         known = {field.name for field in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
 
     PATH_FIELDS = ("data", "init_from", "encoder_weights", "sense_classifier")
 
     @classmethod
-    def from_record(cls, settings):
+    def from_record(cls, settings: dict[str, Any]) -> TrainConfig:
         """The settings a run's config.json holds, their paths found on this machine:
         records store them portably (``store.portable_path``: ``../shared/datasets/photos``),
         so a run resumed or re-exported from another working folder reads the same files."""

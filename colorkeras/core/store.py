@@ -7,6 +7,8 @@ half-written folder that looks like a run, and never touches another run. The
 partial folder is what ``--resume`` continues from.
 """
 
+from __future__ import annotations
+
 import hashlib
 import json
 import os
@@ -15,6 +17,13 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, overload
+
+if TYPE_CHECKING:
+    from typing import TypeAlias
+
+    # What every path argument here accepts: anything Path() takes.
+    StrPath: TypeAlias = str | os.PathLike[str]
 
 MODELS_ENV = "COLORKERAS_MODELS"
 DEFAULT_FILE = "DEFAULT"  # Names the run that colorizes when none is given (the photo model).
@@ -43,17 +52,17 @@ class Run:
     PROGRESS = "progress.json"  # Live progress for the dashboard.
     SCRATCH = (CHECKPOINT, STATE, PROGRESS)
 
-    def __init__(self, path):
+    def __init__(self, path: StrPath) -> None:
         self.path = Path(path)
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return f"Run({str(self.path)!r})"
 
-    def __truediv__(self, name):
+    def __truediv__(self, name: StrPath) -> Path:
         return self.path / name
 
     @property
-    def name(self):
+    def name(self) -> str:
         return self.path.name
 
     saved_model = property(lambda self: self.path / self.SAVED_MODEL)
@@ -68,23 +77,23 @@ class Run:
     progress = property(lambda self: self.path / self.PROGRESS)
 
     @property
-    def partial(self):
+    def partial(self) -> Run:
         """The hidden sibling a run is written in before it is published."""
         return Run(partial_path(self.path))
 
-    def is_complete(self):
+    def is_complete(self) -> bool:
         return self.config.is_file() and (self.saved_model / "saved_model.pb").is_file()
 
-    def is_interrupted(self):
+    def is_interrupted(self) -> bool:
         return self.state.is_file() and self.checkpoint.is_file()
 
-    def read_config(self, default=None):
+    def read_config(self, default: Any = None) -> Any:
         return read_json(self.config, default)
 
-    def read_metrics(self, default=None):
+    def read_metrics(self, default: Any = None) -> Any:
         return read_json(self.metrics, default)
 
-    def read_history(self):
+    def read_history(self) -> list[dict[str, str]]:
         """history.csv as a list of dicts, one per epoch (empty before the first)."""
         import csv
 
@@ -93,10 +102,10 @@ class Run:
         with self.history.open(newline="") as stream:
             return list(csv.DictReader(stream))
 
-    def write_json(self, name, value):
+    def write_json(self, name: str, value: Any) -> None:
         atomic_write_json(self.path / name, portable(value))
 
-    def write_config(self, record):
+    def write_config(self, record: dict[str, Any]) -> None:
         """Writes ``config.json``, the run's one record: the only place it is written
         (training at its start and end, export, rebuild). ``record["settings"]`` holds
         every resolved setting (``TrainConfig``); the rest says where the run came
@@ -106,7 +115,7 @@ class Run:
             raise ValueError("a run's record needs its resolved settings (an architecture among them)")
         atomic_write_json(self.config, portable(record))
 
-    def publish(self, final, overwrite=False):
+    def publish(self, final: StrPath, overwrite: bool = False) -> Run:
         """Moves this (finished, partial) folder to ``final`` and drops training's scratch files."""
         publish(self.path, final, overwrite=overwrite)
         for scratch in self.SCRATCH:
@@ -129,7 +138,7 @@ REPOSITORY = Path(__file__).resolve().parents[2]
 ABSOLUTE_PATH = re.compile(r"(?<![\w.~:/-])/[^\s\"',;]+")
 
 
-def portable_path(path):
+def portable_path(path: StrPath) -> str:
     """``path`` as a record stores it: relative to the repository where it lies in
     it or beside it (``saved_models/photos-unet``, ``../shared/datasets/photos``,
     as the README names them), under ``~`` in the home folder, else as given.
@@ -146,7 +155,7 @@ def portable_path(path):
     return str(path)
 
 
-def portable(value):
+def portable(value: Any) -> Any:
     """``value`` (a record: dicts, lists, strings, numbers) with every absolute path
     in its strings written by ``portable_path``; commands and phrases keep their words."""
     if isinstance(value, dict):
@@ -158,7 +167,11 @@ def portable(value):
     return value
 
 
-def local_path(text):
+@overload
+def local_path(text: str) -> str: ...
+@overload
+def local_path(text: None) -> None: ...
+def local_path(text: str | None) -> str | None:
     """A path a record stores (``portable_path``), as this machine finds it: ``~``
     expanded, and a relative path that is not there from the working folder taken
     from the repository's root. Anything else (a run's name) is returned as given."""
@@ -170,14 +183,14 @@ def local_path(text):
     return str(REPOSITORY / path)
 
 
-def models_dir():
+def models_dir() -> Path:
     """``$COLORKERAS_MODELS``, or the repository's ``saved_models/``."""
     if os.environ.get(MODELS_ENV):
         return Path(os.environ[MODELS_ENV]).expanduser()
     return REPOSITORY / "saved_models"
 
 
-def validate_run_name(name):
+def validate_run_name(name: object) -> str:
     """Returns ``name`` if it is a plain folder name; raises ``RunError`` otherwise.
 
     Names may hold letters, digits, '.', '_' and '-', start with a letter or digit,
@@ -191,7 +204,7 @@ def validate_run_name(name):
     return name
 
 
-def run_path(name, root=None):
+def run_path(name: str, root: StrPath | None = None) -> Path:
     """The folder of run ``name`` inside the store; refuses names and symlinks that escape it."""
     root = Path(root) if root else models_dir()
     path = root / validate_run_name(name)
@@ -200,16 +213,16 @@ def run_path(name, root=None):
     return path
 
 
-def partial_path(final):
+def partial_path(final: StrPath) -> Path:
     final = Path(final)
     return final.parent / f".{final.name}.partial"
 
 
-def is_complete(path):
+def is_complete(path: StrPath) -> bool:
     return Run(path).is_complete()
 
 
-def run_fingerprint(path):
+def run_fingerprint(path: StrPath) -> str:
     """A digest of the run at ``path``'s content (its config and the index of its
     weights): the same on every clone of the same run, unlike ``run_stamp``."""
     digest = hashlib.sha256()
@@ -220,14 +233,14 @@ def run_fingerprint(path):
     return digest.hexdigest()
 
 
-def run_stamp(path):
+def run_stamp(path: StrPath) -> tuple[tuple[int, int, int] | None, ...]:
     """A value that changes whenever the run at ``path`` is written anew (for caches).
 
     Publishing renames a whole new folder into place, so the files' change times
     and inode numbers differ from the replaced run's, even within one second.
     """
     path = Path(path)
-    parts = []
+    parts: list[tuple[int, int, int] | None] = []
     for name in ("config.json", "saved_model/saved_model.pb"):
         try:
             status = (path / name).stat()
@@ -242,12 +255,12 @@ CHECKPOINT_FILE = Run.CHECKPOINT
 STATE_FILE = Run.STATE
 
 
-def is_interrupted_run(path):
+def is_interrupted_run(path: StrPath) -> bool:
     """Whether ``path`` holds a training of ours that stopped before it was published."""
     return Run(path).is_interrupted()
 
 
-def check_replaceable(final):
+def check_replaceable(final: StrPath) -> None:
     """Refuses to let ``--overwrite`` replace a folder that is not a run of ours.
 
     An absent or empty folder, a complete run or an interrupted one may be replaced;
@@ -267,7 +280,7 @@ def check_replaceable(final):
     )
 
 
-def list_runs(root=None):
+def list_runs(root: StrPath | None = None) -> list[str]:
     """Names of the complete runs in the store, sorted."""
     root = Path(root) if root else models_dir()
     if not root.is_dir():
@@ -279,7 +292,7 @@ def list_runs(root=None):
     )
 
 
-def _marked_run(root, marker):
+def _marked_run(root: Path, marker: str) -> str | None:
     """The complete run named in the file ``marker`` of the store, else None."""
     path = root / marker
     if path.is_file():
@@ -289,26 +302,26 @@ def _marked_run(root, marker):
     return None
 
 
-def default_run_name(root=None):
+def default_run_name(root: StrPath | None = None) -> str | None:
     """The run that colorizes when none is given: ``saved_models/DEFAULT``, else the first run, else None."""
     root = Path(root) if root else models_dir()
     runs = list_runs(root)
     return _marked_run(root, DEFAULT_FILE) or (runs[0] if runs else None)
 
 
-def takes_hints(path):
+def takes_hints(path: StrPath) -> bool:
     """Whether the run in folder ``path`` was trained to take colour hints."""
     settings = (read_json(Run(path).config, {}) or {}).get("settings") or {}
     return bool(settings.get("hints"))
 
 
-def reference_run_name(root=None):
+def reference_run_name(root: StrPath | None = None) -> str | None:
     """The reference run for training and metrics: ``saved_models/REFERENCE``, else the default run."""
     root = Path(root) if root else models_dir()
     return _marked_run(root, REFERENCE_FILE) or default_run_name(root)
 
 
-def resolve_run(model=None, root=None):
+def resolve_run(model: StrPath | None = None, root: StrPath | None = None) -> Path:
     """A run given by folder path or by name (default: the default run) -> its folder."""
     if model is None:
         name = default_run_name(root)
@@ -320,14 +333,17 @@ def resolve_run(model=None, root=None):
         if not is_complete(candidate):
             raise RunError(f"{candidate} is not a complete run (it needs config.json and saved_model/)")
         return candidate
-    path = run_path(model, root)
+    # A PathLike ``model`` that is not a complete run folder ends here too, and is refused
+    # as an invalid run name (``validate_run_name`` takes only str), even where the str of
+    # the same path would name a run in the store.
+    path = run_path(model, root)  # type: ignore[arg-type]
     if not is_complete(path):
         known = ", ".join(list_runs(root)) or "none"
         raise RunError(f"no complete run named {model!r} in {path.parent} (runs: {known})")
     return path
 
 
-def read_json(path, default=None):
+def read_json(path: StrPath, default: Any = None) -> Any:
     """The JSON in ``path``, or ``default`` when there is no such file.
 
     A file that is there but not JSON (damaged by hand or by a foreign tool) is
@@ -344,7 +360,7 @@ def read_json(path, default=None):
         raise RunError(f"{path} is damaged: not valid JSON ({error}); restore or delete it") from None
 
 
-def check_writable(path, folder=False, overwrite=True, create=True):
+def check_writable(path: StrPath, folder: bool = False, overwrite: bool = True, create: bool = True) -> None:
     """Raises ``RunError`` naming ``path`` unless a file can be written there, or
     with ``folder``, into the folder ``path`` (folders are made as needed); without
     ``overwrite``, also where a file ``path`` already exists (the user's
@@ -376,7 +392,7 @@ def check_writable(path, folder=False, overwrite=True, create=True):
         raise RunError(f"cannot write {'into ' if folder else ''}{path}: {error.strerror or error}") from None
 
 
-def current_umask():
+def current_umask() -> int:
     """The process's umask (read by setting it and putting it back at once)."""
     with _UMASK_LOCK:
         mask = os.umask(0o077)
@@ -387,7 +403,7 @@ def current_umask():
 _UMASK_LOCK = threading.Lock()
 
 
-def atomic_write_bytes(path, data):
+def atomic_write_bytes(path: StrPath, data: bytes) -> None:
     """Writes ``data`` to ``path`` through a temporary file and a rename.
 
     A crash (or a full disk) leaves either the old file or the new one, never half.
@@ -408,12 +424,12 @@ def atomic_write_bytes(path, data):
         raise
 
 
-def atomic_write_text(path, text):
+def atomic_write_text(path: StrPath, text: str) -> None:
     """``atomic_write_bytes`` for text (UTF-8)."""
     atomic_write_bytes(path, text.encode("utf-8"))
 
 
-def strict_json_value(value):
+def strict_json_value(value: Any) -> Any:
     """``value`` with every infinite or NaN float replaced by ``None``.
 
     Python writes those as ``Infinity`` and ``NaN``, which are not JSON: strict
@@ -431,13 +447,13 @@ def strict_json_value(value):
     return value
 
 
-def atomic_write_json(path, value):
+def atomic_write_json(path: StrPath, value: Any) -> None:
     """Writes strict JSON (non-finite numbers as null) through ``atomic_write_text``."""
     text = json.dumps(strict_json_value(value), indent=2, sort_keys=True, allow_nan=False)
     atomic_write_text(path, text + "\n")
 
 
-def publish(partial, final, overwrite=False):
+def publish(partial: StrPath, final: StrPath, overwrite: bool = False) -> None:
     """Moves a finished ``partial`` folder to ``final`` with one rename.
 
     With ``overwrite``, an existing ``final`` is moved aside first and deleted only

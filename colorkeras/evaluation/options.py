@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 from pathlib import Path
+from typing import Any
 
 
 @dataclass
@@ -43,7 +44,7 @@ class EvaluateOptions:
     overwrite: bool = False  # Replace report files that exist.
 
     @classmethod
-    def from_namespace(cls, values: dict) -> EvaluateOptions:
+    def from_namespace(cls, values: dict[str, Any]) -> EvaluateOptions:
         """The options among ``values`` (a parsed command line's ``vars``); other keys are left out."""
         known = {item.name for item in fields(cls)}
         return cls(**{key: value for key, value in values.items() if key in known})
@@ -55,14 +56,14 @@ class Report:
     last; each a dict of the measure's columns), where the images came from, and the
     files written."""
 
-    rows: list[dict]
+    rows: list[dict[str, Any]]
     source: str
     columns: tuple[str, ...] = ()  # Extra columns a table of the rows shows (films: warping_error).
-    per_image: list[dict] = field(default_factory=list)
+    per_image: list[dict[str, Any]] = field(default_factory=list)
     written: list[Path] = field(default_factory=list)
     text: str = ""  # The table as the command line prints it, where the measure has its own layout.
 
-    def row(self, name: str) -> dict:
+    def row(self, name: str) -> dict[str, Any]:
         """The row named ``name`` (a run, ``gray copy`` or ``ground truth``); KeyError if none."""
         for row in self.rows:
             if row["name"] == name:

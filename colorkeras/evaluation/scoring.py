@@ -13,6 +13,7 @@ import io
 import logging
 import zlib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -467,7 +468,7 @@ def report_files(options: EvaluateOptions):
 # === The evaluate command ===
 
 
-def score(options: EvaluateOptions | None = None, **fields) -> Report:
+def score(options: EvaluateOptions | None = None, **fields: Any) -> Report:
     """``colorkeras.score``: scores runs beside the gray copy and the truth and returns the Report.
 
     ``options`` (or its fields as keywords: ``score(model=["my-run"], data="photos/",

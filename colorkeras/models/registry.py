@@ -14,16 +14,24 @@ multiples of ``size_multiple(...)``. What it returns depends on its head:
 for training live here too, beside the heads they train.
 """
 
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
 
-from colorkeras.core.config import ARCHITECTURES, TrainConfig
+from colorkeras.core.config import ARCHITECTURES, Architecture, TrainConfig
 from colorkeras.core.config import architecture as architecture_of
 from colorkeras.models import mobilenet_unet, plain_cnn, unet
 from colorkeras.models.heads import ResizedRegressionLoss, SoftEncodedCrossEntropy
 from colorkeras.models.mobilenet_layers import LightnessToGray
 
+if TYPE_CHECKING:
+    import keras
 
-def size_multiple(architecture, depth):
+
+def size_multiple(architecture: str, depth: int) -> int:
     """Input sides must be multiples of this (2 ** depth for the U-Net, 32 for the MobileNetV2 one)."""
     return architecture_of(architecture).size_multiple(depth)
 
@@ -31,10 +39,12 @@ def size_multiple(architecture, depth):
 # The builder of each architecture of ``core.config.ARCHITECTURES`` (their traits and
 # defaults, without TensorFlow): a new network is its own module with a NAME and a
 # ``build``, its traits in that table, and one entry here.
-BUILDERS = {module.NAME: module.build for module in (unet, plain_cnn, mobilenet_unet)}
+BUILDERS: dict[str, Callable[..., keras.Model]] = {
+    module.NAME: module.build for module in (unet, plain_cnn, mobilenet_unet)
+}
 
 
-def register(traits, build):
+def register(traits: Architecture, build: Callable[..., keras.Model]) -> None:
     """Adds an architecture: ``traits``, a ``core.config.Architecture`` (its name,
     defaults and what it predicts), and ``build``, called as the modules' own
     ``build(base_filters, depth, head, bin_step, hints, **options)``. Every part of
@@ -45,20 +55,20 @@ def register(traits, build):
     BUILDERS[traits.name] = build
 
 
-def unregister(name):
+def unregister(name: str) -> None:
     ARCHITECTURES.pop(name, None)
     BUILDERS.pop(name, None)
 
 
 def build_colorizer(
-    architecture=TrainConfig.architecture,
-    base_filters=32,
-    depth=3,
-    head="classes",
-    bin_step=10.0,
-    hints=False,
-    **options,
-):
+    architecture: str = TrainConfig.architecture,
+    base_filters: int = 32,
+    depth: int = 3,
+    head: str = "classes",
+    bin_step: float = 10.0,
+    hints: bool = False,
+    **options: Any,
+) -> keras.Model:
     """Builds the network named by ``architecture`` (one of ``config.ARCHITECTURES``).
 
     ``hints=True`` (architectures that take them) builds the network that also takes
@@ -82,5 +92,5 @@ CUSTOM_OBJECTS = {
 }
 
 
-def count_parameters(model):
+def count_parameters(model: keras.Model) -> int:
     return int(sum(np.prod(w.shape) for w in model.weights if w.trainable))

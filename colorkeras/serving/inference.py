@@ -10,7 +10,11 @@ result as TensorFlow Serving would.
     rgb = colorizer.colorize(image, hints=[{"x": 120, "y": 48, "color": "#1f3a93"}])
 """
 
+from __future__ import annotations
+
 import os
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -21,6 +25,11 @@ from colorkeras.core import archive, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import HintError
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb
+
+if TYPE_CHECKING:
+    from PIL import Image
+
+    from colorkeras.core.store import StrPath
 
 
 class Colorizer:
@@ -33,17 +42,17 @@ class Colorizer:
 
     def __init__(
         self,
-        model=None,
-        render_size=None,
-        saturation=None,
-        temperature=None,
-        prior_weight=None,
-        max_pixels=DEFAULT_MAX_PIXELS,
-    ):
+        model: StrPath | None = None,
+        render_size: int | None = None,
+        saturation: float | None = None,
+        temperature: float | None = None,
+        prior_weight: float | None = None,
+        max_pixels: int | None = DEFAULT_MAX_PIXELS,
+    ) -> None:
 
         self.path = store.resolve_run(model)
         self.name = self.path.name
-        self.record = store.Run(self.path).read_config()
+        self.record: dict[str, Any] = store.Run(self.path).read_config()
         settings = self.record.get("settings") if isinstance(self.record, dict) else None
         if not isinstance(settings, dict) or not settings.get("render_size"):
             raise store.RunError(
@@ -74,7 +83,7 @@ class Colorizer:
             saturation if saturation is not None else self.record.get("hint_saturation") or 1.0
         )
 
-    def _options(self, render_size, saturation):
+    def _options(self, render_size: int | None, saturation: float | None) -> dict[str, Any]:
         tf = self._tf
         render_size = self.render_size if render_size is None else int(render_size)
         saturation = self.saturation if saturation is None else float(saturation)
@@ -92,7 +101,13 @@ class Colorizer:
             options["prior_weight"] = tf.constant(self.prior_weight, tf.float32)
         return options
 
-    def provenance(self, render_size=None, saturation=None, hints=None, recipe=None):
+    def provenance(
+        self,
+        render_size: int | None = None,
+        saturation: float | None = None,
+        hints: list[dict[str, Any]] | None = None,
+        recipe: str | None = None,
+    ) -> dict[str, Any]:
         """What an output records of how it was made (``archive.provenance``): this
         run and the settings a call with these arguments used (``recipe``: see
         ``archive.recipe``)."""
@@ -102,14 +117,21 @@ class Colorizer:
             self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []), recipe
         )
 
-    def check_takes_hints(self):
+    def check_takes_hints(self) -> None:
         if not self.takes_hints:
             raise HintError(
                 f"run {self.name} takes no hints: colorize with a run trained with --hints "
                 "(or re-export an older hint run with python -m colorkeras.export)"
             )
 
-    def colorize_batch(self, images, render_size=None, saturation=None, points=None, colors=None):
+    def colorize_batch(
+        self,
+        images: np.ndarray,
+        render_size: int | None = None,
+        saturation: float | None = None,
+        points: np.ndarray | None = None,
+        colors: np.ndarray | None = None,
+    ) -> np.ndarray:
         """uint8 ``[batch, h, w, 1|3]`` (all one size) -> uint8 RGB ``[batch, h, w, 3]``.
 
         ``render_size`` and ``saturation`` override the colorizer's own for this call.
@@ -145,7 +167,9 @@ class Colorizer:
         )
         return outputs["colorized"].numpy()
 
-    def _hint_arrays(self, hints, width, height, render_size=None):
+    def _hint_arrays(
+        self, hints: list[dict[str, Any]], width: int, height: int, render_size: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Checked hint points -> (points [1, K, 2], colors [1, K, 3]); a point with a
         radius larger than a hint patch becomes a grid of points that covers its square."""
 
@@ -154,7 +178,13 @@ class Colorizer:
         yx, colors = hints_lib.expand_radii(yx, colors, radii, scale, width, height)
         return yx[None], colors[None]
 
-    def colorize(self, image, render_size=None, saturation=None, hints=None):
+    def colorize(
+        self,
+        image: Image.Image | np.ndarray,
+        render_size: int | None = None,
+        saturation: float | None = None,
+        hints: list[dict[str, Any]] | None = None,
+    ) -> np.ndarray:
         """A PIL image or array of any kind and size -> uint8 RGB (RGBA if it had alpha), same size.
 
         ``hints``: a list of points ``{"x": 120, "y": 48, "color": "#1f3a93"}`` (input
@@ -170,7 +200,9 @@ class Colorizer:
             result = np.concatenate([result, alpha[..., None]], axis=-1)
         return result
 
-    def suggest_colors(self, image, x, y, hints=None):
+    def suggest_colors(
+        self, image: Image.Image | np.ndarray, x: float, y: float, hints: list[dict[str, Any]] | None = None
+    ) -> list[dict[str, Any]]:
         """The 5 most likely colours at pixel (x, y), most likely first: a list of
         ``{"color": "#rrggbb", "probability": p}`` from the network's distribution there
         (given the other ``hints``, for runs that take them)."""
@@ -197,10 +229,10 @@ class Colorizer:
             for rgb_value, p in zip(suggestions, probabilities, strict=False)
         ]
 
-    def colorize_many(self, images, batch_size=64):
+    def colorize_many(self, images: Iterable[Image.Image | np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
         """Colorizes a list of images; same-sized neighbours are sent as one batch."""
         converted = [to_uint8_rgb(image, self.max_pixels) for image in images]
-        results = [None] * len(converted)
+        results: list[Any] = [None] * len(converted)  # Every slot is filled with an array below.
         start = 0
         while start < len(converted):
             shape = converted[start][0].shape
@@ -214,6 +246,12 @@ class Colorizer:
             start = end
         return results
 
-    def colorize_file(self, path, render_size=None, saturation=None, hints=None):
+    def colorize_file(
+        self,
+        path: StrPath,
+        render_size: int | None = None,
+        saturation: float | None = None,
+        hints: list[dict[str, Any]] | None = None,
+    ) -> np.ndarray:
         """Opens ``path`` and colorizes it; raises ``ImageError`` naming the file if it can't."""
         return self.colorize(open_image(path, self.max_pixels), render_size, saturation, hints)

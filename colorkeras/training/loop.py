@@ -47,7 +47,7 @@ class UsageError(Exception):
     """A flag or a folder the user gave cannot be used; the message says why."""
 
 
-def run_folder(config: TrainConfig, run_dir: str | os.PathLike | None = None, name: str | None = None) -> Path:
+def run_folder(config: TrainConfig, run_dir: str | os.PathLike[str] | None = None, name: str | None = None) -> Path:
     """The run's final folder: ``run_dir`` as given, else ``saved_models/<name>`` (by default the
     architecture and the time)."""
     if run_dir:
@@ -229,7 +229,7 @@ def load_resumed_config(partial, epochs=None):
 
 def fit(
     config: TrainConfig,
-    run_dir: str | os.PathLike | None = None,
+    run_dir: str | os.PathLike[str] | None = None,
     *,
     name: str | None = None,
     resume: bool = False,

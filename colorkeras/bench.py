@@ -32,7 +32,6 @@ A part that cannot run here (a run without a signature, no free port) is said in
 one line and skipped; the rest is still measured and printed.
 """
 
-import argparse
 import os
 import sys
 
@@ -42,11 +41,7 @@ from colorkeras.core.store import atomic_write_json
 
 def main(argv=None):
     cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.bench",
-        description="Measure training and inference speed on this machine.",
-        formatter_class=cli.HelpFormatter,
-    )
+    parser = cli.command_parser("bench", "Measure training and inference speed on this machine.")
     parser.add_argument(
         "--model",
         default=None,

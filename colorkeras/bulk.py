@@ -34,13 +34,10 @@ metrics (Dask) and a retried task (counted twice by an engine) give the same
 figures; an input neither written nor failed is reported as missing.
 """
 
-import argparse
 import re
 import sys
 
 from colorkeras.core import cli, store
-from colorkeras.core.archive import FORMATS
-from colorkeras.core.images import DEFAULT_MAX_PIXELS
 
 # Beam's own log lines (its Python loggers on the root handler), hidden unless --verbose.
 BEAM_LOG = re.compile(r"^(INFO|WARNING):(apache_beam|root|__main__)[.:]")
@@ -52,10 +49,8 @@ def log_filter(flags):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.bulk",
-        description="Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options).",
-        formatter_class=cli.HelpFormatter,
+    parser = cli.command_parser(
+        "bulk", "Colorize a whole archive with Apache Beam; other flags go to Beam (--runner and its options)."
     )
     parser.add_argument(
         "--input",
@@ -66,21 +61,8 @@ def build_parser():
     parser.add_argument(
         "--output", required=True, metavar="DIR", help="folder for the PNG results, _failures.csv and nothing else"
     )
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="RUN",
-        help="run name in saved_models/ or a run folder (default: the default run)",
-    )
-    parser.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
-    )
-    parser.add_argument(
-        "--format",
-        choices=list(FORMATS),
-        default="png",
-        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
-    )
+    cli.add_model_flag(parser)
+    cli.add_output_flags(parser)
     parser.add_argument(
         "--overwrite",
         action="store_true",

@@ -23,30 +23,17 @@ replaces an input. A file that cannot be read is reported by name and skipped;
 the exit status is 1 if any file failed, 2 for a usage error.
 """
 
-import argparse
 import sys
 
-from colorkeras.core import archive, cli, store
-from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError
+from colorkeras.core import cli, store
+from colorkeras.core.images import ImageError
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.colorize",
-        description="Colorize gray (or colour) photographs at their full resolution.",
-        formatter_class=cli.HelpFormatter,
-    )
+    parser = cli.command_parser("colorize", "Colorize gray (or colour) photographs at their full resolution.")
     parser.add_argument("inputs", nargs="+", metavar="INPUT", help="image files and/or folders (searched recursively)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="RUN",
-        help=(
-            "run name in saved_models/ or a run folder (default: the default run; with --hints, the default if it "
-            "takes hints, else the first run that does)"
-        ),
-    )
+    cli.add_model_flag(parser)
     parser.add_argument(
         "--saturation",
         type=float,
@@ -72,15 +59,7 @@ def build_parser():
             "an object of lists keyed by file name"
         ),
     )
-    parser.add_argument(
-        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
-    )
-    parser.add_argument(
-        "--format",
-        choices=list(archive.FORMATS),
-        default="png",
-        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
-    )
+    cli.add_output_flags(parser)
     return parser
 
 

@@ -15,7 +15,6 @@ A folder appears under its name only when complete. A snapshot missing here is o
 pinned in ``colorkeras/data/diverse.py``); the four sources are named in issue 48.
 """
 
-import argparse
 import sys
 
 from colorkeras.core import cli
@@ -24,11 +23,10 @@ DEFAULT_MIRRORS = "/work/.mirror"
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.diverse",
-        description="Build a folder of diverse colour training photographs (or, with --classes, the recognition "
+    parser = cli.command_parser(
+        "diverse",
+        "Build a folder of diverse colour training photographs (or, with --classes, the recognition "
         "validation photographs) from pinned git snapshots.",
-        formatter_class=cli.HelpFormatter,
     )
     parser.add_argument("out", metavar="OUT", help="the folder to write (must not exist unless --overwrite)")
     parser.add_argument(

@@ -24,10 +24,8 @@ class GivenSplit(argparse.Action):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.evaluate",
-        description="Score colorizers on the gray copies of colour images, beside the gray-copy baseline.",
-        formatter_class=cli.HelpFormatter,
+    parser = cli.command_parser(
+        "evaluate", "Score colorizers on the gray copies of colour images, beside the gray-copy baseline."
     )
     parser.add_argument(
         "--model",

@@ -19,7 +19,6 @@ command, it resumes after the last complete segment and gives the same frames.
 The output's own name appears only when the whole film is written.
 """
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -29,19 +28,12 @@ from colorkeras.core.hints import HintError, read_hints_file
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.film",
-        description="Colorize a black-and-white film into an H.264 MP4, with stable colour and its sound kept.",
-        formatter_class=cli.HelpFormatter,
+    parser = cli.command_parser(
+        "film", "Colorize a black-and-white film into an H.264 MP4, with stable colour and its sound kept."
     )
     parser.add_argument("input", metavar="INPUT", help="a film (any format FFmpeg reads: MP4, MOV, AVI, MKV, ...)")
     parser.add_argument("--out", required=True, metavar="OUTPUT", help="the colorized film to write (.mp4)")
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="RUN",
-        help="run name in saved_models/ or a run folder (default: the default run)",
-    )
+    cli.add_model_flag(parser)
     parser.add_argument(
         "--stability",
         type=float,

@@ -28,7 +28,6 @@ the bytes it holds. SIGTERM (and Ctrl-C) stop taking requests, finish the ones i
 hand, and exit.
 """
 
-import argparse
 import signal
 import sys
 import threading
@@ -38,17 +37,8 @@ from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES, QUEUE_MB
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.serve",
-        description="Serve a run over TensorFlow Serving's REST API.",
-        formatter_class=cli.HelpFormatter,
-    )
-    parser.add_argument(
-        "--model",
-        default=None,
-        metavar="RUN",
-        help="run name in saved_models/ or a run folder (default: the default run)",
-    )
+    parser = cli.command_parser("serve", "Serve a run over TensorFlow Serving's REST API.")
+    cli.add_model_flag(parser)
     parser.add_argument(
         "--model-name", default=None, metavar="NAME", help="the name in the URLs (default: the run's name)"
     )

@@ -21,7 +21,6 @@ final place (checkpoint every epoch, history.csv, progress.json); it is renamed 
 place only when every file is written.
 """
 
-import argparse
 import sys
 
 from colorkeras.core import cli, store
@@ -37,10 +36,8 @@ def build_parser():
     def owners(option):
         return " or ".join(name for name, traits in ARCHITECTURES.items() if option in traits.options)
 
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.train",
-        description="Train a colorizer (gray in, colour out) and write it as a run in saved_models/.",
-        formatter_class=cli.HelpFormatter,
+    parser = cli.command_parser(
+        "train", "Train a colorizer (gray in, colour out) and write it as a run in saved_models/."
     )
     data = parser.add_argument_group("data")
     data.add_argument(

@@ -163,19 +163,7 @@ def reports(root=None, prefix=None, degraded=False):
 # Every metrics table shows these columns, in this order: the figures first, then
 # the settings that explain them. The data's path is in the table's title, not in
 # a column (it is one machine's path, and it made tables wider than the page).
-TABLE_COLUMNS = (
-    "run",
-    *METRIC_COLUMNS,
-    "architecture",
-    "base_filters",
-    "epochs",
-    "image_size",
-    "render_size",
-    "saturation",
-    "temperature",
-    "train_seconds",
-    "parameters",
-)
+TABLE_COLUMNS = ("run", *METRIC_COLUMNS, *SHOWN_SETTINGS)
 
 
 def _frame(rows):

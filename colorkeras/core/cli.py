@@ -82,6 +82,37 @@ class Progress:
         self.stream.flush()
 
 
+MODEL_HELP = "run name in saved_models/ or a run folder (default: the default run)"
+
+
+def command_parser(name, description):
+    """The parser of ``python -m colorkeras.<name>``: its help shows each flag's default."""
+    return argparse.ArgumentParser(
+        prog=f"python -m colorkeras.{name}", description=description, formatter_class=HelpFormatter
+    )
+
+
+def add_model_flag(parser, help=MODEL_HELP):
+    """``--model RUN``: the run that colorizes (None: the default run)."""
+    parser.add_argument("--model", default=None, metavar="RUN", help=help)
+
+
+def add_output_flags(parser):
+    """``--max-pixels`` and ``--format``, as every command that writes images takes them."""
+    from colorkeras.core.archive import FORMATS
+    from colorkeras.core.images import DEFAULT_MAX_PIXELS
+
+    parser.add_argument(
+        "--max-pixels", type=int, default=DEFAULT_MAX_PIXELS, help="refuse images with more pixels than this"
+    )
+    parser.add_argument(
+        "--format",
+        choices=list(FORMATS),
+        default="png",
+        help="the outputs' container: png and tiff keep a 16-bit input's depth; jpeg and webp are 8-bit",
+    )
+
+
 class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
     """Adds "(default: X)" only where the help does not say the default already,
     and never for required options or defaults of None."""

@@ -124,14 +124,7 @@ class SenseTerms(layers.Layer):
     def compute_output_spec(self, lightness, true_ab, logits):
         return keras.KerasTensor(logits.shape, dtype=logits.dtype)
 
+    SETTINGS = ("classifier", "bin_step", "temperature", "perceptual", "semantic", "colourfulness")
+
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            classifier=self.classifier,
-            bin_step=self.bin_step,
-            temperature=self.temperature,
-            perceptual=self.perceptual,
-            semantic=self.semantic,
-            colourfulness=self.colourfulness,
-        )
-        return config
+        return {**super().get_config(), **{name: getattr(self, name) for name in self.SETTINGS}}

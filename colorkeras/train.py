@@ -173,30 +173,14 @@ def build_parser():
         "sense terms (a hint network with a classes head; colorization and truth both pass a frozen ImageNet "
         "MobileNetV2; 0 = off)"
     )
-    sense.add_argument(
-        "--perceptual",
-        type=float,
-        default=defaults.perceptual,
-        metavar="WEIGHT",
-        help="weight of matching the classifier's features of colorization and truth at strides 4 and 8 (default: 0)",
-    )
-    sense.add_argument(
-        "--semantic",
-        type=float,
-        default=defaults.semantic,
-        metavar="WEIGHT",
-        help="weight of the KL between the classifier's class distributions of truth and colorization (default: 0)",
-    )
-    sense.add_argument(
-        "--colourfulness",
-        type=float,
-        default=defaults.colourfulness,
-        metavar="WEIGHT",
-        help=(
-            "weight of |mean chroma - the truth's| / 10 per image, the counterweight that keeps the colour a semantic "
-            "term would drain (default: 0)"
-        ),
-    )
+    for term, what in (
+        ("perceptual", "matching the classifier's features of colorization and truth at strides 4 and 8"),
+        ("semantic", "the KL between the classifier's class distributions of truth and colorization"),
+        ("colourfulness", "|mean chroma - the truth's| / 10 per image, the counterweight that keeps the colour"),
+    ):
+        sense.add_argument(
+            f"--{term}", type=float, default=getattr(defaults, term), metavar="WEIGHT", help=f"weight of {what}"
+        )
     sense.add_argument(
         "--sense-classifier",
         default=None,

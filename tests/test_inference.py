@@ -90,6 +90,8 @@ def test_batches_match_single_images(colorizer):
     many = colorizer.colorize_many(crops, batch_size=2)
     for crop, result in zip(crops, many, strict=False):
         np.testing.assert_array_equal(result, colorizer.colorize(crop))
+    with pytest.raises(ValueError, match="batch_size must be at least 1"):  # It looped for ever.
+        colorizer.colorize_many(crops, batch_size=0)
 
 
 def test_render_size_changes_the_working_resolution_only(tiny_run):

@@ -27,7 +27,7 @@ class EvaluateOptions:
     prior_weight: float | None = None
     # === The measure ===
     hints: list[int] = field(default_factory=lambda: [0])  # Simulated hint counts to sweep; 0 = automatic.
-    degrade: float = 0.0  # Share of inputs given archive-scan defects.
+    degrade: bool = False  # Give every input archive-scan defects (fading, blur, grain, JPEG, scratches).
     stability: float | None = None  # Films: the stabiliser's setting (None: the default).
     every: int = 4  # Films: the network colours every Nth frame.
     leakage: bool = False  # Measure how far a hint's colour leaks past its region.

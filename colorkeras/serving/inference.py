@@ -230,7 +230,9 @@ class Colorizer:
         ]
 
     def colorize_many(self, images: Iterable[Image.Image | np.ndarray], batch_size: int = 64) -> list[np.ndarray]:
-        """Colorizes a list of images; same-sized neighbours are sent as one batch."""
+        """Colorizes a list of images; same-sized neighbours are sent as one batch (at most ``batch_size``)."""
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, received {batch_size}")
         converted = [to_uint8_rgb(image, self.max_pixels) for image in images]
         results: list[Any] = [None] * len(converted)  # Every slot is filled with an array below.
         start = 0

@@ -193,9 +193,11 @@ def colorize_files(options: FilesOptions) -> int:
     log.info(f"Colorizing {len(pairs)} image(s) with {colorizer.name} into {out_dir}")
     for folder, target in roots.items():
         log.info(f"  {folder}/ -> {target}/")
-    progress = cli.Progress(len(pairs), "image", "Colorized ", every=5.0)
+    # Progress for a folder; one image's outcome is the summary's (a refusal is not "1/1 colorized").
+    progress = cli.Progress(len(pairs), "image", "Done with ", every=5.0) if len(pairs) > 1 else None
     for index, (source, target) in enumerate(pairs, start=1):
-        progress.update(index - 1)
+        if progress:
+            progress.update(index - 1)
         try:
             if target.resolve() in inputs:
                 raise ImageError(f"{source}: its output {target} would replace an input; choose another --out")
@@ -232,7 +234,8 @@ def colorize_files(options: FilesOptions) -> int:
             errors.append(str(error))
         except OSError as error:
             errors.append(f"{source}: cannot write {target} ({error.strerror or error})")
-    progress.update(len(pairs))
+    if progress:
+        progress.update(len(pairs))
     for message in errors:
         log.warning(f"error: {message}")
     for item, count in dropped.items():

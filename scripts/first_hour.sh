@@ -54,7 +54,7 @@ for path in "${made[@]}"; do if [ -e "$path" ] || [ -L "$path" ]; then present+=
 if [ "${1:-}" = --clean ]; then
   for path in "${present[@]}"; do rm -rf -- "$path"; done
 elif [ ${#present[@]} -gt 0 ]; then
-  echo "error: not a fresh clone, already there: ${present[*]}; pass --clean to remove them first" >&2
+  echo "error: outputs of an earlier replay are already there (some in /tmp, outside any clone): ${present[*]}; pass --clean to remove them first" >&2
   exit 1
 fi
 

@@ -35,6 +35,7 @@ def test_its_sides_are_multiples_of_32_and_its_options_are_its_own():
         TrainConfig(architecture="mobilenet-unet", image_size=64, global_view=100).resolve()
 
 
+@pytest.mark.slow  # Builds two MobileNetV2 U-Nets and fits one: 12 s, a fifth of the fast lane.
 def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_whole_image(tmp_path):
     from colorkeras.models import registry
     from colorkeras.training import loop

@@ -82,15 +82,7 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     print(f"Benchmarking {colorizer.name} on {os.cpu_count()} CPU(s) ...", file=sys.stderr)
-    options = BenchOptions(
-        repeats=args.repeats,
-        train_steps=args.train_steps,
-        batch_size=args.batch_size,
-        server_requests=args.server_requests,
-        film_frames=args.film_frames,
-        precision_steps=args.precision_steps,
-    )
-    results, skipped = measure(colorizer, options)
+    results, skipped = measure(colorizer, cli.options_from(BenchOptions, args))
     rows = table(results, skipped)
     width = max(len(name) for name, _ in rows)
     for name, value in rows:

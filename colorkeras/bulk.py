@@ -82,16 +82,8 @@ def main(argv=None):
     # lines (absl's "All log messages before absl::InitializeLog()", oneDNN's notice).
     from colorkeras.serving.beam import BulkOptions, run
 
-    options = BulkOptions(
-        input=args.input,
-        output=args.output,
-        model=args.model,
-        max_pixels=args.max_pixels,
-        format=args.format,
-        overwrite=args.overwrite,
-        beam_args=beam_args,
-        our_flags=tuple(flag for action in parser._actions for flag in action.option_strings),
-    )
+    our_flags = tuple(flag for action in parser._actions for flag in action.option_strings)
+    options = cli.options_from(BulkOptions, args, beam_args=beam_args, our_flags=our_flags)
     try:
         found = run(options)
     except (ValueError, store.RunError, OSError) as error:

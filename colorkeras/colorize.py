@@ -71,7 +71,7 @@ def main(argv=None):
     from colorkeras.serving.files import FilesOptions, colorize_files
 
     try:
-        return colorize_files(FilesOptions.from_namespace(vars(args)))
+        return colorize_files(cli.options_from(FilesOptions, args))
     except (store.RunError, ValueError, ImageError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

@@ -224,7 +224,7 @@ def main(argv=None):
             raise ValueError(
                 "--true-classes goes with --recognition CLASSIFIER (the classifier that names the classes)"
             )
-        options = EvaluateOptions.from_namespace(vars(args))
+        options = cli.options_from(EvaluateOptions, args)
         if options.recognition:
             report = evaluate_recognition(options)
         elif options.data == "historical" and not options.leakage:

@@ -8,7 +8,7 @@ import pytest
 from skimage import data
 
 from colorkeras.evaluation import recognition
-from tests.conftest import run_cli, write_crops
+from tests.conftest import Fixed, run_cli, write_crops
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "pretrained"
 
@@ -44,18 +44,6 @@ def swatches():
         image[..., channel] = rng.integers(180, 230, (height, width))
         images.append(image)
     return images
-
-
-class Fixed:
-    """Stands in for a run: colorizes every gray copy by ``paint(index)``."""
-
-    def __init__(self, name, paint):
-        self.name, self.paint, self.calls = name, paint, 0
-
-    def colorize_batch(self, images):
-        picture = self.paint(self.calls, images[0])
-        self.calls += 1
-        return picture[None]
 
 
 def test_agreement_counts_the_truths_top_class_in_the_top1_and_top5():

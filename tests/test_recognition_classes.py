@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from colorkeras.evaluation import recognition
-from tests.conftest import run_cli
+from tests.conftest import Fixed, run_cli
 
 CLASSES = 10
 # The fake classifier's top class by an image's mean colour; its next four follow it.
@@ -38,18 +38,6 @@ class Hues:
         for rank in range(5):
             scores[(top + rank) % CLASSES] = 5 - rank
         return scores
-
-
-class Fixed:
-    """Stands in for a run (as in test_recognition): colorizes each gray copy by ``paint(index, gray)``."""
-
-    def __init__(self, name, paint):
-        self.name, self.paint, self.calls = name, paint, 0
-
-    def colorize_batch(self, images):
-        picture = self.paint(self.calls, images[0])
-        self.calls += 1
-        return picture[None]
 
 
 def swatch(channel, size=(40, 30)):

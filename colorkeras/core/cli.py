@@ -4,6 +4,7 @@ No TensorFlow here: ``--help`` must answer before any of it loads.
 """
 
 import argparse
+import dataclasses
 import logging
 import os
 import re
@@ -80,6 +81,13 @@ class Progress:
         )
         self.stream.write(f"\r{line:<79}" + ("\n" if end else "") if self.terminal else line + "\n")
         self.stream.flush()
+
+
+def options_from(cls, args, **more):
+    """The options dataclass ``cls`` built from parsed flags ``args`` (each field from the flag of its name;
+    flags it has no field for left out), with ``more`` fields given beside them."""
+    names = {field.name for field in dataclasses.fields(cls)}
+    return cls(**{key: value for key, value in vars(args).items() if key in names}, **more)
 
 
 MODEL_HELP = "run name in saved_models/ or a run folder (default: the default run)"

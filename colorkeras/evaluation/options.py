@@ -7,7 +7,7 @@ measures take that; ``colorkeras.score`` builds one from keyword arguments.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +42,6 @@ class EvaluateOptions:
     per_image: bool = False  # skimage: a row per photograph too.
     batch_size: int = 256  # Images per batch for same-sized images.
     overwrite: bool = False  # Replace report files that exist.
-
-    @classmethod
-    def from_namespace(cls, values: dict[str, Any]) -> EvaluateOptions:
-        """The options among ``values`` (a parsed command line's ``vars``); other keys are left out."""
-        known = {item.name for item in fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
 
 
 @dataclass

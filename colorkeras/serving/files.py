@@ -7,7 +7,7 @@ The command line, its examples and what it does in detail: ``colorkeras/colorize
 import io
 import logging
 import time
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -149,12 +149,6 @@ class FilesOptions:
     max_pixels: int = DEFAULT_MAX_PIXELS  # Larger images are refused.
     overwrite: bool = False  # Replace outputs not made from the same input, run and options.
     compare: bool = False  # Also write gray | colour side by side.
-
-    @classmethod
-    def from_namespace(cls, values: dict) -> "FilesOptions":
-        """The options among ``values`` (a parsed command line's ``vars``)."""
-        known = {item.name for item in fields(cls)}
-        return cls(**{key: value for key, value in values.items() if key in known})
 
 
 def colorize_files(options: FilesOptions) -> int:

@@ -237,5 +237,4 @@ def run(main, also=None):
 
     signal.signal(signal.SIGINT, signal.default_int_handler)
     quiet_tensorflow(also)  # Before any command imports TensorFlow.
-    show_logs()
     sys.exit(main())

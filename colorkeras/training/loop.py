@@ -407,8 +407,7 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     bare = build_network(config)
     # A hint trainer's only weights are its network's, in the same order; with sense terms the network is one of its
     # layers (the classifier the terms look through is not the run's).
-    names = {layer.name for layer in model.layers}
-    bare.set_weights((model.get_layer(bare.name) if config.uses_sense and bare.name in names else model).get_weights())
+    bare.set_weights((model.get_layer(bare.name) if config.uses_sense else model).get_weights())
     if architecture(config.architecture).chroma and config.head == "classes":
         record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")

@@ -6,6 +6,7 @@ Examples::
     python -m colorkeras.colorize scans/ --out colour/ --saturation 1.2 --compare
     python -m colorkeras.colorize scans/ --out colour/ --model cifar10-unet --render-size 64
     python -m colorkeras.colorize photo.jpg --hints hints.json --out colour/
+    python -m colorkeras.colorize photo.jpg --reference colour-photo.jpg --out colour/
 
 ``--hints FILE`` gives colour points (``[{"x": 120, "y": 48, "color": "#1f3a93"}]``,
 input pixels): for one input a list; for several an object of lists keyed by
@@ -57,6 +58,15 @@ def build_parser():
         help=(
             "JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or "
             "an object of lists keyed by file name"
+        ),
+    )
+    parser.add_argument(
+        "--reference",
+        default=None,
+        metavar="PHOTO",
+        help=(
+            "a colour photograph of the same or a similar scene: each input takes its colour from it where the two "
+            "correspond, and the run's automatic colour elsewhere (runs with the pretrained encoder and hints)"
         ),
     )
     cli.add_output_flags(parser)

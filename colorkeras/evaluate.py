@@ -113,6 +113,13 @@ def build_parser():
         help="with a film as --data: the stabilised rows' network colours every Nth frame, as film --every does",
     )
     parser.add_argument(
+        "--key-frames",
+        default=None,
+        metavar="DIR",
+        help="with a film as --data: add a row coloured from these key frames (as film --key-frames); every row "
+        "leaves the key frames' own frames out",
+    )
+    parser.add_argument(
         "--hints",
         type=int,
         nargs="+",

@@ -2,6 +2,7 @@
 
     python -m colorkeras.film newsreel.mp4 --out newsreel-colour.mp4
     python -m colorkeras.film home-movie.avi --out colour.mp4 --stability 0.9 --model RUN
+    python -m colorkeras.film reel.mp4 --out colour.mp4 --key-frames keys/   # keys/0.png, keys/240.png, ...
 
 Decoding and encoding go through PyAV (FFmpeg), streaming: a film of any length
 takes the memory of a few seconds of it. Every frame is colorized by the run's
@@ -9,7 +10,8 @@ SavedModel (the path of every other front end); then ``Stabiliser`` carries the
 previous frame's colour along the optical flow of the gray input (OpenCV's DIS)
 and blends it with the new prediction where the flow is reliable, so colours
 stop jumping between frames. A scene cut starts afresh; ``--stability 0`` is
-plain per-frame colorization.
+plain per-frame colorization. ``--key-frames DIR`` colours each shot that has a
+key frame from it (``colorkeras.video.key_frames``).
 
 The output is H.264 in MP4 (yuv420p) with the input's frame rate, timestamps and
 audio stream (copied, not re-encoded). It is written in segments under a hidden
@@ -55,6 +57,12 @@ def build_parser():
         help="JSON hint points for a run trained with --hints: a list for every frame, or lists keyed by frame number",
     )
     parser.add_argument(
+        "--key-frames",
+        default=None,
+        metavar="DIR",
+        help="colour images named by the 0-based frame they colour (0.png, 240.png): each colours its shot",
+    )
+    parser.add_argument(
         "--render-size", type=int, default=None, help="short side the colour is predicted at (default: the run's)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
@@ -67,6 +75,7 @@ def main(argv=None):
     # The library loads TensorFlow: only after the flags are read, so --help and a
     # wrong flag answer at once.
     from colorkeras.serving.inference import Colorizer
+    from colorkeras.video.key_frames import KeyFrames
     from colorkeras.video.pipeline import FilmError, colorize_film, film_info, peak_memory_mb
 
     output = Path(args.out).expanduser()
@@ -84,7 +93,16 @@ def main(argv=None):
         info = film_info(source)
         hints = read_hints_file(args.hints) if args.hints else None
 
+        if args.key_frames and hints:
+            raise FilmError("give --hints or --key-frames, not both")
+        keys = (
+            KeyFrames.read(args.key_frames, info["width"], info["height"], info["frames"]) if args.key_frames else None
+        )
         colorizer = Colorizer(args.model, render_size=args.render_size)
+        if keys is not None:
+            colorizer.check_takes_reference()
+            print(f"Finding the shots of {source} for {len(keys.frames)} key frame(s)", file=sys.stderr)
+            keys.find_shots(source)
         print(
             f"Colorizing {source} ({info['width']}x{info['height']}, {info['frames'] or '?'} frames at "
             f"{info['rate'] or '?'} fps, audio: {info['audio'] or 'none'}) "
@@ -102,7 +120,7 @@ def main(argv=None):
                 f"\r{line:<70}" if interactive else line, end="" if interactive else "\n", file=sys.stderr, flush=True
             )
 
-        summary = colorize_film(source, output, colorizer, args.stability, hints, progress, args.every)
+        summary = colorize_film(source, output, colorizer, args.stability, hints, progress, args.every, keys)
         if interactive:
             print(file=sys.stderr)
     except (FilmError, HintError, store.RunError, ValueError) as error:

@@ -40,7 +40,7 @@ def test_every_shipped_run_carries_every_signature_its_kind_supports():
     # (python -m colorkeras.export --model RUN --name RUN --overwrite rebuilds it).
     from tensorflow.core.protobuf import saved_model_pb2
 
-    from colorkeras.serving.graph import AUTOMATIC_SIGNATURES, HINT_SIGNATURES
+    from colorkeras.serving.graph import AUTOMATIC_SIGNATURES, HINT_SIGNATURES, REFERENCE_SIGNATURE
 
     runs = store.list_runs(SHIPPED)
     assert runs, "no shipped runs"
@@ -51,6 +51,8 @@ def test_every_shipped_run_carries_every_signature_its_kind_supports():
         expected = set(AUTOMATIC_SIGNATURES)
         if store.takes_hints(SHIPPED / name):
             expected |= set(HINT_SIGNATURES) | {"suggest_colors"}
+            if store.Run(SHIPPED / name).read_config()["settings"]["architecture"] == "mobilenet-unet":
+                expected.add(REFERENCE_SIGNATURE)  # The pretrained encoder's features find the correspondences.
         assert expected <= signatures, f"{name} lacks {sorted(expected - signatures)}"
 
 

@@ -211,9 +211,10 @@ def encode_pixels(array, fmt):
     return buffer.getvalue()
 
 
-def provenance(run, render_size=None, saturation=None, hints=0, recipe=None):
+def provenance(run, render_size=None, saturation=None, hints=0, recipe=None, reference=None):
     """The settings an output records about how it was made; ``recipe`` (see
-    ``recipe``) lets a later run tell whether it would make the same output."""
+    ``recipe``) lets a later run tell whether it would make the same output;
+    ``reference``: the name of the reference photograph its colour came from."""
     from colorkeras import __version__
 
     made = {
@@ -225,14 +226,19 @@ def provenance(run, render_size=None, saturation=None, hints=0, recipe=None):
     }
     if recipe:
         made["recipe"] = recipe
+    if reference:
+        made["reference"] = str(reference)
     return made
 
 
-def recipe(input_bytes, run_fingerprint, fmt, render_size=None, saturation=None, hints=None):
+def recipe(input_bytes, run_fingerprint, fmt, render_size=None, saturation=None, hints=None, reference=None):
     """A digest of everything an output is made from: the input file's bytes, the run
     (``store.run_fingerprint``), the output format and the settings given (None: the
-    run's own) and hints. The colorize command and bulk record and compare the same."""
+    run's own), hints and the reference photograph's bytes. The colorize command and
+    bulk record and compare the same."""
     options = {"render_size": render_size, "saturation": saturation, "hints": hints, "format": fmt}
+    if reference is not None:  # Left out otherwise, so outputs made before references existed are still known.
+        options["reference"] = hashlib.sha256(reference).hexdigest()
     digest = hashlib.sha256(input_bytes)
     digest.update(run_fingerprint.encode())
     digest.update(json.dumps(options, sort_keys=True, default=str).encode())
@@ -281,6 +287,8 @@ def with_metadata(data, fmt, source, made):
     )
     if made.get("recipe"):
         xmp[f"Xmp.{PREFIX}.Recipe"] = made["recipe"]
+    if made.get("reference"):
+        xmp[f"Xmp.{PREFIX}.Reference"] = made["reference"]
     for name, key in (("render_size", "RenderSize"), ("saturation", "Saturation")):
         if made.get(name) is not None:
             xmp[f"Xmp.{PREFIX}.{key}"] = f"{made[name]:g}" if isinstance(made[name], float) else str(made[name])

@@ -87,6 +87,21 @@ def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
     return np.ascontiguousarray(colour), alpha
 
 
+REFERENCE_MIN_CHROMA = 3.0  # Mean |a, b| (Lab units) below which a reference holds no colour to give.
+
+
+def check_colour(rgb_uint8, name="the reference"):
+    """Raises ``ImageError`` unless uint8 RGB ``[h, w, 3]`` is a colour photograph (a reference's colour is what
+    it gives; a gray or sepia-faint image has none)."""
+    rgb = np.asarray(rgb_uint8, np.float32) / 255.0
+    # The chroma of Rec. 601 YCbCr, in about Lab units (cheap, and TensorFlow-free).
+    cb = -0.168736 * rgb[..., 0] - 0.331264 * rgb[..., 1] + 0.5 * rgb[..., 2]
+    cr = 0.5 * rgb[..., 0] - 0.418688 * rgb[..., 1] - 0.081312 * rgb[..., 2]
+    chroma = float(np.mean(np.hypot(cb, cr))) * 200.0
+    if chroma < REFERENCE_MIN_CHROMA:
+        raise ImageError(f"{name} is not a colour photograph (its mean chroma is {chroma:.1f}); give one in colour")
+
+
 def _check_size(width, height, max_pixels):
     if max_pixels and width * height > max_pixels:
         raise ImageError(

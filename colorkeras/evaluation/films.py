@@ -7,12 +7,17 @@ from colorkeras.video.flow import is_cut
 from colorkeras.video.pipeline import Stabiliser, colorized_frames, read_frames
 
 
-def score_film(source, colorizer, stability, every=1):
+def score_film(source, colorizer, stability, every=1, keys=None, skip=()):
     """Scores colorizing the gray copy of a colour film against its frames: a
     ``MetricAccumulator`` row (PSNR, SSIM, colourfulness) with Lai et al.'s
-    ``warping_error``, pairs across a scene cut of the input left out."""
+    ``warping_error``, pairs across a scene cut of the input left out.
+
+    ``keys``: ``key_frames.KeyFrames`` (shots found) the film is coloured from;
+    ``skip``: frame indices left out of PSNR, SSIM and colourfulness (the key
+    frames' own, which are given, not made)."""
     name = f"{colorizer.name} " + ("per frame" if stability == 0 else f"stabilised {stability:g}")
     name += f", network every {every} frames" if every > 1 else ""
+    name += f", {len(keys.frames)} key frame(s)" if keys is not None else ""
     accumulator, warping = MetricAccumulator(name), WarpingError()
     truths = {}
 
@@ -22,9 +27,10 @@ def score_film(source, colorizer, stability, every=1):
             yield frame
 
     previous_gray = None
-    for index, _, gray, colour, _ in colorized_frames(frames(), colorizer, Stabiliser(stability, every)):
+    for index, _, gray, colour, _ in colorized_frames(frames(), colorizer, Stabiliser(stability, every), keys=keys):
         truth = truths.pop(index)
-        accumulator.update_batch(colour[None], truth[None])
+        if index not in skip:
+            accumulator.update_batch(colour[None], truth[None])
         if previous_gray is not None and is_cut(previous_gray, gray):
             warping.start_shot()
         warping.add(gray, colour)
@@ -36,14 +42,15 @@ def score_film(source, colorizer, stability, every=1):
     return row
 
 
-def score_film_baselines(source):
+def score_film_baselines(source, skip=()):
     """The gray copy and the truth of a colour film, scored as ``score_film`` scores models."""
     gray_row, gray_warping, truth_warping = MetricAccumulator("gray copy"), WarpingError(), WarpingError()
     previous_gray = None
-    for _, _, _, truth in read_frames(source):
+    for index, _, _, truth in read_frames(source):
         gray3 = luma_gray(truth)
         gray = gray3[..., 0]
-        gray_row.update_batch(gray3[None], truth[None])
+        if index not in skip:
+            gray_row.update_batch(gray3[None], truth[None])
         if previous_gray is not None and is_cut(previous_gray, gray):
             gray_warping.start_shot()
             truth_warping.start_shot()

@@ -30,6 +30,9 @@ class EvaluateOptions:
     degrade: bool = False  # Give every input archive-scan defects (fading, blur, grain, JPEG, scratches).
     stability: float | None = None  # Films: the stabiliser's setting (None: the default).
     every: int = 4  # Films: the network colours every Nth frame.
+    key_frames: str | None = (
+        None  # Films: a folder of key frames; adds a row coloured from them (their frames left out).
+    )
     leakage: bool = False  # Measure how far a hint's colour leaks past its region.
     band: int | None = None  # Leakage: the band around a region, in pixels (None: the measure's own).
     regions: int = 3  # Leakage: regions hinted per image.

@@ -31,6 +31,7 @@ from colorkeras.evaluation.metrics import MetricAccumulator
 from colorkeras.evaluation.options import EvaluateOptions, Report
 from colorkeras.serving.inference import Colorizer, ImageError, open_image, to_uint8_rgb
 from colorkeras.video import pipeline
+from colorkeras.video.key_frames import KeyFrames
 
 log = logging.getLogger(__name__)
 
@@ -326,11 +327,19 @@ def score_video(path, colorizers, options: EvaluateOptions) -> Report:
     stability = pipeline.DEFAULT_STABILITY if options.stability is None else options.stability
     log.info(f"Scoring {path}: per-frame and stabilised ({stability:g}) colorization ...")
     try:
-        gray_row, truth_warping = films.score_film_baselines(path)
+        keys, skip = None, ()
+        if options.key_frames:
+            info = pipeline.film_info(path)
+            keys = KeyFrames.read(options.key_frames, info["width"], info["height"], info["frames"])
+            keys.find_shots(path)
+            skip = set(keys.frames)
+        gray_row, truth_warping = films.score_film_baselines(path, skip)
         rows = []
         for colorizer in colorizers:
-            rows.append(films.score_film(path, colorizer, 0.0))
-            rows.append(films.score_film(path, colorizer, stability, options.every))
+            rows.append(films.score_film(path, colorizer, 0.0, skip=skip))
+            rows.append(films.score_film(path, colorizer, stability, options.every, skip=skip))
+            if keys is not None and colorizer.takes_reference:
+                rows.append(films.score_film(path, colorizer, stability, options.every, keys, skip))
     except pipeline.FilmError as error:
         raise ValueError(str(error)) from None
     truth = truth_row(gray_row)
@@ -343,6 +352,7 @@ def score_video(path, colorizers, options: EvaluateOptions) -> Report:
                 "split": "film",
                 "stability": stability,
                 "every": options.every,
+                **({"key_frames": sorted(keys.frames), "frames_left_out": "the key frames'"} if keys else {}),
                 "rows": report.rows,
             },
             options.output,
@@ -526,6 +536,8 @@ def evaluate(options: EvaluateOptions) -> Report:
         if options.degrade:
             raise ValueError("--degrade scores photographs, not films")
         return score_video(path, colorizers, options)
+    if options.key_frames:
+        raise ValueError("--key-frames scores films (give a colour film as --data)")
     is_folder = options.data not in ("cifar10", "skimage") and path.is_dir() and not data_lib.is_cifar_batches(path)
     skipped, per_photo = 0, []
     # The validation split is the one the first model's run held out.

@@ -9,13 +9,23 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from colorkeras.core import archive, cli, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import read_hints_file
-from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, find_images, luma_gray, save_image
+from colorkeras.core.images import (
+    DEFAULT_MAX_PIXELS,
+    ImageError,
+    check_colour,
+    find_images,
+    luma_gray,
+    open_image,
+    save_image,
+    to_uint8_rgb,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,6 +154,7 @@ class FilesOptions:
     model: str | None = None  # A run's name or folder; None: the default run.
     format: str = "png"  # One of ``archive.FORMATS``: png, tiff, jpeg, webp.
     hints: str | None = None  # A hints JSON file (one image's points, or points per file).
+    reference: str | None = None  # A colour photograph every input takes its colour from (by correspondence).
     render_size: int | None = None  # None: the run's own.
     saturation: float | None = None  # None: the run's own.
     max_pixels: int = DEFAULT_MAX_PIXELS  # Larger images are refused.
@@ -151,12 +162,28 @@ class FilesOptions:
     compare: bool = False  # Also write gray | colour side by side.
 
 
+def read_reference(options: FilesOptions) -> tuple[Any, bytes]:
+    """(the reference photograph, its file's bytes), checked to be a colour photograph; refused with the options
+    it cannot go with."""
+    if options.hints:
+        raise ValueError("give --hints or --reference, not both")
+    if options.render_size is not None or options.saturation is not None:
+        raise ValueError("--reference colours at the run's own render size and saturation; leave out those flags")
+    path = Path(options.reference).expanduser()
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ImageError(f"reference {path}: cannot read it ({error.strerror or error})") from None
+    image = open_image(io.BytesIO(data), options.max_pixels, name=f"reference {path}")
+    check_colour(to_uint8_rgb(image, options.max_pixels)[0], name=f"reference {path}")
+    return image, data
+
+
 def colorize_files(options: FilesOptions) -> int:
     """Colorizes ``options.inputs`` into ``options.out`` (see ``FilesOptions``); every result is
     written atomically with its metadata and provenance. Returns 0, or 1 where some input
     failed (each said on stderr). Refusals that make nothing raise ``ValueError``,
     ``ImageError`` or ``RunError`` first."""
-    from colorkeras.core.images import open_image, to_uint8_rgb
 
     out_dir = Path(options.out).expanduser()
     # The cheap checks first, before TensorFlow loads, and nothing is made: where the
@@ -167,6 +194,7 @@ def colorize_files(options: FilesOptions) -> int:
     if not pairs:
         raise ImageError("; ".join(errors) or "no inputs given")
     hint_file = read_hints_file(options.hints) if options.hints else None
+    reference, reference_bytes = read_reference(options) if options.reference else (None, None)
     from colorkeras.serving.inference import Colorizer  # TensorFlow loads here, after the cheap checks.
 
     model = options.model
@@ -177,6 +205,8 @@ def colorize_files(options: FilesOptions) -> int:
     if hint_file is not None:
         colorizer.check_takes_hints()
         hints = assign_hints(hint_file, pairs, options.max_pixels)
+    if reference is not None:
+        colorizer.check_takes_reference()
     # After every refusal (nothing is made for a command that refuses), before the first image.
     store.check_writable(out_dir, folder=True)
     inputs = {source.resolve() for source, _ in pairs}
@@ -200,7 +230,13 @@ def colorize_files(options: FilesOptions) -> int:
             except OSError as error:
                 raise ImageError(f"{source}: cannot read it ({error.strerror or error})") from None
             recipe = archive.recipe(
-                data, fingerprint, options.format, options.render_size, options.saturation, hints.get(source)
+                data,
+                fingerprint,
+                options.format,
+                options.render_size,
+                options.saturation,
+                hints.get(source),
+                reference_bytes,
             )
             if target.exists() and not options.overwrite:
                 # Skipped only where this very input, run and options made it; anything
@@ -213,8 +249,14 @@ def colorize_files(options: FilesOptions) -> int:
                     "options; pass --overwrite to replace it, or choose another --out"
                 )
             image = open_image(io.BytesIO(data), options.max_pixels, name=str(source))
-            colour = colorizer.colorize(image, hints=hints.get(source))
-            made = colorizer.provenance(options.render_size, options.saturation, hints.get(source), recipe)
+            colour = colorizer.colorize(image, hints=hints.get(source), reference=reference)
+            made = colorizer.provenance(
+                options.render_size,
+                options.saturation,
+                hints.get(source),
+                recipe,
+                Path(options.reference).name if reference is not None else None,
+            )
             encoded, lost = archive.encode_result(colour, options.format, archive.Source.of(data, image), made)
             target.parent.mkdir(parents=True, exist_ok=True)
             store.atomic_write_bytes(target, encoded)

@@ -46,6 +46,8 @@ from colorkeras.core import hints as hints_lib
 from colorkeras.core.config import architecture
 from colorkeras.core.images import DEFAULT_MAX_PIXELS
 from colorkeras.models import color, heads, hint_canvas, registry
+from colorkeras.models.mobilenet_unet import ENCODER_NAME
+from colorkeras.serving import reference as reference_lib
 
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
 HINT_INPUTS = [
@@ -60,6 +62,11 @@ COMPOSE_ROWS = 32  # Rows of the full-resolution result converted at a time (see
 # The signatures every run has; hint runs add HINT_SIGNATURES (a classes head, suggest_colors).
 AUTOMATIC_SIGNATURES = ("serving_default", "colorize", "colorize_bytes", "colorize_bytes_jpeg")
 HINT_SIGNATURES = ("colorize_with_hints", "colorize_with_hints_and_options")
+REFERENCE_SIGNATURE = "colorize_with_reference"  # Hint networks with the pretrained encoder.
+REFERENCE_INPUTS = [
+    tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
+    tf.TensorSpec([None, None, None, None], tf.uint8, name="references"),
+]
 
 
 def _bytes_at(data, start, length):
@@ -195,6 +202,11 @@ class ColorizerModule(tf.Module):
                     tf.TensorSpec([], tf.float32, name="prior_weight"),
                 ],
             )
+        # Colour from a reference needs the encoder's features of both images, so it
+        # exists where the hint network has the pretrained encoder.
+        self.features_call = encoder_features(keras_model) if self.hints else None
+        if self.features_call is not None:
+            self.colorize_with_reference = tf.function(self._colorize_with_reference, input_signature=REFERENCE_INPUTS)
 
     def _render_shape(self, height, width, render_size):
         short_side = tf.cast(tf.minimum(height, width), tf.float32)
@@ -385,6 +397,55 @@ class ColorizerModule(tf.Module):
         )
         return {"colorized": colorized}
 
+    def _reference_canvas(self, small, references, render_size):
+        """The dense hint canvas ``[B, h, w, 3]`` for working-resolution L ``small`` from colour
+        ``references`` (uint8 ``[B, H2, W2, 3+]``): ``reference.match`` on the encoder's features."""
+        references = tf.convert_to_tensor(references)
+        lab = reference_lib.reference_lab(references)
+        reference_height, reference_width = self._render_shape(
+            tf.shape(references)[1], tf.shape(references)[2], render_size
+        )
+        lab = self._downscale(lab, reference_height, reference_width)
+        target = reference_lib.descriptors(*self.features_call(small / color.L_SCALE))
+        source = reference_lib.descriptors(*self.features_call(lab[..., :1] / color.L_SCALE))
+        target_grid, source_grid = tf.shape(target)[1:3], tf.shape(source)[1:3]
+        ab, confidence = reference_lib.match(
+            target,
+            source,
+            reference_lib.cells(small, target_grid),
+            reference_lib.cells(lab[..., :1], source_grid),
+            reference_lib.cells(lab[..., 1:], source_grid),
+            reference_lib.TEMPERATURE,
+            reference_lib.LIGHTNESS_WEIGHT,
+            reference_lib.TOP_K,
+        )
+        size = tf.shape(small)[1:3]
+        mask = tf.cast(confidence[..., None] >= reference_lib.THRESHOLD, tf.float32)
+        mask = tf.image.resize(mask, size, method="nearest")
+        ab = tf.image.resize(ab, size, method="bilinear")
+        return tf.concat([ab * mask / color.AB_SCALE, mask], axis=-1)
+
+    def _colorize_with_reference(self, images, references):
+        """Colour from a reference photograph (one per image), by correspondence; where
+        nothing matches, the hint network's automatic colour."""
+        render_size, _, temperature, prior_weight = self._defaults()
+        lightness = self._lightness(images)
+        height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
+        render_height, render_width = self._render_shape(height, width, render_size)
+        small = self._downscale(lightness, render_height, render_width)
+        canvas = self._reference_canvas(small, references, render_size)
+        outputs = self._network(self.keras_model, tf.concat([small / color.L_SCALE, canvas], axis=-1))
+        ab = heads.decode_chroma(
+            outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
+        )
+        if reference_lib.DIRECT:
+            # Where the reference matched, its colour as matched (the network, trained on sparse
+            # points, gives back a dense canvas's colour only approximately); the network's elsewhere.
+            ab = tf.image.resize(ab, tf.shape(small)[1:3], method="bilinear")
+            mask = canvas[..., 2:]
+            ab = mask * canvas[..., :2] * color.AB_SCALE + (1.0 - mask) * ab
+        return {"colorized": self._compose(lightness, ab, height, width)}
+
     def _suggest_colors(self, images, points, colors, at):
         lightness, small, outputs = self._predict(images, tf.constant(self.default_render_size), points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
@@ -466,6 +527,22 @@ def traced_network(network):
         lambda inputs: network(inputs, training=False),
         input_signature=[tf.TensorSpec([None, None, None, channels], tf.float32, name="inputs")],
     )
+
+
+def encoder_features(network):
+    """A tf.function ``L / 100 [B, h, w, 1]`` -> the encoder's features at ``reference.LEVELS``, for networks with
+    the pretrained encoder (``models.mobilenet_unet``); None for others."""
+    try:
+        encoder, to_gray = network.get_layer(ENCODER_NAME), network.get_layer("to_gray")
+    except ValueError:
+        return None
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None, None, 1], tf.float32, name="lightness")])
+    def features(lightness):
+        outputs = encoder(to_gray(lightness))
+        return tuple(outputs[level] for level in reference_lib.LEVELS)
+
+    return features
 
 
 def antialiased_resize_weights(in_size, out_size):
@@ -580,5 +657,7 @@ def export_saved_model(keras_model, settings, path, automatic=None):
     if module.hints:
         signatures["colorize_with_hints"] = module.colorize_with_hints
         signatures["colorize_with_hints_and_options"] = module.colorize_with_hints_and_options
+    if hasattr(module, "colorize_with_reference"):
+        signatures[REFERENCE_SIGNATURE] = module.colorize_with_reference
     tf.saved_model.save(module, str(path), signatures=signatures)
     return module

@@ -24,7 +24,7 @@ import tensorflow as tf
 from colorkeras.core import archive, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import HintError
-from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, open_image, to_uint8_rgb
+from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, check_colour, open_image, to_uint8_rgb
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -78,6 +78,7 @@ class Colorizer:
         # Runs exported before the prior weight existed take one input fewer.
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
         self.takes_hints = "colorize_with_hints_and_options" in self._loaded.signatures
+        self.takes_reference = "colorize_with_reference" in self._loaded.signatures
         # Results with hints default to their own saturation (1.0: the colours given come out as given).
         self.hint_saturation = float(
             saturation if saturation is not None else self.record.get("hint_saturation") or 1.0
@@ -107,14 +108,20 @@ class Colorizer:
         saturation: float | None = None,
         hints: list[dict[str, Any]] | None = None,
         recipe: str | None = None,
+        reference: str | None = None,
     ) -> dict[str, Any]:
         """What an output records of how it was made (``archive.provenance``): this
         run and the settings a call with these arguments used (``recipe``: see
-        ``archive.recipe``)."""
+        ``archive.recipe``; ``reference``: the reference photograph's name)."""
 
-        default_saturation = self.hint_saturation if hints else self.saturation
+        default_saturation = self.hint_saturation if hints or reference else self.saturation
         return archive.provenance(
-            self.name, render_size or self.render_size, saturation or default_saturation, len(hints or []), recipe
+            self.name,
+            render_size or self.render_size,
+            saturation or default_saturation,
+            len(hints or []),
+            recipe,
+            reference,
         )
 
     def check_takes_hints(self) -> None:
@@ -123,6 +130,31 @@ class Colorizer:
                 f"run {self.name} takes no hints: colorize with a run trained with --hints "
                 "(or re-export an older hint run with python -m colorkeras.export)"
             )
+
+    def check_takes_reference(self) -> None:
+        if not self.takes_reference:
+            raise HintError(
+                f"run {self.name} takes no reference photograph: colorize with a hint run that has the pretrained "
+                "encoder (the default), or re-export it with python -m colorkeras.export"
+            )
+
+    def colorize_with_reference(self, images: np.ndarray, references: np.ndarray) -> np.ndarray:
+        """uint8 ``[batch, h, w, 1|3]`` and colour references uint8 ``[batch, h2, w2, 3]`` (one per image; all
+        one size each) -> uint8 RGB ``[batch, h, w, 3]``: each image coloured from its reference by
+        correspondence, the run's automatic colour where nothing matches (``serving.reference``)."""
+        self.check_takes_reference()
+        tf = self._tf
+        images, references = np.asarray(images), np.asarray(references)
+        if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
+            raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
+        if references.dtype != np.uint8 or references.shape[:1] != images.shape[:1] or references.shape[-1:] != (3,):
+            raise ImageError(
+                f"expected one uint8 RGB reference per image, received {references.dtype} {references.shape}"
+            )
+        outputs = self._loaded.signatures["colorize_with_reference"](
+            images=tf.constant(images), references=tf.constant(references)
+        )
+        return outputs["colorized"].numpy()
 
     def colorize_batch(
         self,
@@ -184,18 +216,31 @@ class Colorizer:
         render_size: int | None = None,
         saturation: float | None = None,
         hints: list[dict[str, Any]] | None = None,
+        reference: Image.Image | np.ndarray | None = None,
     ) -> np.ndarray:
         """A PIL image or array of any kind and size -> uint8 RGB (RGBA if it had alpha), same size.
 
         ``hints``: a list of points ``{"x": 120, "y": 48, "color": "#1f3a93"}`` (input
-        pixels; optional ``"radius"``), for runs that take them.
+        pixels; optional ``"radius"``), for runs that take them. ``reference``: a colour
+        photograph of the same or a similar scene whose colour is given by correspondence
+        (``colorize_with_reference``; the run's own render size, no saturation boost).
         """
         rgb, alpha = to_uint8_rgb(image, self.max_pixels)
-        points = colors = None
-        if hints:
-            self.check_takes_hints()
-            points, colors = self._hint_arrays(hints, rgb.shape[1], rgb.shape[0], render_size)
-        result = self.colorize_batch(rgb[None], render_size, saturation, points, colors)[0]
+        if reference is not None:
+            if hints:
+                raise HintError("give hints or a reference photograph, not both")
+            if render_size is not None or saturation is not None:
+                raise ValueError("a reference photograph is coloured at the run's own render size and saturation")
+            self.check_takes_reference()
+            reference_rgb, _ = to_uint8_rgb(reference, self.max_pixels)
+            check_colour(reference_rgb)
+            result = self.colorize_with_reference(rgb[None], reference_rgb[None])[0]
+        else:
+            points = colors = None
+            if hints:
+                self.check_takes_hints()
+                points, colors = self._hint_arrays(hints, rgb.shape[1], rgb.shape[0], render_size)
+            result = self.colorize_batch(rgb[None], render_size, saturation, points, colors)[0]
         if alpha is not None:
             result = np.concatenate([result, alpha[..., None]], axis=-1)
         return result

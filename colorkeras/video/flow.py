@@ -61,10 +61,15 @@ def reliable(forward, backward, alpha=0.01, beta=0.5):
         alpha * (np.einsum("hwc,hwc->hw", forward, forward) + np.einsum("hwc,hwc->hw", back_at_target, back_at_target))
         + beta
     )
+    return ((error <= bound) & inside(forward)).astype(np.float32)
+
+
+def inside(flow):
+    """bool [h, w]: where ``flow`` lands inside the frame."""
+    height, width = flow.shape[:2]
     grid_x, grid_y = _grid(height, width)
-    target_x, target_y = grid_x + forward[..., 0], grid_y + forward[..., 1]
-    inside = (target_x >= 0) & (target_x <= width - 1) & (target_y >= 0) & (target_y <= height - 1)
-    return ((error <= bound) & inside).astype(np.float32)
+    target_x, target_y = grid_x + flow[..., 0], grid_y + flow[..., 1]
+    return (target_x >= 0) & (target_x <= width - 1) & (target_y >= 0) & (target_y <= height - 1)
 
 
 def luma_histogram(gray, bins=32):

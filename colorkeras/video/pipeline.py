@@ -24,7 +24,7 @@ from colorkeras.core.hints import HintError, parse_hints
 from colorkeras.core.images import luma_gray
 from colorkeras.core.store import atomic_write_json
 from colorkeras.models.color import uint8_gray_lightness_table
-from colorkeras.video.flow import FlowEstimator, is_cut, reliable, shrink, warp
+from colorkeras.video.flow import FlowEstimator, inside, is_cut, reliable, shrink, warp
 
 SEGMENT_FRAMES = 48  # Frames per resumable segment (2 s at 24 fps).
 
@@ -36,6 +36,10 @@ BATCH_PIXELS = 2_500_000  # ... and at most this many pixels per call (one 4K fr
 
 
 WORK_VERSION = 1
+
+
+KEY_SOFTNESS = 1.0  # Gaussian sigma, in flow pixels, of a key frame's chroma.
+KEY_RENEWAL = 0.25  # In a keyed shot, the share of the key frame's colour taken per frame where the flow's check fails.
 
 
 class FilmError(Exception):
@@ -73,11 +77,6 @@ class Stabiliser:
     def state(self):
         return None if self.previous is None else {"gray": self.previous[0], "ab": self.previous[1]}
 
-    @staticmethod
-    def _chroma(colour):
-        """The a/b of uint8 RGB at the flow's working resolution."""
-        return cv2.cvtColor(shrink(colour).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
-
     def restore(self, state):
         self.previous = None if state is None else (state["gray"], state["ab"])
 
@@ -85,20 +84,25 @@ class Stabiliser:
         """Whether frame ``index`` (0-based) is one the network colours."""
         return index % self.every == 0
 
-    def __call__(self, gray, colour, predict=None):
+    def __call__(self, gray, colour, predict=None, restart=False, keyed=False):
         """uint8 gray [h, w] and the model's uint8 RGB [h, w, 3] -> uint8 RGB [h, w, 3].
 
         ``colour`` None: a frame between the network's (``every`` > 1), which takes
         the colour carried along the flow; ``predict(gray)`` gives the network's
-        colour where such a frame needs its own (the first frame, or after a cut)."""
+        colour where such a frame needs its own (the first frame, or after a cut).
+        ``restart``: the colour given is this frame's (a key frame): nothing is carried into it.
+        ``keyed``: a frame of a shot with a key frame, whose colour is carried wherever the
+        flow is reliable and renewed (``colour``, from the key frame) only where it is not."""
 
         if self.stability == 0.0:
             return predict(gray) if colour is None else colour
         height, width = gray.shape
         small_gray = shrink(gray)
-        if self.previous is None or self.previous[0].shape != small_gray.shape:  # The first frame: its own colour.
-            colour = predict(gray) if colour is None else colour
-            self.previous = (small_gray, self._chroma(colour))
+        if restart or self.previous is None or self.previous[0].shape != small_gray.shape:
+            colour = predict(gray) if colour is None else colour  # The first frame: its own colour.
+            if restart and self.previous is not None and self.previous[0].shape == small_gray.shape:
+                self.cuts += is_cut(self.previous[0], small_gray)
+            self.previous = (small_gray, flow_chroma(colour))
             return colour
         previous_gray, previous_ab = self.previous
         backward = self.flow(small_gray, previous_gray)  # this frame -> the previous one
@@ -107,23 +111,43 @@ class Stabiliser:
             # Colour never crosses a cut: the new scene starts from its own prediction.
             self.cuts += 1
             colour = predict(gray) if colour is None else colour
-            self.previous = (small_gray, self._chroma(colour))
+            self.previous = (small_gray, flow_chroma(colour))
             return colour
         carried = warp(previous_ab, backward)
         if colour is None:  # Between the network's frames: the carried colour alone.
             ab = carried
         else:
-            weight = self.stability * reliable(backward, forward)[..., None]
-            ab = weight * carried + (1.0 - weight) * self._chroma(colour)
+            weight = reliable(backward, forward)
+            if keyed:
+                # Renewed from the key frame in full where the colour came from outside the
+                # frame (the flow lost it), a little at a time where only the flow's check
+                # fails (a few percent of pixels, different each frame: renewed at once, they flickered).
+                weight = np.where(inside(backward), 1.0 - KEY_RENEWAL * (1.0 - weight), 0.0)
+            else:
+                weight = self.stability * weight
+            weight = weight[..., None]
+            ab = weight * carried + (1.0 - weight) * flow_chroma(colour)
         self.previous = (small_gray, ab.astype(np.float32))
         # The stabilised chroma under the frame's full-resolution L. (Adding only the
         # correction to the model's own full-resolution chroma left its finer part
         # flickering: warping error 0.0062 against 0.0051 on the 640x480 clip.)
-        lab = np.empty((height, width, 3), np.float32)
-        lab[..., 0] = self.gray_lightness[gray]
-        lab[..., 1:] = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
-        rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-        return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        return compose(self.gray_lightness, gray, ab)
+
+
+def flow_chroma(colour):
+    """The a/b of uint8 RGB at the flow's working resolution."""
+    return cv2.cvtColor(shrink(colour).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
+
+
+def compose(gray_lightness, gray, ab):
+    """uint8 gray [h, w] (its L from ``gray_lightness``, the table of each level's) and a/b [h', w', 2] at any
+    size -> uint8 RGB [h, w, 3]: the chroma resized under the gray's lightness."""
+    height, width = gray.shape
+    lab = np.empty((height, width, 3), np.float32)
+    lab[..., 0] = gray_lightness[gray]
+    lab[..., 1:] = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
+    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
+    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
 
 
 # Still images FFmpeg would read as a one-frame film (an animated GIF is a film).
@@ -212,39 +236,63 @@ def batch_frames(pixels):
     return next((count for count in (8, 6, 4, 3, 2) if count * pixels <= BATCH_PIXELS and count <= BATCH_FRAMES), 1)
 
 
-def colorized_frames(frames, colorizer, stabiliser, hinted=None):
+def colorized_frames(frames, colorizer, stabiliser, hinted=None, keys=None):
     """(index, pts, time_base, RGB) frames -> (index, pts, gray, colorized, stabiliser
     state after it) frames, in order.
 
     The gray is the frame's BT.601 luma (the evaluator's gray copy; a black-and-white
     film is its own). Frames go to the model ``BATCH_FRAMES`` at a time, then one by
     one through ``stabiliser``. ``hinted``: {frame or None (every frame): points}.
+    ``keys``: ``key_frames.KeyFrames`` (shots found): a frame of a shot with a key
+    frame takes its colour from it (``video.key_frames``).
     """
 
     hinted = hinted or {}
     batch = []
     size = None
 
+    def key_of(index):
+        return keys.for_frame(index) if keys is not None else None
+
+    def own_colour(index, gray, frame_hints=None):
+        """Frame ``index``'s own colour: its key frame's chroma under its lightness, its shot's key frame's by
+        correspondence, or the network's (with its hints)."""
+        key = key_of(index)
+        if key is None:
+            if frame_hints:
+                return colorizer.colorize(gray, hints=frame_hints)
+            return colorizer.colorize_batch(gray[None, ..., None])[0]
+        if key.index == index:
+            # Softened a little: carried along the flow, sharper chroma blurs from frame to frame, which flickers.
+            return compose(
+                stabiliser.gray_lightness, gray, cv2.GaussianBlur(flow_chroma(key.rgb), (0, 0), KEY_SOFTNESS)
+            )
+        return colorizer.colorize_with_reference(gray[None, ..., None], key.rgb[None])[0]
+
     def flush():
         # Only the frames the network colours go to it (every frame, unless the
-        # stabiliser carries colour between every Nth; a hinted frame always does).
-        chosen = [item for item in batch if stabiliser.wants(item[0]) or hinted.get(item[0], hinted.get(None))]
-        colours = {}
-        if chosen:
-            grays = np.stack([item[3] for item in chosen])
-            frame_hints = [hinted.get(item[0], hinted.get(None)) for item in chosen]
-            if any(frame_hints):
-                made = [colorizer.colorize(gray, hints=h or None) for gray, h in zip(grays, frame_hints, strict=True)]
-            else:
-                made = colorizer.colorize_batch(grays[..., None])
-            colours = {item[0]: colour for item, colour in zip(chosen, made, strict=True)}
-
-        def predict(gray):
-            return colorizer.colorize_batch(gray[None, ..., None])[0]
+        # stabiliser carries colour between every Nth; a hinted frame and a keyed shot's always do).
+        chosen = [
+            item
+            for item in batch
+            if stabiliser.wants(item[0])
+            or hinted.get(item[0], hinted.get(None))
+            or key_of(item[0]) is not None  # In a keyed shot, colour lost by the flow is renewed on every frame.
+        ]
+        # Frames with hints or a key frame one by one; the others in one call.
+        special = [item for item in chosen if hinted.get(item[0], hinted.get(None)) or key_of(item[0]) is not None]
+        plain = [item for item in chosen if item[0] not in {one[0] for one in special}]
+        colours = {item[0]: own_colour(item[0], item[3], hinted.get(item[0], hinted.get(None))) for item in special}
+        if plain:
+            made = colorizer.colorize_batch(np.stack([item[3] for item in plain])[..., None])
+            colours.update({item[0]: colour for item, colour in zip(plain, made, strict=True)})
 
         results = []
         for index, pts, _, gray in batch:
-            results.append((index, pts, gray, stabiliser(gray, colours.get(index), predict), stabiliser.state()))
+            restart = keys is not None and index in keys.frames  # A key frame's colour is its own.
+            keyed = key_of(index) is not None
+            colour = stabiliser(gray, colours.get(index), lambda g, index=index: own_colour(index, g), restart, keyed)
+            results.append((index, pts, gray, colour, stabiliser.state()))
         batch.clear()
         return results
 
@@ -396,7 +444,7 @@ def join(output, segments, folder, source, audio_index):
     return audio_out is not None
 
 
-def fingerprint(source, colorizer, stability, hints, every=DEFAULT_EVERY):
+def fingerprint(source, colorizer, stability, hints, every=DEFAULT_EVERY, keys=None):
     status = Path(source).stat()
     parts = [
         WORK_VERSION,
@@ -410,6 +458,7 @@ def fingerprint(source, colorizer, stability, hints, every=DEFAULT_EVERY):
         stability,
         hints,
         *([every] if every != 1 else []),  # A run made before --every existed is resumed as it was.
+        *([keys.digest] if keys is not None else []),
     ]
     return hashlib.sha1(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
 
@@ -431,11 +480,12 @@ def hints_for_frames(value, width, height):
 
 
 def colorize_film(
-    source, output, colorizer, stability=DEFAULT_STABILITY, hints=None, progress=None, every=DEFAULT_EVERY
+    source, output, colorizer, stability=DEFAULT_STABILITY, hints=None, progress=None, every=DEFAULT_EVERY, keys=None
 ):
     """Colorizes the film at ``source`` into ``output`` (MP4); returns a summary dict.
 
-    ``progress(done, total, seconds)`` is called after each batch. Resumes a
+    ``progress(done, total, seconds)`` is called after each batch. ``keys``:
+    ``key_frames.KeyFrames`` whose shots are found (``find_shots``). Resumes a
     matching interrupted run of the same output.
     """
     info = film_info(source)
@@ -443,7 +493,9 @@ def colorize_film(
     hinted = hints_for_frames(hints, width, height)
     if hinted and not colorizer.takes_hints:
         colorizer.check_takes_hints()
-    segments_store = Segments(output, fingerprint(source, colorizer, stability, hints, every))
+    if keys is not None:
+        colorizer.check_takes_reference()
+    segments_store = Segments(output, fingerprint(source, colorizer, stability, hints, every, keys))
     done = segments_store.load()
     stabiliser = Stabiliser(stability, every)
     resume_from = max(done) + 1 if done else 0
@@ -473,7 +525,7 @@ def colorize_film(
     last_state = None
     per_call = batch_frames(width * height)  # Progress once per model call.
     for count, (index, pts, _gray, colour, state) in enumerate(
-        colorized_frames(remaining(), colorizer, stabiliser, hinted), start=1
+        colorized_frames(remaining(), colorizer, stabiliser, hinted, keys), start=1
     ):
         segment = index // SEGMENT_FRAMES
         if writer is not None and segment != current:

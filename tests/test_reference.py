@@ -1,0 +1,114 @@
+"""Colour from a reference photograph (``colorize --reference``): correspondence through the shipped
+default's encoder, and the refusals."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from PIL import Image
+from skimage import data
+
+from colorkeras.core import lab
+from colorkeras.core.images import ImageError, check_colour, luma_gray
+from colorkeras.serving import reference
+from tests.conftest import run_cli
+
+
+def psnr(a, b):
+    return 10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
+
+
+def chroma_error(a, b):
+    ab = lab.rgb_to_lab(a / 255.0)[..., 1:] - lab.rgb_to_lab(b / 255.0)[..., 1:]
+    return float(np.mean(np.hypot(ab[..., 0], ab[..., 1])))
+
+
+@pytest.fixture(scope="module")
+def colorizer():
+    from colorkeras.serving.inference import Colorizer
+
+    return Colorizer()  # The shipped default.
+
+
+@pytest.fixture(scope="module")
+def photo():
+    return np.asarray(Image.fromarray(data.astronaut()).resize((192, 192), Image.Resampling.LANCZOS))
+
+
+def test_matching_gives_each_position_the_colour_of_its_twin():
+    # Descriptors that only match themselves: every position takes its own reference colour, at full confidence.
+    rng = np.random.default_rng(0)
+    features = tf.math.l2_normalize(tf.constant(rng.normal(size=(1, 4, 5, 64)), tf.float32), axis=-1)
+    lightness = tf.constant(rng.uniform(0, 100, (1, 4, 5, 1)), tf.float32)
+    ab = tf.constant(rng.uniform(-60, 60, (1, 4, 5, 2)), tf.float32)
+    matched, confidence = reference.match(features, features, lightness, lightness, ab, temperature=0.01)
+    np.testing.assert_allclose(matched.numpy(), ab.numpy(), atol=1e-3)
+    np.testing.assert_allclose(confidence.numpy(), 1.0, atol=1e-5)
+
+
+def test_a_photo_coloured_from_itself_gets_its_own_colour_back(colorizer, photo):
+    gray = luma_gray(photo)
+    automatic = colorizer.colorize(gray)
+    coloured = colorizer.colorize(gray, reference=photo)
+    assert coloured.shape == photo.shape
+    # The automatic colour is a guess; the photo's own colour by correspondence is close to the truth.
+    assert psnr(coloured, photo) > psnr(automatic, photo) + 4.0, (psnr(coloured, photo), psnr(automatic, photo))
+    assert chroma_error(coloured, photo) < 6.0
+
+
+def test_a_reference_of_the_same_scene_from_another_view_helps(colorizer):
+    # Two overlapping views of one photograph, the reference scaled 0.85, as the issue's measure makes them.
+    image = data.coffee()  # 400 x 600
+    target, other = image[:, :420], image[40:, 150:]
+    other = np.asarray(Image.fromarray(other).resize((383, 306), Image.Resampling.LANCZOS))
+    gray = luma_gray(target)
+    gain = psnr(colorizer.colorize(gray, reference=other), target) - psnr(colorizer.colorize(gray), target)
+    assert gain > 2.0, gain
+
+
+def test_hints_and_a_reference_together_are_refused(colorizer, photo):
+    from colorkeras.core.hints import HintError
+
+    with pytest.raises(HintError, match="not both"):
+        colorizer.colorize(photo, hints=[{"x": 5, "y": 5, "color": "#ff0000"}], reference=photo)
+
+
+def test_a_gray_image_is_not_a_reference():
+    check_colour(data.astronaut())
+    with pytest.raises(ImageError, match="not a colour photograph"):
+        check_colour(luma_gray(data.astronaut()), name="ref.png")
+
+
+def test_the_command_line_refuses_a_gray_reference_and_makes_nothing(tmp_path, photo):
+    Image.fromarray(luma_gray(photo)).save(tmp_path / "gray.png")
+    result = run_cli(
+        "colorkeras.colorize", tmp_path / "gray.png", "--reference", tmp_path / "gray.png", "--out", tmp_path / "out"
+    )
+    assert result.returncode == 2
+    assert "not a colour photograph" in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.slow
+def test_the_command_line_colours_from_a_reference_and_records_it(tmp_path, photo):
+    from colorkeras.core import archive
+
+    Image.fromarray(luma_gray(photo)).save(tmp_path / "gray.png")
+    Image.fromarray(photo).save(tmp_path / "colour.png")
+    args = (
+        "colorkeras.colorize",
+        tmp_path / "gray.png",
+        "--reference",
+        tmp_path / "colour.png",
+        "--out",
+        tmp_path / "out",
+    )
+    result = run_cli(*args)
+    assert result.returncode == 0, result.stderr[-2000:]
+    written = np.asarray(Image.open(tmp_path / "out" / "gray.png").convert("RGB"))
+    assert psnr(written, photo) > 28
+    assert archive.read_recipe(tmp_path / "out" / "gray.png")
+    again = run_cli(*args)  # Same input, run and reference: skipped.
+    assert again.returncode == 0 and "1 skipped" in again.stderr
+    Image.fromarray(np.ascontiguousarray(photo[:, ::-1])).save(tmp_path / "colour.png")  # Another reference.
+    changed = run_cli(*args)
+    assert changed.returncode == 1 and "--overwrite" in changed.stderr

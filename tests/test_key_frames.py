@@ -97,3 +97,18 @@ def test_the_film_command_takes_key_frames(two_shots, tmp_path):
     assert np.mean([psnr(frames[i], truths[i]) for i in range(20)]) > 27.0
     refused = run_cli("colorkeras.film", source, "--key-frames", tmp_path / "none", "--out", tmp_path / "x.mp4")
     assert refused.returncode == 2 and "no such folder" in refused.stderr and not (tmp_path / "x.mp4").exists()
+
+
+@pytest.mark.slow
+def test_the_dashboard_takes_key_frames_with_a_film_and_names_a_bad_one(two_shots):
+    from colorkeras.app import uploads
+    from colorkeras.serving.inference import Colorizer
+
+    source, folder = two_shots
+    keys = [(path.name, path.read_bytes()) for path in sorted(folder.iterdir())]
+    video, summary = uploads.colorize_film_upload(Colorizer(), "reel.mp4", source.read_bytes(), 0.95, None, keys)
+    assert summary["frames"] == 20 and video[4:8] == b"ftyp"
+    with pytest.raises(FilmError, match=r"^keyframe\.png: a key frame is an image named"):
+        uploads.colorize_film_upload(
+            Colorizer(), "reel.mp4", source.read_bytes(), 0.95, None, [("keyframe.png", keys[0][1])]
+        )

@@ -112,3 +112,53 @@ def test_the_command_line_colours_from_a_reference_and_records_it(tmp_path, phot
     Image.fromarray(np.ascontiguousarray(photo[:, ::-1])).save(tmp_path / "colour.png")  # Another reference.
     changed = run_cli(*args)
     assert changed.returncode == 1 and "--overwrite" in changed.stderr
+
+
+def png(array):
+    import io
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def test_the_dashboard_colours_an_upload_from_an_uploaded_reference(colorizer, photo):
+    from colorkeras.app import uploads
+
+    gray = luma_gray(photo)
+    result = uploads.colorize_upload(colorizer, "gray.png", png(gray), reference=("colour.png", png(photo)))
+    assert psnr(result.colour, photo) > psnr(colorizer.colorize(gray), photo) + 4.0
+    assert b"colour.png" in result.encoded  # Its provenance names the reference.
+    with pytest.raises(ImageError, match="reference gray.png is not a colour photograph"):
+        uploads.colorize_upload(colorizer, "x.png", png(gray), reference=("gray.png", png(gray)))
+
+
+@pytest.mark.slow
+def test_the_http_server_answers_colorize_with_reference(photo):
+    import json
+    import urllib.request
+
+    from colorkeras.core import store
+    from colorkeras.serving import http
+    from tests.conftest import free_port
+
+    model = http.ModelServer(store.resolve_run(None), model_name="default", workers=1, queue_mb=64)
+    port = free_port()
+    httpd = http.start(model, port=port)
+    try:
+        small = np.asarray(Image.fromarray(photo).resize((64, 64), Image.Resampling.LANCZOS))
+        request = {
+            "signature_name": "colorize_with_reference",
+            "inputs": {"images": [luma_gray(small)[..., :1].tolist()], "references": [small.tolist()]},
+        }
+        call = urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/models/default:predict", data=json.dumps(request).encode(), method="POST"
+        )
+        with urllib.request.urlopen(call, timeout=120) as response:
+            body = json.loads(response.read())
+        colour = np.asarray(body["outputs"], np.uint8)[0]
+        assert colour.shape == (64, 64, 3)
+        assert psnr(colour, small) > 25
+    finally:
+        httpd.shutdown()
+        httpd.server_close()

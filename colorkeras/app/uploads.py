@@ -12,9 +12,10 @@ import numpy as np
 
 from colorkeras.core import archive
 from colorkeras.core.constants import FILM_SUFFIXES
-from colorkeras.core.images import luma_gray
+from colorkeras.core.images import check_colour, luma_gray
 from colorkeras.serving.inference import ImageError, open_image, to_uint8_rgb
 from colorkeras.video import pipeline
+from colorkeras.video.key_frames import KeyFrames
 
 UPLOAD_TYPES = ("png", "jpg", "jpeg", "webp", "tif", "tiff", "bmp")
 
@@ -30,20 +31,28 @@ class ColorizedUpload:
     dropped: tuple = ()  # What the upload had that the format cannot hold.
 
 
-def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hints=None, fmt="png"):
-    """Colorizes one uploaded file's bytes (with ``hints``, a list of points, where
-    given) and encodes it for download in ``fmt`` as the colorize CLI writes it
-    (16-bit where the upload was, its metadata, the provenance); raises
-    ``ImageError`` naming the file."""
+def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hints=None, fmt="png", reference=None):
+    """Colorizes one uploaded file's bytes (with ``hints``, a list of points, or a
+    ``reference``, the (name, bytes) of an uploaded colour photograph, where given)
+    and encodes it for download in ``fmt`` as the colorize CLI writes it (16-bit
+    where the upload was, its metadata, the provenance); raises ``ImageError``
+    naming the file. With a reference, the run's own render size and saturation apply."""
 
     if not data:
         raise ImageError(f"{name}: empty file")
     image = open_image(io.BytesIO(data), colorizer.max_pixels, name=name)
+    reference_image = reference_name = None
+    if reference is not None:
+        reference_name, reference_data = reference
+        reference_image = open_reference(colorizer, reference_name, reference_data)
+        render_size = saturation = hints = None
     started = time.perf_counter()
-    colour = colorizer.colorize(image, render_size=render_size, saturation=saturation, hints=hints or None)
+    colour = colorizer.colorize(
+        image, render_size=render_size, saturation=saturation, hints=hints or None, reference=reference_image
+    )
     seconds = time.perf_counter() - started
     gray = luma_gray(to_uint8_rgb(image, colorizer.max_pixels)[0])
-    made = colorizer.provenance(render_size, saturation, hints)
+    made = colorizer.provenance(render_size, saturation, hints, reference=reference_name)
     try:
         encoded, dropped = archive.encode_result(colour, fmt, archive.Source.of(data, image), made)
     except ValueError as error:
@@ -53,13 +62,23 @@ def colorize_upload(colorizer, name, data, render_size=None, saturation=None, hi
     )
 
 
+def open_reference(colorizer, name, data):
+    """An uploaded reference photograph, checked to be in colour; ``ImageError`` naming it otherwise."""
+    if not data:
+        raise ImageError(f"reference {name}: empty file")
+    image = open_image(io.BytesIO(data), colorizer.max_pixels, name=f"reference {name}")
+    check_colour(to_uint8_rgb(image, colorizer.max_pixels)[0], name=f"reference {name}")
+    return image
+
+
 FILM_TYPES = tuple(suffix[1:] for suffix in FILM_SUFFIXES)
 
 
-def colorize_film_upload(colorizer, name, data, stability, progress=None):
+def colorize_film_upload(colorizer, name, data, stability, progress=None, key_frames=None):
     """Colorizes an uploaded film's bytes through ``pipeline.colorize_film`` in a
-    temporary folder; returns (MP4 bytes, summary). Raises ``pipeline.FilmError``
-    naming the upload."""
+    temporary folder; returns (MP4 bytes, summary). ``key_frames``: (name, bytes) of
+    uploaded colour images named by the frame they colour (``film --key-frames``).
+    Raises ``pipeline.FilmError`` naming the upload."""
 
     if not data:
         raise pipeline.FilmError(f"{name}: empty file (0 bytes)")
@@ -68,9 +87,20 @@ def colorize_film_upload(colorizer, name, data, stability, progress=None):
         source.write_bytes(data)
         output = Path(folder) / "colorized.mp4"
         try:
-            summary = pipeline.colorize_film(source, output, colorizer, stability, progress=progress)
+            keys = None
+            if key_frames:
+                keys_folder = Path(folder) / "keys"
+                keys_folder.mkdir()
+                for key_name, key_data in key_frames:
+                    (keys_folder / Path(key_name).name).write_bytes(key_data)
+                info = pipeline.film_info(source)
+                keys = KeyFrames.read(keys_folder, info["width"], info["height"], info["frames"])
+                colorizer.check_takes_reference()
+                keys.find_shots(source)
+            summary = pipeline.colorize_film(source, output, colorizer, stability, progress=progress, keys=keys)
         except pipeline.FilmError as error:
-            raise pipeline.FilmError(str(error).replace(str(source), name)) from None
+            message = str(error).replace(str(source), name).replace(str(Path(folder) / "keys") + "/", "")
+            raise pipeline.FilmError(message) from None
         return output.read_bytes(), summary
 
 

@@ -1,6 +1,7 @@
 """Colorize uploads: before and after, one file each (PNG, TIFF, JPEG or WebP, with
 the upload's metadata) or all in a ZIP; with a run that takes hints, click the
-result to add colour points."""
+result to add colour points, or give a colour photograph of the same scene as a
+reference."""
 
 import common
 import streamlit as st
@@ -52,11 +53,25 @@ download_format = st.selectbox(
     "and records that colorkeras coloured it, with which run and settings.",
 )
 
+reference_upload = None
+if colorizer.takes_reference:
+    reference_upload = st.file_uploader(
+        "Reference photograph (optional)",
+        type=list(uploads.UPLOAD_TYPES),
+        key="reference_upload",
+        help=(
+            "A colour photograph of the same or a similar scene: each image takes its colour from it where the two "
+            "correspond, and the automatic colour elsewhere. Render size, saturation and hints do not apply."
+        ),
+    )
+reference = (reference_upload.name, reference_upload.getvalue()) if reference_upload is not None else None
+
 st.session_state.setdefault("colorized", {})
 st.session_state.setdefault("hints", {})  # upload file_id -> list of points
 hint_mode = (
     colorizer.takes_hints
     and bool(files)
+    and reference is None
     and st.toggle(
         "Hint mode: click the result to give a colour where you know it",
         key="hint_mode",
@@ -82,7 +97,16 @@ if files:
     stamp = store.run_stamp(colorizer.path)
     for index, upload in enumerate(files):
         points = st.session_state.hints.get(upload.file_id, []) if hint_mode else []
-        key = (upload.file_id, model_name, stamp, render_size, saturation, hints.hints_json(points), download_format)
+        key = (
+            upload.file_id,
+            model_name,
+            stamp,
+            render_size,
+            saturation,
+            hints.hints_json(points),
+            download_format,
+            reference_upload.file_id if reference_upload is not None else None,
+        )
         try:
             if key not in st.session_state.colorized:
                 st.session_state.colorized[key] = uploads.colorize_upload(
@@ -93,6 +117,7 @@ if files:
                     saturation=saturation,
                     hints=points,
                     fmt=download_format,
+                    reference=reference,
                 )
             results.append(st.session_state.colorized[key])
         except ImageError as error:

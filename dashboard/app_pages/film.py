@@ -1,4 +1,5 @@
-"""Film: upload a black-and-white clip, watch the progress, play and download the colour one."""
+"""Film: upload a black-and-white clip (and key frames, if you have them), watch the progress, play and download the
+colour one."""
 
 import common
 import streamlit as st
@@ -29,9 +30,23 @@ st.caption(
     "for long films use `python -m colorkeras.film` (it resumes if interrupted)."
 )
 
+key_uploads = []
+if colorizer.takes_reference:
+    key_uploads = st.file_uploader(
+        "Key frames (optional): colour images named by the frame they colour, counted from 0 (0.png, 240.png)",
+        type=list(uploads.UPLOAD_TYPES),
+        accept_multiple_files=True,
+        key="film_key_frames",
+        help=(
+            "Each key frame colours its shot: carried along the motion, renewed from the key frame where the motion "
+            "loses it, never across a cut. Shots without one are colorized as without any."
+        ),
+    )
+key_frames = [(item.name, item.getvalue()) for item in key_uploads or []]
+
 st.session_state.setdefault("film_results", {})
 if upload is not None:
-    key = (upload.file_id, model_name, stability)
+    key = (upload.file_id, model_name, stability, tuple(item.file_id for item in key_uploads or []))
     if key not in st.session_state.film_results and st.button("Colorize the film", type="primary", key="film_start"):
         bar = st.progress(0.0, text="Reading the film ...")
 
@@ -45,7 +60,7 @@ if upload is not None:
 
         try:
             video, summary = uploads.colorize_film_upload(
-                colorizer, upload.name, upload.getvalue(), stability, progress
+                colorizer, upload.name, upload.getvalue(), stability, progress, key_frames
             )
             st.session_state.film_results = {key: (video, summary)}  # Only the film on show is kept.
         except (FilmError, ValueError) as error:

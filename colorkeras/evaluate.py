@@ -160,6 +160,16 @@ def build_parser():
         ),
     )
     parser.add_argument(
+        "--reference-pairs",
+        action="store_true",
+        help=(
+            "instead of the scores: colour from a reference photograph, on a pair of overlapping views of each "
+            "photograph (the reference scaled 0.85): each run's automatic colour, the naive transfer and colour from "
+            "the reference, with the dB over automatic and the chroma error (runs that take a reference; default: "
+            "the default run). Image folders (--split) and 'skimage'"
+        ),
+    )
+    parser.add_argument(
         "--recognition",
         default=None,
         metavar="CLASSIFIER",
@@ -219,14 +229,15 @@ def main(argv=None):
     from colorkeras.evaluation.leakage import evaluate_leakage
     from colorkeras.evaluation.options import EvaluateOptions
     from colorkeras.evaluation.recognition import evaluate_recognition
+    from colorkeras.evaluation.references import evaluate_reference_pairs
     from colorkeras.evaluation.scoring import evaluate, format_table
     from colorkeras.serving.inference import ImageError
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
     try:
-        if args.leakage and args.recognition:
-            raise ValueError("--leakage and --recognition are two different measures: give one")
+        if sum(map(bool, (args.leakage, args.recognition, args.reference_pairs))) > 1:
+            raise ValueError("--leakage, --recognition and --reference-pairs are different measures: give one")
         if args.true_classes and not args.recognition:
             raise ValueError(
                 "--true-classes goes with --recognition CLASSIFIER (the classifier that names the classes)"
@@ -234,6 +245,8 @@ def main(argv=None):
         options = cli.options_from(EvaluateOptions, args)
         if options.recognition:
             report = evaluate_recognition(options)
+        elif options.reference_pairs:
+            report = evaluate_reference_pairs(options)
         elif options.data == "historical" and not options.leakage:
             report = evaluate_historical(options)
         elif options.leakage:

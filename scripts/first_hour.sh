@@ -30,10 +30,11 @@ outputs=(
   photo.png colour/photo.png
   colour-options/photo.png colour-options/photo.compare.png
   hints.json colour-hints/photo.png
+  cup.png cup-colour.png colour-reference/cup.png
   clips/clip-320x240.mp4 clips/clip-640x480.mp4 film-colour/clip-640x480.mp4
+  clips4/clip-320x240.mp4 clips4/clip-320x240-keys/0.png film-colour/keys.mp4
   scans16/camera16.tif colour-archive/scans16/camera16.tif
   request.json served/colour.png
-  tf-serving/mobilenet-unet-hints/1/saved_model.pb
   tflite/colorizer.tflite tflite/colour.png
   scans-bulk/astronaut.png scans-bulk/coffee.png scans-bulk/chelsea.png scans-bulk/rocket.png
   colour-bulk/scans-bulk/astronaut.png colour-bulk/scans-bulk/coffee.png
@@ -44,7 +45,8 @@ outputs=(
 )
 # What this replay makes: the outputs' top-level paths and the misuses' scratch.
 made=(
-  photo.png colour colour-options hints.json colour-hints clips film-colour scans16
+  photo.png colour colour-options hints.json colour-hints cup.png cup-colour.png colour-reference
+  clips clips4 film-colour scans16
   colour-archive request.json served tf-serving tflite scans-bulk colour-bulk
   crops colour-first-run colour-api /tmp/colorkeras-first-run /tmp/eval
   empty-in misuse-1 misuse-2 misuse-3 misuse-4 misuse-5 /tmp/newcomer-eval /tmp/newcomer-train

@@ -87,7 +87,7 @@ def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
     return np.ascontiguousarray(colour), alpha
 
 
-REFERENCE_MIN_CHROMA = 3.0  # Mean |a, b| (Lab units) below which a reference holds no colour to give.
+REFERENCE_MIN_CHROMA = 1.5  # Mean |a, b| (Lab units) below which a reference holds no colour to give.
 
 
 def check_colour(rgb_uint8, name="the reference"):

@@ -37,6 +37,7 @@ class EvaluateOptions:
     band: int | None = None  # Leakage: the band around a region, in pixels (None: the measure's own).
     regions: int = 3  # Leakage: regions hinted per image.
     recognition: str | None = None  # A TFLite ImageNet classifier: recognition instead of PSNR.
+    reference_pairs: bool = False  # Colour from a reference, on pairs of overlapping views, instead of PSNR.
     true_classes: bool = False  # Recognition against each photo's true class (labels.txt).
     # === What is written ===
     output: str | None = None  # A JSON report (and a CSV beside it).

@@ -47,6 +47,7 @@ from colorkeras.core.config import architecture
 from colorkeras.core.images import DEFAULT_MAX_PIXELS
 from colorkeras.models import color, heads, hint_canvas, registry
 from colorkeras.models.mobilenet_unet import ENCODER_NAME
+from colorkeras.serving import edges as edges_lib
 from colorkeras.serving import reference as reference_lib
 
 # What every hint signature takes first: images, and K points (y, x) with their sRGB colours.
@@ -301,6 +302,20 @@ class ColorizerModule(tf.Module):
         ab = heads.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
         )
+        if points is not None and edges_lib.ENABLED:
+            # === Hints that stop at edges: their change kept where they reach (serving.edges) ===
+            automatic = heads.decode_chroma(
+                self._predict(images, render_size)[2],
+                self.architecture,
+                self.head,
+                self.bin_centers,
+                temperature,
+                self.log_prior,
+                prior_weight,
+            )
+            size = tf.shape(small)[1:3]
+            mask = self._hint_canvas(points, colors, height, width, size[0], size[1])[..., 2:]
+            ab = edges_lib.stop_at_edges(tf.image.resize(automatic, size), tf.image.resize(ab, size), small, mask)
 
         # === The original design's HSV boost, on the prediction ===
         def boosted():

@@ -1,9 +1,8 @@
 """Colour from a reference photograph, measured on pairs of overlapping views (issue 49).
 
-Each pair comes from one photograph: the target is a crop of 3/4 of its short
-side (its gray copy goes in), the reference another crop of that size moved by up
-to a quarter of it on each axis and scaled 0.85. Printed for each setting: the
-mean dB over the automatic colour of the same run, and the mean chroma error
+The pairs are ``evaluation.references``'s (``evaluate --reference-pairs``), made in
+this process so that the settings of ``serving.reference`` can change between runs.
+Printed for each setting: the mean dB over the automatic colour of the same run, and the mean chroma error
 |d(a, b)| (Lab units), beside the automatic colour and the naive transfer (each
 lightness level takes the reference's mean colour at that level).
 
@@ -22,63 +21,13 @@ import time
 import numpy as np
 from PIL import Image
 
-from colorkeras.core import lab, store
+from colorkeras.core import store
 from colorkeras.core.images import luma_gray
 from colorkeras.data import pipeline
+from colorkeras.evaluation.references import chroma_error, naive_transfer, pairs, psnr
 from colorkeras.serving import reference as reference_lib
 from colorkeras.serving.graph import ColorizerModule
 from colorkeras.training.exporter import load_networks, serving_settings
-
-SCALE = 0.85
-
-
-def pairs(paths, count, seed=0):
-    """(target uint8 RGB, reference uint8 RGB) pairs, one per photograph, made reproducibly."""
-    rng = np.random.default_rng(seed)
-    made = []
-    for path in paths:
-        if len(made) == count:
-            break
-        image = np.asarray(Image.open(path).convert("RGB"))
-        height, width = image.shape[:2]
-        side = int(0.75 * min(height, width))
-        top, left = rng.integers(0, height - side + 1), rng.integers(0, width - side + 1)
-        shift = side // 3
-        ref_top = int(np.clip(top + rng.integers(-shift, shift + 1), 0, height - side))
-        ref_left = int(np.clip(left + rng.integers(-shift, shift + 1), 0, width - side))
-        target = image[top : top + side, left : left + side]
-        reference = image[ref_top : ref_top + side, ref_left : ref_left + side]
-        scaled = max(8, round(side * SCALE))
-        reference = np.asarray(Image.fromarray(reference).resize((scaled, scaled), Image.LANCZOS))
-        made.append((target, reference))
-    return made
-
-
-def psnr(prediction, truth):
-    error = np.mean((prediction.astype(np.float64) - truth.astype(np.float64)) ** 2)
-    return 10 * np.log10(255.0**2 / max(error, 1e-10))
-
-
-def chroma_error(prediction, truth):
-    a = lab.rgb_to_lab(prediction.astype(np.float64) / 255.0)[..., 1:]
-    b = lab.rgb_to_lab(truth.astype(np.float64) / 255.0)[..., 1:]
-    return float(np.mean(np.sqrt(np.sum((a - b) ** 2, axis=-1))))
-
-
-def naive_transfer(gray, reference):
-    """Each lightness level of ``gray`` takes the reference's mean a/b at that level (nearest filled level)."""
-    target_l = lab.rgb_to_lab(np.repeat(gray[..., None], 3, -1).astype(np.float64) / 255.0)[..., 0]
-    reference_lab = lab.rgb_to_lab(reference.astype(np.float64) / 255.0)
-    levels = np.clip(reference_lab[..., 0].round().astype(int), 0, 100).ravel()
-    counts = np.bincount(levels, minlength=101)
-    means = np.stack(
-        [np.bincount(levels, reference_lab[..., c].ravel(), minlength=101) / np.maximum(counts, 1) for c in (1, 2)], -1
-    )
-    filled = np.flatnonzero(counts)
-    nearest = filled[np.abs(np.arange(101)[:, None] - filled[None, :]).argmin(1)]
-    ab = means[nearest][np.clip(target_l.round().astype(int), 0, 100)]
-    out = lab.linear_to_srgb(np.clip(lab.lab_to_linear(np.concatenate([target_l[..., None], ab], -1)), 0, 1))
-    return np.clip(out * 255 + 0.5, 0, 255).astype(np.uint8)
 
 
 def main():
@@ -102,7 +51,7 @@ def main():
         if args.split == "validation"
         else pipeline.folder_split_paths(folder)[1]
     )
-    made = pairs(paths, args.pairs)
+    made = pairs([np.asarray(Image.open(path).convert("RGB")) for path in paths[: args.pairs]])
     run = store.Run(store.resolve_run(args.model))
     model, automatic = load_networks(run)
     module = ColorizerModule(model, serving_settings(run.read_config()), automatic)

@@ -74,7 +74,7 @@ def test_bad_classifier_files_and_flags_are_one_message(tmp_path):
     for extra, message in (
         (["--recognition", tmp_path / "missing.tflite"], "no such classifier file"),
         (["--recognition", tmp_path / "not.tflite"], "not a TFLite model"),
-        (["--recognition", tmp_path / "not.tflite", "--leakage"], "two different measures"),
+        (["--recognition", tmp_path / "not.tflite", "--leakage"], "different measures: give one"),
         (["--recognition", tmp_path / "not.tflite", "--hints", "5"], "--hints is for the scores"),
     ):
         result = run_cli("colorkeras.evaluate", "--data", "skimage", *extra)

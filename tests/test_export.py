@@ -35,7 +35,7 @@ def test_reexport_with_other_defaults_writes_a_new_run_and_keeps_the_source(tiny
     record = json.loads((target / "config.json").read_text())
     assert record["settings"]["prior_weight"] == 0.5 and record["settings"]["saturation"] == 1.3
     assert len(record["bin_prior"]) > 200 and abs(sum(record["bin_prior"]) - 1) < 1e-6
-    assert record["exported_from"] == str(tiny_run)
+    assert record["exported_from"] == store.portable_path(tiny_run)  # As records store paths.
     assert (target / "history.csv").read_text() == (tiny_run / "history.csv").read_text()
     photo = data.coffee()
     plain, vivid = Colorizer(tiny_run).colorize(photo), Colorizer(target).colorize(photo)

@@ -66,7 +66,7 @@ def test_init_from_a_run_starts_from_its_weights(tmp_path, image_folder, trained
     )
     assert result.returncode == 0, result.stderr
     assert not all(np.array_equal(a, b) for a, b in zip(weights_of(tuned), weights_of(trained_run), strict=True))
-    assert json.loads((tuned / "config.json").read_text())["settings"]["init_from"] == str(trained_run)
+    assert json.loads((tuned / "config.json").read_text())["settings"]["init_from"] == store.portable_path(trained_run)
 
 
 def test_a_hint_network_started_from_an_automatic_run_takes_hints(tmp_path, image_folder, trained_run):

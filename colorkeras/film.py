@@ -107,7 +107,8 @@ def main(argv=None):
             f"Colorizing {source} ({info['width']}x{info['height']}, {info['frames'] or '?'} frames at "
             f"{info['rate'] or '?'} fps, audio: {info['audio'] or 'none'}) "
             f"with {colorizer.name}, stability {args.stability}"
-            + (f", the network on every {args.every} frames" if args.every > 1 else ""),
+            + (f", the network on every {args.every} frames" if args.every > 1 else "")
+            + (f", {len(keys.frames)} key frame(s) (their shots: every frame)" if keys is not None else ""),
             file=sys.stderr,
         )
         interactive = sys.stderr.isatty()

@@ -14,7 +14,6 @@ issue 27 asks for >= 3).
 import logging
 
 import numpy as np
-import pandas as pd
 from scipy import ndimage
 
 from colorkeras.core import lab, store
@@ -115,15 +114,7 @@ FIELDS = ("name", "regions", "inside", "band", "containment", "containment_media
 
 
 def format_table(rows):
-    return pd.DataFrame(rows, columns=FIELDS).to_string(
-        index=False,
-        formatters={
-            "inside": "{:.2f}".format,
-            "band": "{:.2f}".format,
-            "containment": "{:.2f}".format,
-            "containment_median": "{:.2f}".format,
-        },
-    )
+    return scoring.text_table(rows, FIELDS, {name: "{:.2f}" for name in FIELDS[2:]})
 
 
 def evaluate_leakage(options: EvaluateOptions) -> Report:

@@ -16,7 +16,6 @@ folder, ``--split``).
 import logging
 
 import numpy as np
-import pandas as pd
 from PIL import Image
 
 from colorkeras.core import lab, store
@@ -119,14 +118,7 @@ def score_pairs(colorizer, made):
 
 
 def format_table(rows):
-    return pd.DataFrame(rows, columns=FIELDS).to_string(
-        index=False,
-        formatters={
-            "psnr": "{:.2f}".format,
-            "gain_db": "{:+.2f}".format,
-            "chroma_error": "{:.2f}".format,
-        },
-    )
+    return scoring.text_table(rows, FIELDS, {"psnr": "{:.2f}", "gain_db": "{:+.2f}", "chroma_error": "{:.2f}"})
 
 
 def evaluate_reference_pairs(options: EvaluateOptions) -> Report:

@@ -390,6 +390,13 @@ def truth_row(gray_row):
     }
 
 
+def text_table(rows, fields, decimals):
+    """``rows`` as a text table of the columns ``fields``; ``decimals`` maps a column to its format
+    (``"{:.2f}"``, ``"{:+.2f}"``); the others as they are."""
+    formatters = {name: form.format for name, form in decimals.items()}
+    return pd.DataFrame(rows, columns=list(fields)).to_string(index=False, formatters=formatters)
+
+
 def format_table(rows, extra=()):
     frame = pd.DataFrame(rows, columns=[*ROW_FIELDS, *extra])
     return frame.to_string(

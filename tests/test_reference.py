@@ -169,8 +169,16 @@ def test_evaluate_scores_reference_pairs_beside_the_automatic_colour_and_the_nai
     result = run_cli("colorkeras.evaluate", "--reference-pairs", "--data", "skimage", "--limit", "3")
     assert result.returncode == 0, result.stderr[-2000:]
     rows = {line.rsplit(maxsplit=4)[0].strip(): line.split() for line in result.stdout.splitlines()[1:]}
-    assert set(rows) == {"mobilenet-unet-hints automatic", "naive transfer", "mobilenet-unet-hints reference"}
-    gain = float(rows["mobilenet-unet-hints reference"][-2])
+    run = "mobilenet-unet-hints"
+    assert set(rows) == {
+        f"{run} automatic",
+        "naive transfer",
+        f"{run} reference",
+        f"{run} another photograph as reference",
+    }
+    gain = float(rows[f"{run} reference"][-2])
     assert gain > float(rows["naive transfer"][-2]) > 0.0, result.stdout
+    # A reference of another scene matches little, so the automatic colour mostly stays.
+    assert abs(float(rows[f"{run} another photograph as reference"][-2])) < 1.5, result.stdout
     refused = run_cli("colorkeras.evaluate", "--reference-pairs", "--leakage", "--data", "skimage")
     assert refused.returncode == 2 and "different measures" in refused.stderr

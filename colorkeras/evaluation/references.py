@@ -6,8 +6,10 @@ moved by up to a third of it on each axis and scaled 0.85. Each run colours the
 target three ways: automatically, from the reference by the naive transfer (each
 lightness level takes the reference's mean colour at that level: the floor to
 beat) and from the reference by correspondence (``Colorizer.colorize(reference=)``).
-Each row: PSNR against the target's truth, its gain over the run's automatic
-colour, and the mean chroma error |d(a, b)| in Lab units.
+A fourth row colours each target from the next pair's reference, another
+photograph: where nothing matches, the automatic colour should stay. Each row:
+PSNR against the target's truth, its gain over the run's automatic colour, and
+the mean chroma error |d(a, b)| in Lab units.
 
 ``python -m colorkeras.evaluate --reference-pairs --data skimage`` (or an image
 folder, ``--split``).
@@ -90,15 +92,21 @@ def naive_transfer(gray, reference):
 
 
 def score_pairs(colorizer, made):
-    """The three rows of one run on ``made`` (target, reference) pairs: automatic, naive transfer, reference."""
+    """The rows of one run on ``made`` (target, reference) pairs: automatic, naive transfer, reference, and
+    (from two pairs up) another photograph's reference: what a reference of an unrelated scene does."""
     scores = {"automatic": [], "naive transfer": [], "reference": []}
-    for target, reference in made:
+    if len(made) > 1:
+        scores["another photograph as reference"] = []
+    for index, (target, reference) in enumerate(made):
         gray = luma_gray(target)
         results = {
             "automatic": colorizer.colorize(gray),
             "naive transfer": naive_transfer(gray[..., 0], reference),
             "reference": colorizer.colorize(gray, reference=reference),
         }
+        if len(made) > 1:
+            unrelated = made[(index + 1) % len(made)][1]
+            results["another photograph as reference"] = colorizer.colorize(gray, reference=unrelated)
         for way, result in results.items():
             scores[way].append((psnr(result, target), chroma_error(result, target)))
     automatic = np.array(scores["automatic"])[:, 0]

@@ -17,7 +17,9 @@ where nothing matches, the automatic colour stays
 The settings below were chosen on validation pairs (two overlapping crops of one
 validation photograph, the reference scaled 0.85; strides 8 and 16 gave 0.9 dB
 less, adding stride 2 gave 0.6 dB more at three times the time; the matched colour
-through the hint network alone, 2.7 dB less than kept as matched):
+through the hint network alone, 2.7 dB less than kept as matched). The threshold
+is the lowest at which a reference of an unrelated scene costs nothing against
+the automatic colour (0.5 cost 4.7 dB there, and gave 0.7 dB more on the pairs):
 ``scripts/experiments/reference_sweep.py`` and
 ``docs/research/2026-12-07-reference-and-key-frames.md``.
 """
@@ -29,7 +31,7 @@ from colorkeras.models import color
 LEVELS = (1, 2)  # The encoder outputs described (strides 2, 4, 8, 16, 32 are 0-4): strides 4 and 8.
 TEMPERATURE = 0.05  # Of the softmax over cosine similarities (lower: the best match alone).
 LIGHTNESS_WEIGHT = 2.0  # Similarity lost per 100 L of lightness difference between two positions.
-THRESHOLD = 0.5  # A position whose best similarity is below this keeps the automatic colour.
+THRESHOLD = 0.7  # A position whose best similarity is below this keeps the automatic colour.
 TOP_K = 8  # Matches each position's colour is averaged over.
 DIRECT = True  # Matched colour kept as matched where confident (False: only through the hint network's canvas).
 

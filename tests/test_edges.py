@@ -38,14 +38,18 @@ def chroma(rgb):
     return lab.rgb_to_lab(np.asarray(rgb, np.float64) / 255.0)[..., 1:]
 
 
-@pytest.mark.parametrize("square_lightness", [25, 200])
-def test_a_hint_inside_a_square_does_not_colour_outside_it(square_lightness):
+@pytest.fixture(scope="module")
+def colorizer():
     from colorkeras.serving.inference import Colorizer
 
+    return Colorizer()  # The shipped default.
+
+
+@pytest.mark.parametrize("square_lightness", [25, 200])
+def test_a_hint_inside_a_square_does_not_colour_outside_it(colorizer, square_lightness):
     rng = np.random.default_rng(0)
     gray = np.clip(rng.normal(110, 6, (160, 160)), 0, 255).astype(np.uint8)  # A plain, slightly grainy ground.
     gray[50:110, 50:110] = square_lightness
-    colorizer = Colorizer()
     hint = [{"x": 80, "y": 80, "color": "#2040d0"}]
     # Both at the hints' saturation, so that the change is the hint's alone.
     automatic = colorizer.colorize(gray, saturation=colorizer.hint_saturation)

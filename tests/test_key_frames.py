@@ -56,6 +56,7 @@ def test_an_empty_or_missing_folder_is_refused(tmp_path):
         KeyFrames.read(tmp_path / "nowhere", 160, 120, 20)
 
 
+@pytest.mark.slow
 def test_a_key_frame_of_the_first_frame_colours_the_pan_close_to_the_truth_and_stops_at_the_cut(two_shots):
     from colorkeras.serving.inference import Colorizer
     from colorkeras.video.pipeline import Stabiliser, colorized_frames

@@ -6,13 +6,10 @@ import pytest
 from PIL import Image
 
 from colorkeras.data.film_clips import make_clip
+from colorkeras.evaluation.references import psnr
 from colorkeras.video.key_frames import KeyFrames
 from colorkeras.video.pipeline import FilmError, read_frames
 from tests.conftest import run_cli
-
-
-def psnr(a, b):
-    return 10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
 
 
 @pytest.fixture(scope="module")

@@ -7,19 +7,10 @@ import tensorflow as tf
 from PIL import Image
 from skimage import data
 
-from colorkeras.core import lab
 from colorkeras.core.images import ImageError, check_colour, luma_gray
+from colorkeras.evaluation.references import chroma_error, psnr
 from colorkeras.serving import reference
 from tests.conftest import run_cli
-
-
-def psnr(a, b):
-    return 10 * np.log10(255.0**2 / np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2))
-
-
-def chroma_error(a, b):
-    ab = lab.rgb_to_lab(a / 255.0)[..., 1:] - lab.rgb_to_lab(b / 255.0)[..., 1:]
-    return float(np.mean(np.hypot(ab[..., 0], ab[..., 1])))
 
 
 @pytest.fixture(scope="module")

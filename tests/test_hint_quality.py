@@ -58,7 +58,8 @@ def test_a_red_hint_reddens_the_wall_and_not_far_objects_through_every_door(gray
     assert result.returncode == 0, result.stderr[-2000:]
     through_cli = np.asarray(Image.open(tmp_path / "out" / "motorcycle.png"))
 
-    np.testing.assert_array_equal(through_python, through_graph)
+    # The API joins L and chroma on the CPU (serving.pixels), the graph in TensorFlow: within one code value.
+    assert np.abs(through_python.astype(int) - through_graph.astype(int)).max() <= 1
     np.testing.assert_array_equal(through_python, through_cli)
     wall_before, wall_after = lab(plain, WALL)[..., 1].mean(), lab(through_python, WALL)[..., 1].mean()
     assert wall_after > 15 and wall_after - wall_before > 12, (wall_before, wall_after)  # a*: red

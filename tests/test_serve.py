@@ -89,7 +89,8 @@ def test_a_posted_jpeg_comes_back_a_png_of_its_size_and_lightness_same_as_the_sa
     signature = tf.saved_model.load(str(store.Run(tiny_run).saved_model)).signatures["colorize_bytes"]
     inputs = [base64.b64decode(item["b64"]) for item in request["instances"]]
     direct = signature(images_bytes=tf.constant(inputs))["colorized_bytes"].numpy()[0]
-    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(direct))), result)
+    # The server answers through the Python API's CPU path (serving.pixels): within one code value.
+    assert np.abs(np.asarray(Image.open(io.BytesIO(direct))).astype(int) - result.astype(int)).max() <= 1
     # The columnar form, and a versioned URL, answer alike.
     status, columns = call(
         f"{url}/v1/models/tiny/versions/1:predict",

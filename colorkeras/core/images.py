@@ -43,12 +43,13 @@ class ImageError(Exception):
     """An input that is not a usable image; the message says why."""
 
 
-def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
+def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS, keep_gray=False):
     """A PIL image or numpy array of any common kind -> (uint8 [h, w, 3], alpha or None).
 
     Accepts gray, gray+alpha, RGB, RGBA, 16-bit, float, palette and CMYK; applies
     EXIF orientation to PIL images. Raises ``ImageError`` for anything else, or for
-    images over ``max_pixels``.
+    images over ``max_pixels``. ``keep_gray``: a gray image (without alpha) comes back
+    as uint8 ``[h, w, 1]``, not copied into three equal channels.
     """
     if isinstance(image, Image.Image):
         width, height = image.size
@@ -62,9 +63,11 @@ def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
         if image.mode in ("I;16", "I;16B", "I;16L", "I"):
             array = np.asarray(image, dtype=np.float64)
             scale = 65535.0 if array.max(initial=0) > 255 or image.mode.startswith("I;16") else 255.0
-            return to_uint8_rgb(np.clip(array / scale, 0, 1), max_pixels)
+            return to_uint8_rgb(np.clip(array / scale, 0, 1), max_pixels, keep_gray)
         if image.mode == "F":
-            return to_uint8_rgb(np.asarray(image, dtype=np.float64), max_pixels)
+            return to_uint8_rgb(np.asarray(image, dtype=np.float64), max_pixels, keep_gray)
+        if keep_gray and image.mode == "L":
+            return np.asarray(image)[..., None], None
         return np.asarray(image.convert("RGB")), None
     array = np.asarray(image)
     if array.ndim == 2:
@@ -82,7 +85,7 @@ def to_uint8_rgb(image, max_pixels=DEFAULT_MAX_PIXELS):
         raise ImageError(f"unsupported array dtype {array.dtype}; use uint8, uint16 or float in [0, 1]")
     alpha = array[..., -1] if array.shape[-1] in (2, 4) else None
     colour = array[..., :1] if array.shape[-1] <= 2 else array[..., :3]
-    if colour.shape[-1] == 1:
+    if colour.shape[-1] == 1 and not keep_gray:
         colour = np.repeat(colour, 3, axis=-1)
     return np.ascontiguousarray(colour), alpha
 

@@ -120,10 +120,11 @@ def _encode_srgb(linear):
 # 256-entry table from uint8 to linear light, and a 16384-entry table from linear
 # light back to uint8 (at most 0.2 of a code value from the exact result).
 
-_LINEAR_STEPS = 16383
+LINEAR_STEPS = 16383
 
 
-def _srgb_to_linear_table():
+def srgb_to_linear_table():
+    """Linear light of each uint8 sRGB value (float32 [256]), exact."""
     values = np.arange(256, dtype=np.float64) / 255.0
     return np.where(values <= 0.04045, values / 12.92, ((values + 0.055) / 1.055) ** 2.4).astype(np.float32)
 
@@ -134,15 +135,16 @@ def _lightness_of_luminance(y):
 
 def uint8_gray_lightness_table():
     """CIELAB L of each uint8 gray level (float32 [256]), exact."""
-    return _lightness_of_luminance(_srgb_to_linear_table().astype(np.float64)).astype(np.float32)
+    return _lightness_of_luminance(srgb_to_linear_table().astype(np.float64)).astype(np.float32)
 
 
-def _luminance_lightness_table():
-    return _lightness_of_luminance(np.arange(_LINEAR_STEPS + 1, dtype=np.float64) / _LINEAR_STEPS).astype(np.float32)
+def luminance_lightness_table():
+    """CIELAB L at ``LINEAR_STEPS + 1`` even steps of luminance in [0, 1] (float32)."""
+    return _lightness_of_luminance(np.arange(LINEAR_STEPS + 1, dtype=np.float64) / LINEAR_STEPS).astype(np.float32)
 
 
 def _linear_to_uint8_table():
-    srgb = _encode_srgb(np.arange(_LINEAR_STEPS + 1, dtype=np.float64) / _LINEAR_STEPS)
+    srgb = _encode_srgb(np.arange(LINEAR_STEPS + 1, dtype=np.float64) / LINEAR_STEPS)
     return np.clip(np.round(srgb * 255.0), 0, 255).astype(np.uint8)
 
 
@@ -157,16 +159,16 @@ def uint8_to_lightness(images, gray=None):
     if gray:
         # A gray value has one lightness: an exact 256-entry table.
         return tf.gather(tf.constant(uint8_gray_lightness_table()), tf.cast(images[..., :1], tf.int32))
-    linear = tf.gather(tf.constant(_srgb_to_linear_table()), tf.cast(images, tf.int32))
+    linear = tf.gather(tf.constant(srgb_to_linear_table()), tf.cast(images, tf.int32))
     y = tf.expand_dims(tf.tensordot(linear, tf.constant(cielab.LUMINANCE), axes=1), -1)
     # L from luminance through a fine table (within 0.06 L units of the exact value).
-    index = tf.cast(tf.clip_by_value(y, 0.0, 1.0) * _LINEAR_STEPS + 0.5, tf.int32)
-    return tf.gather(tf.constant(_luminance_lightness_table()), index)
+    index = tf.cast(tf.clip_by_value(y, 0.0, 1.0) * LINEAR_STEPS + 0.5, tf.int32)
+    return tf.gather(tf.constant(luminance_lightness_table()), index)
 
 
 def lab_to_uint8(lab):
     """CIELAB float32 ``[..., 3]`` -> sRGB uint8 ``[..., 3]``, clipped to the gamut."""
-    index = tf.cast(_lab_to_linear(lab) * _LINEAR_STEPS + 0.5, tf.int32)
+    index = tf.cast(_lab_to_linear(lab) * LINEAR_STEPS + 0.5, tf.int32)
     return tf.gather(tf.constant(_linear_to_uint8_table()), index)
 
 
@@ -192,5 +194,5 @@ def lightness_chroma_to_uint8(lightness, chroma_f):
     xz = _f_inverse_fast(fy + chroma_f)
     xyz = tf.concat([xz[..., :1], _f_inverse_fast(fy), xz[..., 1:]], axis=-1)
     linear = tf.tensordot(xyz, tf.constant(cielab.WHITE_XYZ_TO_RGB), axes=1)
-    index = tf.cast(tf.clip_by_value(linear, 0.0, 1.0) * _LINEAR_STEPS + 0.5, tf.int32)
+    index = tf.cast(tf.clip_by_value(linear, 0.0, 1.0) * LINEAR_STEPS + 0.5, tf.int32)
     return tf.gather(tf.constant(_linear_to_uint8_table()), index)

@@ -36,6 +36,12 @@ Signatures:
   bomb is refused (InvalidArgumentError) without allocating its pixels.
   ``colorize_bytes_jpeg(images_bytes)``: the same with JPEG files out (quality
   90), for clients that want a small answer fast.
+- ``chroma(lightness, render_size, saturation, temperature, prior_weight)``: steps
+  2 and 3 alone, for the Python API (``serving.inference``), which makes step 1 and
+  step 4 itself on the CPU (``serving.pixels``): full-resolution L float32 ``[batch,
+  height, width, 1]`` -> ``{"chroma": float32 [batch, h, w, 2]}``, a/b at the
+  working resolution; hint runs add ``chroma_with_hints(lightness, points, colors,
+  ...)``, which sends every image through the hint network.
 """
 
 import keras
@@ -61,9 +67,18 @@ PNG_COMPRESSION = 1  # zlib level of colorize_bytes's PNG files (see colorize_by
 JPEG_QUALITY = 90  # colorize_bytes_jpeg's, as images.save_image writes .jpg files.
 COMPOSE_ROWS = 32  # Rows of the full-resolution result converted at a time (see ColorizerModule._compose).
 # The signatures every run has; hint runs add HINT_SIGNATURES (a classes head, suggest_colors).
-AUTOMATIC_SIGNATURES = ("serving_default", "colorize", "colorize_bytes", "colorize_bytes_jpeg")
-HINT_SIGNATURES = ("colorize_with_hints", "colorize_with_hints_and_options")
+AUTOMATIC_SIGNATURES = ("serving_default", "colorize", "colorize_bytes", "colorize_bytes_jpeg", "chroma")
+HINT_SIGNATURES = ("colorize_with_hints", "colorize_with_hints_and_options", "chroma_with_hints")
 REFERENCE_SIGNATURE = "colorize_with_reference"  # Hint networks with the pretrained encoder.
+OPTION_INPUTS = [
+    tf.TensorSpec([], tf.int32, name="render_size"),
+    tf.TensorSpec([], tf.float32, name="saturation"),
+    tf.TensorSpec([], tf.float32, name="temperature"),
+    tf.TensorSpec([], tf.float32, name="prior_weight"),
+]
+# The Python API's own path (serving.inference): the graph from full-resolution L to
+# the predicted chroma; the API makes L and joins it with the chroma outside the graph.
+LIGHTNESS_INPUT = tf.TensorSpec([None, None, None, 1], tf.float32, name="lightness")
 REFERENCE_INPUTS = [
     tf.TensorSpec([None, None, None, None], tf.uint8, name="images"),
     tf.TensorSpec([None, None, None, None], tf.uint8, name="references"),
@@ -195,14 +210,12 @@ class ColorizerModule(tf.Module):
             self.colorize_with_hints = tf.function(self._colorize_with_hints, input_signature=HINT_INPUTS)
             self.colorize_with_hints_and_options = tf.function(
                 self._colorize_with_hints_and_options,
-                input_signature=[
-                    *HINT_INPUTS,
-                    tf.TensorSpec([], tf.int32, name="render_size"),
-                    tf.TensorSpec([], tf.float32, name="saturation"),
-                    tf.TensorSpec([], tf.float32, name="temperature"),
-                    tf.TensorSpec([], tf.float32, name="prior_weight"),
-                ],
+                input_signature=[*HINT_INPUTS, *OPTION_INPUTS],
             )
+            self.chroma_with_hints = tf.function(
+                self._chroma_with_hints, input_signature=[LIGHTNESS_INPUT, *HINT_INPUTS[1:], *OPTION_INPUTS]
+            )
+        self.chroma = tf.function(self._chroma_only, input_signature=[LIGHTNESS_INPUT, *OPTION_INPUTS])
         # Colour from a reference needs the encoder's features of both images, so it
         # exists where the hint network has the pretrained encoder.
         self.features_call = encoder_features(keras_model) if self.hints else None
@@ -282,22 +295,34 @@ class ColorizerModule(tf.Module):
         network where ``points`` are given, else the automatic network (the run's own
         with an empty canvas where it has none beside it)."""
         lightness = self._lightness(images)
+        return (lightness, *self._predict_from(lightness, render_size, points, colors))
+
+    def _predict_from(self, lightness, render_size, points=None, colors=None):
+        """``_predict`` from full-resolution L: (working-resolution L, network outputs)."""
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         render_height, render_width = self._render_shape(height, width, render_size)
         small = self._downscale(lightness, render_height, render_width)
         inputs = small / color.L_SCALE
         if points is None and self.automatic is not None:
-            return lightness, small, self._network(self.automatic, inputs)
+            return small, self._network(self.automatic, inputs)
         if self.hints:
             if points is None:
                 canvas = tf.zeros(tf.concat([tf.shape(small)[:3], [hints_lib.HINT_CHANNELS]], axis=0))
             else:
                 canvas = self._hint_canvas(points, colors, height, width, render_height, render_width)
             inputs = tf.concat([inputs, canvas], axis=-1)
-        return lightness, small, self._network(self.keras_model, inputs)
+        return small, self._network(self.keras_model, inputs)
 
     def _colorize(self, images, render_size, saturation, temperature, prior_weight, points=None, colors=None):
-        lightness, small, outputs = self._predict(images, render_size, points, colors)
+        lightness = self._lightness(images)
+        ab = self._chroma(lightness, render_size, saturation, temperature, prior_weight, points, colors)
+        # === Join full-resolution L with upsampled chroma ===
+        return self._compose(lightness, ab, tf.shape(lightness)[1], tf.shape(lightness)[2])
+
+    def _chroma(self, lightness, render_size, saturation, temperature, prior_weight, points=None, colors=None):
+        """Full-resolution L -> the predicted a/b at the working resolution (or the
+        network's output resolution), after the hints' edge stop and the boost."""
+        small, outputs = self._predict_from(lightness, render_size, points, colors)
         height, width = tf.shape(lightness)[1], tf.shape(lightness)[2]
         ab = heads.decode_chroma(
             outputs, self.architecture, self.head, self.bin_centers, temperature, self.log_prior, prior_weight
@@ -305,7 +330,7 @@ class ColorizerModule(tf.Module):
         if points is not None and edges_lib.ENABLED:
             # === Hints that stop at edges: their change kept where they reach (serving.edges) ===
             automatic = heads.decode_chroma(
-                self._predict(images, render_size)[2],
+                self._predict_from(lightness, render_size)[1],
                 self.architecture,
                 self.head,
                 self.bin_centers,
@@ -323,10 +348,7 @@ class ColorizerModule(tf.Module):
             predicted = color.lab_to_rgb(tf.concat([small_lightness, ab], axis=-1))
             return color.rgb_to_lab(self._boost_saturation(predicted, saturation))[..., 1:]
 
-        ab = self._unless_one(saturation, boosted, lambda: ab)
-
-        # === Join full-resolution L with upsampled chroma ===
-        return self._compose(lightness, ab, height, width)
+        return self._unless_one(saturation, boosted, lambda: ab)
 
     def _compose(self, lightness, ab, height, width):
         """Full-resolution L ``[B, H, W, 1]`` and render-size chroma ``[B, h, w, 2]`` ->
@@ -411,6 +433,18 @@ class ColorizerModule(tf.Module):
             images, points, colors, render_size, saturation, saturation, temperature, prior_weight
         )
         return {"colorized": colorized}
+
+    def _chroma_only(self, lightness, render_size, saturation, temperature, prior_weight):
+        """``chroma``: L float32 ``[B, H, W, 1]`` -> ``{"chroma": a/b float32 [B, h, w, 2]}``, the
+        automatic prediction at the working (or the network's output) resolution."""
+        return {"chroma": self._chroma(lightness, render_size, saturation, temperature, prior_weight)}
+
+    def _chroma_with_hints(self, lightness, points, colors, render_size, saturation, temperature, prior_weight):
+        """``chroma_with_hints``: the same through the hint network for images that all have
+        points (unlike ``colorize_with_hints``, an image without one is not given the
+        automatic result: the caller sends those to ``chroma``)."""
+        ab = self._chroma(lightness, render_size, saturation, temperature, prior_weight, points, colors)
+        return {"chroma": ab}
 
     def _reference_canvas(self, small, references, render_size):
         """The dense hint canvas ``[B, h, w, 3]`` for working-resolution L ``small`` from colour
@@ -504,20 +538,7 @@ class ColorizerModule(tf.Module):
 
     def _colorize_file(self, data):
         """One encoded file -> its colorized uint8 RGB [h, w, 3], with the run's defaults."""
-        height, width = header_size(data)
-        pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
-        checks = [
-            tf.debugging.assert_non_negative(height, message=f"not an image we can read: not a {FORMATS} file"),
-            tf.debugging.assert_less_equal(
-                pixels,
-                tf.constant(DEFAULT_MAX_PIXELS, tf.int64),
-                message=f"image is over the limit of {DEFAULT_MAX_PIXELS // 1_000_000} megapixels",
-            ),
-        ]
-        # Decoding waits for the checks: a bomb is refused before its pixels exist.
-        with tf.control_dependencies(checks):
-            image = tf.io.decode_image(tf.identity(data), channels=0, dtype=tf.uint8, expand_animations=False)
-        return self._colorize(image[None], *self._defaults())[0]
+        return self._colorize(decode_file(data)[None], *self._defaults())[0]
 
     @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name="images_bytes")])
     def colorize_bytes(self, images_bytes):
@@ -533,6 +554,25 @@ class ColorizerModule(tf.Module):
         # against the PNG's 120 for a 1-megapixel result, at a sixth of its size.
         encoded = tf.map_fn(self._colorize_to_jpeg, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"colorized_bytes": encoded}
+
+
+def decode_file(data):
+    """One encoded file (a scalar string) -> uint8 ``[h, w, channels]``, its size read from the
+    header and checked against ``DEFAULT_MAX_PIXELS`` first: a decompression bomb is refused
+    (InvalidArgumentError) before its pixels exist."""
+    height, width = header_size(data)
+    pixels = tf.cast(height, tf.int64) * tf.cast(width, tf.int64)
+    checks = [
+        tf.debugging.assert_non_negative(height, message=f"not an image we can read: not a {FORMATS} file"),
+        tf.debugging.assert_less_equal(
+            pixels,
+            tf.constant(DEFAULT_MAX_PIXELS, tf.int64),
+            message=f"image is over the limit of {DEFAULT_MAX_PIXELS // 1_000_000} megapixels",
+        ),
+    ]
+    # Decoding waits for the checks.
+    with tf.control_dependencies(checks):
+        return tf.io.decode_image(tf.identity(data), channels=0, dtype=tf.uint8, expand_animations=False)
 
 
 def traced_network(network):
@@ -669,9 +709,11 @@ def export_saved_model(keras_model, settings, path, automatic=None):
     }
     if hasattr(module, "suggest_colors"):
         signatures["suggest_colors"] = module.suggest_colors
+    signatures["chroma"] = module.chroma
     if module.hints:
         signatures["colorize_with_hints"] = module.colorize_with_hints
         signatures["colorize_with_hints_and_options"] = module.colorize_with_hints_and_options
+        signatures["chroma_with_hints"] = module.chroma_with_hints
     if hasattr(module, "colorize_with_reference"):
         signatures[REFERENCE_SIGNATURE] = module.colorize_with_reference
     tf.saved_model.save(module, str(path), signatures=signatures)

@@ -1,8 +1,9 @@
 """The one colorize path: load a run's SavedModel, colorize arrays, PIL images and files.
 
-Every front end (the colorize CLI, the dashboard, the evaluator) goes through
-``Colorizer``, which calls the SavedModel's own graph, so they all give the same
-result as TensorFlow Serving would.
+Every front end (the colorize CLI, the dashboard, film, bulk, the evaluator) goes
+through ``Colorizer``, which calls the SavedModel's own graph for the prediction and
+makes the full-resolution ends (lightness, and its join with the chroma) on the CPU
+(``serving.pixels``): the result TensorFlow Serving gives, within one code value.
 
     from colorkeras import Colorizer
     colorizer = Colorizer()                      # the default run in saved_models/
@@ -25,6 +26,7 @@ from colorkeras.core import archive, store
 from colorkeras.core import hints as hints_lib
 from colorkeras.core.hints import HintError
 from colorkeras.core.images import DEFAULT_MAX_PIXELS, ImageError, check_colour, open_image, to_uint8_rgb
+from colorkeras.serving import pixels
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -75,6 +77,8 @@ class Colorizer:
         self._tf = tf
         self._loaded = tf.saved_model.load(str(store.Run(self.path).saved_model))
         self._signature = self._loaded.signatures["colorize"]
+        # Runs exported with the chroma signatures colour on the CPU path (_colorize_on_cpu).
+        self._chroma = self._loaded.signatures.get("chroma")
         # Runs exported before the prior weight existed take one input fewer.
         self._takes_prior_weight = "prior_weight" in self._signature.structured_input_signature[1]
         self.takes_hints = "colorize_with_hints_and_options" in self._loaded.signatures
@@ -175,12 +179,16 @@ class Colorizer:
         if images.dtype != np.uint8 or images.ndim != 4 or images.shape[-1] not in (1, 3):
             raise ImageError(f"expected uint8 [batch, h, w, 1|3], received {images.dtype} {images.shape}")
         if points is None:
+            if self._chroma is not None:
+                return self._colorize_on_cpu(images, render_size, saturation)
             return self._signature(images=tf.constant(images), **self._options(render_size, saturation))[
                 "colorized"
             ].numpy()
         self.check_takes_hints()
         points = np.asarray(points, np.int32).reshape(len(images), -1, 2)
         colors = np.asarray(colors, np.uint8).reshape(len(images), -1, 3)
+        if self._chroma is not None:
+            return self._colorize_on_cpu(images, render_size, saturation, points, colors)
         hinted = (points >= 0).all(axis=-1).any(axis=-1)
         if saturation is None and not hinted.all():
             # Images without a valid point get the automatic result at its own
@@ -198,6 +206,44 @@ class Colorizer:
             **options,
         )
         return outputs["colorized"].numpy()
+
+    def _colorize_on_cpu(
+        self,
+        images: np.ndarray,
+        render_size: int | None,
+        saturation: float | None,
+        points: np.ndarray | None = None,
+        colors: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``colorize_batch`` through the graph's ``chroma`` signatures, with the full-resolution
+        lightness and join done by ``serving.pixels``: the same result as the ``colorize``
+        signatures within one code value, in a third of their time on a large image. As
+        ``colorize_with_hints`` does, an image without a valid point gets the automatic
+        result, at the run's saturation unless one is given."""
+        tf = self._tf
+        if len(images) == 1:  # One image (the usual call) without a copy.
+            lightness = pixels.lightness(images[0])[None, ..., None]
+        else:
+            lightness = np.stack([pixels.lightness(image) for image in images])[..., None]
+        hinted = np.zeros(len(images), bool) if points is None else (points >= 0).all(axis=-1).any(axis=-1)
+        chroma: dict[int, np.ndarray] = {}
+        if not hinted.all():
+            plain = self._chroma(lightness=tf.constant(lightness[~hinted]), **self._options(render_size, saturation))[
+                "chroma"
+            ].numpy()
+            for index, ab in zip(np.flatnonzero(~hinted), plain, strict=True):
+                chroma[int(index)] = ab
+        if points is not None and colors is not None and hinted.any():
+            options = self._options(render_size, self.hint_saturation if saturation is None else saturation)
+            given = self._loaded.signatures["chroma_with_hints"](
+                lightness=tf.constant(lightness[hinted]),
+                points=tf.constant(points[hinted]),
+                colors=tf.constant(colors[hinted]),
+                **options,
+            )["chroma"].numpy()
+            for index, ab in zip(np.flatnonzero(hinted), given, strict=True):
+                chroma[int(index)] = ab
+        return np.stack([pixels.compose(lightness[index, ..., 0], chroma[index]) for index in range(len(images))])
 
     def _hint_arrays(
         self, hints: list[dict[str, Any]], width: int, height: int, render_size: int | None = None
@@ -225,7 +271,8 @@ class Colorizer:
         photograph of the same or a similar scene whose colour is given by correspondence
         (``colorize_with_reference``; the run's own render size, no saturation boost).
         """
-        rgb, alpha = to_uint8_rgb(image, self.max_pixels)
+        # A gray input stays one channel: its lightness is one table lookup, not three channels' worth.
+        array, alpha = to_uint8_rgb(image, self.max_pixels, keep_gray=True)
         if reference is not None:
             if hints:
                 raise HintError("give hints or a reference photograph, not both")
@@ -234,13 +281,13 @@ class Colorizer:
             self.check_takes_reference()
             reference_rgb, _ = to_uint8_rgb(reference, self.max_pixels)
             check_colour(reference_rgb)
-            result = self.colorize_with_reference(rgb[None], reference_rgb[None])[0]
+            result = self.colorize_with_reference(array[None], reference_rgb[None])[0]
         else:
             points = colors = None
             if hints:
                 self.check_takes_hints()
-                points, colors = self._hint_arrays(hints, rgb.shape[1], rgb.shape[0], render_size)
-            result = self.colorize_batch(rgb[None], render_size, saturation, points, colors)[0]
+                points, colors = self._hint_arrays(hints, array.shape[1], array.shape[0], render_size)
+            result = self.colorize_batch(array[None], render_size, saturation, points, colors)[0]
         if alpha is not None:
             result = np.concatenate([result, alpha[..., None]], axis=-1)
         return result

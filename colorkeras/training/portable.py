@@ -123,7 +123,7 @@ def colour_tables():
     ``fit`` needs no TensorFlow): gray level -> L, sRGB level -> linear."""
     from colorkeras.models import color
 
-    return {"gray_lightness": color.uint8_gray_lightness_table(), "srgb_to_linear": color._srgb_to_linear_table()}
+    return {"gray_lightness": color.uint8_gray_lightness_table(), "srgb_to_linear": color.srgb_to_linear_table()}
 
 
 def to_lightness_ab(rgb, tables):

@@ -23,7 +23,7 @@ from colorkeras.core.constants import DEFAULT_EVERY, DEFAULT_STABILITY
 from colorkeras.core.hints import HintError, parse_hints
 from colorkeras.core.images import luma_gray
 from colorkeras.core.store import atomic_write_json
-from colorkeras.models.color import uint8_gray_lightness_table
+from colorkeras.serving import pixels
 from colorkeras.video.flow import FlowEstimator, inside, is_cut, reliable, shrink, warp
 
 SEGMENT_FRAMES = 48  # Frames per resumable segment (2 s at 24 fps).
@@ -68,9 +68,6 @@ class Stabiliser:
         # Without stability nothing is carried, so then every frame is coloured.
         self.every = int(every) if stability > 0 else 1
         self.flow = FlowEstimator("fast")
-        self.gray_lightness = (
-            uint8_gray_lightness_table()
-        )  # L of each gray level, to put the film's own lightness back.
         self.previous = None  # (small gray uint8, a/b float32 at the flow resolution)
         self.cuts = 0
 
@@ -131,7 +128,7 @@ class Stabiliser:
         # The stabilised chroma under the frame's full-resolution L. (Adding only the
         # correction to the model's own full-resolution chroma left its finer part
         # flickering: warping error 0.0062 against 0.0051 on the 640x480 clip.)
-        return compose(self.gray_lightness, gray, ab)
+        return compose(gray, ab)
 
 
 def flow_chroma(colour):
@@ -139,15 +136,10 @@ def flow_chroma(colour):
     return cv2.cvtColor(shrink(colour).astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)[..., 1:]
 
 
-def compose(gray_lightness, gray, ab):
-    """uint8 gray [h, w] (its L from ``gray_lightness``, the table of each level's) and a/b [h', w', 2] at any
-    size -> uint8 RGB [h, w, 3]: the chroma resized under the gray's lightness."""
-    height, width = gray.shape
-    lab = np.empty((height, width, 3), np.float32)
-    lab[..., 0] = gray_lightness[gray]
-    lab[..., 1:] = cv2.resize(ab, (width, height), interpolation=cv2.INTER_LINEAR)
-    rgb = cv2.cvtColor(lab, cv2.COLOR_Lab2RGB)
-    return np.clip(rgb * 255.0 + 0.5, 0, 255).astype(np.uint8)
+def compose(gray, ab):
+    """uint8 gray [h, w] and a/b [h', w', 2] at any size -> uint8 RGB [h, w, 3]: the chroma resized under
+    the gray's own lightness."""
+    return pixels.compose(pixels.lightness(gray[..., None]), ab)
 
 
 # Still images FFmpeg would read as a one-frame film (an animated GIF is a film).
@@ -264,9 +256,7 @@ def colorized_frames(frames, colorizer, stabiliser, hinted=None, keys=None):
             return colorizer.colorize_batch(gray[None, ..., None])[0]
         if key.index == index:
             # Softened a little: carried along the flow, sharper chroma blurs from frame to frame, which flickers.
-            return compose(
-                stabiliser.gray_lightness, gray, cv2.GaussianBlur(flow_chroma(key.rgb), (0, 0), KEY_SOFTNESS)
-            )
+            return compose(gray, cv2.GaussianBlur(flow_chroma(key.rgb), (0, 0), KEY_SOFTNESS))
         return colorizer.colorize_with_reference(gray[None, ..., None], key.rgb[None])[0]
 
     def flush():

@@ -295,3 +295,25 @@ def test_film_hints_need_a_hint_run_and_are_checked(clip, tiny_run, tiny_hint_ru
         "colorkeras.film", clip, "--out", tmp_path / "no2.mp4", "--model", tiny_hint_run, "--hints", hints_file
     )
     assert outside.returncode == 2 and "outside the 160x120 image" in outside.stderr
+
+
+def test_frames_read_ahead_in_a_thread_come_in_order_and_bring_their_errors():
+    import threading
+
+    assert list(pipeline.prefetched(iter(range(50)), depth=3)) == list(range(50))
+
+    def damaged():
+        yield 1
+        yield 2
+        raise pipeline.FilmError("reel.mp4: damaged or truncated at frame 2")
+
+    got = []
+    with pytest.raises(pipeline.FilmError, match="truncated at frame 2"):
+        for item in pipeline.prefetched(damaged()):
+            got.append(item)
+    assert got == [1, 2]
+    # A reader left early (the film's command stopped) ends its thread instead of decoding on.
+    endless = pipeline.prefetched(iter(range(10**9)), depth=2)
+    assert next(endless) == 0
+    endless.close()
+    assert not any(thread.name == "film-reader" for thread in threading.enumerate())

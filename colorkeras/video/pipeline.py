@@ -8,8 +8,10 @@ The command line, its examples and what it does in detail: ``colorkeras/film.py`
 import hashlib
 import json
 import os
+import queue
 import re
 import shutil
+import threading
 import time
 from fractions import Fraction
 from pathlib import Path
@@ -203,6 +205,46 @@ def film_info(path):
         }
     finally:
         container.close()
+
+
+def prefetched(items, depth=8):
+    """``items`` (an iterator) made in a thread of its own, up to ``depth`` ahead: FFmpeg's
+    decoding and encoding release Python's lock, so the film's reading and writing run
+    while the network colours. Yields them in order; an exception raised in the thread is
+    raised here, where the item it stopped would have come."""
+    ready: queue.Queue = queue.Queue(depth)
+    stop = threading.Event()
+    end = object()
+
+    def produce():
+        try:
+            for item in items:
+                while not stop.is_set():
+                    try:
+                        ready.put((item, None), timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+        except BaseException as error:  # Handed to the consumer, which raises it.
+            ready.put((end, error))
+            return
+        ready.put((end, None))
+
+    thread = threading.Thread(target=produce, name="film-reader", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is end:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        thread.join()
 
 
 def read_frames(path):
@@ -507,7 +549,7 @@ def colorize_film(
         )
 
     def remaining():
-        for frame in read_frames(source):
+        for frame in prefetched(read_frames(source)):
             if frame[0] // SEGMENT_FRAMES >= resume_from:
                 time_bases[frame[0]] = frame[2]
                 yield frame

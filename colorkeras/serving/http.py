@@ -48,7 +48,7 @@ class ModelServer:
         self.signatures = dict(self.loaded.signatures)
         # The signatures an image client calls most are answered through the Python API's path
         # (Colorizer: the graph's prediction, its full-resolution ends and the encoding on the CPU
-        # with OpenCV): the graph's own answer within one code value, in a third of its time.
+        # with OpenCV): the graph's own answer within one code value, sooner (the default's card has the bench).
         # Every other signature, and these for runs exported without the chroma signature, run the graph.
         self.routes = {}
         if "chroma" in self.signatures:

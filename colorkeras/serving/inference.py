@@ -217,9 +217,10 @@ class Colorizer:
     ) -> np.ndarray:
         """``colorize_batch`` through the graph's ``chroma`` signatures, with the full-resolution
         lightness and join done by ``serving.pixels``: the same result as the ``colorize``
-        signatures within one code value, in a third of their time on a large image. As
-        ``colorize_with_hints`` does, an image without a valid point gets the automatic
-        result, at the run's saturation unless one is given."""
+        signatures within one code value, and sooner (a 4000x3000 photo: 222 ms against 375
+        in the bench of the default's card). As ``colorize_with_hints`` does, an image
+        without a valid point gets the automatic result, at the run's saturation unless one
+        is given."""
         tf = self._tf
         if len(images) == 1:  # One image (the usual call) without a copy.
             lightness = pixels.lightness(images[0])[None, ..., None]

@@ -209,8 +209,8 @@ def film_info(path):
 
 def prefetched(items, depth=8):
     """``items`` (an iterator) made in a thread of its own, up to ``depth`` ahead: FFmpeg's
-    decoding and encoding release Python's lock, so the film's reading and writing run
-    while the network colours. Yields them in order; an exception raised in the thread is
+    decoding releases Python's lock, so the film's frames are decoded while the network
+    colours. Yields them in order; an exception raised in the thread is
     raised here, where the item it stopped would have come."""
     ready: queue.Queue = queue.Queue(depth)
     stop = threading.Event()

@@ -36,16 +36,10 @@ def build_parser():
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the results (created if missing)")
     cli.add_model_flag(parser)
     parser.add_argument(
-        "--saturation",
-        type=float,
-        default=None,
-        help="HSV saturation factor after prediction, 1.0 = off (default: the run's)",
+        "--saturation", type=float, help="HSV saturation factor after prediction, 1.0 = off (default: the run's)"
     )
     parser.add_argument(
-        "--render-size",
-        type=int,
-        default=None,
-        help="short side in pixels the colour is predicted at (default: the run's)",
+        "--render-size", type=int, help="short side in pixels the colour is predicted at (default: the run's)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace outputs that already exist")
     parser.add_argument(
@@ -53,7 +47,6 @@ def build_parser():
     )
     parser.add_argument(
         "--hints",
-        default=None,
         metavar="FILE",
         help=(
             "JSON hint points (x, y, color, optional radius) for a run trained with --hints: a list for one input, or "
@@ -62,7 +55,6 @@ def build_parser():
     )
     parser.add_argument(
         "--reference",
-        default=None,
         metavar="PHOTO",
         help=(
             "a colour photograph of the same or a similar scene: each input takes its colour from it where the two "

@@ -30,7 +30,6 @@ def build_parser():
     parser.add_argument(
         "--model",
         action="append",
-        default=None,
         metavar="RUN",
         help="a run name in saved_models/ or a run folder; repeat for several (default: every run in saved_models/)",
     )
@@ -57,38 +56,19 @@ def build_parser():
         ),
     )
     parser.set_defaults(split_given=False)  # GivenSplit sets it where --split is given.
-    parser.add_argument("--limit", type=int, default=None, help="score at most this many images (default: all)")
-    parser.add_argument(
-        "--render-size", type=int, default=None, help="short side the chroma is predicted at (default: each run's own)"
-    )
-    parser.add_argument(
-        "--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: each run's own)"
-    )
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        default=None,
-        help="annealed-mean temperature for class heads (default: each run's own)",
-    )
-    parser.add_argument(
-        "--prior-weight",
-        type=float,
-        default=None,
-        help="decode-time class rebalancing for class heads, 0 = off (default: each run's own)",
-    )
+    parser.add_argument("--limit", type=int, help="score at most this many images (default: all)")
+    parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
+    cli.add_serving_flags(parser, "each run's own")
     parser.add_argument(
         "--output",
-        default=None,
         metavar="FILE",
         help=(
             "write the table as JSON to FILE and as CSV beside it (with --limit: to FILE's name + .limit-N, a partial "
             "report, never over a full one)"
         ),
     )
-    parser.add_argument("--batch-size", type=int, default=256, help="images per batch for same-sized images")
     parser.add_argument(
         "--contact-sheet",
-        default=None,
         metavar="FILE",
         help=(
             "also write a picture (PNG, or JPEG where FILE ends in .jpg) of gray copy / each model / truth for "
@@ -99,7 +79,6 @@ def build_parser():
     parser.add_argument(
         "--stability",
         type=float,
-        default=None,
         help=(
             "with a film as --data: the stabilised rows' stability (default: the film command's); "
             "per-frame rows are always scored"
@@ -114,7 +93,6 @@ def build_parser():
     )
     parser.add_argument(
         "--key-frames",
-        default=None,
         metavar="DIR",
         help="with a film as --data: add a row coloured from these key frames (as film --key-frames); every row "
         "leaves the key frames' own frames out",
@@ -171,7 +149,6 @@ def build_parser():
     )
     parser.add_argument(
         "--recognition",
-        default=None,
         metavar="CLASSIFIER",
         help=(
             "instead of the scores: how often an ImageNet classifier (a TFLite file, e.g. "
@@ -194,7 +171,6 @@ def build_parser():
     parser.add_argument(
         "--band",
         type=int,
-        default=None,
         metavar="PIXELS",
         help=(
             "with --leakage: the band's width outside each region (default: 5%% of each image's longer side, "

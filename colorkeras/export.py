@@ -6,7 +6,6 @@ is in ``colorkeras.serving.graph``. TensorFlow loads only after the flags are re
 so ``--help`` answers at once.
 """
 
-import argparse
 import os
 import sys
 from pathlib import Path
@@ -15,15 +14,12 @@ from colorkeras.core import cli, store
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(
-        prog="python -m colorkeras.export",
-        description=(
-            "Write a new run from an existing run's model.keras with other serving defaults "
-            "(temperature, prior weight, saturation, render size), scored on the test split. "
-            "Without any of those (and without --data), rebuild the run's serving graph with every "
-            "current signature, keeping its test report: no data needed. The source run is not changed."
-        ),
-        formatter_class=cli.HelpFormatter,
+    parser = cli.command_parser(
+        "export",
+        "Write a new run from an existing run's model.keras with other serving defaults "
+        "(temperature, prior weight, saturation, render size), scored on the test split. "
+        "Without any of those (and without --data), rebuild the run's serving graph with every "
+        "current signature, keeping its test report: no data needed. The source run is not changed.",
     )
     parser.add_argument(
         "--model", required=True, metavar="RUN", help="the source run: a name in saved_models/ or a folder"
@@ -45,42 +41,17 @@ def build_parser():
         help="write a TFLite model (builtin ops only) with serving_default's interface and the run's serving defaults",
     )
     parser.add_argument(
-        "--model-name",
-        default=None,
-        metavar="NAME",
-        help="with --serving-dir: the model's name there (default: the run's name)",
+        "--model-name", metavar="NAME", help="with --serving-dir: the model's name there (default: the run's name)"
     )
     parser.add_argument(
         "--data",
         nargs="+",
-        default=None,
         metavar="DATA",
         help="data (one or more sources) to score on and to count colours from (default: the source run's)",
     )
-    parser.add_argument(
-        "--temperature",
-        type=float,
-        default=None,
-        help="annealed-mean temperature, 1.0 = mean (default: the source run's)",
-    )
-    parser.add_argument(
-        "--prior-weight",
-        type=float,
-        default=None,
-        help="decode-time class rebalancing in [0, 1], 0 = off (default: the source run's)",
-    )
-    parser.add_argument(
-        "--saturation", type=float, default=None, help="HSV saturation factor, 1.0 = off (default: the source run's)"
-    )
-    parser.add_argument(
-        "--render-size",
-        type=int,
-        default=None,
-        help="short side the chroma is predicted at (default: the source run's)",
-    )
+    cli.add_serving_flags(parser, "the source run's")
     parser.add_argument(
         "--automatic",
-        default=None,
         metavar="RUN",
         help=(
             "for a hint run: the automatic run whose network answers every call without hints; its serving defaults "
@@ -90,14 +61,11 @@ def build_parser():
     parser.add_argument(
         "--hint-saturation",
         type=float,
-        default=None,
         help=(
             "saturation of results with hints (default: the source run's, or 1.0: the colours given come out as given)"
         ),
     )
-    parser.add_argument(
-        "--evaluate-limit", type=cli.count, default=None, help="score at most this many test images (default: all)"
-    )
+    parser.add_argument("--evaluate-limit", type=cli.count, help="score at most this many test images (default: all)")
     parser.add_argument(
         "--overwrite", action="store_true", help="replace an existing run of the new name (or the --tflite file)"
     )

@@ -52,19 +52,15 @@ def build_parser():
     )
     parser.add_argument(
         "--hints",
-        default=None,
         metavar="FILE",
         help="JSON hint points for a run trained with --hints: a list for every frame, or lists keyed by frame number",
     )
     parser.add_argument(
         "--key-frames",
-        default=None,
         metavar="DIR",
         help="colour images named by the 0-based frame they colour (0.png, 240.png): each colours its shot",
     )
-    parser.add_argument(
-        "--render-size", type=int, default=None, help="short side the colour is predicted at (default: the run's)"
-    )
+    parser.add_argument("--render-size", type=int, help="short side the colour is predicted at (default: the run's)")
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT if it exists")
     return parser
 

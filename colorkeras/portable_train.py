@@ -47,8 +47,7 @@ from colorkeras.training.portable import PACK_FILE, WeightsMismatch, fit, pack
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16")  # Keras dtype policies, for the networks' JSON and for fit.
 
 
-def main(argv=None):
-    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
+def build_parser():
     parser = argparse.ArgumentParser(
         prog="python -m colorkeras.portable_train",
         description=__doc__,
@@ -114,81 +113,89 @@ def main(argv=None):
     f.add_argument(
         "--workers", type=int, default=0, help="processes that draw the batches (default: 0, Keras' threads)"
     )
-    args = parser.parse_args(argv)
-    if args.command == "fit":
-        if not 0 <= args.region_share <= 1:
-            parser.error(f"--region-share must be between 0 and 1, received {args.region_share}")
-        if args.workers < 0:
-            parser.error(f"--workers must be 0 or more, received {args.workers}")
-        if not (Path(args.pack) / PACK_FILE).is_file():
-            parser.error(
-                f"{Path(args.pack) / PACK_FILE} not found; write a pack with `python -m colorkeras.portable_train pack`"
-            )
-        for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
-            if path and not Path(path).is_file():
-                parser.error(f"{flag} {path}: no such weights file")
-        report = Path(args.out) / f"report{args.tag}.json"
-        if report.exists() and not args.overwrite:
-            parser.error(
-                f"{report} already exists (an earlier fit); choose another --out or --tag, or pass --overwrite"
-            )
-    if args.command == "pack":
-        if args.crop is not None and not 0 < args.crop <= args.size:
-            parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
-        if (
-            args.global_view
-            and "global_view" not in ARCHITECTURES[args.architecture or TrainConfig.architecture].options
-        ):
-            parser.error("--global-view needs --architecture mobilenet-unet")
-        if args.global_view < 0 or args.global_view % 32:
-            parser.error(f"--global-view must be 0 (off) or a multiple of 32 such as 224, received {args.global_view}")
-        if (Path(args.out) / PACK_FILE).exists() and not args.overwrite:
-            parser.error(f"{Path(args.out) / PACK_FILE} already exists; choose another --out or pass --overwrite")
-        from colorkeras.data.pipeline import DatasetError
+    return parser
 
-        options = {"freeze_encoder": True} if args.freeze_encoder else {}
-        if args.global_view:
-            options["global_view"] = args.global_view
-        try:
-            settings, size = pack(
-                args.data,
-                args.out,
-                args.size,
-                args.quality,
-                args.base_filters,
-                args.depth,
-                crop=args.crop,
-                architecture=args.architecture,
-                options=options,
-                precision=args.network_precision,
-                image_format=args.format,
-            )
-        except DatasetError as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
-        print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of {args.format}) into {args.out}")
-    else:
-        networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
-        try:
-            fit(
-                args.pack,
-                args.out,
-                args.seconds,
-                args.hint_seconds,
-                args.batch_size,
-                args.learning_rate,
-                args.init,
-                precision=args.precision,
-                networks=networks,
-                tag=args.tag,
-                init_hints=args.init_hints,
-                region_share=args.region_share,
-                workers=args.workers,
-            )
-        except WeightsMismatch as error:
-            print(f"error: {error}", file=sys.stderr)
-            return 2
+
+def pack_command(parser, args):
+    """``pack``: the flags checked, then the pack written."""
+    if args.crop is not None and not 0 < args.crop <= args.size:
+        parser.error(f"--crop must be between 1 and --size ({args.size}), received {args.crop}")
+    if args.global_view and "global_view" not in ARCHITECTURES[args.architecture or TrainConfig.architecture].options:
+        parser.error("--global-view needs --architecture mobilenet-unet")
+    if args.global_view < 0 or args.global_view % 32:
+        parser.error(f"--global-view must be 0 (off) or a multiple of 32 such as 224, received {args.global_view}")
+    if (Path(args.out) / PACK_FILE).exists() and not args.overwrite:
+        parser.error(f"{Path(args.out) / PACK_FILE} already exists; choose another --out or pass --overwrite")
+    from colorkeras.data.pipeline import DatasetError
+
+    options = {"freeze_encoder": True} if args.freeze_encoder else {}
+    if args.global_view:
+        options["global_view"] = args.global_view
+    try:
+        settings, size = pack(
+            args.data,
+            args.out,
+            args.size,
+            args.quality,
+            args.base_filters,
+            args.depth,
+            crop=args.crop,
+            architecture=args.architecture,
+            options=options,
+            precision=args.network_precision,
+            image_format=args.format,
+        )
+    except DatasetError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"Packed {settings['images']} images ({size / 2**20:.1f} MiB of {args.format}) into {args.out}")
     return 0
+
+
+def fit_command(parser, args):
+    """``fit``: the flags and the pack checked, then the networks trained."""
+    if not 0 <= args.region_share <= 1:
+        parser.error(f"--region-share must be between 0 and 1, received {args.region_share}")
+    if args.workers < 0:
+        parser.error(f"--workers must be 0 or more, received {args.workers}")
+    if not (Path(args.pack) / PACK_FILE).is_file():
+        parser.error(
+            f"{Path(args.pack) / PACK_FILE} not found; write a pack with `python -m colorkeras.portable_train pack`"
+        )
+    for flag, path in (("--init", args.init), ("--init-hints", args.init_hints)):
+        if path and not Path(path).is_file():
+            parser.error(f"{flag} {path}: no such weights file")
+    report = Path(args.out) / f"report{args.tag}.json"
+    if report.exists() and not args.overwrite:
+        parser.error(f"{report} already exists (an earlier fit); choose another --out or --tag, or pass --overwrite")
+    networks = {k: v for k, v in (("auto", args.auto_network), ("hints", args.hint_network)) if v}
+    try:
+        fit(
+            args.pack,
+            args.out,
+            args.seconds,
+            args.hint_seconds,
+            args.batch_size,
+            args.learning_rate,
+            args.init,
+            precision=args.precision,
+            networks=networks,
+            tag=args.tag,
+            init_hints=args.init_hints,
+            region_share=args.region_share,
+            workers=args.workers,
+        )
+    except WeightsMismatch as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def main(argv=None):
+    cli.show_logs()  # The library's messages (logging) reach the terminal, as print did.
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return (pack_command if args.command == "pack" else fit_command)(parser, args)
 
 
 if __name__ == "__main__":

@@ -56,16 +56,15 @@ def build_parser():
     data.add_argument(
         "--load-size",
         type=int,
-        default=None,
         help="side images are kept at before random crops with scale jitter (default: image size)",
     )
+    data.add_argument("--limit", type=int, help="use at most this many training images (default: all)")
     data.add_argument(
         "--validation-fraction",
         type=float,
         default=defaults.validation_fraction,
         help="share of the training images held out for val_loss",
     )
-    data.add_argument("--limit", type=int, default=None, help="use at most this many training images (default: all)")
     data.add_argument(
         "--degrade",
         type=float,
@@ -86,17 +85,11 @@ def build_parser():
     )
     model.add_argument(
         "--encoder-weights",
-        default=None,
         metavar="FILE",
         help=(
             f"{owners('encoder_weights')}: the pretrained MobileNetV2 TFLite file its encoder starts from "
             "(../shared/pretrained/tf2_mobilenet_v2_1.0_224_ptq.tflite); without it the encoder starts random"
         ),
-    )
-    model.add_argument(
-        "--freeze-encoder",
-        action="store_true",
-        help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is",
     )
     model.add_argument(
         "--global-view",
@@ -109,18 +102,19 @@ def build_parser():
         ),
     )
     model.add_argument(
-        "--base-filters", type=int, default=None, help=f"width (default: {per_architecture('base_filters')})"
+        "--freeze-encoder",
+        action="store_true",
+        help=f"{owners('freeze_encoder')}: train the decoder only, the pretrained encoder kept as it is",
     )
+    model.add_argument("--base-filters", type=int, help=f"width (default: {per_architecture('base_filters')})")
     model.add_argument(
         "--depth",
         type=int,
-        default=None,
         help=f"levels of downsampling, or convolutions of a plain CNN (default: {per_architecture('depth')})",
     )
     model.add_argument(
         "--head",
         choices=("classes", "regression"),
-        default=None,
         help="a chroma network's output: quantised a/b classes or a/b regression (default: classes)",
     )
     model.add_argument(
@@ -135,7 +129,6 @@ def build_parser():
     )
     model.add_argument(
         "--init-from",
-        default=None,
         metavar="RUN",
         help=(
             "start from the weights of this run (name or folder) of the same architecture: fine-tuning; or from a "
@@ -165,7 +158,6 @@ def build_parser():
     model.add_argument(
         "--loss",
         choices=("crossentropy", "mse", "l1", "huber"),
-        default=None,
         help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber",
     )
 
@@ -183,7 +175,6 @@ def build_parser():
         )
     sense.add_argument(
         "--sense-classifier",
-        default=None,
         metavar="FILE",
         help="the MobileNetV2 TFLite file the sense terms look through (default: ../shared/pretrained/"
         "tf2_mobilenet_v2_1.0_224_ptq.tflite, the file the pretrained encoder starts from)",
@@ -201,10 +192,7 @@ def build_parser():
         "--learning-rate", type=float, default=defaults.learning_rate, help="Adam's initial learning rate"
     )
     optimisation.add_argument(
-        "--schedule",
-        choices=("constant", "cosine"),
-        default=defaults.schedule,
-        help="learning-rate schedule over the epochs",
+        "--schedule", choices=("constant", "cosine"), default=defaults.schedule, help="learning rate over the epochs"
     )
     optimisation.add_argument(
         "--early-stopping",
@@ -237,34 +225,28 @@ def build_parser():
     )
 
     export = parser.add_argument_group("export (defaults of the SavedModel)")
-    export.add_argument(
-        "--render-size", type=int, default=None, help="short side the chroma is predicted at (default: image size)"
-    )
+    export.add_argument("--render-size", type=int, help="short side the chroma is predicted at (default: image size)")
     export.add_argument(
         "--saturation",
         type=float,
-        default=None,
         help=f"HSV saturation factor after prediction, 1.0 = off (default: {per_architecture('saturation')})",
     )
     export.add_argument(
         "--temperature",
         type=float,
-        default=None,
         help=f"classes head: annealed-mean temperature, 1.0 = mean (default: {per_architecture('temperature')})",
     )
     export.add_argument(
         "--prior-weight",
         type=float,
-        default=TrainConfig().prior_weight,
+        default=defaults.prior_weight,
         help="classes head: decode-time class rebalancing in [0, 1] (more vivid, lower PSNR); 0 = off",
     )
 
     run = parser.add_argument_group("run")
     where = run.add_mutually_exclusive_group()
-    where.add_argument(
-        "--name", default=None, help="the run's name in saved_models/ (default: <architecture>-<date>-<time>)"
-    )
-    where.add_argument("--run-dir", default=None, help="an explicit folder for the run instead of saved_models/<name>")
+    where.add_argument("--name", help="the run's name in saved_models/ (default: <architecture>-<date>-<time>)")
+    where.add_argument("--run-dir", help="an explicit folder for the run instead of saved_models/<name>")
     run.add_argument(
         "--resume",
         action="store_true",
@@ -285,16 +267,12 @@ def build_parser():
         ),
     )
     run.add_argument(
-        "--evaluate-limit",
-        type=cli.count,
-        default=None,
-        help="score at most this many test images at the end (default: all)",
+        "--evaluate-limit", type=cli.count, help="score at most this many test images at the end (default: all)"
     )
     run.add_argument(
         "--verbose",
         type=int,
         choices=(0, 1, 2),
-        default=None,
         help="Keras progress: 0 silent, 1 progress bar, 2 one line per epoch (default: 1 on a terminal, else 2)",
     )
     return parser

@@ -105,6 +105,21 @@ def add_model_flag(parser, help=MODEL_HELP):
     parser.add_argument("--model", default=None, metavar="RUN", help=help)
 
 
+def add_serving_flags(parser, whose):
+    """``--render-size``, ``--saturation``, ``--temperature`` and ``--prior-weight``: a run's serving defaults,
+    overridden where given (None where not: ``whose`` defaults, as the help says, hold)."""
+    parser.add_argument("--render-size", type=int, help=f"short side the chroma is predicted at (default: {whose})")
+    parser.add_argument("--saturation", type=float, help=f"HSV saturation factor, 1.0 = off (default: {whose})")
+    parser.add_argument(
+        "--temperature", type=float, help=f"annealed-mean temperature for class heads, 1.0 = mean (default: {whose})"
+    )
+    parser.add_argument(
+        "--prior-weight",
+        type=float,
+        help=f"decode-time class rebalancing for class heads, in [0, 1], 0 = off (default: {whose})",
+    )
+
+
 def add_output_flags(parser):
     """``--max-pixels`` and ``--format``, as every command that writes images takes them."""
     from colorkeras.core.archive import FORMATS

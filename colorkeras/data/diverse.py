@@ -62,6 +62,7 @@ SMALL = "small"
 VALIDATION_DUPLICATE = "validation duplicate"
 REASONS = (EXCLUDED_CLASS, UNDECODABLE, GRAY, SMALL, VALIDATION_DUPLICATE)
 
+CALTECH_TERMS = "CC BY 4.0 (Caltech-101: Fei-Fei Li, Marco Andreeto, Marc'Aurelio Ranzato, Pietro Perona)"
 IMAGENET_TERMS = (
     "ImageNet photographs: copyright stays with their owners; use under ImageNet's terms of access "
     "(non-commercial research and education); the repository itself makes no copyright claim"
@@ -88,41 +89,19 @@ class Source:
         return self.repository.replace("/", "+")
 
 
+# The snapshots the folders are built from: Source(repository, commit, prefix, licence, kind, short_name[, expected]).
+# fmt: off
 PINNED = (
-    Source(
-        repository="MachineLearning2020/Homework2-Caltech101",
-        commit="836044dd000296b2bb74d0aa4b4e462e459b01d7",
-        prefix="101_ObjectCategories/",
-        licence="CC BY 4.0 (Caltech-101: Fei-Fei Li, Marco Andreeto, Marc'Aurelio Ranzato, Pietro Perona)",
-        kind=TRAIN,
-        short_name="caltech101",
-    ),
-    Source(
-        repository="ajschumacher/imagen",
-        commit="2e8718956e3bb046db9a8e488c2254fd9846b6c5",
-        prefix="imagen/",
-        licence=IMAGENET_TERMS,
-        kind=TRAIN,
-        short_name="imagen",
-    ),
-    Source(
-        repository="VeriSilicon/acuity-dataset",
-        commit="aded2e9f22cd8fe0745aa57356c68cb95457aad9",
-        prefix="ILSVRC2012_VAL_SET/data/",
-        licence=IMAGENET_TERMS,
-        kind=TRAIN,
-        short_name="ilsvrc2012val",
-    ),
-    Source(
-        repository="EliSchwartz/imagenet-sample-images",
-        commit="bc69043e2862758a1906c6a24a792bb28c6bb2ff",
-        prefix="",
-        licence=IMAGENET_TERMS,
-        kind=VALIDATION,
-        short_name="imagenet-sample",
-        expected=1000,
-    ),
+    Source("MachineLearning2020/Homework2-Caltech101", "836044dd000296b2bb74d0aa4b4e462e459b01d7",
+           "101_ObjectCategories/", CALTECH_TERMS, TRAIN, "caltech101"),
+    Source("ajschumacher/imagen", "2e8718956e3bb046db9a8e488c2254fd9846b6c5",
+           "imagen/", IMAGENET_TERMS, TRAIN, "imagen"),
+    Source("VeriSilicon/acuity-dataset", "aded2e9f22cd8fe0745aa57356c68cb95457aad9",
+           "ILSVRC2012_VAL_SET/data/", IMAGENET_TERMS, TRAIN, "ilsvrc2012val"),
+    Source("EliSchwartz/imagenet-sample-images", "bc69043e2862758a1906c6a24a792bb28c6bb2ff",
+           "", IMAGENET_TERMS, VALIDATION, "imagenet-sample", expected=1000),
 )
+# fmt: on
 
 
 @dataclass

@@ -1,7 +1,7 @@
 """Colorize files and folders: outputs planned (mirrored folders, clashes, hints per file), written atomically.
 
-The command line, its examples and what it does in detail: ``colorkeras/colorize.py``
-(``python -m colorkeras.colorize``).
+Its command line is ``python -m colorkeras.colorize``, whose docstring (``colorkeras/colorize.py``) gives examples and
+the details.
 """
 
 import io

@@ -180,41 +180,35 @@ def table(results, skipped):
     rows = []
 
     def row(name, keys, text):
+        """A row where ``results`` holds every key; ``text``: their values' format ("{:.0f} ms"), or a function."""
         if all(key in results for key in keys):
-            rows.append((name, text(*[results[key] for key in keys])))
+            values = [results[key] for key in keys]
+            rows.append((name, text.format(*values) if isinstance(text, str) else text(*values)))
 
-    row("yardstick (numpy float32 matmul 2048^3)", ["yardstick_gflops"], lambda v: f"{v:.1f} GFLOP/s")
-    row(
-        f"training at 32x32, {results.get('architecture')}",
-        ["train_images_per_second_32"],
-        lambda v: f"{v:.0f} images/s",
-    )
-    row("forward FLOPs per 32x32 image", ["forward_gflop_per_image_32"], lambda v: f"{v:.3f} GFLOP")
+    row("yardstick (numpy float32 matmul 2048^3)", ["yardstick_gflops"], "{:.1f} GFLOP/s")
+    row(f"training at 32x32, {results.get('architecture')}", ["train_images_per_second_32"], "{:.0f} images/s")
+    row("forward FLOPs per 32x32 image", ["forward_gflop_per_image_32"], "{:.3f} GFLOP")
     row(
         "training compute (3 forward passes per step)",
         ["train_gflops", "train_share_of_yardstick"],
-        lambda v, share: f"{v:.1f} GFLOP/s = {100 * share:.0f}% of yardstick",
+        "{:.1f} GFLOP/s = {:.0%} of yardstick",
     )
-    row("inference at 32x32, batch 256 (SavedModel)", ["inference_images_per_second_32"], lambda v: f"{v:.0f} images/s")
-    row("latency 768x512 (SavedModel, warm)", ["latency_ms_768x512"], lambda v: f"{v:.0f} ms")
-    row("latency 4000x3000 (SavedModel, warm)", ["latency_ms_4000x3000"], lambda v: f"{v:.0f} ms")
-    row(
-        "  OpenCV yardstick: its pre- and post-processing on uint8",
-        ["opencv_yardstick_ms_4000x3000"],
-        lambda v: f"{v:.0f} ms",
-    )
-    row("  the SavedModel / the yardstick", ["scan_over_yardstick"], lambda v: f"{v:.2f}x")
-    row("colorize() a 4000x3000 gray photo (Python API, warm)", ["colorize_ms_4000x3000"], lambda v: f"{v:.0f} ms")
-    row("  colorize() / the yardstick", ["colorize_over_yardstick"], lambda v: f"{v:.2f}x")
-    row("  mean |L out - L in| on it (CIELAB L, 0-100)", ["mean_abs_delta_l_4000x3000"], lambda v: f"{v:.3f}")
-    row("colorize() a 1-megapixel RGB photo (Python API, warm)", ["colorize_ms_1mp"], lambda v: f"{v:.0f} ms")
-    row("  the same with 5 hints (a new result after a click)", ["colorize_with_hints_ms_1mp"], lambda v: f"{v:.0f} ms")
+    row("inference at 32x32, batch 256 (SavedModel)", ["inference_images_per_second_32"], "{:.0f} images/s")
+    row("latency 768x512 (SavedModel, warm)", ["latency_ms_768x512"], "{:.0f} ms")
+    row("latency 4000x3000 (SavedModel, warm)", ["latency_ms_4000x3000"], "{:.0f} ms")
+    row("  OpenCV yardstick: its pre- and post-processing on uint8", ["opencv_yardstick_ms_4000x3000"], "{:.0f} ms")
+    row("  the SavedModel / the yardstick", ["scan_over_yardstick"], "{:.2f}x")
+    row("colorize() a 4000x3000 gray photo (Python API, warm)", ["colorize_ms_4000x3000"], "{:.0f} ms")
+    row("  colorize() / the yardstick", ["colorize_over_yardstick"], "{:.2f}x")
+    row("  mean |L out - L in| on it (CIELAB L, 0-100)", ["mean_abs_delta_l_4000x3000"], "{:.3f}")
+    row("colorize() a 1-megapixel RGB photo (Python API, warm)", ["colorize_ms_1mp"], "{:.0f} ms")
+    row("  the same with 5 hints (a new result after a click)", ["colorize_with_hints_ms_1mp"], "{:.0f} ms")
     row(
         f"film 640x480, {results.get('film_frames')} frames, stabilised (python -m colorkeras.film)",
         ["film_frames_per_second_640x480"],
-        lambda v: f"{v:.1f} frames/s",
+        "{:.1f} frames/s",
     )
-    row("  its peak memory", ["film_peak_memory_mb"], lambda v: f"{v:.0f} MB")
+    row("  its peak memory", ["film_peak_memory_mb"], "{:.0f} MB")
     for key, signature in (("png", "colorize_bytes"), ("jpeg", "colorize_bytes_jpeg")):
         row(
             f"HTTP server, one 1-MP JPEG ({signature}): median / p95",
@@ -229,7 +223,7 @@ def table(results, skipped):
         row(
             "  32 concurrent clients x 4 requests",
             [f"server_{key}_requests_per_second_32_clients"],
-            lambda v: f"{v:.1f} requests/s",
+            "{:.1f} requests/s",
         )
     steps = results.get("precision_steps")
     for policy in ("float32", "mixed_bfloat16"):
@@ -238,8 +232,8 @@ def table(results, skipped):
             [f"train_images_per_second_64_{policy}", f"train_loss_after_steps_{policy}"],
             lambda v, loss: f"{v:.0f} images/s, loss {loss:.4f} after {steps} steps",
         )
-    row("  bfloat16 / float32 speed", ["bfloat16_speedup"], lambda v: f"{v:.2f}x")
-    row("peak memory", ["peak_memory_mb"], lambda v: f"{v:.0f} MB")
+    row("  bfloat16 / float32 speed", ["bfloat16_speedup"], "{:.2f}x")
+    row("peak memory", ["peak_memory_mb"], "{:.0f} MB")
     for name, reason in skipped.items():
         rows.append((f"{name}", f"skipped ({reason[:80]})"))
     return rows

@@ -1,8 +1,7 @@
 """The training loop: settings from flags, the run folder, the network and its start, fit with checkpoints and resume,
 the finished run.
 
-The command line, its examples and what it does in detail: ``colorkeras/train.py``
-(``python -m colorkeras.train``).
+``python -m colorkeras.train`` runs it (``colorkeras/train.py``: examples and details).
 """
 
 import datetime

@@ -18,7 +18,7 @@ import tensorflow as tf
 
 from colorkeras.core import store
 from colorkeras.core.constants import DEFAULT_PORT, MAX_REQUEST_BYTES, QUEUE_MB
-from colorkeras.serving import graph
+from colorkeras.serving import graph, png
 from colorkeras.serving.inference import Colorizer
 
 VERSION = "1"
@@ -202,17 +202,17 @@ class ModelServer:
         return {"colorized": self.colorizer.colorize_batch(_colour_channels(images))}
 
     def _colorize_files(self, images_bytes, suffix):
-        """``colorize_bytes`` (PNG, zlib level 1) and ``colorize_bytes_jpeg`` (quality 90): each file
-        decoded by the graph's own checked decoder, colorized by the Python API, encoded by OpenCV."""
+        """``colorize_bytes`` (PNG) and ``colorize_bytes_jpeg`` (quality 90): each file decoded by the
+        graph's own checked decoder, colorized by the Python API, encoded by ``serving.png`` (PNG) or
+        OpenCV (JPEG)."""
         answers = []
         for data in np.asarray(images_bytes, dtype=object).reshape(-1):
             image = _decode_file(tf.constant(data)).numpy()
             rgb = self.colorizer.colorize_batch(_colour_channels(image[None]))[0]
-            flags = (
-                [cv2.IMWRITE_PNG_COMPRESSION, graph.PNG_COMPRESSION]
-                if suffix == ".png"
-                else [cv2.IMWRITE_JPEG_QUALITY, graph.JPEG_QUALITY]
-            )
+            if suffix == ".png":
+                answers.append(png.encode_png(rgb))
+                continue
+            flags = [cv2.IMWRITE_JPEG_QUALITY, graph.JPEG_QUALITY]
             written, encoded = cv2.imencode(suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), flags)
             if not written:
                 raise ValueError(f"could not encode the result as {suffix}")

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+from colorkeras.serving import png
 from colorkeras.serving.png import encode_png
 
 
@@ -30,6 +31,17 @@ def test_a_photograph_is_compressed_and_opencv_reads_it():
     assert len(data) < image.nbytes / 10  # Smooth gradients: the Up filter leaves small differences to deflate.
     np.testing.assert_array_equal(cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1], image)
     np.testing.assert_array_equal(tf.io.decode_png(encode_png(image[..., 0])).numpy()[..., 0], image[..., 0])
+
+
+def test_a_large_image_deflated_in_shares_on_threads_is_one_valid_stream():
+    rng = np.random.default_rng(5)
+    rows, columns = np.mgrid[0:700, 0:600]
+    image = np.stack([rows, columns, rows ^ columns], axis=-1).astype(np.uint8)
+    image[::7] = rng.integers(0, 256, image[::7].shape, dtype=np.uint8)  # Some rows of noise.
+    assert image.nbytes >= png.PARALLEL_BYTES  # The threaded path, not the one-call one.
+    data = encode_png(image)
+    np.testing.assert_array_equal(tf.io.decode_png(data).numpy(), image)
+    np.testing.assert_array_equal(np.asarray(Image.open(io.BytesIO(data))), image)
 
 
 @pytest.mark.parametrize(

@@ -22,16 +22,46 @@ def test_the_reach_crosses_a_flat_region_freely_and_an_edge_dearly():
     np.testing.assert_allclose(distance[:, 20:], 50.0 - edges.THRESHOLD)  # Every path crosses the edge once.
 
 
-def test_without_hints_nothing_changes_and_far_across_an_edge_the_change_is_gone():
-    automatic = tf.zeros((1, 8, 16, 2))
-    hinted = tf.ones((1, 8, 16, 2)) * 40.0
-    lightness = np.full((1, 8, 16, 1), 20.0, np.float32)
+def edge_scene():
+    """Lightness [2, 8, 16, 1] with a jump of 70 down the middle, and hint masks: the first picture has one
+    hint on the left at (4, 2), the second none."""
+    lightness = np.full((2, 8, 16, 1), 20.0, np.float32)
     lightness[:, :, 8:] = 90.0
-    mask = np.zeros((1, 8, 16, 1), np.float32)
+    mask = np.zeros((2, 8, 16, 1), np.float32)
     mask[0, 4, 2] = 1.0
-    result = edges.stop_at_edges(automatic, hinted, tf.constant(lightness), tf.constant(mask)).numpy()[0]
-    assert np.abs(result[:, :4] - 40.0).max() < 1.0  # The hint's own side keeps the hinted colour.
-    assert np.abs(result[:, 10:]).max() < 0.01  # Across a jump of 70 in lightness it is gone.
+    return tf.constant(lightness), tf.constant(mask)
+
+
+def test_far_across_an_edge_a_hints_change_is_gone_and_without_hints_nothing_changes():
+    lightness, mask = edge_scene()
+    automatic = np.zeros((2, 8, 16, 2), np.float32)
+    hinted = np.zeros((2, 8, 16, 2), np.float32)
+    hinted[:, :, :6] = 40.0  # The network spreads the hint's colour over 6 of 16 columns, across nothing yet.
+    hinted[:, :, 8:9] = 20.0  # ... and a little over the edge.
+    hinted[1] += 7.0  # The second picture's networks differ everywhere, but it has no hints.
+    count = tf.constant([1, 0])
+    result = edges.stop_at_edges(tf.constant(automatic), tf.constant(hinted), lightness, mask, count).numpy()
+    assert np.abs(result[0, :, :4] - 40.0).max() < 1.0  # The hint's own side keeps the hinted colour.
+    assert np.abs(result[0, :, 10:]).max() < 0.01  # Across a jump of 70 in lightness it is gone.
+    np.testing.assert_array_equal(result[1], automatic[1])  # No hints: the automatic colour, whatever the networks.
+
+
+def test_of_several_hints_a_change_over_most_of_the_picture_is_kept_across_the_edge_of_one_it_is_not():
+    lightness, mask = edge_scene()
+    automatic = np.zeros((2, 8, 16, 2), np.float32)
+    hinted = np.zeros((2, 8, 16, 2), np.float32)
+    hinted[..., 0] = 10.0  # The hints move the whole picture's a by 10 (a cast they correct) ...
+    hinted[:, :, :4, 1] = 30.0  # ... and b by 30 on the hint's side only.
+    mask = tf.concat([mask[:1], mask[:1]], axis=0)  # Both pictures hinted at (4, 2) ...
+    count = tf.constant([4, 1])  # ... by four hints (one patch drawn here) and by one.
+    result = edges.stop_at_edges(tf.constant(automatic), tf.constant(hinted), lightness, mask, count).numpy()
+    np.testing.assert_allclose(result[0, :, 10:, 0], 0.75 * 10.0, atol=1e-5)  # Four hints: 3/4 of the median stays.
+    assert np.abs(result[1, :, 10:]).max() < 0.01  # One hint: nothing crosses the edge.
+    for picture in result:  # On the hint's side, the hinted colour either way.
+        assert np.abs(picture[:, :4] - [10.0, 30.0]).max() < 1.0 and np.abs(picture[:, 10:, 1]).max() < 0.01
+    np.testing.assert_array_equal(
+        edges.median_change(tf.constant([[[[1.0, 5.0]], [[3.0, -1.0]], [[2.0, 0.0]]]])).numpy(), [[[[2.0, 0.0]]]]
+    )
 
 
 def chroma(rgb):

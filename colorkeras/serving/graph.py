@@ -340,7 +340,11 @@ class ColorizerModule(tf.Module):
             )
             size = tf.shape(small)[1:3]
             mask = self._hint_canvas(points, colors, height, width, size[0], size[1])[..., 2:]
-            ab = edges_lib.stop_at_edges(tf.image.resize(automatic, size), tf.image.resize(ab, size), small, mask)
+            points = tf.convert_to_tensor(points, tf.int32)
+            count = tf.reduce_sum(tf.cast(tf.reduce_all(points >= 0, axis=-1), tf.int32), axis=1)
+            ab = edges_lib.stop_at_edges(
+                tf.image.resize(automatic, size), tf.image.resize(ab, size), small, mask, count
+            )
 
         # === The original design's HSV boost, on the prediction ===
         def boosted():

@@ -54,6 +54,14 @@ def image_folder(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def default_colorizer():
+    """The shipped default run's ``Colorizer``, loaded once (about 5 s) for the tests that only read it."""
+    from colorkeras.serving.inference import Colorizer
+
+    return Colorizer()
+
+
+@pytest.fixture(scope="session")
 def tiny_run(tmp_path_factory, image_folder):
     """A 16-px U-Net with seeded random weights, written as a complete run by the
     export path training uses (SavedModel, model.keras, config, metrics, samples).

@@ -69,10 +69,8 @@ def chroma(rgb):
 
 
 @pytest.fixture(scope="module")
-def colorizer():
-    from colorkeras.serving.inference import Colorizer
-
-    return Colorizer()  # The shipped default.
+def colorizer(default_colorizer):
+    return default_colorizer  # The shipped default.
 
 
 @pytest.mark.parametrize("square_lightness", [25, 200])

@@ -74,10 +74,8 @@ def test_a_global_view_starts_silent_from_a_network_without_one_then_fuses_the_w
         loop.initial_weights(config, local)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("global_view", [0, 64])
-def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, global_view):
-    run_dir = tmp_path / "mobilenet"
+def train_mobilenet(image_folder, run_dir, *extra):
+    """A 32-px MobileNetV2 U-Net trained for one epoch by the training CLI into ``run_dir``."""
     result = run_cli(
         "colorkeras.train",
         "--data",
@@ -86,18 +84,23 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, glo
         "mobilenet-unet",
         "--image-size",
         "32",
-        "--global-view",
-        str(global_view),
         "--epochs",
         "1",
         "--batch-size",
         "8",
-        "--run-dir",
-        run_dir,
         "--verbose",
         "0",
+        "--evaluate-limit",
+        "4",
+        "--run-dir",
+        run_dir,
+        *extra,
     )
     assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def assert_it_colorizes_at_any_size_and_exports_to_tflite(run_dir, tmp_path, global_view):
     record = store.Run(run_dir).read_config()
     assert record["settings"]["architecture"] == "mobilenet-unet" and "encoder_weights" not in record
     assert record["settings"]["global_view"] == global_view
@@ -116,6 +119,30 @@ def test_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path, glo
     interpreter.invoke()
     output = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])[0]
     assert np.abs(output.astype(int) - Colorizer(run_dir).colorize(gray[..., 0])).mean() <= 1.0
+
+
+@pytest.mark.slow
+def test_with_a_global_view_it_trains_exports_and_colorizes_at_any_size(image_folder, tmp_path):
+    run_dir = tmp_path / "mobilenet"
+    train_mobilenet(image_folder, run_dir, "--global-view", "64")
+    assert_it_colorizes_at_any_size_and_exports_to_tflite(run_dir, tmp_path, 64)
+
+
+@pytest.mark.slow
+def test_it_trains_exports_colorizes_at_any_size_and_a_hint_run_trains_from_it(image_folder, tmp_path):
+    # One automatic run serves both halves: training it is most of either's time.
+    automatic, hinted = tmp_path / "auto", tmp_path / "hints"
+    train_mobilenet(image_folder, automatic)
+    assert_it_colorizes_at_any_size_and_exports_to_tflite(automatic, tmp_path, 0)
+    result = train_mobilenet(image_folder, hinted, "--hints", "--init-from", automatic)
+    assert f"Starting from the weights of {automatic}" in result.stdout
+    colorizer = Colorizer(hinted)
+    assert colorizer.takes_hints
+    gray = data.camera()[:77, :101]
+    plain = colorizer.colorize(gray)
+    red = colorizer.colorize(gray, hints=[{"x": 50, "y": 40, "color": "#ff0000"}])
+    assert plain.shape == red.shape == (77, 101, 3)
+    assert np.abs(red.astype(int) - plain.astype(int)).max() > 0
 
 
 @pytest.mark.slow
@@ -219,39 +246,6 @@ def test_the_hint_network_starts_from_the_automatic_one_and_its_canvas_matters()
     canvas[0, 30:33, 30:33] = (0.5, -0.3, 1.0)  # One 3x3 hint: a, b and the mask.
     with_hint = np.asarray(hinted(np.concatenate([lightness, canvas], -1)))
     assert np.abs(with_hint - plain).max() > 1e-3
-
-
-@pytest.mark.slow
-def test_a_hint_run_trains_from_an_automatic_one_and_colorizes_with_hints(image_folder, tmp_path):
-    automatic, hinted = tmp_path / "auto", tmp_path / "hints"
-    common = [
-        "--data",
-        image_folder,
-        "--architecture",
-        "mobilenet-unet",
-        "--image-size",
-        "32",
-        "--epochs",
-        "1",
-        "--batch-size",
-        "8",
-        "--verbose",
-        "0",
-        "--evaluate-limit",
-        "4",
-    ]
-    result = run_cli("colorkeras.train", *common, "--run-dir", automatic)
-    assert result.returncode == 0, result.stderr[-3000:]
-    result = run_cli("colorkeras.train", *common, "--hints", "--init-from", automatic, "--run-dir", hinted)
-    assert result.returncode == 0, result.stderr[-3000:]
-    assert f"Starting from the weights of {automatic}" in result.stdout
-    colorizer = Colorizer(hinted)
-    assert colorizer.takes_hints
-    gray = data.camera()[:77, :101]
-    plain = colorizer.colorize(gray)
-    red = colorizer.colorize(gray, hints=[{"x": 50, "y": 40, "color": "#ff0000"}])
-    assert plain.shape == red.shape == (77, 101, 3)
-    assert np.abs(red.astype(int) - plain.astype(int)).max() > 0
 
 
 def test_pooled_hints_keep_a_small_hint_at_full_strength_at_every_stride():

@@ -14,10 +14,8 @@ from tests.conftest import run_cli
 
 
 @pytest.fixture(scope="module")
-def colorizer():
-    from colorkeras.serving.inference import Colorizer
-
-    return Colorizer()  # The shipped default.
+def colorizer(default_colorizer):
+    return default_colorizer  # The shipped default.
 
 
 @pytest.fixture(scope="module")

@@ -9,8 +9,7 @@ fastest levels run several times faster than zlib's: about 8 ms for the same pho
 in a file from 1% smaller to 7% larger (three of scikit-image's photographs at 1155x866),
 and about 4.5 ms where the rows are deflated in two halves on two threads (ISA-L lets go of
 Python's lock while it works; each half a deflate stream of its own, joined as the zlib
-format allows).
-Any PNG decoder reads the result (plain 8-bit PNG, one IDAT chunk, no metadata); the
+format allows). Any PNG decoder reads the result (plain 8-bit PNG, one IDAT chunk, no metadata); the
 archive paths, which keep the input's metadata and bit depth, write theirs in
 ``core.archive``.
 """
@@ -32,7 +31,7 @@ LEVEL = 1  # ISA-L's levels run 0-3: 2 gave files 1% smaller for 5% more time, 0
 PARTS = 2  # Threads that deflate a large image's rows, a share each.
 PARALLEL_BYTES = 1 << 20  # Below this (filtered bytes), one thread: the hand-over would cost more than it saves.
 ZLIB_HEADER = b"\x78\x01"  # Deflate with a 32 KiB window, "fastest" level flag; the header's check bits hold.
-_pool: ThreadPoolExecutor | None = None
+_POOL = ThreadPoolExecutor(PARTS, thread_name_prefix="png")  # Its threads start at the first large image.
 
 
 def _chunk(kind: bytes, data: bytes) -> bytes:
@@ -48,14 +47,11 @@ def _deflate_part(data: memoryview, level: int, last: bool) -> bytes:
 
 def _zlib_stream(data: memoryview, level: int) -> bytes:
     """``data`` in the zlib format (PNG's IDAT), deflated in ``PARTS`` shares on threads where it is large."""
-    global _pool
     if len(data) < PARALLEL_BYTES:
         return isal_zlib.compress(data, level)
-    if _pool is None:
-        _pool = ThreadPoolExecutor(PARTS, thread_name_prefix="png")
     bounds = [len(data) * index // PARTS for index in range(PARTS + 1)]
     parts = [
-        _pool.submit(_deflate_part, data[start:end], level, index == PARTS - 1)
+        _POOL.submit(_deflate_part, data[start:end], level, index == PARTS - 1)
         for index, (start, end) in enumerate(zip(bounds[:-1], bounds[1:], strict=True))
     ]
     checksum = isal_zlib.adler32(data)

@@ -208,19 +208,23 @@ class ModelServer:
         answers = []
         for data in np.asarray(images_bytes, dtype=object).reshape(-1):
             image = _decode_file(tf.constant(data)).numpy()
-            rgb = self.colorizer.colorize_batch(_colour_channels(image[None]))[0]
-            if suffix == ".png":
-                answers.append(png.encode_png(rgb))
-                continue
-            flags = [cv2.IMWRITE_JPEG_QUALITY, graph.JPEG_QUALITY]
-            written, encoded = cv2.imencode(suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), flags)
-            if not written:
-                raise ValueError(f"could not encode the result as {suffix}")
-            answers.append(encoded.tobytes())
+            answers.append(_encode(self.colorizer.colorize_batch(_colour_channels(image[None]))[0], suffix))
         return {"colorized_bytes": np.asarray(answers, dtype=object)}
 
 
 _decode_file = tf.function(graph.decode_file, input_signature=[tf.TensorSpec([], tf.string)])
+
+
+def _encode(rgb, suffix):
+    """uint8 RGB ``[h, w, 3]`` -> the bytes of a ``suffix`` file (".png" or ".jpg")."""
+    if suffix == ".png":
+        return png.encode_png(rgb)
+    written, encoded = cv2.imencode(
+        suffix, cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, graph.JPEG_QUALITY]
+    )
+    if not written:
+        raise ValueError(f"could not encode the result as {suffix}")
+    return encoded.tobytes()
 
 
 def _colour_channels(images):

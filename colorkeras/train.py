@@ -156,6 +156,17 @@ def build_parser():
         ),
     )
     model.add_argument(
+        "--edge-stop",
+        type=float,
+        default=defaults.edge_stop,
+        metavar="WEIGHT",
+        help=(
+            "with --hints: also run the network without hints, fade the hints' change where their reach ends as the "
+            "exported graph does (hints that stop at edges), and add this weight x the squared a/b error of that "
+            "result to the loss; costs about a third more per step; 0 = off (default: 0)"
+        ),
+    )
+    model.add_argument(
         "--loss",
         choices=("crossentropy", "mse", "l1", "huber"),
         help=f"default: {per_architecture('loss')}; regression heads take mse, l1 or huber",

@@ -110,6 +110,8 @@ class TrainConfig:
     )
     # Hints: share of training samples with one edge-bounded region recoloured and hinted (data.regions); 0 = off.
     region_hints: float = 0.0
+    # Hints: weight of the squared a/b error of the hinted colour after the served edge stop (training.edge_stop).
+    edge_stop: float = 0.0
     encoder_weights: str | None = (
         None  # mobilenet-unet: the pretrained MobileNetV2 TFLite file its encoder starts from.
     )
@@ -203,6 +205,11 @@ class TrainConfig:
             (0.0 <= self.degrade <= 1.0, f"degrade must be a share in [0, 1], received {self.degrade}"),
             (0.0 <= self.region_hints <= 1.0, f"region hints must be a share in [0, 1], received {self.region_hints}"),
             (self.hints or not self.region_hints, "--region-hints trains a hint network: add --hints"),
+            (self.edge_stop >= 0, f"--edge-stop is a weight >= 0, received {self.edge_stop}"),
+            (
+                not self.edge_stop or (self.hints and self.head == "classes"),
+                "--edge-stop trains a hint network with a classes head: add --hints",
+            ),
             (0.0 <= self.class_rebalance <= 1.0, f"class rebalance must be in [0, 1], received {self.class_rebalance}"),
             (0.0 <= self.prior_weight <= 1.0, f"prior weight must be in [0, 1], received {self.prior_weight}"),
             (

@@ -25,6 +25,7 @@ from colorkeras.models.heads import bin_prior, rebalancing_weights
 from colorkeras.models.pretrained import file_record
 from colorkeras.models.registry import CUSTOM_OBJECTS, count_parameters
 from colorkeras.training import callbacks, distributed, exporter
+from colorkeras.training.edge_stop import with_edge_stop
 from colorkeras.training.portable import (
     hint_trainer,
     read_weights,
@@ -77,6 +78,8 @@ def compile_model(config, class_weights=None):
         train_only(network, config.train_only)
     if config.hints:
         model = hint_trainer(network, config.image_size)
+    if config.edge_stop:
+        model = with_edge_stop(model, network, config.edge_stop, config.bin_step, config.temperature)
     if config.uses_sense:
         model = with_sense_terms(model, config)
     model.compile(
@@ -404,9 +407,10 @@ def finish_run(model, config, record, partial, final, splits, history_rows, over
     # (two more copies of the weights): enough to serve and to fine-tune, and it
     # keeps a run small enough to commit.
     bare = build_network(config)
-    # A hint trainer's only weights are its network's, in the same order; with sense terms the network is one of its
-    # layers (the classifier the terms look through is not the run's).
-    bare.set_weights((model.get_layer(bare.name) if config.uses_sense else model).get_weights())
+    # A hint trainer's only weights are its network's, in the same order; with sense terms or the edge stop the network
+    # is one of its layers (the classifier the sense terms look through is not the run's).
+    wrapped = config.uses_sense or config.edge_stop
+    bare.set_weights((model.get_layer(bare.name) if wrapped else model).get_weights())
     if architecture(config.architecture).chroma and config.head == "classes":
         record["bin_prior"] = bin_prior(splits.train, config.bin_step, seed=config.seed).tolist()
     record["finished"] = datetime.datetime.now().isoformat(timespec="seconds")

@@ -325,3 +325,17 @@ def test_tflite_model_matches_the_saved_model_at_two_sizes(tiny_run, image_folde
         expected = serve_default(images=tf.constant(image[None]))["colorized"].numpy()
         assert output.shape == expected.shape == (1, *image.shape[:2], 3) and output.dtype == np.uint8
         assert np.abs(output.astype(int) - expected.astype(int)).mean() <= 1.0
+
+
+def test_json_bodies_splice_long_base64_and_read_as_json_dumps_writes_them():
+    rng = np.random.default_rng(0)
+    long = base64.b64encode(rng.integers(0, 256, 3 * http.SPLICE_CHARS, dtype=np.uint8).tobytes()).decode()
+    payloads = [
+        {"predictions": [{"b64": long}]},
+        {"predictions": [{"colorized_bytes": {"b64": long}, "size": [[1.5, 2]]}, {"colorized_bytes": {"b64": "YQ=="}}]},
+        {"outputs": {"colorized_bytes": [{"b64": long}, {"b64": long[:-4]}]}},
+        {"outputs": [[1, 2], [3, 4]]},
+        {"error": "a NUL \0 and a quote \" in a message"},
+    ]
+    for payload in payloads:
+        assert http.json_body(payload) == json.dumps(payload).encode()

@@ -335,7 +335,7 @@ def test_json_bodies_splice_long_base64_and_read_as_json_dumps_writes_them():
         {"predictions": [{"colorized_bytes": {"b64": long}, "size": [[1.5, 2]]}, {"colorized_bytes": {"b64": "YQ=="}}]},
         {"outputs": {"colorized_bytes": [{"b64": long}, {"b64": long[:-4]}]}},
         {"outputs": [[1, 2], [3, 4]]},
-        {"error": "a NUL \0 and a quote \" in a message"},
+        {"error": 'a NUL \0 and a quote " in a message'},
     ]
     for payload in payloads:
         assert http.json_body(payload) == json.dumps(payload).encode()

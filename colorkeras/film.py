@@ -91,9 +91,7 @@ def main(argv=None):
 
         if args.key_frames and hints:
             raise FilmError("give --hints or --key-frames, not both")
-        keys = (
-            KeyFrames.read(args.key_frames, info["width"], info["height"], info["frames"]) if args.key_frames else None
-        )
+        keys = KeyFrames.read(args.key_frames, info["width"], info["height"]) if args.key_frames else None
         colorizer = Colorizer(args.model, render_size=args.render_size)
         if keys is not None:
             colorizer.check_takes_reference()

@@ -23,7 +23,7 @@ def two_shots(tmp_path_factory):
 
 
 def test_the_folder_names_each_key_frame_by_its_frame(two_shots, tmp_path):
-    keys = KeyFrames.read(two_shots[1], 160, 120, 20)
+    keys = KeyFrames.read(two_shots[1], 160, 120)
     assert sorted(keys.frames) == [0, 10]
     assert keys.frames[10].shape == (120, 160, 3)
     keys.find_shots(two_shots[0])
@@ -37,20 +37,31 @@ def test_the_folder_names_each_key_frame_by_its_frame(two_shots, tmp_path):
         ("first.png", np.full((120, 160, 3), (200, 30, 30), np.uint8), "named by the 0-based index"),
         ("3.png", np.full((120, 160), 90, np.uint8), "not a colour photograph"),
         ("3.png", np.full((100, 100, 3), (200, 30, 30), np.uint8), "a key frame has the film's shape"),
-        ("25.png", np.full((120, 160, 3), (200, 30, 30), np.uint8), "the film has 20 frames"),
     ],
 )
 def test_a_bad_key_frame_is_refused_by_name(tmp_path, name, image, message):
     Image.fromarray(image).save(tmp_path / name)
     with pytest.raises(FilmError, match=message):
-        KeyFrames.read(tmp_path, 160, 120, 20)
+        KeyFrames.read(tmp_path, 160, 120)
+
+
+def test_a_key_frame_past_the_films_last_frame_is_refused_by_name_once_the_frames_are_counted(two_shots, tmp_path):
+    for name in ("19.png", "20.png"):
+        Image.fromarray(np.full((120, 160, 3), (200, 30, 30), np.uint8)).save(tmp_path / name)
+    keys = KeyFrames.read(tmp_path, 160, 120)  # Container frame counts can be estimates: the file is read first.
+    with pytest.raises(FilmError, match=r"20\.png: the film has 20 frames \(0 to 19\)"):
+        keys.find_shots(two_shots[0])
+    (tmp_path / "20.png").unlink()
+    keys = KeyFrames.read(tmp_path, 160, 120)
+    keys.find_shots(two_shots[0])  # The last frame is a frame.
+    assert keys.for_frame(19).index == 19
 
 
 def test_an_empty_or_missing_folder_is_refused(tmp_path):
     with pytest.raises(FilmError, match="holds no key frames"):
-        KeyFrames.read(tmp_path, 160, 120, 20)
+        KeyFrames.read(tmp_path, 160, 120)
     with pytest.raises(FilmError, match="no such folder"):
-        KeyFrames.read(tmp_path / "nowhere", 160, 120, 20)
+        KeyFrames.read(tmp_path / "nowhere", 160, 120)
 
 
 @pytest.mark.slow
@@ -64,7 +75,7 @@ def test_a_key_frame_of_the_first_frame_colours_the_pan_close_to_the_truth_and_s
     only_first = folder.parent / "first-key"
     only_first.mkdir(exist_ok=True)
     (only_first / "0.png").write_bytes((folder / "0.png").read_bytes())
-    keys = KeyFrames.read(only_first, 160, 120, 20)
+    keys = KeyFrames.read(only_first, 160, 120)
     keys.find_shots(source)
 
     def film(with_keys):

@@ -94,7 +94,7 @@ def colorize_film_upload(colorizer, name, data, stability, progress=None, key_fr
                 for key_name, key_data in key_frames:
                     (keys_folder / Path(key_name).name).write_bytes(key_data)
                 info = pipeline.film_info(source)
-                keys = KeyFrames.read(keys_folder, info["width"], info["height"], info["frames"])
+                keys = KeyFrames.read(keys_folder, info["width"], info["height"])
                 colorizer.check_takes_reference()
                 keys.find_shots(source)
             summary = pipeline.colorize_film(source, output, colorizer, stability, progress=progress, keys=keys)

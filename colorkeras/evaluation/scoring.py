@@ -330,7 +330,7 @@ def score_video(path, colorizers, options: EvaluateOptions) -> Report:
         keys, skip = None, ()
         if options.key_frames:
             info = pipeline.film_info(path)
-            keys = KeyFrames.read(options.key_frames, info["width"], info["height"], info["frames"])
+            keys = KeyFrames.read(options.key_frames, info["width"], info["height"])
             keys.find_shots(path)
             skip = set(keys.frames)
         gray_row, truth_warping = films.score_film_baselines(path, skip)

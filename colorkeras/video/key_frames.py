@@ -40,23 +40,25 @@ class KeyFrame:
 class KeyFrames:
     """The key frames of one film, and which shot each belongs to (after ``find_shots``)."""
 
-    def __init__(self, frames: dict[int, np.ndarray], digest: str = "") -> None:
+    def __init__(self, frames: dict[int, np.ndarray], digest: str = "", paths: dict[int, Path] | None = None) -> None:
         self.frames = dict(sorted(frames.items()))
         self.digest = digest  # Of the files' bytes: a resumed film must have been started with the same keys.
+        self.paths = paths or {}  # The file of each key frame, to name in a message.
         self.starts: list[int] = [0]
 
     @classmethod
-    def read(cls, folder, width, height, frame_count=0):
-        """The key frames in ``folder`` for a film of ``width`` x ``height`` (and ``frame_count`` frames, where
-        known). Raises ``FilmError`` naming the file for a name that is not a frame index, a frame past the
-        film's end, an image that is not in colour or not of the film's shape."""
+    def read(cls, folder, width, height):
+        """The key frames in ``folder`` for a film of ``width`` x ``height``. Raises ``FilmError`` naming the file
+        for a name that is not a frame index, an image that is not in colour or not of the film's shape (a frame
+        past the film's end: ``find_shots``, which reads every frame; a container's frame count is often an
+        estimate)."""
         folder = Path(folder).expanduser()
         if not folder.is_dir():
             raise FilmError(f"{folder}: no such folder of key frames")
         files = sorted(path for path in folder.iterdir() if path.is_file() and not path.name.startswith("."))
         if not files:
             raise FilmError(f"{folder}: holds no key frames (colour images named by frame index: 0.png, 240.png)")
-        frames, digest = {}, hashlib.sha256()
+        frames, paths, digest = {}, {}, hashlib.sha256()
         for path in files:
             match = NAME.match(path.stem)
             if path.suffix.lower() not in IMAGE_EXTENSIONS or match is None:
@@ -67,22 +69,22 @@ class KeyFrames:
             index = int(match.group(1))
             if index in frames:
                 raise FilmError(f"{path}: a second key frame for frame {index}")
-            if frame_count and index >= frame_count:
-                raise FilmError(f"{path}: the film has {frame_count} frames (0 to {frame_count - 1})")
             try:
                 rgb, _ = to_uint8_rgb(open_image(path))
                 check_colour(rgb, name=str(path))
             except ImageError as error:
                 raise FilmError(str(error)) from None
-            frames[index] = fit(rgb, width, height, path)
+            frames[index], paths[index] = fit(rgb, width, height, path), path
             digest.update(f"{index}:".encode() + path.read_bytes())
-        return cls(frames, digest.hexdigest())
+        return cls(frames, digest.hexdigest(), paths)
 
     def find_shots(self, source, progress=None):
-        """Finds where each shot of the film at ``source`` starts (the stabiliser's cut test, frame to frame)."""
+        """Finds where each shot of the film at ``source`` starts (the stabiliser's cut test, frame to frame).
+        Raises ``FilmError`` naming a key frame past the film's last frame."""
         flow = FlowEstimator("fast")
-        starts, previous = [0], None
+        starts, previous, count = [0], None, 0
         for index, _, _, rgb in read_frames(source):
+            count = index + 1
             small = shrink(luma_gray(rgb)[..., 0])  # The gray colorized_frames gives the stabiliser.
             if previous is not None and previous.shape == small.shape:
                 if is_cut(previous, small, flow(small, previous), flow(previous, small)):
@@ -92,6 +94,10 @@ class KeyFrames:
             previous = small
             if progress:
                 progress(index)
+        beyond = [key for key in self.frames if key >= count]
+        if beyond:
+            path = self.paths.get(beyond[0], f"key frame {beyond[0]}")
+            raise FilmError(f"{path}: the film has {count} frames (0 to {count - 1})")
         self.starts = starts
 
     def shot_of(self, index):

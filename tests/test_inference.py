@@ -163,3 +163,26 @@ def test_the_python_api_is_as_quiet_as_the_command_lines(tiny_run):
     assert result.returncode == 0 and result.stdout.strip() == "(20, 20, 3)", result.stderr[-2000:]
     for noise in ("To enable the following instructions", "oneDNN", "absl", "I0000"):
         assert noise not in result.stderr, result.stderr
+
+
+def test_the_graph_path_gives_what_the_cpu_path_gives_with_and_without_hints(default_colorizer):
+    """``colorize_batch`` without the ``chroma`` signatures (runs exported before them) joins L and chroma in the
+    SavedModel's ``colorize`` graph: the same colours within a code value or two, a batch that mixes a hinted
+    and an unhinted photo included."""
+    import copy
+
+    graph_only = copy.copy(default_colorizer)
+    graph_only._chroma = None
+    rgb = np.asarray(Image.fromarray(data.astronaut()).resize((96, 80)))
+    images = np.stack([rgb, rgb[::-1]])
+    points = np.array([[[20, 30], [40, 60]], [[-1, -1], [-1, -1]]], np.int32)  # Hints on the first photo only.
+    colors = np.array([[[220, 30, 30], [30, 30, 220]], [[0, 0, 0], [0, 0, 0]]], np.uint8)
+    for arguments in ({}, {"points": points, "colors": colors}):
+        expected = default_colorizer.colorize_batch(images, **arguments).astype(int)
+        got = graph_only.colorize_batch(images, **arguments).astype(int)
+        assert got.shape == expected.shape == (2, 80, 96, 3)
+        assert np.abs(got - expected).max() <= 2, np.abs(got - expected).max()
+    hinted = graph_only.colorize_batch(images, points=points, colors=colors)
+    plain = graph_only.colorize_batch(images)
+    assert np.array_equal(hinted[1], plain[1])  # No valid point: the automatic colour, at the run's saturation.
+    assert np.abs(hinted[0].astype(int) - plain[0]).max() > 30  # The hints moved the first photo's colour.

@@ -19,8 +19,9 @@ Each figure is the median of ``--repeats`` timed repeats after a warm-up:
   the same real photographs, with the loss each reaches after the same steps;
 - the HTTP server (``colorkeras.serve``, in this process): latency of one
   1-megapixel JPEG through ``colorize_bytes`` (a PNG answer) and
-  ``colorize_bytes_jpeg`` (a JPEG answer), median and 95th percentile, against the
-  Python API's, and throughput with 32 concurrent clients;
+  ``colorize_bytes_jpeg`` (a JPEG answer), median and 95th percentile, as a ratio to
+  the Python API's median on the same photograph timed in turn with the requests (the
+  same load on the machine for both), and throughput with 32 concurrent clients;
 - hints (runs that take them): a new result for a 1-megapixel photograph after a
   hint is added (``Colorizer.colorize(image, hints=...)`` with 5 points);
 - film: frames/s of ``python -m colorkeras.film`` on a generated 640x480 clip

@@ -61,6 +61,8 @@ def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
         "server_png_requests_per_second_32_clients",
         "server_jpeg_latency_ms_1mp_median",
         "server_jpeg_requests_per_second_32_clients",
+        "server_png_api_ms_1mp_median",
+        "server_jpeg_api_ms_1mp_median",
         "film_frames_per_second_640x480",
         "film_peak_memory_mb",
     ):
@@ -81,6 +83,9 @@ def test_bench_prints_every_figure_and_writes_json(tiny_run, tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "GFLOP/s" in printed and "4000x3000" in printed and "mixed_bfloat16" in printed
     assert "colorize_bytes_jpeg" in printed and "the Python API's" in printed
+    # The server's ratio is to the Python API timed in turn with its requests, and printed as that ratio.
+    png_ratio = figures["server_png_latency_ms_1mp_median"] / figures["server_png_api_ms_1mp_median"]
+    assert f"{png_ratio:.2f}x ({figures['server_png_api_ms_1mp_median']:.0f} ms)" in printed
 
 
 @pytest.mark.slow

@@ -84,10 +84,12 @@ def forward_flops(model, image_size):
     return model_analyzer.profile(graph=frozen.graph, options=options).total_float_ops
 
 
-def server_figures(run, photo, requests=10, clients=32, per_client=4, signature="colorize_bytes"):
+def server_figures(run, photo, requests=10, clients=32, per_client=4, signature="colorize_bytes", api=None):
     """Latency (median, 95th percentile, ms) of one request at a time, and requests/s
     with ``clients`` concurrent clients, against colorkeras.serve on a free port,
-    through ``signature`` (colorize_bytes: a PNG answer; colorize_bytes_jpeg: JPEG)."""
+    through ``signature`` (colorize_bytes: a PNG answer; colorize_bytes_jpeg: JPEG).
+    ``api``: a call of the Python API timed in turn with each request, so that the two
+    medians (the fourth figure, ms; else None) see the same load on the machine."""
 
     buffer = io.BytesIO()
     Image.fromarray(photo).save(buffer, format="JPEG", quality=90)
@@ -111,7 +113,14 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
 
     try:
         post()  # Warm-up.
-        latencies = sorted(post() for _ in range(requests))
+        latencies, api_seconds = [], []
+        for _ in range(requests):
+            if api is not None:
+                started = time.perf_counter()
+                api()
+                api_seconds.append(time.perf_counter() - started)
+            latencies.append(post())
+        latencies.sort()
         started = time.perf_counter()
         with ThreadPoolExecutor(clients) as pool:
             list(pool.map(post, range(clients * per_client)))
@@ -120,7 +129,8 @@ def server_figures(run, photo, requests=10, clients=32, per_client=4, signature=
         httpd.shutdown()
         httpd.server_close()
     p95 = latencies[min(len(latencies) - 1, int(round(0.95 * (len(latencies) - 1))))]
-    return 1000 * statistics.median(latencies), 1000 * p95, throughput
+    api_ms = 1000 * statistics.median(api_seconds) if api_seconds else None
+    return 1000 * statistics.median(latencies), 1000 * p95, throughput, api_ms
 
 
 def film_figures(run, frames):

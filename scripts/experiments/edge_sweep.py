@@ -10,6 +10,7 @@ per image and hint set; each setting costs only the fade.
 
     .venv/bin/python scripts/experiments/edge_sweep.py --images 60 --grid "0:1:3,4:1.5:1"
     .venv/bin/python scripts/experiments/edge_sweep.py --data ../shared/datasets/places --split test --once
+    .venv/bin/python scripts/experiments/edge_sweep.py --once --weights ../runs/epoch-1.weights.npz  # another network
 """
 
 import argparse
@@ -24,6 +25,7 @@ from colorkeras.evaluation import leakage, scoring
 from colorkeras.serving import edges
 from colorkeras.serving.graph import ColorizerModule
 from colorkeras.training.exporter import load_networks, serving_settings
+from colorkeras.training.portable import read_weights
 
 
 class InProcess:
@@ -80,6 +82,9 @@ def main():
     parser.add_argument("--images", type=int, default=60)
     parser.add_argument("--once", action="store_true", help="only the shipped settings (and without)")
     parser.add_argument(
+        "--weights", help="a .weights.npz of the run's network (a training's checkpoint) to measure in its place"
+    )
+    parser.add_argument(
         "--grid",
         default="0:1:5,10,20,40:2:1",
         help="spatial costs:edge costs:reaches:thresholds:smoothings",
@@ -91,6 +96,9 @@ def main():
     edges.KEEP_MEDIAN = not args.fade_median
     images = load(args.data, args.split, args.images)
     colorizer = InProcess(args.model)
+    if args.weights:
+        colorizer.module.keras_model.set_weights(read_weights(args.weights))
+        colorizer.name += f" with {args.weights}"
     print(f"{len(images)} images of the {args.split} split of {args.data}; run {colorizer.name}")
     automatic = scoring.score_arrays(colorizer, images, batch_size=32)["psnr"]
     grid = [[float(v) for v in part.split(",")] for part in args.grid.split(":")]

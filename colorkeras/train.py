@@ -163,7 +163,7 @@ def build_parser():
         help=(
             "with --hints: also run the network without hints, fade the hints' change where their reach ends as the "
             "exported graph does (hints that stop at edges), and add this weight x the squared a/b error of that "
-            "result to the loss; costs about a third more per step; 0 = off (default: 0)"
+            "result to the loss; about 1.8x the time per step; 0 = off (default: 0)"
         ),
     )
     model.add_argument(

@@ -100,6 +100,14 @@ def ab_bin_centers(step=10.0, limit=AB_SCALE):
     return np.array(centers, dtype=np.float32)
 
 
+def annealed_mean(logits, centers, temperature=1.0):
+    """A classes head's logits ``[..., K]`` -> a/b float32 ``[..., 2]``: the mean of the bin centres ``centers``
+    [K, 2] under softmax(logits / ``temperature``) (1.0: the plain mean), in keras.ops, so that a loss can
+    differentiate through it."""
+    probabilities = ops.softmax(ops.cast(logits, "float32") / temperature, axis=-1)
+    return ops.tensordot(probabilities, ops.convert_to_tensor(centers), 1)
+
+
 def _lab_to_rgb_unclipped(lab):
     lab = np.asarray(lab, np.float64)
     fy = (lab[:, 0] + 16.0) / 116.0

@@ -7,6 +7,11 @@ from keras import ops
 from colorkeras.core.constants import AB_SCALE
 
 
+def valid_points(points):
+    """bool ``[B, K]``: which points ``[B, K, 2]`` (y, x) are given, not padding (a negative coordinate)."""
+    return ops.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)
+
+
 def patch_masks(points, radii, height, width):
     """float32 [B, K, H, W]: 1 inside each valid point's square patch.
 
@@ -15,7 +20,7 @@ def patch_masks(points, radii, height, width):
     """
     points = ops.cast(points, "int32")
     radii = ops.cast(radii, "int32")[..., None, None]
-    valid = ops.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)[..., None, None]
+    valid = valid_points(points)[..., None, None]
     rows = ops.arange(height, dtype="int32")[None, None, :, None]
     cols = ops.arange(width, dtype="int32")[None, None, None, :]
     inside_y = ops.abs(rows - points[..., 0][..., None, None]) <= radii

@@ -88,8 +88,7 @@ class SenseTerms(layers.Layer):
         """The unweighted terms, each ``[batch]``: (perceptual, semantic, colourfulness)."""
         lightness = ops.cast(lightness, "float32")
         true_ab = ops.cast(true_ab, "float32")
-        probabilities = ops.softmax(ops.cast(logits, "float32") / self.temperature, axis=-1)
-        ab = ops.tensordot(probabilities, ops.convert_to_tensor(self.centers), 1)
+        ab = color.annealed_mean(logits, self.centers, self.temperature)
         size = tuple(true_ab.shape[1:3]) if None not in true_ab.shape[1:3] else ops.shape(true_ab)[1:3]
         ab = ops.image.resize(ab, size, interpolation="bilinear")
         big_l = lightness * color.L_SCALE

@@ -270,7 +270,7 @@ class ColorizerModule(tf.Module):
     def _hint_canvas(self, points, colors, height, width, render_height, render_width):
         """Hints in input pixels -> the canvas at the working resolution ``hint_canvas.paint``."""
         points = tf.convert_to_tensor(points, tf.int32)
-        valid = valid_points(points)
+        valid = hint_canvas.valid_points(points)
         inside = tf.logical_and(points[..., 0] < height, points[..., 1] < width)
         check = tf.debugging.assert_equal(
             tf.logical_or(tf.logical_not(valid), inside), True, message="a hint point lies outside the image"
@@ -340,7 +340,8 @@ class ColorizerModule(tf.Module):
             )
             size = tf.shape(small)[1:3]
             mask = self._hint_canvas(points, colors, height, width, size[0], size[1])[..., 2:]
-            count = tf.reduce_sum(tf.cast(valid_points(tf.convert_to_tensor(points, tf.int32)), tf.int32), axis=1)
+            given = hint_canvas.valid_points(tf.convert_to_tensor(points, tf.int32))
+            count = tf.reduce_sum(tf.cast(given, tf.int32), axis=1)
             ab = edges_lib.stop_at_edges(
                 tf.image.resize(automatic, size), tf.image.resize(ab, size), small, mask, count
             )
@@ -393,7 +394,7 @@ class ColorizerModule(tf.Module):
         ``hint_saturation``); the others exactly as without hints (``saturation``)."""
         images = tf.convert_to_tensor(images)
         points = tf.convert_to_tensor(points, tf.int32)
-        has_hints = tf.reduce_any(valid_points(points), axis=1)
+        has_hints = tf.reduce_any(hint_canvas.valid_points(points), axis=1)
         has_hints = tf.logical_and(has_hints, tf.shape(points)[1] > 0)
 
         def hinted():
@@ -557,11 +558,6 @@ class ColorizerModule(tf.Module):
         # against the PNG's 120 for a 1-megapixel result, at a sixth of its size.
         encoded = tf.map_fn(self._colorize_to_jpeg, images_bytes, fn_output_signature=tf.TensorSpec([], tf.string))
         return {"colorized_bytes": encoded}
-
-
-def valid_points(points):
-    """bool ``[batch, K]``: which hint points ``[batch, K, 2]`` (y, x) are given, not padding (-1)."""
-    return tf.logical_and(points[..., 0] >= 0, points[..., 1] >= 0)
 
 
 def decode_file(data):

@@ -50,8 +50,7 @@ class EdgeStopTerm(layers.Layer):
         self.centers = color.ab_bin_centers(self.bin_step).astype("float32")
 
     def decode(self, logits, size):
-        probabilities = ops.softmax(ops.cast(logits, "float32") / self.temperature, axis=-1)
-        ab = ops.tensordot(probabilities, ops.convert_to_tensor(self.centers), 1)
+        ab = color.annealed_mean(logits, self.centers, self.temperature)
         return ops.image.resize(ab, size, interpolation="bilinear")
 
     def faded(self, lightness, true_ab, points, radii, hinted_logits, automatic_logits):
@@ -61,7 +60,7 @@ class EdgeStopTerm(layers.Layer):
         automatic = ops.stop_gradient(self.decode(automatic_logits, size))
         masks = hint_canvas.patch_masks(points, radii, size[0], size[1])
         mask = ops.max(masks, axis=1)[..., None]
-        count = ops.sum(ops.cast(ops.logical_and(points[..., 0] >= 0, points[..., 1] >= 0), "int32"), axis=1)
+        count = ops.sum(ops.cast(hint_canvas.valid_points(points), "int32"), axis=1)
         big_l = ops.stop_gradient(ops.cast(lightness, "float32") * color.L_SCALE)
         return edges.stop_at_edges(automatic, hinted, big_l, mask, count)
 
